@@ -1,0 +1,24 @@
+//! Pure domain rules of fupin: no I/O, no async, no SQL.
+//!
+//! The register contract (shared spec `registry.md`, v1) lives here as plain types and
+//! functions: ID numbers, money in fen, field values and their allowed sets, the seven exit
+//! criteria, verdicts, village and county figures, problems and poverty lines.
+
+pub mod assess;
+pub mod criteria;
+pub mod fields;
+pub mod figures;
+pub mod household;
+pub mod id_number;
+pub mod money;
+pub mod problem;
+pub mod row;
+pub mod standards;
+pub mod values;
+
+pub use assess::{assess_household, Assessment, Verdict};
+pub use criteria::Criterion;
+pub use household::{Household, HouseholdValues, Member};
+pub use id_number::IdNumber;
+pub use money::Fen;
+pub use problem::{Problem, ProblemCode};

@@ -1,0 +1,1 @@
+//! Reading register files into checked households, and writing results.
