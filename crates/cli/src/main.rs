@@ -1,1 +1,117 @@
-fn main() {}
+//! `fupin`: the command line of fupin (扶贫) — read and check a county's register of poor
+//! households, judge every household, village and the county against the exit standard.
+
+mod assess_cmd;
+mod gen_cmd;
+mod output;
+mod standards_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "fupin",
+    version,
+    about = "扶贫：建档立卡登记表核查与贫困退出评估"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by `assess` and `check`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RegisterArgs {
+    /// Members file (CSV in UTF-8/GBK/GB18030, or XLSX): one row per registered member.
+    pub members: PathBuf,
+    /// Villages file (CSV or XLSX): population and conditions per administrative village.
+    #[arg(long)]
+    pub villages: Option<PathBuf>,
+    /// Assessment year Y (ages are counted on 1 September of Y).
+    #[arg(long)]
+    pub year: i32,
+    /// Text encoding of CSV files: auto, utf-8, gbk, gb18030.
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
+    /// XLSX: the worksheet to read (the first by default).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Worker threads for reading (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the register and judge every household, village and the county.
+    Assess {
+        #[command(flatten)]
+        register: RegisterArgs,
+        /// Poverty line in yuan per person per year (overrides the standards table).
+        #[arg(long)]
+        line: Option<String>,
+        /// Place (name or 6-digit administrative code) whose line applies.
+        #[arg(long)]
+        place: Option<String>,
+        /// A standards file (年度, 地区, 标准, 来源) that overrides or adds lines.
+        #[arg(long)]
+        standards: Option<PathBuf>,
+        /// Region for the incidence threshold: central (2%) or western (3%).
+        #[arg(long, default_value = "central")]
+        region: String,
+        /// Folder for households.csv, households.jsonl, villages.csv, county.json, problems.csv.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check the register only and list its problems.
+    Check {
+        #[command(flatten)]
+        register: RegisterArgs,
+        /// Also write problems.csv into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the poverty lines fupin knows, per year and place, with their sources.
+    Standards {
+        /// A standards file that overrides or adds lines.
+        #[arg(long)]
+        standards: Option<PathBuf>,
+    },
+    /// Generate a synthetic county register (members and villages files).
+    Gen(gen_cmd::GenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Assess {
+            register,
+            line,
+            place,
+            standards,
+            region,
+            out,
+        } => assess_cmd::assess(
+            &register,
+            &assess_cmd::AssessArgs {
+                line,
+                place,
+                standards,
+                region,
+                out,
+            },
+        ),
+        Command::Check { register, out } => assess_cmd::check(&register, out.as_deref()),
+        Command::Standards { standards } => standards_cmd::run(standards.as_deref()),
+        Command::Gen(args) => gen_cmd::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -55,7 +55,10 @@ impl Verdict {
     /// Members of these households still count as poor after exit (spec §3): a household
     /// that cannot be assessed is not shown to be out.
     pub fn remains_poor(self) -> bool {
-        matches!(self, Verdict::NotReady | Verdict::WrongExit | Verdict::DataError)
+        matches!(
+            self,
+            Verdict::NotReady | Verdict::WrongExit | Verdict::DataError
+        )
     }
 
     pub fn index(self) -> usize {
@@ -90,7 +93,10 @@ pub fn assess_household(h: &Household, line: Fen, age_day: NaiveDate) -> Assessm
     };
     let checks: [(Criterion, Result<(), String>); 7] = [
         (Criterion::Income, criteria::income(net, n, line)),
-        (Criterion::Food, criteria::food(v.food_secure.value() == Some(true))),
+        (
+            Criterion::Food,
+            criteria::food(v.food_secure.value() == Some(true)),
+        ),
         (
             Criterion::Clothing,
             criteria::clothing(v.clothing_secure.value() == Some(true)),
@@ -98,7 +104,10 @@ pub fn assess_household(h: &Household, line: Fen, age_day: NaiveDate) -> Assessm
         (Criterion::Education, criteria::education(&facts)),
         (Criterion::Medical, criteria::medical(&facts)),
         (Criterion::Housing, criteria::housing(&facts)),
-        (Criterion::Water, criteria::water(v.safe_water.value() == Some(true))),
+        (
+            Criterion::Water,
+            criteria::water(v.safe_water.value() == Some(true)),
+        ),
     ];
     let mut failed = CriteriaSet::default();
     let mut reasons = Vec::new();

@@ -78,11 +78,16 @@ impl CriteriaSet {
         self.0.count_ones() as usize
     }
     pub fn iter(self) -> impl Iterator<Item = Criterion> {
-        Criterion::ALL.into_iter().filter(move |c| self.contains(*c))
+        Criterion::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
     /// Codes joined by `sep`: `INCOME、HOUSING`.
     pub fn codes(self, sep: &str) -> String {
-        self.iter().map(Criterion::code).collect::<Vec<_>>().join(sep)
+        self.iter()
+            .map(Criterion::code)
+            .collect::<Vec<_>>()
+            .join(sep)
     }
 }
 
@@ -142,7 +147,12 @@ pub fn education(f: &Facts<'_>) -> Result<(), String> {
         };
         let age = age_on(birth, f.age_day);
         if (6..=15).contains(&age) && !s.is_enrolled() && s != Schooling::UnfitForStudy {
-            out.push(format!("第{}行成员{}岁，在校生状况为「{}」", m.line, age, s.label()));
+            out.push(format!(
+                "第{}行成员{}岁，在校生状况为「{}」",
+                m.line,
+                age,
+                s.label()
+            ));
         }
     }
     join_failures("义务教育阶段未在校：", out)

@@ -120,7 +120,9 @@ columns!(
 
 /// Trim half-width and full-width spaces (and tabs, and a stray BOM) from a cell.
 pub fn trim_cell(cell: &str) -> &str {
-    cell.trim_matches(|c: char| c == ' ' || c == '\u{3000}' || c == '\t' || c == '\u{feff}' || c == '\r' || c == '\n')
+    cell.trim_matches(|c: char| {
+        c == ' ' || c == '\u{3000}' || c == '\t' || c == '\u{feff}' || c == '\r' || c == '\n'
+    })
 }
 
 /// Where each known column stands in a file, and what was not recognised.
@@ -191,7 +193,10 @@ mod tests {
 
     #[test]
     fn headers_match_in_chinese_or_alias_after_trimming() {
-        assert_eq!(Field::from_header("\u{3000}户编号 "), Some(Field::HouseholdId));
+        assert_eq!(
+            Field::from_header("\u{3000}户编号 "),
+            Some(Field::HouseholdId)
+        );
         assert_eq!(Field::from_header("ID_Number"), Some(Field::IdNumber));
         assert_eq!(Field::from_header("备注"), None);
         let m = HeaderMap::<Field>::new(["姓名", "备注", "village", "姓名"]);

@@ -72,7 +72,10 @@ impl HouseholdValues {
             Field::HouseholdType,
         );
         check(self.main_cause.agrees(other.main_cause), Field::MainCause);
-        check(self.wage_income.agrees(other.wage_income), Field::WageIncome);
+        check(
+            self.wage_income.agrees(other.wage_income),
+            Field::WageIncome,
+        );
         check(
             self.operating_income.agrees(other.operating_income),
             Field::OperatingIncome,
@@ -93,7 +96,10 @@ impl HouseholdValues {
             self.per_capita_declared.agrees(other.per_capita_declared),
             Field::PerCapitaIncome,
         );
-        check(self.food_secure.agrees(other.food_secure), Field::FoodSecure);
+        check(
+            self.food_secure.agrees(other.food_secure),
+            Field::FoodSecure,
+        );
         check(
             self.clothing_secure.agrees(other.clothing_secure),
             Field::ClothingSecure,

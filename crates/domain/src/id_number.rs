@@ -34,10 +34,9 @@ impl fmt::Display for IdNumberError {
                 f,
                 "证件号码第{position}位「{found}」不是数字（仅第18位可为X）"
             ),
-            IdNumberError::CheckMismatch { expected, found } => write!(
-                f,
-                "证件号码校验位错误：按前17位应为{expected}，实为{found}"
-            ),
+            IdNumberError::CheckMismatch { expected, found } => {
+                write!(f, "证件号码校验位错误：按前17位应为{expected}，实为{found}")
+            }
         }
     }
 }

@@ -7,8 +7,8 @@ use crate::id_number::{age_on, age_reference_day, IdNumber};
 use crate::money::Fen;
 use crate::problem::{Problem, ProblemCode};
 use crate::values::{
-    parse_bool, Health, HouseholdType, HousingGrade, Labor, MainCause, PovertyStatus,
-    Relocation, Renovation, Schooling, Sex, BOOL_ALLOWED, SCHOOLING_ALLOWED,
+    parse_bool, Health, HouseholdType, HousingGrade, Labor, MainCause, PovertyStatus, Relocation,
+    Renovation, Schooling, Sex, BOOL_ALLOWED, SCHOOLING_ALLOWED,
 };
 use chrono::NaiveDate;
 use std::sync::Arc;
@@ -79,17 +79,32 @@ impl<'a, G: Fn(Field) -> Option<&'a str>> Reader<'_, '_, G> {
     fn text(&mut self, f: Field) -> &'a str {
         let t = self.raw(f);
         if t.is_empty() && f.required() {
-            self.problem(f, ProblemCode::E102, format!("「{}」不能为空", f.chinese()), "");
+            self.problem(
+                f,
+                ProblemCode::E102,
+                format!("「{}」不能为空", f.chinese()),
+                "",
+            );
         }
         t
     }
 
     /// A value from an allowed set: E102 when required and empty, E103 when not allowed.
-    fn choice<T>(&mut self, f: Field, parse: impl Fn(&str) -> Option<T>, allowed: &str) -> Entry<T> {
+    fn choice<T>(
+        &mut self,
+        f: Field,
+        parse: impl Fn(&str) -> Option<T>,
+        allowed: &str,
+    ) -> Entry<T> {
         let t = self.raw(f);
         if t.is_empty() {
             if f.required() {
-                self.problem(f, ProblemCode::E102, format!("「{}」不能为空，可填：{}", f.chinese(), allowed.trim()), "");
+                self.problem(
+                    f,
+                    ProblemCode::E102,
+                    format!("「{}」不能为空，可填：{}", f.chinese(), allowed.trim()),
+                    "",
+                );
                 return Entry::Invalid;
             }
             return Entry::Empty;
@@ -100,7 +115,12 @@ impl<'a, G: Fn(Field) -> Option<&'a str>> Reader<'_, '_, G> {
                 self.problem(
                     f,
                     ProblemCode::E103,
-                    format!("「{}」的值「{}」不在允许范围内，可填：{}", f.chinese(), clip(t), allowed.trim()),
+                    format!(
+                        "「{}」的值「{}」不在允许范围内，可填：{}",
+                        f.chinese(),
+                        clip(t),
+                        allowed.trim()
+                    ),
                     t,
                 );
                 Entry::Invalid
@@ -145,10 +165,14 @@ fn clip(t: &str) -> String {
 
 /// Read one member row. `get` returns the cell of a field, or None when the file has no
 /// such column. Problems are appended to `problems`.
+///
+/// `id_stored_as_number` is set for an XLSX cell that holds the ID number as a number:
+/// Excel keeps 15 significant digits, so the number has lost digits (E105).
 pub fn read_member_row<'a>(
     get: impl Fn(Field) -> Option<&'a str>,
     line: u64,
     ctx: &RowContext,
+    id_stored_as_number: bool,
     problems: &mut Vec<Problem>,
 ) -> MemberRow<'a> {
     let mut r = Reader {
@@ -164,7 +188,7 @@ pub fn read_member_row<'a>(
     r.text(Field::Name);
     let relation = r.text(Field::Relation);
 
-    let (id, birth) = read_id(&mut r);
+    let (id, birth) = read_id(&mut r, id_stored_as_number);
     let sex = r.choice(Field::Sex, Sex::parse, Sex::ALLOWED).value();
     if let (Some(sex), Some(id)) = (sex, id) {
         // W201: the 17th digit is odd for men.
@@ -173,12 +197,18 @@ pub fn read_member_row<'a>(
             r.problem(
                 Field::Sex,
                 ProblemCode::W201,
-                format!("性别「{}」与证件号码第17位（{}）不符：奇数为男，偶数为女", sex.label(), &id.as_str()[16..17]),
+                format!(
+                    "性别「{}」与证件号码第17位（{}）不符：奇数为男，偶数为女",
+                    sex.label(),
+                    &id.as_str()[16..17]
+                ),
                 v,
             );
         }
     }
-    let schooling = r.choice(Field::Schooling, Schooling::parse, SCHOOLING_ALLOWED).value();
+    let schooling = r
+        .choice(Field::Schooling, Schooling::parse, SCHOOLING_ALLOWED)
+        .value();
     if let (Some(s), Some(b)) = (schooling, birth) {
         let age = age_on(b, ctx.age_day);
         if s.implausible_for_age(age) {
@@ -186,19 +216,34 @@ pub fn read_member_row<'a>(
             r.problem(
                 Field::Schooling,
                 ProblemCode::W203,
-                format!("在校生状况「{}」与年龄（{}年9月1日{}岁）不符", s.label(), ctx.year, age),
+                format!(
+                    "在校生状况「{}」与年龄（{}年9月1日{}岁）不符",
+                    s.label(),
+                    ctx.year,
+                    age
+                ),
                 v,
             );
         }
     }
-    let health = r.choice(Field::Health, Health::parse, Health::ALLOWED).value();
+    let health = r
+        .choice(Field::Health, Health::parse, Health::ALLOWED)
+        .value();
     let labor = r.choice(Field::Labor, Labor::parse, Labor::ALLOWED).value();
     let medical_insurance = r.boolean(Field::MedicalInsurance).value();
     let active_military = r.boolean(Field::ActiveMilitary).value().unwrap_or(false);
 
     let values = HouseholdValues {
-        status: r.choice(Field::PovertyStatus, PovertyStatus::parse, PovertyStatus::ALLOWED),
-        household_type: r.choice(Field::HouseholdType, HouseholdType::parse, HouseholdType::ALLOWED),
+        status: r.choice(
+            Field::PovertyStatus,
+            PovertyStatus::parse,
+            PovertyStatus::ALLOWED,
+        ),
+        household_type: r.choice(
+            Field::HouseholdType,
+            HouseholdType::parse,
+            HouseholdType::ALLOWED,
+        ),
         main_cause: r.choice(Field::MainCause, MainCause::parse, MainCause::ALLOWED),
         wage_income: r.amount(Field::WageIncome),
         operating_income: r.amount(Field::OperatingIncome),
@@ -211,9 +256,19 @@ pub fn read_member_row<'a>(
         },
         food_secure: r.boolean(Field::FoodSecure),
         clothing_secure: r.boolean(Field::ClothingSecure),
-        housing_grade: r.choice(Field::HousingGrade, HousingGrade::parse_any_case, HousingGrade::ALLOWED),
-        renovation: default_to(r.choice(Field::Renovation, Renovation::parse, Renovation::ALLOWED), Renovation::None),
-        relocation: default_to(r.choice(Field::Relocation, Relocation::parse, Relocation::ALLOWED), Relocation::No),
+        housing_grade: r.choice(
+            Field::HousingGrade,
+            HousingGrade::parse_any_case,
+            HousingGrade::ALLOWED,
+        ),
+        renovation: default_to(
+            r.choice(Field::Renovation, Renovation::parse, Renovation::ALLOWED),
+            Renovation::None,
+        ),
+        relocation: default_to(
+            r.choice(Field::Relocation, Relocation::parse, Relocation::ALLOWED),
+            Relocation::No,
+        ),
         safe_water: r.boolean(Field::SafeWater),
     };
     MemberRow {
@@ -247,9 +302,19 @@ fn default_to<T>(e: Entry<T>, default: T) -> Entry<T> {
 /// E105/E106: the ID number and the birth date in it.
 fn read_id<'a, G: Fn(Field) -> Option<&'a str>>(
     r: &mut Reader<'_, '_, G>,
+    stored_as_number: bool,
 ) -> (Option<IdNumber>, Option<NaiveDate>) {
     let t = r.text(Field::IdNumber);
     if t.is_empty() {
+        return (None, None);
+    }
+    if stored_as_number {
+        r.problem(
+            Field::IdNumber,
+            ProblemCode::E105,
+            "证件号码以数值格式存储，Excel 只保留15位有效数字，号码已失真；请把该列设为文本格式，重新录入号码".into(),
+            t,
+        );
         return (None, None);
     }
     let id = match IdNumber::parse(t) {
@@ -258,7 +323,9 @@ fn read_id<'a, G: Fn(Field) -> Option<&'a str>>(
             r.problem(
                 Field::IdNumber,
                 ProblemCode::E105,
-                format!("{e}；应为18位居民身份证号码（GB 11643-1999），末位按 ISO 7064 MOD 11-2 校验"),
+                format!(
+                    "{e}；应为18位居民身份证号码（GB 11643-1999），末位按 ISO 7064 MOD 11-2 校验"
+                ),
                 t,
             );
             return (None, None);
@@ -271,7 +338,10 @@ fn read_id<'a, G: Fn(Field) -> Option<&'a str>>(
             (Some(id), None)
         }
         Some(b) if b > r.ctx.last_birth_day => {
-            let msg = format!("证件号码中的出生日期 {b} 晚于评估年度 {} 年12月31日", r.ctx.year);
+            let msg = format!(
+                "证件号码中的出生日期 {b} 晚于评估年度 {} 年12月31日",
+                r.ctx.year
+            );
             r.problem(Field::IdNumber, ProblemCode::E106, msg, t);
             (Some(id), None)
         }

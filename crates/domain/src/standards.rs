@@ -135,8 +135,14 @@ mod tests {
             source: "山西省".into(),
             verified: true,
         });
-        assert_eq!(s.lookup(2018, Some("140930")).unwrap().amount, Fen::from_yuan(3535));
-        assert_eq!(s.lookup(2018, Some("610000")).unwrap().amount, Fen::from_yuan(2995));
+        assert_eq!(
+            s.lookup(2018, Some("140930")).unwrap().amount,
+            Fen::from_yuan(3535)
+        );
+        assert_eq!(
+            s.lookup(2018, Some("610000")).unwrap().amount,
+            Fen::from_yuan(2995)
+        );
         assert_eq!(s.lookup(2018, None).unwrap().amount, Fen::from_yuan(2995));
         assert!(!s.lookup(2018, None).unwrap().verified);
         assert!(s.lookup(2009, None).is_none());

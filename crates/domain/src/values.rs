@@ -216,7 +216,12 @@ impl Schooling {
     }
 
     pub fn label(self) -> String {
-        let g = |n: u8| GRADES.get(usize::from(n).wrapping_sub(1)).copied().unwrap_or("");
+        let g = |n: u8| {
+            GRADES
+                .get(usize::from(n).wrapping_sub(1))
+                .copied()
+                .unwrap_or("")
+        };
         match self {
             Schooling::NotStudent => "非在校生".into(),
             Schooling::Preschool => "学前教育".into(),
@@ -255,9 +260,23 @@ mod tests {
     #[test]
     fn every_schooling_label_round_trips() {
         for t in [
-            "非在校生", "学前教育", "小学", "小学一年级", "小学六年级", "七年级", "八年级",
-            "九年级", "高中一年级", "高中三年级", "中职二年级", "高职三年级", "大专及以上",
-            "送教上门", "因身体原因不具备学习条件", "失学", "辍学",
+            "非在校生",
+            "学前教育",
+            "小学",
+            "小学一年级",
+            "小学六年级",
+            "七年级",
+            "八年级",
+            "九年级",
+            "高中一年级",
+            "高中三年级",
+            "中职二年级",
+            "高职三年级",
+            "大专及以上",
+            "送教上门",
+            "因身体原因不具备学习条件",
+            "失学",
+            "辍学",
         ] {
             let s = Schooling::parse(t).unwrap_or_else(|| panic!("{t}"));
             assert_eq!(s.label(), t);

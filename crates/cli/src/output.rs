@@ -1,0 +1,484 @@
+//! The files `fupin assess` writes, staged in a hidden folder and moved into place only
+//! when all are complete, so a failed run leaves no half-written file.
+
+use anyhow::Result;
+use fupin_domain::figures::{village_exit_ready, Rate, Region, Tally};
+use fupin_domain::problem::Problem;
+use fupin_domain::standards::PovertyLine;
+use fupin_domain::{Assessment, Household, Verdict};
+use fupin_io::engine::Outcome;
+use fupin_io::villages::{VillageRecord, Villages};
+use fupin_io::Register;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Everything a run produced, for writing.
+pub struct Report<'a> {
+    pub register: &'a Register,
+    /// The villages file and, per area of the register, its row in that file.
+    pub villages: Option<(&'a Villages, &'a [Option<usize>])>,
+    pub outcome: &'a Outcome,
+    pub line: &'a PovertyLine,
+    pub year: i32,
+    pub region: Region,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub const OUTPUT_FILES: [&str; 5] = [
+    "households.csv",
+    "households.jsonl",
+    "villages.csv",
+    "county.json",
+    "problems.csv",
+];
+
+/// A hidden folder inside `dir` that is removed unless its files are moved out.
+struct Staging {
+    dir: PathBuf,
+    path: PathBuf,
+    done: bool,
+}
+
+impl Staging {
+    fn new(dir: &Path) -> Result<Staging> {
+        fs::create_dir_all(dir)?;
+        let path = dir.join(format!(".fupin-staging-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir(&path)?;
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            path,
+            done: false,
+        })
+    }
+
+    fn create(&self, name: &str) -> Result<BufWriter<File>> {
+        Ok(BufWriter::with_capacity(
+            1 << 20,
+            File::create(self.path.join(name))?,
+        ))
+    }
+
+    /// Move every staged file into the folder.
+    fn commit(mut self) -> Result<()> {
+        for entry in fs::read_dir(&self.path)? {
+            let entry = entry?;
+            fs::rename(entry.path(), self.dir.join(entry.file_name()))?;
+        }
+        fs::remove_dir(&self.path)?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+pub fn write_all(dir: &Path, r: &Report<'_>) -> Result<()> {
+    let staging = Staging::new(dir)?;
+    write_households(&staging, r)?;
+    write_villages(&mut staging.create("villages.csv")?, r)?;
+    let mut county = staging.create("county.json")?;
+    serde_json::to_writer_pretty(&mut county, &county_json(r))?;
+    county.write_all(b"\n")?;
+    county.flush()?;
+    write_problems(&mut staging.create("problems.csv")?, &all_problems(r))?;
+    staging.commit()
+}
+
+pub fn write_problems_only(dir: &Path, problems: &[Problem]) -> Result<()> {
+    let staging = Staging::new(dir)?;
+    write_problems(&mut staging.create("problems.csv")?, problems)?;
+    staging.commit()
+}
+
+fn all_problems(r: &Report<'_>) -> Vec<Problem> {
+    let mut v = r.register.problems.clone();
+    if let Some((villages, _)) = r.villages {
+        v.extend(villages.problems.iter().cloned());
+    }
+    v
+}
+
+fn write_problems(w: &mut BufWriter<File>, problems: &[Problem]) -> Result<()> {
+    w.write_all(BOM)?;
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(["文件", "行号", "列", "代码", "说明", "值"])?;
+    for p in problems {
+        csv.write_record([
+            &*p.file,
+            &p.line.to_string(),
+            p.column,
+            p.code.as_str(),
+            &p.message,
+            &p.value,
+        ])?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct HouseholdLine<'a> {
+    household_id: &'a str,
+    township: &'a str,
+    village: &'a str,
+    status: Option<&'static str>,
+    members: usize,
+    per_capita_income: Option<String>,
+    verdict: Verdict,
+    failed: Vec<&'static str>,
+    explanation: &'a str,
+}
+
+/// households.csv and households.jsonl, formatted on every core in batches.
+fn write_households(staging: &Staging, r: &Report<'_>) -> Result<()> {
+    let mut csv_out = staging.create("households.csv")?;
+    let mut jsonl_out = staging.create("households.jsonl")?;
+    csv_out.write_all(BOM)?;
+    {
+        let mut header = csv::Writer::from_writer(&mut csv_out);
+        header.write_record([
+            "户编号",
+            "乡镇",
+            "行政村",
+            "脱贫属性",
+            "人数",
+            "人均纯收入",
+            "标准",
+            "结论",
+            "未达标项",
+            "说明",
+        ])?;
+        header.flush()?;
+    }
+    let line = r.line.amount.plain();
+    const CHUNK: usize = 4096;
+    let hh = &r.register.households;
+    let ass = &r.outcome.assessments;
+    for (batch_h, batch_a) in hh.chunks(CHUNK * 64).zip(ass.chunks(CHUNK * 64)) {
+        let parts: Vec<(Vec<u8>, Vec<u8>)> = batch_h
+            .par_chunks(CHUNK)
+            .zip(batch_a.par_chunks(CHUNK))
+            .map(|(hs, as_)| format_households(r, hs, as_, &line))
+            .collect::<Result<_>>()?;
+        for (c, j) in parts {
+            csv_out.write_all(&c)?;
+            jsonl_out.write_all(&j)?;
+        }
+    }
+    csv_out.flush()?;
+    jsonl_out.flush()?;
+    Ok(())
+}
+
+fn format_households(
+    r: &Report<'_>,
+    hs: &[Household],
+    as_: &[Assessment],
+    line: &str,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut csv = csv::Writer::from_writer(Vec::with_capacity(hs.len() * 200));
+    let mut jsonl = Vec::with_capacity(hs.len() * 300);
+    let mut members = itoa::Buffer::new();
+    for (h, a) in hs.iter().zip(as_) {
+        let area = &r.register.areas[h.area as usize];
+        let status = h.status().map(|s| s.label());
+        let per_capita = a.per_capita.map(|p| p.plain());
+        let failed: Vec<&'static str> = a.failed.iter().map(|c| c.code()).collect();
+        csv.write_record([
+            &*h.id,
+            &*area.township,
+            &*area.village,
+            status.unwrap_or(""),
+            members.format(h.members.len()),
+            per_capita.as_deref().unwrap_or(""),
+            line,
+            a.verdict.chinese(),
+            &failed.join("、"),
+            &a.explanation,
+        ])?;
+        serde_json::to_writer(
+            &mut jsonl,
+            &HouseholdLine {
+                household_id: &h.id,
+                township: &area.township,
+                village: &area.village,
+                status,
+                members: h.members.len(),
+                per_capita_income: per_capita,
+                verdict: a.verdict,
+                failed,
+                explanation: &a.explanation,
+            },
+        )?;
+        jsonl.push(b'\n');
+    }
+    Ok((csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?, jsonl))
+}
+
+/// One row of villages.csv: an area of the register, a village of the villages file, or both.
+struct VillageRow<'a> {
+    township: &'a str,
+    village: &'a str,
+    tally: Tally,
+    record: Option<&'a VillageRecord>,
+}
+
+fn village_rows<'a>(r: &'a Report<'a>) -> Vec<VillageRow<'a>> {
+    let areas = &r.register.areas;
+    match r.villages {
+        None => areas
+            .iter()
+            .zip(&r.outcome.areas)
+            .map(|(a, t)| VillageRow {
+                township: &a.township,
+                village: &a.village,
+                tally: t.clone(),
+                record: None,
+            })
+            .collect(),
+        Some((villages, matched)) => {
+            let mut rows: Vec<VillageRow<'a>> = villages
+                .list
+                .iter()
+                .map(|v| VillageRow {
+                    township: &v.area.township,
+                    village: &v.area.village,
+                    tally: Tally::default(),
+                    record: Some(v),
+                })
+                .collect();
+            for (i, m) in matched.iter().enumerate() {
+                match m {
+                    Some(v) => rows[*v].tally.merge(&r.outcome.areas[i]),
+                    None => rows.push(VillageRow {
+                        township: &areas[i].township,
+                        village: &areas[i].village,
+                        tally: r.outcome.areas[i].clone(),
+                        record: None,
+                    }),
+                }
+            }
+            rows
+        }
+    }
+}
+
+fn pct(rate: Option<Rate>) -> String {
+    rate.map(Rate::percent).unwrap_or_default()
+}
+
+fn write_villages(w: &mut BufWriter<File>, r: &Report<'_>) -> Result<()> {
+    w.write_all(BOM)?;
+    let mut csv = csv::Writer::from_writer(w);
+    let mut header = vec![
+        "乡镇",
+        "行政村",
+        "户数",
+        "人数",
+        "现有贫困人口",
+        "剩余贫困人口",
+        "户籍人口",
+        "现贫困发生率(%)",
+        "退出后贫困发生率(%)",
+        "是否贫困村",
+        "未达条件",
+        "是否达到退出条件",
+    ];
+    header.extend(Verdict::ALL.iter().map(|v| match v {
+        Verdict::Ready => "达到退出标准户数",
+        Verdict::NotReady => "未达退出标准户数",
+        Verdict::Stable => "稳定脱贫户数",
+        Verdict::WrongExit => "疑似错退户数",
+        Verdict::DataError => "数据有误户数",
+    }));
+    csv.write_record(&header)?;
+    let threshold = r.region.threshold_bp();
+    for v in village_rows(r) {
+        let t = &v.tally;
+        let pop = v.record.map(|rec| rec.population);
+        let now = pop.and_then(|p| Rate::new(t.poor_now, p));
+        let after = pop.and_then(|p| Rate::new(t.remaining, p));
+        let unmet = v
+            .record
+            .map(|rec| rec.conditions.unmet().join("、"))
+            .unwrap_or_default();
+        let ready = v
+            .record
+            .map(|rec| village_exit_ready(after, threshold, &rec.conditions));
+        let mut row = vec![
+            v.township.to_string(),
+            v.village.to_string(),
+            t.households.to_string(),
+            t.members.to_string(),
+            t.poor_now.to_string(),
+            t.remaining.to_string(),
+            pop.map(|p| p.to_string()).unwrap_or_default(),
+            pct(now),
+            pct(after),
+            v.record
+                .and_then(|rec| rec.poor_village)
+                .map(|b| if b { "是" } else { "否" })
+                .unwrap_or("")
+                .to_string(),
+            unmet,
+            ready
+                .map(|b| if b { "是" } else { "否" })
+                .unwrap_or("")
+                .to_string(),
+        ];
+        row.extend(Verdict::ALL.iter().map(|x| t.verdict_count(*x).to_string()));
+        csv.write_record(&row)?;
+    }
+    csv.flush()?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct LineJson<'a> {
+    year: i32,
+    place: Option<&'a str>,
+    amount: String,
+    source: &'a str,
+    verified: bool,
+}
+
+fn county_json(r: &Report<'_>) -> serde_json::Value {
+    let c = &r.outcome.county;
+    let rows = village_rows(r);
+    let population: Option<u64> = r
+        .villages
+        .map(|(v, _)| v.list.iter().map(|x| x.population).sum());
+    let now = population.and_then(|p| Rate::new(c.poor_now, p));
+    let after = population.and_then(|p| Rate::new(c.remaining, p));
+    let threshold = r.region.threshold_bp();
+    let villages_ready = rows
+        .iter()
+        .filter(|v| {
+            v.record
+                .is_some_and(|rec| village_exit_ready(rec_rate(v), threshold, &rec.conditions))
+        })
+        .count();
+    let mut verdicts = serde_json::Map::new();
+    for v in Verdict::ALL {
+        verdicts.insert(v.word().into(), c.verdict_count(v).into());
+    }
+    let mut failed = serde_json::Map::new();
+    for cr in fupin_domain::Criterion::ALL {
+        failed.insert(cr.code().into(), c.criterion_count(cr).into());
+    }
+    let mut problems = serde_json::Map::new();
+    for p in all_problems(r) {
+        let e = problems.entry(p.code.as_str()).or_insert(0u64.into());
+        *e = (e.as_u64().unwrap_or(0) + 1).into();
+    }
+    serde_json::json!({
+        "year": r.year,
+        "line": LineJson {
+            year: r.line.year,
+            place: r.line.place.as_deref(),
+            amount: r.line.amount.plain(),
+            source: &r.line.source,
+            verified: r.line.verified,
+        },
+        "line_description": r.line.describe(),
+        "region": r.region,
+        "threshold_percent": Rate { num: threshold, den: 10_000 }.percent(),
+        "members_file": &*r.register.file,
+        "members_format": r.register.format,
+        "villages_file": r.villages.map(|(v, _)| v.file.to_string()),
+        "rows": r.register.rows,
+        "households": c.households,
+        "members": c.members,
+        "verdicts": verdicts,
+        "failed": failed,
+        "poor_now": c.poor_now,
+        "remaining": c.remaining,
+        "population": population,
+        "incidence_now_percent": now.map(Rate::percent),
+        "incidence_after_percent": after.map(Rate::percent),
+        "exit_ready": after.map(|a| a.below_bp(threshold)),
+        "villages": rows.len(),
+        "villages_exit_ready": population.map(|_| villages_ready),
+        "exited_members": c.exited_members,
+        "wrong_exit_members": c.wrong_exit_members,
+        "internal_wrong_exit_rate_percent": c.wrong_exit_rate().map(Rate::percent),
+        "problems": problems,
+    })
+}
+
+fn rec_rate(v: &VillageRow<'_>) -> Option<Rate> {
+    v.record
+        .and_then(|rec| Rate::new(v.tally.remaining, rec.population))
+}
+
+/// What the run prints.
+pub fn summary(r: &Report<'_>, dir: &Path) -> String {
+    let c = &r.outcome.county;
+    let problems = all_problems(r);
+    let errors = problems.iter().filter(|p| p.code.is_error()).count();
+    let mut s = String::new();
+    s += &format!(
+        "fupin 评估 {} 年度：{}（{}），{} 行\n",
+        r.year, r.register.file, r.register.format, r.register.rows
+    );
+    s += &format!("贫困标准：{}\n", r.line.describe());
+    s += &format!("共 {} 户 {} 人\n", c.households, c.members);
+    for v in Verdict::ALL {
+        s += &format!(
+            "  {}（{}）：{} 户\n",
+            v.chinese(),
+            v.word(),
+            c.verdict_count(v)
+        );
+    }
+    s += &format!(
+        "问题：错误 {} 个，警告 {} 个（见 problems.csv）\n",
+        errors,
+        problems.len() - errors
+    );
+    let threshold = r.region.threshold_bp();
+    if let Some((v, _)) = r.villages {
+        let pop: u64 = v.list.iter().map(|x| x.population).sum();
+        if let (Some(now), Some(after)) = (Rate::new(c.poor_now, pop), Rate::new(c.remaining, pop))
+        {
+            s += &format!(
+                "贫困发生率：现 {}%，退出后 {}%（阈值 {}%，{}）：{}\n",
+                now.percent(),
+                after.percent(),
+                Rate {
+                    num: threshold,
+                    den: 10_000
+                }
+                .percent(),
+                r.region.chinese(),
+                if after.below_bp(threshold) {
+                    "达到退出标准"
+                } else {
+                    "未达退出标准"
+                }
+            );
+        }
+    }
+    if let Some(w) = c.wrong_exit_rate() {
+        s += &format!(
+            "内部错退率（疑似错退人口 ÷ 已脱贫人口）：{}%\n",
+            w.percent()
+        );
+    }
+    s += &format!(
+        "结果已写入 {}：{}\n",
+        dir.display(),
+        OUTPUT_FILES.join("、")
+    );
+    s
+}

@@ -1,0 +1,144 @@
+//! Text encodings of CSV files: UTF-8 (with or without BOM), GBK and GB18030.
+//!
+//! GBK is decoded as GB18030 (its superset) without replacement, so a byte sequence that
+//! is invalid is reported with its line number instead of becoming U+FFFD.
+
+use crate::error::FileError;
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    Gb18030,
+}
+
+impl TextEncoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Gb18030 => "GBK/GB18030",
+        }
+    }
+
+    /// Parse a user's choice: `auto` (None), `utf-8`, `gbk`, `gb18030`.
+    pub fn from_option(text: &str) -> Result<Option<TextEncoding>, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => Ok(None),
+            "utf-8" | "utf8" => Ok(Some(TextEncoding::Utf8)),
+            "gbk" | "gb18030" | "gb2312" => Ok(Some(TextEncoding::Gb18030)),
+            other => Err(format!(
+                "未知编码「{other}」；可选：auto、utf-8、gbk、gb18030"
+            )),
+        }
+    }
+}
+
+/// Length of a UTF-8 byte-order mark at the start, if any.
+pub fn bom_len(bytes: &[u8]) -> usize {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    }
+}
+
+/// Decide the encoding from the first bytes of a file. UTF-8 when there is a BOM, or
+/// when the first non-ASCII text is valid UTF-8; GB18030 otherwise. A file that is all
+/// ASCII so far reads as UTF-8; should GBK bytes come later, the error names the line
+/// and suggests `--encoding gbk`.
+pub fn detect(path: &Path, sample: &[u8], complete: bool) -> Result<TextEncoding, FileError> {
+    if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
+        return Err(FileError::NotText {
+            path: path.to_path_buf(),
+            what: "UTF-16 编码；请另存为 UTF-8 或 GBK 的 CSV".into(),
+        });
+    }
+    if let Some(pos) = memchr::memchr(0, sample) {
+        return Err(FileError::NotText {
+            path: path.to_path_buf(),
+            what: format!(
+                "第{}行含有 NUL 字节，可能是二进制文件",
+                line_of(sample, pos)
+            ),
+        });
+    }
+    if bom_len(sample) > 0 {
+        return Ok(TextEncoding::Utf8);
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => Ok(TextEncoding::Utf8),
+        // An incomplete character cut by the end of the sample is still UTF-8.
+        Err(e) if e.error_len().is_none() && !complete => Ok(TextEncoding::Utf8),
+        Err(_) => Ok(TextEncoding::Gb18030),
+    }
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(bytes: &[u8], pos: usize) -> u64 {
+    memchr::memchr_iter(b'\n', &bytes[..pos.min(bytes.len())]).count() as u64 + 1
+}
+
+fn show_bytes(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .take(4)
+        .map(|b| format!("0x{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Decode a block of whole lines to UTF-8. `first_line` is the block's first line in the
+/// file, for the error.
+pub fn decode(
+    path: &Path,
+    bytes: Vec<u8>,
+    encoding: TextEncoding,
+    first_line: u64,
+    last: bool,
+) -> Result<String, FileError> {
+    match encoding {
+        TextEncoding::Utf8 => String::from_utf8(bytes).map_err(|e| {
+            let err = e.utf8_error();
+            let bytes = e.as_bytes();
+            let pos = err.valid_up_to();
+            let bad = &bytes[pos..(pos + err.error_len().unwrap_or(1)).min(bytes.len())];
+            FileError::InvalidBytes {
+                path: path.to_path_buf(),
+                line: first_line + line_of(bytes, pos) - 1,
+                encoding: "UTF-8",
+                bytes: show_bytes(bad),
+                hint: "若文件是 GBK 编码，请加 --encoding gbk；否则请在该行修正或重新导出文件",
+            }
+        }),
+        TextEncoding::Gb18030 => {
+            let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+            let cap = decoder
+                .max_utf8_buffer_length_without_replacement(bytes.len())
+                .unwrap_or(bytes.len() * 3);
+            let mut out = String::with_capacity(cap);
+            let (result, read) =
+                decoder.decode_to_string_without_replacement(&bytes, &mut out, last);
+            match result {
+                encoding_rs::DecoderResult::InputEmpty => Ok(out),
+                encoding_rs::DecoderResult::Malformed(len, extra) => {
+                    let end = read.saturating_sub(usize::from(extra));
+                    let start = end.saturating_sub(usize::from(len));
+                    Err(FileError::InvalidBytes {
+                        path: path.to_path_buf(),
+                        line: first_line + line_of(&bytes, start) - 1,
+                        encoding: "GBK/GB18030",
+                        bytes: show_bytes(&bytes[start..end.max(start + 1).min(bytes.len())]),
+                        hint: "该行有损坏或非 GBK 字符；请在该行修正，或另存为 UTF-8 后重试",
+                    })
+                }
+                encoding_rs::DecoderResult::OutputFull => Err(FileError::InvalidBytes {
+                    path: path.to_path_buf(),
+                    line: first_line,
+                    encoding: "GBK/GB18030",
+                    bytes: String::new(),
+                    hint: "解码缓冲区不足（内部错误），请报告此问题",
+                }),
+            }
+        }
+    }
+}

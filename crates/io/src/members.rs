@@ -1,0 +1,359 @@
+//! Reading the members file (registry spec §1.1): CSV blocks decoded and parsed on every
+//! core, merged in order into households; or an XLSX sheet, streamed.
+
+use crate::blocks::BlockReader;
+use crate::encoding::{self, TextEncoding};
+use crate::error::FileError;
+use crate::merge::{Merger, Register};
+use crate::rows::ParsedRows;
+use crate::xlsx;
+use fupin_domain::fields::{Field, HeaderMap};
+use fupin_domain::problem::{Problem, ProblemCode};
+use fupin_domain::row::RowContext;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// How to read a register file.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// The assessment year Y (ages, birth dates).
+    pub year: i32,
+    /// None: detect from the bytes.
+    pub encoding: Option<TextEncoding>,
+    /// XLSX: the sheet to read; the first when None.
+    pub sheet: Option<String>,
+    /// Worker threads for CSV; 0 = one per core.
+    pub threads: usize,
+}
+
+impl ReadOptions {
+    pub fn new(year: i32) -> ReadOptions {
+        ReadOptions {
+            year,
+            encoding: None,
+            sheet: None,
+            threads: 0,
+        }
+    }
+}
+
+const HEAD: usize = 1 << 20;
+const BLOCK: usize = 4 << 20;
+
+/// Open a file and read its first bytes.
+pub(crate) fn open_head(path: &Path) -> Result<(File, Vec<u8>), FileError> {
+    let mut file = File::open(path).map_err(|e| FileError::io(path, e))?;
+    let mut head = Vec::with_capacity(HEAD);
+    (&mut file)
+        .take(HEAD as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| FileError::io(path, e))?;
+    Ok((file, head))
+}
+
+/// The header problems common to every table: W205 for unknown columns; errors for
+/// repeated and missing columns.
+pub(crate) fn check_header<F: Copy>(
+    path: &Path,
+    file: &Arc<str>,
+    map: &HeaderMap<F>,
+    chinese: impl Fn(F) -> &'static str,
+    missing: Vec<F>,
+) -> Result<Vec<Problem>, FileError> {
+    if let Some(&(f, first, second)) = map.repeated.first() {
+        return Err(FileError::RepeatedColumn {
+            path: path.to_path_buf(),
+            column: chinese(f),
+            first,
+            second,
+        });
+    }
+    if !missing.is_empty() {
+        let problems: Vec<Problem> = missing
+            .iter()
+            .map(|&f| {
+                Problem::new(
+                    file,
+                    1,
+                    chinese(f),
+                    ProblemCode::E101,
+                    format!(
+                        "缺少必填列「{}」：请在第1行加上这一列（中文列名或英文别名均可）",
+                        chinese(f)
+                    ),
+                    "",
+                )
+            })
+            .collect();
+        return Err(FileError::Problems {
+            summary: format!("{}：缺少必填列，未做评估", path.display()),
+            problems,
+        });
+    }
+    let mut problems = Vec::new();
+    if !map.unknown.is_empty() {
+        problems.push(Problem::new(
+            file,
+            1,
+            "",
+            ProblemCode::W205,
+            format!("以下列不属于登记表格式，已忽略：{}", map.unknown.join("、")),
+            map.unknown.join("、"),
+        ));
+    }
+    Ok(problems)
+}
+
+/// Read the first record of a CSV text as header cells.
+pub(crate) fn header_cells(text: &str) -> Vec<String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rec = csv::StringRecord::new();
+    match rdr.read_record(&mut rec) {
+        Ok(true) => rec.iter().map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Read and check a members file (CSV or XLSX) into households.
+pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileError> {
+    let (file, head) = open_head(path)?;
+    if head.is_empty() {
+        return Err(FileError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let name: Arc<str> = path.display().to_string().into();
+    if xlsx::looks_like_xlsx(&head) {
+        drop(file);
+        return read_members_xlsx(path, name, opts);
+    }
+    let detected = encoding::detect(path, &head, head.len() < HEAD)?;
+    let enc = opts.encoding.unwrap_or(detected);
+    let bom = if enc == TextEncoding::Utf8 {
+        encoding::bom_len(&head)
+    } else {
+        0
+    };
+    let body = &head[bom..];
+    let header_end = match last_record_end_first(body) {
+        Some(e) => e,
+        None if head.len() < HEAD => body.len(),
+        None => {
+            return Err(FileError::NotText {
+                path: path.to_path_buf(),
+                what: "第1行超过1 MB 仍未结束，不像表格的表头".into(),
+            })
+        }
+    };
+    let header_text = encoding::decode(path, body[..header_end].to_vec(), enc, 1, true)?;
+    let cells = header_cells(&header_text);
+    if cells
+        .iter()
+        .all(|c| fupin_domain::fields::trim_cell(c).is_empty())
+    {
+        return Err(FileError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let map = HeaderMap::<Field>::new(cells.iter().map(String::as_str));
+    let header_problems = check_header(path, &name, &map, Field::chinese, map.missing_required())?;
+    // Data starts on the line after the header record (which may span lines).
+    let first_line = 1 + memchr::memchr_iter(b'\n', &body[..header_end]).count() as u64;
+    let rest = body[header_end..].to_vec();
+    let ctx = RowContext::new(Arc::clone(&name), opts.year);
+    let blocks = BlockReader::new(file, BLOCK, rest);
+    let merger = Merger::new(name, header_problems);
+    let merger = parse_blocks(
+        path,
+        blocks,
+        enc,
+        &map,
+        &ctx,
+        first_line,
+        opts.threads,
+        merger,
+    )?;
+    Ok(merger.finish(format!("CSV（{}）", enc.name())))
+}
+
+/// End of the first record (just after its newline).
+fn last_record_end_first(bytes: &[u8]) -> Option<usize> {
+    let mut in_quotes = false;
+    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
+        if bytes[i] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Parse one decoded block of whole records.
+fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext) -> ParsedRows {
+    let mut out = ParsedRows {
+        lines: memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64,
+        ..ParsedRows::default()
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut rec = csv::ByteRecord::new();
+    // Reading from memory cannot fail, and ByteRecords are not checked for UTF-8.
+    while let Ok(true) = rdr.read_byte_record(&mut rec) {
+        let line = rec.position().map_or(1, |p| p.line());
+        if rec
+            .iter()
+            .all(|f| f.iter().all(|b| *b == b' ' || *b == b'\t' || *b == b'\r'))
+        {
+            continue;
+        }
+        out.push_row(&rec, line, map, ctx);
+    }
+    out
+}
+
+/// Decode and parse blocks on worker threads; merge their rows in file order here.
+#[allow(clippy::too_many_arguments)]
+fn parse_blocks<R: Read + Send>(
+    path: &Path,
+    mut blocks: BlockReader<R>,
+    enc: TextEncoding,
+    map: &HeaderMap<Field>,
+    ctx: &RowContext,
+    first_line: u64,
+    threads: usize,
+    mut merger: Merger,
+) -> Result<Merger, FileError> {
+    let workers = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    };
+    let read_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
+    let mut first_error: Option<FileError> = None;
+    std::thread::scope(|s| {
+        let (block_tx, block_rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 2);
+        let (done_tx, done_rx) =
+            crossbeam_channel::bounded::<(usize, Result<ParsedRows, FileError>)>(workers * 2);
+        let read_error = &read_error;
+        s.spawn(move || {
+            let mut seq = 0;
+            loop {
+                match blocks.next_block() {
+                    Ok(Some(b)) => {
+                        if block_tx.send((seq, b)).is_err() {
+                            break;
+                        }
+                        seq += 1;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        *read_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        break;
+                    }
+                }
+            }
+        });
+        for _ in 0..workers {
+            let block_rx = block_rx.clone();
+            let done_tx = done_tx.clone();
+            s.spawn(move || {
+                for (seq, bytes) in block_rx {
+                    let parsed = encoding::decode(path, bytes, enc, 1, true)
+                        .map(|text| parse_block(&text, map, ctx));
+                    if done_tx.send((seq, parsed)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        drop(block_rx);
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        let mut line = first_line;
+        'recv: for (seq, parsed) in done_rx.iter() {
+            waiting.insert(seq, parsed);
+            while let Some(parsed) = waiting.remove(&next) {
+                match parsed {
+                    Ok(block) => {
+                        let lines = block.lines;
+                        merger.push(block, line);
+                        line += lines;
+                    }
+                    Err(mut e) => {
+                        if let FileError::InvalidBytes { line: l, .. } = &mut e {
+                            *l += line - 1;
+                        }
+                        first_error = Some(e);
+                        break 'recv;
+                    }
+                }
+                next += 1;
+            }
+        }
+        drop(done_rx);
+    });
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    if let Some(e) = read_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(FileError::io(path, e));
+    }
+    Ok(merger)
+}
+
+/// Read the members sheet of an XLSX workbook.
+fn read_members_xlsx(
+    path: &Path,
+    name: Arc<str>,
+    opts: &ReadOptions,
+) -> Result<Register, FileError> {
+    let ctx = RowContext::new(Arc::clone(&name), opts.year);
+    let mut map: Option<HeaderMap<Field>> = None;
+    let mut merger: Option<Merger> = None;
+    let mut block = ParsedRows::default();
+    let mut failure: Option<FileError> = None;
+    xlsx::for_each_row(path, opts.sheet.as_deref(), |row| {
+        match &map {
+            None => {
+                let m = HeaderMap::<Field>::new(row.cells.iter().map(String::as_str));
+                match check_header(path, &name, &m, Field::chinese, m.missing_required()) {
+                    Ok(problems) => {
+                        merger = Some(Merger::new(Arc::clone(&name), problems));
+                        map = Some(m);
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        return false;
+                    }
+                }
+            }
+            Some(m) => {
+                block.push_row(&row, row.line, m, &ctx);
+                if block.rows.len() >= 16_384 {
+                    if let Some(mg) = merger.as_mut() {
+                        mg.push(std::mem::take(&mut block), 1);
+                    }
+                }
+            }
+        }
+        true
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut merger = merger.ok_or_else(|| FileError::Empty {
+        path: path.to_path_buf(),
+    })?;
+    merger.push(block, 1);
+    Ok(merger.finish("XLSX".to_string()))
+}

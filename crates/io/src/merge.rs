@@ -1,0 +1,310 @@
+//! Gathering row records into households, in order of first appearance, with the checks
+//! that need more than one row: E107, E108, E109, W202.
+
+use crate::rows::ParsedRows;
+use fupin_domain::fields::Field;
+use fupin_domain::household::Entry;
+use fupin_domain::problem::{Problem, ProblemCode};
+use fupin_domain::Household;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+
+/// A village as the members file names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Area {
+    pub township: Box<str>,
+    pub village: Box<str>,
+}
+
+/// A members file, read and checked: households in order of first appearance.
+#[derive(Debug)]
+pub struct Register {
+    pub file: Arc<str>,
+    /// How the file was read, e.g. `CSV（GBK/GB18030）`.
+    pub format: String,
+    pub areas: Vec<Area>,
+    pub households: Vec<Household>,
+    /// Every problem, ordered by line, column and code.
+    pub problems: Vec<Problem>,
+    pub rows: u64,
+}
+
+pub struct Merger {
+    file: Arc<str>,
+    households: Vec<Household>,
+    index: FxHashMap<Box<str>, u32>,
+    last: Option<u32>,
+    areas: Vec<Area>,
+    area_index: FxHashMap<Box<str>, Vec<u32>>,
+    last_area: Option<u32>,
+    problems: Vec<Problem>,
+    rows: u64,
+}
+
+impl Merger {
+    pub fn new(file: Arc<str>, header_problems: Vec<Problem>) -> Merger {
+        Merger {
+            file,
+            households: Vec::new(),
+            index: FxHashMap::default(),
+            last: None,
+            areas: Vec::new(),
+            area_index: FxHashMap::default(),
+            last_area: None,
+            problems: header_problems,
+            rows: 0,
+        }
+    }
+
+    fn area(&mut self, township: &str, village: &str) -> u32 {
+        if let Some(a) = self.last_area {
+            let area = &self.areas[a as usize];
+            if &*area.village == village && &*area.township == township {
+                return a;
+            }
+        }
+        let candidates = self.area_index.get(village);
+        let found = candidates.and_then(|c| {
+            c.iter()
+                .copied()
+                .find(|&a| &*self.areas[a as usize].township == township)
+        });
+        let a = found.unwrap_or_else(|| {
+            let a = self.areas.len() as u32;
+            self.areas.push(Area {
+                township: township.into(),
+                village: village.into(),
+            });
+            self.area_index.entry(village.into()).or_default().push(a);
+            a
+        });
+        self.last_area = Some(a);
+        a
+    }
+
+    /// Take the rows of the next block; `first_line` is the block's first line in the file.
+    pub fn push(&mut self, mut block: ParsedRows, first_line: u64) {
+        let offset = first_line - 1;
+        for p in &mut block.problems {
+            p.line += offset;
+        }
+        for row in block.rows {
+            self.rows += 1;
+            let line = row.line + offset;
+            let mut member = row.member;
+            member.line = line;
+            let hid = row.household_id.of(&block.arena);
+            let township = row.township.of(&block.arena);
+            let village = row.village.of(&block.arena);
+            let row_problems = &block.problems[row.problems.0 as usize..row.problems.1 as usize];
+            let errors = row_problems
+                .iter()
+                .filter(|p| p.code.is_error())
+                .map(|p| (p.line, p.code));
+
+            let existing = match self.last {
+                Some(h) if !hid.is_empty() && &*self.households[h as usize].id == hid => Some(h),
+                _ if hid.is_empty() => None,
+                _ => self.index.get(hid).copied(),
+            };
+            let h = match existing {
+                Some(h) => {
+                    let mut found = Vec::new();
+                    let hh = &self.households[h as usize];
+                    let area = &self.areas[hh.area as usize];
+                    for (f, mine, first) in [
+                        (Field::Township, township, &*area.township),
+                        (Field::Village, village, &*area.village),
+                    ] {
+                        if !mine.is_empty() && !first.is_empty() && mine != first {
+                            found.push((f, mine.to_string(), first.to_string()));
+                        }
+                    }
+                    for f in row.values.differences(&hh.values) {
+                        found.push((f, row.values.label(f), hh.values.label(f)));
+                    }
+                    let first_line = hh.first_line;
+                    for (f, mine, first) in found {
+                        self.problems.push(Problem::new(
+                            &self.file,
+                            line,
+                            f.chinese(),
+                            ProblemCode::E109,
+                            format!("「{}」与本户首行（第{first_line}行）不一致：首行为「{first}」，本行为「{mine}」", f.chinese()),
+                            mine,
+                        ));
+                        self.households[h as usize]
+                            .errors
+                            .push((line, ProblemCode::E109));
+                    }
+                    let hh = &mut self.households[h as usize];
+                    hh.members.push(member);
+                    hh.errors.extend(errors);
+                    h
+                }
+                None => {
+                    let area = self.area(township, village);
+                    let h = self.households.len() as u32;
+                    self.households.push(Household {
+                        id: hid.into(),
+                        area,
+                        first_line: line,
+                        values: row.values,
+                        members: vec![member],
+                        errors: errors.collect(),
+                    });
+                    if !hid.is_empty() {
+                        self.index.insert(hid.into(), h);
+                    }
+                    h
+                }
+            };
+            self.last = Some(h);
+        }
+        self.problems.append(&mut block.problems);
+    }
+
+    /// The checks over whole households and the whole file, then the register.
+    pub fn finish(mut self, format: String) -> Register {
+        self.check_heads();
+        self.check_declared_per_capita();
+        self.check_duplicate_ids();
+        let mut problems = self.problems;
+        problems.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Register {
+            file: self.file,
+            format,
+            areas: self.areas,
+            households: self.households,
+            problems,
+            rows: self.rows,
+        }
+    }
+
+    /// E108: exactly one 户主 per household.
+    fn check_heads(&mut self) {
+        for hh in &mut self.households {
+            let heads: Vec<u64> = hh
+                .members
+                .iter()
+                .filter(|m| m.is_head)
+                .map(|m| m.line)
+                .collect();
+            match heads.len() {
+                1 => {}
+                0 => {
+                    self.problems.push(Problem::new(
+                        &self.file,
+                        hh.first_line,
+                        Field::Relation.chinese(),
+                        ProblemCode::E108,
+                        format!(
+                            "户编号「{}」没有户主：应有且只有一行「与户主关系」为「户主」",
+                            hh.id
+                        ),
+                        hh.id.to_string(),
+                    ));
+                    hh.errors.push((hh.first_line, ProblemCode::E108));
+                }
+                n => {
+                    let lines = heads
+                        .iter()
+                        .map(|l| format!("第{l}行"))
+                        .collect::<Vec<_>>()
+                        .join("、");
+                    for &l in &heads {
+                        self.problems.push(Problem::new(
+                            &self.file,
+                            l,
+                            Field::Relation.chinese(),
+                            ProblemCode::E108,
+                            format!("户编号「{}」有{n}个户主（{lines}）：应有且只有一个", hh.id),
+                            "户主",
+                        ));
+                        hh.errors.push((l, ProblemCode::E108));
+                    }
+                }
+            }
+        }
+    }
+
+    /// W202: a declared 人均纯收入 more than 1 yuan from the computed value.
+    fn check_declared_per_capita(&mut self) {
+        for hh in &self.households {
+            let (Entry::Value(declared), Some(net)) =
+                (hh.values.per_capita_declared, hh.values.net_income())
+            else {
+                continue;
+            };
+            let computed = net.per_capita(hh.members.len() as u32);
+            if (declared.0 - computed.0).abs() > 100 {
+                self.problems.push(Problem::new(
+                    &self.file,
+                    hh.first_line,
+                    Field::PerCapitaIncome.chinese(),
+                    ProblemCode::W202,
+                    format!(
+                        "填报的人均纯收入 {} 元与按收入构成计算的 {} 元相差超过1元（以计算值为准）",
+                        declared.grouped(),
+                        computed.grouped()
+                    ),
+                    declared.plain(),
+                ));
+            }
+        }
+    }
+
+    /// E107: the same ID number on more than one row; every such row is flagged.
+    fn check_duplicate_ids(&mut self) {
+        let mut keys: Vec<(u64, u32, u32)> = self
+            .households
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(h, hh)| {
+                hh.members
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(m, mem)| mem.id.map(|id| (id.key(), h as u32, m as u32)))
+            })
+            .collect();
+        keys.par_sort_unstable();
+        let mut i = 0;
+        while i < keys.len() {
+            let mut j = i + 1;
+            while j < keys.len() && keys[j].0 == keys[i].0 {
+                j += 1;
+            }
+            if j - i > 1 {
+                let group = &keys[i..j];
+                let lines: Vec<u64> = group
+                    .iter()
+                    .map(|&(_, h, m)| self.households[h as usize].members[m as usize].line)
+                    .collect();
+                let listed = lines
+                    .iter()
+                    .map(|l| format!("第{l}行"))
+                    .collect::<Vec<_>>()
+                    .join("、");
+                for &(_, h, m) in group {
+                    let hh = &mut self.households[h as usize];
+                    let member = hh.members[m as usize];
+                    let id = member.id.map(|i| i.to_string()).unwrap_or_default();
+                    self.problems.push(Problem::new(
+                        &self.file,
+                        member.line,
+                        Field::IdNumber.chinese(),
+                        ProblemCode::E107,
+                        format!(
+                            "证件号码 {id} 出现在{}行（{listed}）：同一人只能登记一次",
+                            lines.len()
+                        ),
+                        id,
+                    ));
+                    hh.errors.push((member.line, ProblemCode::E107));
+                }
+            }
+            i = j;
+        }
+    }
+}
