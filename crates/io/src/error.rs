@@ -13,6 +13,8 @@ pub enum FileError {
     },
     /// The file has no bytes, or no header row.
     Empty { path: PathBuf },
+    /// A header and no data rows.
+    NoRows { path: PathBuf },
     /// NUL bytes or other signs of a file that is not text.
     NotText { path: PathBuf, what: String },
     /// Bytes that are invalid in the file's encoding.
@@ -80,6 +82,11 @@ impl fmt::Display for FileError {
             FileError::Empty { path } => write!(
                 f,
                 "{}：文件为空或没有表头行；第1行应为列名（如 户编号、乡镇、行政村、姓名、证件号码 …）",
+                path.display()
+            ),
+            FileError::NoRows { path } => write!(
+                f,
+                "{}：只有表头，没有数据行；每位登记成员应占一行",
                 path.display()
             ),
             FileError::NotText { path, what } => write!(

@@ -179,7 +179,18 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
         opts.threads,
         merger,
     )?;
-    Ok(merger.finish(format!("CSV（{}）", enc.name())))
+    finish(path, merger, format!("CSV（{}）", enc.name()))
+}
+
+/// The register, unless the file had no data rows.
+fn finish(path: &Path, merger: Merger, format: String) -> Result<Register, FileError> {
+    let register = merger.finish(format);
+    if register.rows == 0 {
+        return Err(FileError::NoRows {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(register)
 }
 
 /// End of the first record (just after its newline).
@@ -206,9 +217,23 @@ fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext) -> ParsedRo
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut rec = csv::ByteRecord::new();
+    let bytes = text.as_bytes();
+    // Lines are counted here, not taken from the csv reader, which counts CRLF files one
+    // line short: a record starts at its first byte that is not a line ending.
+    let (mut counted_to, mut line) = (0usize, 1u64);
     // Reading from memory cannot fail, and ByteRecords are not checked for UTF-8.
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
-        let line = rec.position().map_or(1, |p| p.line());
+        let mut start = rec
+            .position()
+            .map_or(0, |p| p.byte() as usize)
+            .min(bytes.len());
+        while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+            start += 1;
+        }
+        if start > counted_to {
+            line += memchr::memchr_iter(b'\n', &bytes[counted_to..start]).count() as u64;
+            counted_to = start;
+        }
         if rec
             .iter()
             .all(|f| f.iter().all(|b| *b == b' ' || *b == b'\t' || *b == b'\r'))
@@ -355,5 +380,5 @@ fn read_members_xlsx(
         path: path.to_path_buf(),
     })?;
     merger.push(block, 1);
-    Ok(merger.finish("XLSX".to_string()))
+    finish(path, merger, "XLSX".to_string())
 }

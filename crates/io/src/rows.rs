@@ -16,6 +16,11 @@ pub trait Cells {
     fn is_number(&self, _i: usize) -> bool {
         false
     }
+    /// Whether empty cells at the end of a row are simply not stored (XLSX), so a short
+    /// row is not a truncated one.
+    fn omits_trailing_blanks(&self) -> bool {
+        false
+    }
 }
 
 impl Cells for csv::ByteRecord {
@@ -86,7 +91,7 @@ impl ParsedRows {
     ) {
         let start = self.problems.len() as u32;
         let width = cells.width();
-        if width < header.width {
+        if width < header.width && !cells.omits_trailing_blanks() {
             self.problems.push(Problem::new(
                 &ctx.file,
                 line,

@@ -24,6 +24,9 @@ impl Cells for SheetRow {
     fn is_number(&self, i: usize) -> bool {
         self.numeric.get(i).copied().unwrap_or(false)
     }
+    fn omits_trailing_blanks(&self) -> bool {
+        true
+    }
 }
 
 impl SheetRow {

@@ -1,0 +1,138 @@
+//! Bad input: a clear error (exit 2, nothing written) or a problem, never a panic.
+
+use crate::{fixtures, fupin, read_csv, text};
+use std::path::Path;
+
+fn bad(name: &str) -> String {
+    fixtures()
+        .join("golden/bad")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Assess a file; returns (exit code, stderr, output folder).
+fn assess(members: &str, dir: &Path) -> (Option<i32>, String, std::path::PathBuf) {
+    let out = dir.join("out");
+    let o = fupin(&[
+        "assess",
+        members,
+        "--year",
+        "2018",
+        "--line",
+        "3535",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = text(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (o.status.code(), stderr, out)
+}
+
+/// A file-level error: exit 2, a message naming the file, and no output file at all.
+fn rejected(name: &str, expect: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stderr, out) = assess(&bad(name), tmp.path());
+    assert_eq!(code, Some(2), "{name}: {stderr}");
+    assert!(
+        stderr.contains(name),
+        "{name}: message does not name the file: {stderr}"
+    );
+    for e in expect {
+        assert!(stderr.contains(e), "{name}: expected «{e}» in: {stderr}");
+    }
+    let written: Vec<_> = std::fs::read_dir(&out)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "{name}: files written: {written:?}");
+}
+
+#[test]
+fn empty_file_is_rejected() {
+    rejected("empty.csv", &["为空"]);
+}
+
+#[test]
+fn header_only_is_rejected() {
+    rejected("header_only.csv", &["没有数据行"]);
+}
+
+#[test]
+fn missing_columns_are_e101_each_named() {
+    rejected("missing_columns.csv", &["E101", "证件号码", "饮水安全"]);
+}
+
+#[test]
+fn binary_garbage_is_rejected() {
+    rejected("garbage.bin", &["不是文本表格"]);
+}
+
+#[test]
+fn invalid_gbk_bytes_name_their_line() {
+    rejected("invalid_gbk.csv", &["第4行", "GBK"]);
+}
+
+#[test]
+fn truncated_row_is_a_problem_on_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stderr, out) = assess(&bad("truncated_row.csv"), tmp.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    let problems = read_csv(&out.join("problems.csv"));
+    let last_line = problems[1..]
+        .iter()
+        .map(|r| r[1].parse::<u64>().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        problems[1..]
+            .iter()
+            .any(|r| r[1].parse::<u64>().unwrap() == last_line
+                && r[3] == "E102"
+                && r[4].contains("截断")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn id_number_stored_as_number_in_xlsx_is_e105() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stderr, out) = assess(&bad("id_as_number.xlsx"), tmp.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    let problems = read_csv(&out.join("problems.csv"));
+    assert!(
+        problems[1..]
+            .iter()
+            .any(|r| r[3] == "E105" && r[2] == "证件号码" && r[4].contains("数值格式")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_ten_thousand_character_cell_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stderr, out) = assess(&bad("long_cell.csv"), tmp.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(out.join("households.jsonl").exists());
+}
+
+#[test]
+fn missing_file_is_rejected_with_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stderr, _) = assess("/nonexistent/members.csv", tmp.path());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/members.csv"), "{stderr}");
+}
+
+#[test]
+fn unknown_year_without_line_says_how_to_set_one() {
+    let o = fupin(&[
+        "assess",
+        &bad("long_cell.csv"),
+        "--year",
+        "1999",
+        "--out",
+        "/tmp/never",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--line"), "{}", text(&o.stderr));
+}
