@@ -6,7 +6,6 @@ use anyhow::{Context, Result};
 use fupin_domain::figures::Region;
 use fupin_domain::standards::PovertyLine;
 use fupin_domain::Fen;
-use fupin_io::engine::assess_register;
 use fupin_io::villages::{match_villages, read_villages, Villages};
 use fupin_io::{read_members, FileError, ReadOptions, Register, TextEncoding};
 use std::path::{Path, PathBuf};
@@ -101,17 +100,23 @@ pub fn assess(args: &RegisterArgs, a: &AssessArgs) -> Result<ExitCode> {
         Ok(v) => v,
         Err(e) => return Ok(file_error(&e)),
     };
-    let outcome = assess_register(&register, line.amount, args.year);
-    let report = Report {
+    let input = output::Input {
         register: &register,
         villages: villages.as_ref().map(|(v, m)| (v, m.as_slice())),
-        outcome: &outcome,
         line: &line,
         year: args.year,
         region,
     };
-    output::write_all(&a.out, &report)
+    let tallies = output::assess_and_write(&a.out, &input)
         .with_context(|| format!("写入结果到 {} 失败", a.out.display()))?;
+    let report = Report {
+        register: &register,
+        villages: input.villages,
+        tallies: &tallies,
+        line: &line,
+        year: args.year,
+        region,
+    };
     print!("{}", output::summary(&report, &a.out));
     Ok(ExitCode::SUCCESS)
 }

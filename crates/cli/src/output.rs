@@ -6,7 +6,7 @@ use fupin_domain::figures::{village_exit_ready, Rate, Region, Tally};
 use fupin_domain::problem::Problem;
 use fupin_domain::standards::PovertyLine;
 use fupin_domain::{Assessment, Household, Verdict};
-use fupin_io::engine::Outcome;
+use fupin_io::engine::{assess_register, Tallies};
 use fupin_io::villages::{VillageRecord, Villages};
 use fupin_io::Register;
 use rayon::prelude::*;
@@ -20,7 +20,7 @@ pub struct Report<'a> {
     pub register: &'a Register,
     /// The villages file and, per area of the register, its row in that file.
     pub villages: Option<(&'a Villages, &'a [Option<usize>])>,
-    pub outcome: &'a Outcome,
+    pub tallies: &'a Tallies,
     pub line: &'a PovertyLine,
     pub year: i32,
     pub region: Region,
@@ -82,16 +82,40 @@ impl Drop for Staging {
     }
 }
 
-pub fn write_all(dir: &Path, r: &Report<'_>) -> Result<()> {
+/// What a run reads and decides before judging.
+pub struct Input<'a> {
+    pub register: &'a Register,
+    pub villages: Option<(&'a Villages, &'a [Option<usize>])>,
+    pub line: &'a PovertyLine,
+    pub year: i32,
+    pub region: Region,
+}
+
+/// Judge every household while writing households.csv and households.jsonl, then write
+/// the figures and problems; all files appear together or not at all.
+pub fn assess_and_write(dir: &Path, input: &Input<'_>) -> Result<Tallies> {
     let staging = Staging::new(dir)?;
-    write_households(&staging, r)?;
-    write_villages(&mut staging.create("villages.csv")?, r)?;
+    let mut households = HouseholdFiles::create(&staging, input)?;
+    let tallies = assess_register(input.register, input.line.amount, input.year, |hs, as_| {
+        households.write_batch(hs, as_)
+    })?;
+    households.finish()?;
+    let r = Report {
+        register: input.register,
+        villages: input.villages,
+        tallies: &tallies,
+        line: input.line,
+        year: input.year,
+        region: input.region,
+    };
+    write_villages(&mut staging.create("villages.csv")?, &r)?;
     let mut county = staging.create("county.json")?;
-    serde_json::to_writer_pretty(&mut county, &county_json(r))?;
+    serde_json::to_writer_pretty(&mut county, &county_json(&r))?;
     county.write_all(b"\n")?;
     county.flush()?;
-    write_problems(&mut staging.create("problems.csv")?, &all_problems(r))?;
-    staging.commit()
+    write_problems(&mut staging.create("problems.csv")?, &all_problems(&r))?;
+    staging.commit()?;
+    Ok(tallies)
 }
 
 pub fn write_problems_only(dir: &Path, problems: &[Problem]) -> Result<()> {
@@ -139,49 +163,66 @@ struct HouseholdLine<'a> {
     explanation: &'a str,
 }
 
-/// households.csv and households.jsonl, formatted on every core in batches.
-fn write_households(staging: &Staging, r: &Report<'_>) -> Result<()> {
-    let mut csv_out = staging.create("households.csv")?;
-    let mut jsonl_out = staging.create("households.jsonl")?;
-    csv_out.write_all(BOM)?;
-    {
-        let mut header = csv::Writer::from_writer(&mut csv_out);
-        header.write_record([
-            "户编号",
-            "乡镇",
-            "行政村",
-            "脱贫属性",
-            "人数",
-            "人均纯收入",
-            "标准",
-            "结论",
-            "未达标项",
-            "说明",
-        ])?;
-        header.flush()?;
+/// households.csv and households.jsonl, formatted on every core.
+struct HouseholdFiles<'a> {
+    input: &'a Input<'a>,
+    csv: BufWriter<File>,
+    jsonl: BufWriter<File>,
+    line: String,
+}
+
+impl<'a> HouseholdFiles<'a> {
+    fn create(staging: &Staging, input: &'a Input<'a>) -> Result<HouseholdFiles<'a>> {
+        let mut csv = staging.create("households.csv")?;
+        let jsonl = staging.create("households.jsonl")?;
+        csv.write_all(BOM)?;
+        {
+            let mut header = csv::Writer::from_writer(&mut csv);
+            header.write_record([
+                "户编号",
+                "乡镇",
+                "行政村",
+                "脱贫属性",
+                "人数",
+                "人均纯收入",
+                "标准",
+                "结论",
+                "未达标项",
+                "说明",
+            ])?;
+            header.flush()?;
+        }
+        Ok(HouseholdFiles {
+            input,
+            csv,
+            jsonl,
+            line: input.line.amount.plain(),
+        })
     }
-    let line = r.line.amount.plain();
-    const CHUNK: usize = 4096;
-    let hh = &r.register.households;
-    let ass = &r.outcome.assessments;
-    for (batch_h, batch_a) in hh.chunks(CHUNK * 64).zip(ass.chunks(CHUNK * 64)) {
-        let parts: Vec<(Vec<u8>, Vec<u8>)> = batch_h
+
+    fn write_batch(&mut self, hs: &[Household], as_: &[Assessment]) -> Result<()> {
+        const CHUNK: usize = 2048;
+        let parts: Vec<(Vec<u8>, Vec<u8>)> = hs
             .par_chunks(CHUNK)
-            .zip(batch_a.par_chunks(CHUNK))
-            .map(|(hs, as_)| format_households(r, hs, as_, &line))
+            .zip(as_.par_chunks(CHUNK))
+            .map(|(hs, as_)| format_households(self.input.register, hs, as_, &self.line))
             .collect::<Result<_>>()?;
         for (c, j) in parts {
-            csv_out.write_all(&c)?;
-            jsonl_out.write_all(&j)?;
+            self.csv.write_all(&c)?;
+            self.jsonl.write_all(&j)?;
         }
+        Ok(())
     }
-    csv_out.flush()?;
-    jsonl_out.flush()?;
-    Ok(())
+
+    fn finish(mut self) -> Result<()> {
+        self.csv.flush()?;
+        self.jsonl.flush()?;
+        Ok(())
+    }
 }
 
 fn format_households(
-    r: &Report<'_>,
+    register: &Register,
     hs: &[Household],
     as_: &[Assessment],
     line: &str,
@@ -190,7 +231,7 @@ fn format_households(
     let mut jsonl = Vec::with_capacity(hs.len() * 300);
     let mut members = itoa::Buffer::new();
     for (h, a) in hs.iter().zip(as_) {
-        let area = &r.register.areas[h.area as usize];
+        let area = &register.areas[h.area as usize];
         let status = h.status().map(|s| s.label());
         let per_capita = a.per_capita.map(|p| p.plain());
         let failed: Vec<&'static str> = a.failed.iter().map(|c| c.code()).collect();
@@ -238,7 +279,7 @@ fn village_rows<'a>(r: &'a Report<'a>) -> Vec<VillageRow<'a>> {
     match r.villages {
         None => areas
             .iter()
-            .zip(&r.outcome.areas)
+            .zip(&r.tallies.areas)
             .map(|(a, t)| VillageRow {
                 township: &a.township,
                 village: &a.village,
@@ -259,11 +300,11 @@ fn village_rows<'a>(r: &'a Report<'a>) -> Vec<VillageRow<'a>> {
                 .collect();
             for (i, m) in matched.iter().enumerate() {
                 match m {
-                    Some(v) => rows[*v].tally.merge(&r.outcome.areas[i]),
+                    Some(v) => rows[*v].tally.merge(&r.tallies.areas[i]),
                     None => rows.push(VillageRow {
                         township: &areas[i].township,
                         village: &areas[i].village,
-                        tally: r.outcome.areas[i].clone(),
+                        tally: r.tallies.areas[i].clone(),
                         record: None,
                     }),
                 }
@@ -353,7 +394,7 @@ struct LineJson<'a> {
 }
 
 fn county_json(r: &Report<'_>) -> serde_json::Value {
-    let c = &r.outcome.county;
+    let c = &r.tallies.county;
     let rows = village_rows(r);
     let population: Option<u64> = r
         .villages
@@ -423,7 +464,7 @@ fn rec_rate(v: &VillageRow<'_>) -> Option<Rate> {
 
 /// What the run prints.
 pub fn summary(r: &Report<'_>, dir: &Path) -> String {
-    let c = &r.outcome.county;
+    let c = &r.tallies.county;
     let problems = all_problems(r);
     let errors = problems.iter().filter(|p| p.code.is_error()).count();
     let mut s = String::new();

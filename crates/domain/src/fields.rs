@@ -118,11 +118,18 @@ columns!(
     }
 );
 
-/// Trim half-width and full-width spaces (and tabs, and a stray BOM) from a cell.
+/// Trim half-width and full-width spaces (and tabs, line ends, and a stray BOM) from a cell.
 pub fn trim_cell(cell: &str) -> &str {
-    cell.trim_matches(|c: char| {
-        c == ' ' || c == '\u{3000}' || c == '\t' || c == '\u{feff}' || c == '\r' || c == '\n'
-    })
+    let b = cell.as_bytes();
+    // Almost every cell starts and ends with a byte that cannot begin any of these.
+    let plain = |c: u8| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x80..=0xFF);
+    match (b.first(), b.last()) {
+        (None, _) => cell,
+        (Some(&f), Some(&l)) if plain(f) && plain(l) => cell,
+        _ => cell.trim_matches(|c: char| {
+            matches!(c, ' ' | '\u{3000}' | '\t' | '\u{feff}' | '\r' | '\n')
+        }),
+    }
 }
 
 /// Where each known column stands in a file, and what was not recognised.

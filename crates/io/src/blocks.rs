@@ -11,6 +11,13 @@ pub struct BlockReader<R> {
     eof: bool,
 }
 
+impl BlockReader<std::fs::File> {
+    /// The file's size in bytes (0 when unknown).
+    pub fn inner_len(&self) -> u64 {
+        self.inner.metadata().map_or(0, |m| m.len())
+    }
+}
+
 impl<R: Read> BlockReader<R> {
     pub fn new(inner: R, block_size: usize, already_read: Vec<u8>) -> BlockReader<R> {
         BlockReader {
@@ -22,15 +29,18 @@ impl<R: Read> BlockReader<R> {
     }
 
     /// The next block of whole records, ending just after a newline (the last block ends
-    /// where the file ends). None at the end of the file.
-    pub fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
+    /// where the file ends). None at the end of the file. `spare` is an emptied buffer
+    /// from an earlier block, reused so that memory is not zeroed again for every block.
+    pub fn next_block(&mut self, mut spare: Vec<u8>) -> io::Result<Option<Vec<u8>>> {
         let mut want = self.block_size;
         loop {
             while self.pending.len() < want && !self.eof {
-                let start = self.pending.len();
-                self.pending.resize(want.max(start + 64 * 1024), 0);
-                let n = read_full(&mut self.inner, &mut self.pending[start..])?;
-                self.pending.truncate(start + n);
+                // read_to_end fills spare capacity without zeroing it first.
+                let need = (want - self.pending.len()) as u64;
+                self.pending.reserve(need as usize);
+                let n = (&mut self.inner)
+                    .take(need)
+                    .read_to_end(&mut self.pending)?;
                 if n == 0 {
                     self.eof = true;
                 }
@@ -43,8 +53,11 @@ impl<R: Read> BlockReader<R> {
             }
             match last_record_end(&self.pending) {
                 Some(end) => {
-                    let rest = self.pending.split_off(end);
-                    let block = std::mem::replace(&mut self.pending, rest);
+                    spare.clear();
+                    spare.reserve(self.block_size + self.block_size / 8);
+                    spare.extend_from_slice(&self.pending[end..]);
+                    let mut block = std::mem::replace(&mut self.pending, spare);
+                    block.truncate(end);
                     return Ok(Some(block));
                 }
                 // One record longer than a block: read on.
@@ -52,19 +65,6 @@ impl<R: Read> BlockReader<R> {
             }
         }
     }
-}
-
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut total = 0;
-    while total < buf.len() {
-        match r.read(&mut buf[total..]) {
-            Ok(0) => break,
-            Ok(n) => total += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(total)
 }
 
 /// The offset just after the last newline that is outside quotes; the block is assumed
@@ -101,7 +101,7 @@ mod tests {
         let text = b"h1,h2\n\"a\nb\",1\nc,2\nd,\"3\n4\"\ne,5".repeat(50);
         let mut r = BlockReader::new(&text[..], 16, Vec::new());
         let mut joined = Vec::new();
-        while let Some(b) = r.next_block().unwrap() {
+        while let Some(b) = r.next_block(Vec::new()).unwrap() {
             assert!(b.ends_with(b"\n") || joined.len() + b.len() == text.len());
             let quotes = b.iter().filter(|&&c| c == b'"').count();
             assert_eq!(quotes % 2, 0);

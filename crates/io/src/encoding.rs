@@ -97,19 +97,28 @@ pub fn decode(
     last: bool,
 ) -> Result<String, FileError> {
     match encoding {
-        TextEncoding::Utf8 => String::from_utf8(bytes).map_err(|e| {
-            let err = e.utf8_error();
-            let bytes = e.as_bytes();
-            let pos = err.valid_up_to();
-            let bad = &bytes[pos..(pos + err.error_len().unwrap_or(1)).min(bytes.len())];
-            FileError::InvalidBytes {
-                path: path.to_path_buf(),
-                line: first_line + line_of(bytes, pos) - 1,
-                encoding: "UTF-8",
-                bytes: show_bytes(bad),
-                hint: "若文件是 GBK 编码，请加 --encoding gbk；否则请在该行修正或重新导出文件",
+        TextEncoding::Utf8 => {
+            // simdutf8 checks a block several times faster than std; std finds the place
+            // of the error, which is needed only when there is one.
+            if simdutf8::basic::from_utf8(&bytes).is_ok() {
+                // SAFETY: simdutf8 has just checked that `bytes` is valid UTF-8.
+                Ok(unsafe { String::from_utf8_unchecked(bytes) })
+            } else {
+                String::from_utf8(bytes).map_err(|e| {
+                    let err = e.utf8_error();
+                    let bytes = e.as_bytes();
+                    let pos = err.valid_up_to();
+                    let bad = &bytes[pos..(pos + err.error_len().unwrap_or(1)).min(bytes.len())];
+                    FileError::InvalidBytes {
+                        path: path.to_path_buf(),
+                        line: first_line + line_of(bytes, pos) - 1,
+                        encoding: "UTF-8",
+                        bytes: show_bytes(bad),
+                        hint: "若文件是 GBK 编码，请加 --encoding gbk；否则请在该行修正或重新导出文件",
+                    }
+                })
             }
-        }),
+        }
         TextEncoding::Gb18030 => {
             let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
             let cap = decoder

@@ -4,10 +4,13 @@
 use crate::rows::ParsedRows;
 use fupin_domain::fields::Field;
 use fupin_domain::household::Entry;
+use fupin_domain::household::HouseholdValues;
 use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Household;
+use hashbrown::HashTable;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// A village as the members file names it.
@@ -33,8 +36,9 @@ pub struct Register {
 pub struct Merger {
     file: Arc<str>,
     households: Vec<Household>,
-    index: FxHashMap<Box<str>, u32>,
-    last: Option<u32>,
+    /// Households by 户编号: indexes into `households`, hashed by id.
+    index: HashTable<u32>,
+    hasher: FxBuildHasher,
     areas: Vec<Area>,
     area_index: FxHashMap<Box<str>, Vec<u32>>,
     last_area: Option<u32>,
@@ -42,19 +46,31 @@ pub struct Merger {
     rows: u64,
 }
 
+/// One E109 finding: the field, this row's value, the first row's value.
+type Difference = (Field, String, String);
+
 impl Merger {
     pub fn new(file: Arc<str>, header_problems: Vec<Problem>) -> Merger {
         Merger {
             file,
             households: Vec::new(),
-            index: FxHashMap::default(),
-            last: None,
+            index: HashTable::new(),
+            hasher: FxBuildHasher,
             areas: Vec::new(),
             area_index: FxHashMap::default(),
             last_area: None,
             problems: header_problems,
             rows: 0,
         }
+    }
+
+    /// Make room for about `n` households.
+    pub fn reserve(&mut self, n: usize) {
+        self.households.reserve(n);
+        let hasher = &self.hasher;
+        let households = &self.households;
+        self.index
+            .reserve(n, |&i| hasher.hash_one(&*households[i as usize].id));
     }
 
     fn area(&mut self, township: &str, village: &str) -> u32 {
@@ -83,65 +99,100 @@ impl Merger {
         a
     }
 
-    /// Take the rows of the next block; `first_line` is the block's first line in the file.
+    fn find(&self, hid: &str) -> Option<u32> {
+        if hid.is_empty() {
+            return None;
+        }
+        let hash = self.hasher.hash_one(hid);
+        let households = &self.households;
+        self.index
+            .find(hash, |&h| &*households[h as usize].id == hid)
+            .copied()
+    }
+
+    /// How a row's place and values differ from its household's first row.
+    fn differences(
+        &self,
+        h: u32,
+        township: &str,
+        village: &str,
+        values: &HouseholdValues,
+    ) -> Vec<Difference> {
+        let hh = &self.households[h as usize];
+        let area = &self.areas[hh.area as usize];
+        let mut found = Vec::new();
+        for (f, mine, first) in [
+            (Field::Township, township, &*area.township),
+            (Field::Village, village, &*area.village),
+        ] {
+            if !mine.is_empty() && !first.is_empty() && mine != first {
+                found.push((f, mine.to_string(), first.to_string()));
+            }
+        }
+        for f in values.differences(&hh.values) {
+            found.push((f, values.label(f), hh.values.label(f)));
+        }
+        found
+    }
+
+    /// E109 for a row of household `h`.
+    fn report_differences(&mut self, h: u32, line: u64, found: &[Difference]) {
+        let first_line = self.households[h as usize].first_line;
+        for (f, mine, first) in found {
+            self.problems.push(Problem::new(
+                &self.file,
+                line,
+                f.chinese(),
+                ProblemCode::E109,
+                format!(
+                    "「{}」与本户首行（第{first_line}行）不一致：首行为「{first}」，本行为「{mine}」",
+                    f.chinese()
+                ),
+                mine.clone(),
+            ));
+            self.households[h as usize]
+                .errors
+                .push((line, ProblemCode::E109));
+        }
+    }
+
+    /// Take the fragments of the next block; `first_line` is the block's first line.
     pub fn push(&mut self, mut block: ParsedRows, first_line: u64) {
         let offset = first_line - 1;
         for p in &mut block.problems {
             p.line += offset;
         }
-        for row in block.rows {
-            self.rows += 1;
-            let line = row.line + offset;
-            let mut member = row.member;
-            member.line = line;
-            let hid = row.household_id.of(&block.arena);
-            let township = row.township.of(&block.arena);
-            let village = row.village.of(&block.arena);
-            let row_problems = &block.problems[row.problems.0 as usize..row.problems.1 as usize];
-            let errors = row_problems
-                .iter()
-                .filter(|p| p.code.is_error())
-                .map(|p| (p.line, p.code));
-
-            let existing = match self.last {
-                Some(h) if !hid.is_empty() && &*self.households[h as usize].id == hid => Some(h),
-                _ if hid.is_empty() => None,
-                _ => self.index.get(hid).copied(),
-            };
-            let h = match existing {
+        self.rows += block.rows;
+        let arena = std::mem::take(&mut block.arena);
+        for mut frag in block.fragments {
+            for m in &mut frag.members {
+                m.line += offset;
+            }
+            for e in &mut frag.errors {
+                e.0 += offset;
+            }
+            let hid = frag.household_id.of(&arena);
+            let township = frag.township.of(&arena);
+            let village = frag.village.of(&arena);
+            let (h, start) = match self.find(hid) {
                 Some(h) => {
-                    let mut found = Vec::new();
-                    let hh = &self.households[h as usize];
-                    let area = &self.areas[hh.area as usize];
-                    for (f, mine, first) in [
-                        (Field::Township, township, &*area.township),
-                        (Field::Village, village, &*area.village),
-                    ] {
-                        if !mine.is_empty() && !first.is_empty() && mine != first {
-                            found.push((f, mine.to_string(), first.to_string()));
+                    // A household continued from an earlier block or rows elsewhere: every
+                    // row that is not a deviation carries the fragment's first values.
+                    let found = self.differences(h, township, village, &frag.values);
+                    if !found.is_empty() {
+                        let deviating: Vec<usize> =
+                            frag.deviations.iter().map(|d| d.member).collect();
+                        for (i, m) in frag.members.iter().enumerate() {
+                            if !deviating.contains(&i) {
+                                self.report_differences(h, m.line, &found);
+                            }
                         }
                     }
-                    for f in row.values.differences(&hh.values) {
-                        found.push((f, row.values.label(f), hh.values.label(f)));
-                    }
-                    let first_line = hh.first_line;
-                    for (f, mine, first) in found {
-                        self.problems.push(Problem::new(
-                            &self.file,
-                            line,
-                            f.chinese(),
-                            ProblemCode::E109,
-                            format!("「{}」与本户首行（第{first_line}行）不一致：首行为「{first}」，本行为「{mine}」", f.chinese()),
-                            mine,
-                        ));
-                        self.households[h as usize]
-                            .errors
-                            .push((line, ProblemCode::E109));
-                    }
                     let hh = &mut self.households[h as usize];
-                    hh.members.push(member);
-                    hh.errors.extend(errors);
-                    h
+                    let start = hh.members.len();
+                    hh.members.append(&mut frag.members);
+                    hh.errors.append(&mut frag.errors);
+                    (h, start)
                 }
                 None => {
                     let area = self.area(township, village);
@@ -149,18 +200,27 @@ impl Merger {
                     self.households.push(Household {
                         id: hid.into(),
                         area,
-                        first_line: line,
-                        values: row.values,
-                        members: vec![member],
-                        errors: errors.collect(),
+                        first_line: frag.members.first().map_or(0, |m| m.line),
+                        values: frag.values,
+                        members: std::mem::take(&mut frag.members),
+                        errors: std::mem::take(&mut frag.errors),
                     });
                     if !hid.is_empty() {
-                        self.index.insert(hid.into(), h);
+                        let hasher = &self.hasher;
+                        let households = &self.households;
+                        self.index.insert_unique(hasher.hash_one(hid), h, |&i| {
+                            hasher.hash_one(&*households[i as usize].id)
+                        });
                     }
-                    h
+                    (h, 0)
                 }
             };
-            self.last = Some(h);
+            for d in &frag.deviations {
+                let line = self.households[h as usize].members[start + d.member].line;
+                let found =
+                    self.differences(h, d.township.of(&arena), d.village.of(&arena), &d.values);
+                self.report_differences(h, line, &found);
+            }
         }
         self.problems.append(&mut block.problems);
     }

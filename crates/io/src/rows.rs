@@ -1,5 +1,6 @@
-//! Turning rows of cells (from CSV or XLSX) into row records: typed values, spans of the
-//! texts that place the row, and the row's problems.
+//! Turning rows of cells (from CSV or XLSX) into household fragments: runs of consecutive
+//! rows with the same 户编号, read into typed values, with their problems. A worker builds
+//! the fragments of its block; the merger joins fragments into households.
 
 use fupin_domain::fields::{Field, HeaderMap};
 use fupin_domain::household::HouseholdValues;
@@ -23,18 +24,8 @@ pub trait Cells {
     }
 }
 
-impl Cells for csv::ByteRecord {
-    fn get(&self, i: usize) -> Option<&str> {
-        // Blocks are valid UTF-8 and fields split at ASCII bytes, so this never fails.
-        csv::ByteRecord::get(self, i).map(|b| std::str::from_utf8(b).unwrap_or(""))
-    }
-    fn width(&self) -> usize {
-        self.len()
-    }
-}
-
 /// A range of bytes in a block's text arena.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Span {
     start: u32,
     len: u32,
@@ -47,28 +38,40 @@ impl Span {
     }
 }
 
-/// One row of the members file, read.
+/// A row whose household-level values differ from its fragment's first row (rare): the
+/// merger compares it with the household's first row and reports E109.
 #[derive(Clone, Debug)]
-pub struct RowRecord {
-    /// Line within the block (1-based); the merger makes it absolute.
-    pub line: u64,
+pub struct Deviation {
+    /// Index of the row's member in the fragment.
+    pub member: usize,
+    pub township: Span,
+    pub village: Span,
+    pub values: HouseholdValues,
+}
+
+/// Consecutive rows of one household within a block.
+#[derive(Clone, Debug)]
+pub struct Fragment {
     pub household_id: Span,
     pub township: Span,
     pub village: Span,
-    pub member: Member,
+    /// Household-level values of the fragment's first row.
     pub values: HouseholdValues,
-    /// This row's problems: a range of the block's problems.
-    pub problems: (u32, u32),
+    pub members: Vec<Member>,
+    pub deviations: Vec<Deviation>,
+    /// Error-level problems of its rows: (line, code).
+    pub errors: Vec<(u64, ProblemCode)>,
 }
 
-/// The rows of one block, with their texts and problems.
+/// The fragments of one block, with their texts and problems.
 #[derive(Debug, Default)]
 pub struct ParsedRows {
-    pub rows: Vec<RowRecord>,
+    pub fragments: Vec<Fragment>,
     pub arena: String,
     pub problems: Vec<Problem>,
     /// Newlines in the block: where the next block's lines start.
     pub lines: u64,
+    pub rows: u64,
 }
 
 impl ParsedRows {
@@ -89,7 +92,8 @@ impl ParsedRows {
         header: &HeaderMap<Field>,
         ctx: &RowContext,
     ) {
-        let start = self.problems.len() as u32;
+        self.rows += 1;
+        let first_problem = self.problems.len();
         let width = cells.width();
         if width < header.width && !cells.omits_trailing_blanks() {
             self.problems.push(Problem::new(
@@ -128,17 +132,51 @@ impl ParsedRows {
             id_as_number,
             &mut self.problems,
         );
+        let errors = self.problems[first_problem..]
+            .iter()
+            .filter(|p| p.code.is_error())
+            .map(|p| (p.line, p.code));
+
+        // The same household as the previous row: extend its fragment.
+        if let Some(frag) = self.fragments.last_mut() {
+            if !row.household_id.is_empty() && frag.household_id.of(&self.arena) == row.household_id
+            {
+                frag.errors.extend(errors);
+                let same_place = frag.township.of(&self.arena) == row.township
+                    && frag.village.of(&self.arena) == row.village;
+                if !same_place || frag.values != row.values {
+                    let member = frag.members.len();
+                    let values = row.values;
+                    let (t, v) = (row.township, row.village);
+                    let township = self.span(t);
+                    let village = self.span(v);
+                    let frag = self.fragments.last_mut().expect("just seen");
+                    frag.deviations.push(Deviation {
+                        member,
+                        township,
+                        village,
+                        values,
+                    });
+                }
+                let frag = self.fragments.last_mut().expect("just seen");
+                frag.members.push(row.member);
+                return;
+            }
+        }
+        let errors: Vec<(u64, ProblemCode)> = errors.collect();
         let household_id = self.span(row.household_id);
         let township = self.span(row.township);
         let village = self.span(row.village);
-        self.rows.push(RowRecord {
-            line,
+        let mut members = Vec::with_capacity(4);
+        members.push(row.member);
+        self.fragments.push(Fragment {
             household_id,
             township,
             village,
-            member: row.member,
             values: row.values,
-            problems: (start, self.problems.len() as u32),
+            members,
+            deviations: Vec::new(),
+            errors,
         });
     }
 }
