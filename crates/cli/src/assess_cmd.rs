@@ -32,10 +32,11 @@ fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(FILE_ERROR)
 }
 
+/// A villages file and, for each area of the register, its row in that file.
+type MatchedVillages = (Villages, Vec<Option<usize>>);
+
 /// Read the members file (and the villages file) and match their villages.
-fn read_inputs(
-    args: &RegisterArgs,
-) -> Result<(Register, Option<(Villages, Vec<Option<usize>>)>), FileError> {
+fn read_inputs(args: &RegisterArgs) -> Result<(Register, Option<MatchedVillages>), FileError> {
     let encoding = TextEncoding::from_option(&args.encoding).map_err(|m| FileError::NotText {
         path: args.members.clone(),
         what: m,

@@ -174,6 +174,14 @@ impl fmt::Display for Fen {
     }
 }
 
+/// Serialized as a yuan string with two decimals (`"3012.50"`), so no reader turns it
+/// into a float.
+impl serde::Serialize for Fen {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.plain())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,13 +220,5 @@ mod tests {
         assert_eq!(Fen(353500).grouped_short(), "3,535");
         assert_eq!(Fen(-1).plain(), "-0.01");
         assert_eq!(Fen(123456789).grouped(), "1,234,567.89");
-    }
-}
-
-/// Serialized as a yuan string with two decimals (`"3012.50"`), so no reader turns it
-/// into a float.
-impl serde::Serialize for Fen {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.plain())
     }
 }

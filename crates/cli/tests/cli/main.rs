@@ -2,6 +2,7 @@
 //! real output files out.
 
 mod bad_input;
+mod commands;
 mod golden;
 
 use std::path::{Path, PathBuf};
