@@ -4,6 +4,7 @@
 //! is invalid is reported with its line number instead of becoming U+FFFD.
 
 use crate::error::FileError;
+use std::borrow::Cow;
 use std::path::Path;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,38 +88,32 @@ fn show_bytes(bytes: &[u8]) -> String {
         .join(" ")
 }
 
-/// Decode a block of whole lines to UTF-8. `first_line` is the block's first line in the
-/// file, for the error.
-pub fn decode(
+/// Decode a block of whole lines to UTF-8: UTF-8 is only checked and borrowed, GBK is
+/// decoded. `first_line` is the block's first line in the file, for the error.
+pub fn decode<'a>(
     path: &Path,
-    bytes: Vec<u8>,
+    bytes: &'a [u8],
     encoding: TextEncoding,
     first_line: u64,
-    last: bool,
-) -> Result<String, FileError> {
+) -> Result<Cow<'a, str>, FileError> {
     match encoding {
-        TextEncoding::Utf8 => {
-            // simdutf8 checks a block several times faster than std; std finds the place
-            // of the error, which is needed only when there is one.
-            if simdutf8::basic::from_utf8(&bytes).is_ok() {
-                // SAFETY: simdutf8 has just checked that `bytes` is valid UTF-8.
-                Ok(unsafe { String::from_utf8_unchecked(bytes) })
-            } else {
-                String::from_utf8(bytes).map_err(|e| {
-                    let err = e.utf8_error();
-                    let bytes = e.as_bytes();
-                    let pos = err.valid_up_to();
-                    let bad = &bytes[pos..(pos + err.error_len().unwrap_or(1)).min(bytes.len())];
-                    FileError::InvalidBytes {
-                        path: path.to_path_buf(),
-                        line: first_line + line_of(bytes, pos) - 1,
-                        encoding: "UTF-8",
-                        bytes: show_bytes(bad),
-                        hint: "若文件是 GBK 编码，请加 --encoding gbk；否则请在该行修正或重新导出文件",
-                    }
+        TextEncoding::Utf8 => match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => Ok(Cow::Borrowed(text)),
+            // simdutf8 is fast; std says where the error is, needed only when there is one.
+            Err(_) => {
+                let err = std::str::from_utf8(bytes).err();
+                let pos = err.map_or(0, |e| e.valid_up_to());
+                let len = err.and_then(|e| e.error_len()).unwrap_or(1);
+                let bad = &bytes[pos..(pos + len).min(bytes.len())];
+                Err(FileError::InvalidBytes {
+                    path: path.to_path_buf(),
+                    line: first_line + line_of(bytes, pos) - 1,
+                    encoding: "UTF-8",
+                    bytes: show_bytes(bad),
+                    hint: "若文件是 GBK 编码，请加 --encoding gbk；否则请在该行修正或重新导出文件",
                 })
             }
-        }
+        },
         TextEncoding::Gb18030 => {
             let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
             let cap = decoder
@@ -126,15 +121,15 @@ pub fn decode(
                 .unwrap_or(bytes.len() * 3);
             let mut out = String::with_capacity(cap);
             let (result, read) =
-                decoder.decode_to_string_without_replacement(&bytes, &mut out, last);
+                decoder.decode_to_string_without_replacement(bytes, &mut out, true);
             match result {
-                encoding_rs::DecoderResult::InputEmpty => Ok(out),
+                encoding_rs::DecoderResult::InputEmpty => Ok(Cow::Owned(out)),
                 encoding_rs::DecoderResult::Malformed(len, extra) => {
                     let end = read.saturating_sub(usize::from(extra));
                     let start = end.saturating_sub(usize::from(len));
                     Err(FileError::InvalidBytes {
                         path: path.to_path_buf(),
-                        line: first_line + line_of(&bytes, start) - 1,
+                        line: first_line + line_of(bytes, start) - 1,
                         encoding: "GBK/GB18030",
                         bytes: show_bytes(&bytes[start..end.max(start + 1).min(bytes.len())]),
                         hint: "该行有损坏或非 GBK 字符；请在该行修正，或另存为 UTF-8 后重试",

@@ -41,7 +41,8 @@ impl ReadOptions {
 }
 
 const HEAD: usize = 1 << 20;
-const BLOCK: usize = 4 << 20;
+/// Small enough that a block read by one thread is still in cache when another parses it.
+const BLOCK: usize = 512 << 10;
 
 /// Open a file and read its first bytes.
 pub(crate) fn open_head(path: &Path) -> Result<(File, Vec<u8>), FileError> {
@@ -151,7 +152,7 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
             })
         }
     };
-    let header_text = encoding::decode(path, body[..header_end].to_vec(), enc, 1, true)?;
+    let header_text = encoding::decode(path, &body[..header_end], enc, 1)?;
     let cells = header_cells(&header_text);
     if cells
         .iter()
@@ -165,24 +166,22 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
     let header_problems = check_header(path, &name, &map, Field::chinese, map.missing_required())?;
     // Data starts on the line after the header record (which may span lines).
     let first_line = 1 + memchr::memchr_iter(b'\n', &body[..header_end]).count() as u64;
-    let rest = body[header_end..].to_vec();
+    let data_start = bom + header_end;
     let ctx = RowContext::new(Arc::clone(&name), opts.year);
-    let blocks = BlockReader::new(file, BLOCK, rest);
     let mut merger = Merger::new(name, header_problems);
+    let file_len = file.metadata().map_or(0, |m| m.len());
     // A household takes 500–1,000 bytes of a file; reserving for the larger count avoids
     // copying the household table as it grows (untouched capacity costs nothing).
-    let file_len = blocks.inner_len();
     merger.reserve((file_len / 500) as usize);
-    let merger = parse_blocks(
+    let blocks = BlockReader::new(file, BLOCK, head[data_start..].to_vec());
+    let parse = Parse {
         path,
-        blocks,
         enc,
-        &map,
-        &ctx,
-        first_line,
-        opts.threads,
-        merger,
-    )?;
+        map: &map,
+        ctx: &ctx,
+        threads: opts.threads,
+    };
+    let merger = parse.blocks(blocks, first_line, merger)?;
     finish(path, merger, format!("CSV（{}）", enc.name()))
 }
 
@@ -266,103 +265,107 @@ fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext) -> ParsedRo
     out
 }
 
-/// Decode and parse blocks on worker threads; merge their rows in file order here.
-#[allow(clippy::too_many_arguments)]
-fn parse_blocks<R: Read + Send>(
-    path: &Path,
-    mut blocks: BlockReader<R>,
+/// What parsing every block needs.
+struct Parse<'a> {
+    path: &'a Path,
     enc: TextEncoding,
-    map: &HeaderMap<Field>,
-    ctx: &RowContext,
-    first_line: u64,
+    map: &'a HeaderMap<Field>,
+    ctx: &'a RowContext,
     threads: usize,
-    mut merger: Merger,
-) -> Result<Merger, FileError> {
-    let workers = if threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        threads
-    };
-    let read_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    let mut first_error: Option<FileError> = None;
-    std::thread::scope(|s| {
-        let (block_tx, block_rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 2);
-        let (done_tx, done_rx) =
-            crossbeam_channel::bounded::<(usize, Result<ParsedRows, FileError>)>(workers * 2);
-        let read_error = &read_error;
-        // Buffers go back to the reader once parsed, so pages are not faulted in afresh.
-        let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-        s.spawn(move || {
-            let mut seq = 0;
-            loop {
-                let spare = spare_rx.try_recv().unwrap_or_default();
-                match blocks.next_block(spare) {
-                    Ok(Some(b)) => {
-                        if block_tx.send((seq, b)).is_err() {
+}
+
+impl Parse<'_> {
+    /// Decode and parse blocks on worker threads; merge their rows in file order here.
+    fn blocks(
+        &self,
+        mut blocks: BlockReader<File>,
+        first_line: u64,
+        mut merger: Merger,
+    ) -> Result<Merger, FileError> {
+        let workers = if self.threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            self.threads
+        };
+        let read_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
+        let mut first_error: Option<FileError> = None;
+        std::thread::scope(|s| {
+            let (block_tx, block_rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 2);
+            let (done_tx, done_rx) =
+                crossbeam_channel::bounded::<(usize, Result<ParsedRows, FileError>)>(workers * 2);
+            // Buffers go back to the reader once parsed: they stay in cache and their pages
+            // are not faulted in afresh.
+            let (spare_tx, spare_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
+            let read_error = &read_error;
+            s.spawn(move || {
+                let mut seq = 0;
+                loop {
+                    let spare = spare_rx.try_recv().unwrap_or_default();
+                    let block = match blocks.next_block(spare) {
+                        Ok(Some(b)) => b,
+                        Ok(None) => break,
+                        Err(e) => {
+                            *read_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                             break;
                         }
-                        seq += 1;
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        *read_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    };
+                    if block_tx.send((seq, block)).is_err() {
                         break;
                     }
-                }
-            }
-        });
-        for _ in 0..workers {
-            let block_rx = block_rx.clone();
-            let done_tx = done_tx.clone();
-            let spare_tx = spare_tx.clone();
-            s.spawn(move || {
-                for (seq, bytes) in block_rx {
-                    let parsed = encoding::decode(path, bytes, enc, 1, true).map(|text| {
-                        let parsed = parse_block(&text, map, ctx);
-                        let _ = spare_tx.send(text.into_bytes());
-                        parsed
-                    });
-                    if done_tx.send((seq, parsed)).is_err() {
-                        break;
-                    }
+                    seq += 1;
                 }
             });
-        }
-        drop(done_tx);
-        drop(block_rx);
-        drop(spare_tx);
-        let mut waiting = BTreeMap::new();
-        let mut next = 0;
-        let mut line = first_line;
-        'recv: for (seq, parsed) in done_rx.iter() {
-            waiting.insert(seq, parsed);
-            while let Some(parsed) = waiting.remove(&next) {
-                match parsed {
-                    Ok(block) => {
-                        let lines = block.lines;
-                        merger.push(block, line);
-                        line += lines;
-                    }
-                    Err(mut e) => {
-                        if let FileError::InvalidBytes { line: l, .. } = &mut e {
-                            *l += line - 1;
+            for _ in 0..workers {
+                let block_rx = block_rx.clone();
+                let done_tx = done_tx.clone();
+                let spare_tx = spare_tx.clone();
+                s.spawn(move || {
+                    for (seq, block) in block_rx {
+                        let parsed = encoding::decode(self.path, &block, self.enc, 1)
+                            .map(|text| parse_block(&text, self.map, self.ctx));
+                        let _ = spare_tx.send(block);
+                        if done_tx.send((seq, parsed)).is_err() {
+                            break;
                         }
-                        first_error = Some(e);
-                        break 'recv;
                     }
-                }
-                next += 1;
+                });
             }
+            drop(done_tx);
+            drop(block_rx);
+            drop(spare_tx);
+            let mut waiting = BTreeMap::new();
+            let mut next = 0;
+            let mut line = first_line;
+            'recv: for (seq, parsed) in done_rx.iter() {
+                waiting.insert(seq, parsed);
+                while let Some(parsed) = waiting.remove(&next) {
+                    match parsed {
+                        Ok(block) => {
+                            let lines = block.lines;
+                            merger.push(block, line);
+                            line += lines;
+                        }
+                        Err(mut e) => {
+                            if let FileError::InvalidBytes { line: l, .. } = &mut e {
+                                *l += line - 1;
+                            }
+                            first_error = Some(e);
+                            break 'recv;
+                        }
+                    }
+                    next += 1;
+                }
+            }
+            drop(done_rx);
+        });
+        if let Some(e) = first_error {
+            return Err(e);
         }
-        drop(done_rx);
-    });
-    if let Some(e) = first_error {
-        return Err(e);
+        if let Some(e) = read_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(FileError::io(self.path, e));
+        }
+        Ok(merger)
     }
-    if let Some(e) = read_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(FileError::io(path, e));
-    }
-    Ok(merger)
 }
 
 /// Read the members sheet of an XLSX workbook.

@@ -62,7 +62,7 @@ pub fn read_table(
         0
     };
     bytes.drain(..bom);
-    let text = encoding::decode(path, bytes, enc, 1, true)?;
+    let text = encoding::decode(path, &bytes, enc, 1)?.into_owned();
     let header = header_cells(&text);
     if header
         .iter()
