@@ -1,0 +1,1 @@
+//! Storage of fupin over SQLite and PostgreSQL.
