@@ -92,8 +92,15 @@ impl HouseholdValues {
             self.transfer_income.agrees(other.transfer_income),
             Field::TransferIncome,
         );
+        // An empty amount cell is 0 (registry spec §1.1), also for 人均纯收入 when rows are
+        // compared; only W202 tells an empty 人均纯收入 (not given) from a written 0.
+        let zero_if_empty = |e: Entry<Fen>| match e {
+            Entry::Empty => Entry::Value(Fen::ZERO),
+            other => other,
+        };
         check(
-            self.per_capita_declared.agrees(other.per_capita_declared),
+            zero_if_empty(self.per_capita_declared)
+                .agrees(zero_if_empty(other.per_capita_declared)),
             Field::PerCapitaIncome,
         );
         check(

@@ -227,3 +227,25 @@ fn exited_household_failing_is_wrong_exit() {
     assert_eq!(a.verdict, Verdict::WrongExit);
     assert_eq!(a.explanation, "饮水安全有保障（WATER）：饮水安全：否");
 }
+
+/// E109 compares normalized values: an empty amount is 0, 是 equals Y, an empty 危房改造状态
+/// equals 无 (defaults are applied when a row is read).
+#[test]
+fn household_fields_compare_after_normalizing() {
+    let a = household(Fen::from_yuan(10), 1).values;
+    let mut b = a;
+    b.per_capita_declared = Entry::Value(Fen::ZERO);
+    let mut c = a;
+    c.per_capita_declared = Entry::Empty;
+    assert!(b.differences(&c).is_empty(), "empty 人均纯收入 equals 0");
+    c.per_capita_declared = Entry::Value(Fen(1));
+    assert_eq!(
+        b.differences(&c),
+        vec![fupin_domain::fields::Field::PerCapitaIncome]
+    );
+    c.per_capita_declared = Entry::Invalid;
+    assert!(
+        b.differences(&c).is_empty(),
+        "an invalid value has its own problem"
+    );
+}
