@@ -169,7 +169,13 @@ struct HouseholdFiles<'a> {
     csv: BufWriter<File>,
     jsonl: BufWriter<File>,
     line: String,
+    /// One pair of buffers per chunk of a batch, kept from batch to batch: fresh buffers
+    /// for every chunk made the kernel zero hundreds of megabytes of new pages.
+    buffers: Vec<(Vec<u8>, Vec<u8>)>,
 }
+
+/// Households formatted by one task.
+const CHUNK: usize = 2048;
 
 impl<'a> HouseholdFiles<'a> {
     fn create(staging: &Staging, input: &'a Input<'a>) -> Result<HouseholdFiles<'a>> {
@@ -197,19 +203,27 @@ impl<'a> HouseholdFiles<'a> {
             csv,
             jsonl,
             line: input.line.amount.plain(),
+            buffers: Vec::new(),
         })
     }
 
     fn write_batch(&mut self, hs: &[Household], as_: &[Assessment]) -> Result<()> {
-        const CHUNK: usize = 2048;
-        let parts: Vec<(Vec<u8>, Vec<u8>)> = hs
-            .par_chunks(CHUNK)
-            .zip(as_.par_chunks(CHUNK))
-            .map(|(hs, as_)| format_households(self.input.register, hs, as_, &self.line))
-            .collect::<Result<_>>()?;
-        for (c, j) in parts {
-            self.csv.write_all(&c)?;
-            self.jsonl.write_all(&j)?;
+        let chunks = hs.len().div_ceil(CHUNK);
+        if self.buffers.len() < chunks {
+            self.buffers.resize_with(chunks, Default::default);
+        }
+        let (register, line) = (self.input.register, self.line.as_str());
+        self.buffers[..chunks]
+            .par_iter_mut()
+            .zip(hs.par_chunks(CHUNK).zip(as_.par_chunks(CHUNK)))
+            .try_for_each(|((c, j), (hs, as_))| {
+                c.clear();
+                j.clear();
+                format_households(register, hs, as_, line, c, j)
+            })?;
+        for (c, j) in &self.buffers[..chunks] {
+            self.csv.write_all(c)?;
+            self.jsonl.write_all(j)?;
         }
         Ok(())
     }
@@ -226,9 +240,10 @@ fn format_households(
     hs: &[Household],
     as_: &[Assessment],
     line: &str,
-) -> Result<(Vec<u8>, Vec<u8>)> {
-    let mut csv = csv::Writer::from_writer(Vec::with_capacity(hs.len() * 200));
-    let mut jsonl = Vec::with_capacity(hs.len() * 300);
+    csv_out: &mut Vec<u8>,
+    jsonl: &mut Vec<u8>,
+) -> Result<()> {
+    let mut csv = csv::Writer::from_writer(csv_out);
     let mut members = itoa::Buffer::new();
     for (h, a) in hs.iter().zip(as_) {
         let area = &register.areas[h.area as usize];
@@ -248,7 +263,7 @@ fn format_households(
             &a.explanation,
         ])?;
         serde_json::to_writer(
-            &mut jsonl,
+            &mut *jsonl,
             &HouseholdLine {
                 household_id: &h.id,
                 township: &area.township,
@@ -263,7 +278,8 @@ fn format_households(
         )?;
         jsonl.push(b'\n');
     }
-    Ok((csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?, jsonl))
+    csv.flush()?;
+    Ok(())
 }
 
 /// One row of villages.csv: an area of the register, a village of the villages file, or both.
