@@ -1,11 +1,7 @@
 //! `fupin standards`, `--standards`, `--place`, `--region`, `fupin gen` and `fupin demo`.
 
-use crate::{fixtures, fupin, read_csv, text};
+use crate::{assess_golden, fixtures, fupin, golden, read_csv, text};
 use std::path::Path;
-
-fn golden(name: &str) -> String {
-    fixtures().join("golden").join(name).display().to_string()
-}
 
 fn county(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("county.json")).unwrap()).unwrap()
@@ -38,20 +34,8 @@ fn a_standards_file_sets_the_line_for_a_place() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let o = fupin(&[
-        "assess",
-        &golden("members.csv"),
-        "--villages",
-        &golden("villages.csv"),
-        "--year",
-        "2018",
-        "--standards",
-        file.to_str().unwrap(),
-        "--place",
-        "140930",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let standards = file.to_str().unwrap();
+    let o = assess_golden(&["--standards", standards, "--place", "140930"], &out);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
         text(&o.stdout).contains("3,535 元/人·年（2018年，140000；来源：山西省2018年扶贫标准"),
@@ -102,20 +86,7 @@ fn a_bad_standards_file_is_rejected_with_line_and_column() {
 fn western_region_uses_three_percent() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let o = fupin(&[
-        "assess",
-        &golden("members.csv"),
-        "--villages",
-        &golden("villages.csv"),
-        "--year",
-        "2018",
-        "--line",
-        "3535",
-        "--region",
-        "western",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = assess_golden(&["--line", "3535", "--region", "western"], &out);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(county(&out)["threshold_percent"], "3.00");
     let villages = read_csv(&out.join("villages.csv"));

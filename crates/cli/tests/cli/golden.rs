@@ -2,13 +2,9 @@
 //! verdict and problem code, computed by hand; read as UTF-8 CSV, as GBK CSV with English
 //! headers in another column order, and as XLSX — all three must agree.
 
-use crate::{fixtures, fupin, read_csv, read_fixture_csv, text};
+use crate::{fixtures, fupin, golden, read_csv, read_fixture_csv, text};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-fn golden(name: &str) -> String {
-    fixtures().join("golden").join(name).display().to_string()
-}
 
 /// Run `fupin assess` on a members and villages file; returns the output folder.
 fn assess(members: &str, villages: &str, dir: &Path) -> PathBuf {

@@ -12,6 +12,30 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// A file of the golden register.
+pub fn golden(name: &str) -> String {
+    fixtures().join("golden").join(name).display().to_string()
+}
+
+/// `fupin assess` on the golden members and villages files for 2018 into `out`, with more
+/// arguments (the line, the region, a standards file …).
+pub fn assess_golden(extra: &[&str], out: &Path) -> Output {
+    let (members, villages) = (golden("members.csv"), golden("villages.csv"));
+    let out = out.display().to_string();
+    let mut args = vec![
+        "assess",
+        &members,
+        "--villages",
+        &villages,
+        "--year",
+        "2018",
+        "--out",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    fupin(&args)
+}
+
 pub fn fupin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fupin"))
         .args(args)
