@@ -46,6 +46,7 @@ fn read_inputs(args: &RegisterArgs) -> Result<(Register, Option<MatchedVillages>
         encoding,
         sheet: args.sheet.clone(),
         threads: args.threads,
+        member_texts: false,
     };
     let register = read_members(&args.members, &opts)?;
     let villages = match &args.villages {

@@ -21,3 +21,4 @@ pub use encoding::TextEncoding;
 pub use error::FileError;
 pub use members::{read_members, ReadOptions};
 pub use merge::{Area, Register};
+pub use rows::MemberText;

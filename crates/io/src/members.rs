@@ -27,6 +27,9 @@ pub struct ReadOptions {
     pub sheet: Option<String>,
     /// Worker threads for CSV; 0 = one per core.
     pub threads: usize,
+    /// Keep each member's name and relation text (for storing the register; assessing
+    /// does not need them).
+    pub member_texts: bool,
 }
 
 impl ReadOptions {
@@ -36,6 +39,7 @@ impl ReadOptions {
             encoding: None,
             sheet: None,
             threads: 0,
+            member_texts: false,
         }
     }
 }
@@ -180,6 +184,7 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
         map: &map,
         ctx: &ctx,
         threads: opts.threads,
+        texts: opts.member_texts,
     };
     let merger = parse.blocks(blocks, first_line, merger)?;
     finish(path, merger, format!("CSV（{}）", enc.name()))
@@ -229,8 +234,11 @@ impl Cells for Record<'_> {
 }
 
 /// Parse one decoded block of whole records.
-fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext) -> ParsedRows {
-    let mut out = ParsedRows::default();
+fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext, texts: bool) -> ParsedRows {
+    let mut out = ParsedRows {
+        keep_texts: texts,
+        ..ParsedRows::default()
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -272,6 +280,7 @@ struct Parse<'a> {
     map: &'a HeaderMap<Field>,
     ctx: &'a RowContext,
     threads: usize,
+    texts: bool,
 }
 
 impl Parse<'_> {
@@ -322,7 +331,7 @@ impl Parse<'_> {
                 s.spawn(move || {
                     for (seq, block) in block_rx {
                         let parsed = encoding::decode(self.path, &block, self.enc, 1)
-                            .map(|text| parse_block(&text, self.map, self.ctx));
+                            .map(|text| parse_block(&text, self.map, self.ctx, self.texts));
                         let _ = spare_tx.send(block);
                         if done_tx.send((seq, parsed)).is_err() {
                             break;
@@ -377,7 +386,11 @@ fn read_members_xlsx(
     let ctx = RowContext::new(Arc::clone(&name), opts.year);
     let mut map: Option<HeaderMap<Field>> = None;
     let mut merger: Option<Merger> = None;
-    let mut block = ParsedRows::default();
+    let fresh = || ParsedRows {
+        keep_texts: opts.member_texts,
+        ..ParsedRows::default()
+    };
+    let mut block = fresh();
     let mut failure: Option<FileError> = None;
     xlsx::for_each_row(path, opts.sheet.as_deref(), |row| {
         match &map {
@@ -398,7 +411,7 @@ fn read_members_xlsx(
                 block.push_row(&row, row.line, m, &ctx);
                 if block.rows >= 16_384 {
                     if let Some(mg) = merger.as_mut() {
-                        mg.push(std::mem::take(&mut block), 1);
+                        mg.push(std::mem::replace(&mut block, fresh()), 1);
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! Gathering row records into households, in order of first appearance, with the checks
 //! that need more than one row: E107, E108, E109, W202.
 
-use crate::rows::ParsedRows;
+use crate::rows::{MemberText, ParsedRows};
 use fupin_domain::fields::Field;
 use fupin_domain::household::Entry;
 use fupin_domain::household::HouseholdValues;
@@ -31,6 +31,9 @@ pub struct Register {
     /// Every problem, ordered by line, column and code.
     pub problems: Vec<Problem>,
     pub rows: u64,
+    /// Each household's members' names and relations (same order as `households` and
+    /// their members), when the read kept them; empty otherwise.
+    pub member_texts: Vec<Vec<MemberText>>,
 }
 
 pub struct Merger {
@@ -44,6 +47,7 @@ pub struct Merger {
     last_area: Option<u32>,
     problems: Vec<Problem>,
     rows: u64,
+    texts: Vec<Vec<MemberText>>,
 }
 
 /// One E109 finding: the field, this row's value, the first row's value.
@@ -61,6 +65,7 @@ impl Merger {
             last_area: None,
             problems: header_problems,
             rows: 0,
+            texts: Vec::new(),
         }
     }
 
@@ -192,11 +197,19 @@ impl Merger {
                     let start = hh.members.len();
                     hh.members.append(&mut frag.members);
                     hh.errors.append(&mut frag.errors);
+                    if let Some(t) = self.texts.get_mut(h as usize) {
+                        t.append(&mut frag.texts);
+                    }
                     (h, start)
                 }
                 None => {
                     let area = self.area(township, village);
                     let h = self.households.len() as u32;
+                    if !frag.texts.is_empty() {
+                        // Kept texts: one list per household, aligned with `households`.
+                        self.texts.resize_with(h as usize, Vec::new);
+                        self.texts.push(std::mem::take(&mut frag.texts));
+                    }
                     self.households.push(Household {
                         id: hid.into(),
                         area,
@@ -239,6 +252,7 @@ impl Merger {
             households: self.households,
             problems,
             rows: self.rows,
+            member_texts: self.texts,
         }
     }
 

@@ -38,6 +38,15 @@ impl Span {
     }
 }
 
+/// What a member's row says in words, kept only when the register is to be stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberText {
+    /// 姓名.
+    pub name: Box<str>,
+    /// 与户主关系, as written.
+    pub relation: Box<str>,
+}
+
 /// A row whose household-level values differ from its fragment's first row (rare): the
 /// merger compares it with the household's first row and reports E109.
 #[derive(Clone, Debug)]
@@ -61,6 +70,8 @@ pub struct Fragment {
     pub deviations: Vec<Deviation>,
     /// Error-level problems of its rows: (line, code).
     pub errors: Vec<(u64, ProblemCode)>,
+    /// Names and relations of its members, when kept.
+    pub texts: Vec<MemberText>,
 }
 
 /// The fragments of one block, with their texts and problems.
@@ -72,6 +83,8 @@ pub struct ParsedRows {
     /// Newlines in the block: where the next block's lines start.
     pub lines: u64,
     pub rows: u64,
+    /// Keep each member's name and relation.
+    pub keep_texts: bool,
 }
 
 impl ParsedRows {
@@ -132,6 +145,19 @@ impl ParsedRows {
             id_as_number,
             &mut self.problems,
         );
+        let text = self.keep_texts.then(|| {
+            let cell = |f: Field| {
+                header
+                    .position(f)
+                    .and_then(|p| cells.get(p))
+                    .map(fupin_domain::fields::trim_cell)
+                    .unwrap_or("")
+            };
+            MemberText {
+                name: cell(Field::Name).into(),
+                relation: cell(Field::Relation).into(),
+            }
+        });
         let errors = self.problems[first_problem..]
             .iter()
             .filter(|p| p.code.is_error())
@@ -160,6 +186,7 @@ impl ParsedRows {
                 }
                 let frag = self.fragments.last_mut().expect("just seen");
                 frag.members.push(row.member);
+                frag.texts.extend(text);
                 return;
             }
         }
@@ -177,6 +204,7 @@ impl ParsedRows {
             members,
             deviations: Vec::new(),
             errors,
+            texts: text.into_iter().collect(),
         });
     }
 }

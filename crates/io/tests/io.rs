@@ -1,0 +1,44 @@
+//! Reading registers as the store needs them.
+
+use fupin_io::{read_members, ReadOptions};
+use std::path::Path;
+
+fn golden(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cli/tests/fixtures/golden")
+        .join(name)
+}
+
+/// With `member_texts`, every member keeps its name and relation, in member order, for
+/// CSV and XLSX alike; without it, nothing is kept.
+#[test]
+fn member_names_and_relations_are_kept_when_asked() {
+    for file in ["members.csv", "members.xlsx", "members_gbk_en.csv"] {
+        let mut opts = ReadOptions::new(2018);
+        opts.member_texts = true;
+        let r = read_members(&golden(file), &opts).unwrap();
+        assert_eq!(r.member_texts.len(), r.households.len(), "{file}");
+        for (h, t) in r.households.iter().zip(&r.member_texts) {
+            assert_eq!(h.members.len(), t.len(), "{file} {}", h.id);
+        }
+        let first = &r.member_texts[0];
+        assert_eq!(&*first[0].name, "测试户主01", "{file}");
+        assert_eq!(&*first[0].relation, "户主", "{file}");
+        assert_eq!(&*first[1].relation, "配偶", "{file}");
+        let plain = read_members(&golden(file), &ReadOptions::new(2018)).unwrap();
+        assert!(plain.member_texts.is_empty());
+    }
+}
+
+/// A household whose rows are apart in the file still gets its names in row order.
+#[test]
+fn names_follow_households_whose_rows_are_apart() {
+    let mut opts = ReadOptions::new(2018);
+    opts.member_texts = true;
+    let r = read_members(&golden("members.csv"), &opts).unwrap();
+    for (h, t) in r.households.iter().zip(&r.member_texts) {
+        let heads = h.members.iter().filter(|m| m.is_head).count();
+        let head_texts = t.iter().filter(|x| &*x.relation == "户主").count();
+        assert_eq!(heads, head_texts, "{}", h.id);
+    }
+}
