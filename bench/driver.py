@@ -22,8 +22,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 PROFILE = os.environ.get("BENCH_PROFILE", "release")  # the smoke run uses the debug build
-FUPIN = os.path.join(ROOT, "target", PROFILE, "fupin")
-FLOOR = os.path.join(ROOT, "target", PROFILE, "csv-floor")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+FUPIN = os.path.join(TARGET, PROFILE, "fupin")
+FLOOR = os.path.join(TARGET, PROFILE, "csv-floor")
 PY = sys.executable
 YEAR, LINE = "2018", "2995"
 
