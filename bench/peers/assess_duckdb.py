@@ -4,9 +4,10 @@
     assess_duckdb.py MEMBERS_CSV [--villages VILLAGES_CSV] --year Y --line YUAN
                      [--encoding utf-8|gbk] --out OUT.json
 
-What a skilled analyst would write: load the CSV into a DuckDB table with every column as
-VARCHAR (trimmed; the table's rowid keeps file order), derive typed and checked columns
-in SQL, then GROUP BY / joins for the household-level checks and the verdicts. The
+What a skilled analyst would write: read the CSV with every column as VARCHAR (trimmed),
+number the rows with row_number() OVER () on the scan (file order), derive typed and
+checked columns in SQL into one table, then GROUP BY / joins for the household-level
+checks and the verdicts. The
 database is in memory with a temporary directory, so DuckDB spills to disk on registers
 larger than memory. Money is in integer fen throughout (BIGINT), never DOUBLE.
 
@@ -74,19 +75,18 @@ def main():
         if args.encoding == "gbk":
             src, enc = gbk_source(args.members, tmpdir)
 
-        # 1. Load: known columns only, trimmed, empty instead of NULL. The table's rowid is
-        # the row's position in the file (a plain CREATE TABLE … AS SELECT from read_csv
-        # preserves insertion order; a query with joins over the scan would not).
+        # 1. Read: known columns only, trimmed, empty instead of NULL; rn = the row's
+        # position in the file, from row_number() OVER () right on the scan (DuckDB's
+        # documented way to keep the original order; the rest of the query may reorder).
         sel = []
         for _, en, _ in C.MEMBER_FIELDS:
             if en in pos:
                 sel.append(f"trim(coalesce(c{pos[en]}, ''), {TRIM}) AS {en}")
             else:
                 sel.append(f"'' AS {en}")  # an optional column the file does not have
-        con.execute(f"CREATE TABLE m AS SELECT {', '.join(sel)} FROM {read_csv_sql(src, header, enc)}")
         t_load = time.time()
 
-        # 2. Row-level checks and typed values (rn = m.rowid keeps the file order).
+        # 2. Row-level checks and typed values, in one pass over the CSV into table r.
         id_sum = " + ".join(f"CAST(substr(id_number, {i + 1}, 1) AS INTEGER) * {w}"
                             for i, w in enumerate(C.ID_WEIGHTS))
         T, F = sql_list(C.BOOL_TRUE), sql_list(C.BOOL_FALSE)
@@ -122,8 +122,11 @@ def main():
         typed += [f"CASE WHEN schooling IN {sql_list(C.SCHOOLING)} THEN schooling END AS v_schooling"]
         con.execute(f"""
             CREATE TABLE r AS
-            WITH a AS (
-                SELECT rowid AS rn, *,
+            WITH m AS (
+                SELECT row_number() OVER () AS rn, {', '.join(sel)}
+                FROM {read_csv_sql(src, header, enc)}
+            ), a AS (
+                SELECT *,
                        {', '.join(f'{amount(f)} AS fen_{f}' for f in C.AMOUNT_FIELDS + ['per_capita_income'])},
                        regexp_full_match(id_number, '[0-9]{{17}}[0-9Xx]') AS id_fmt
                 FROM m
@@ -174,7 +177,6 @@ def main():
                       OR (v_schooling = '大专及以上' AND age < 15)))::INTEGER AS w203
             FROM d
         """)
-        con.execute("DROP TABLE m")
         t_rows = time.time()
 
         # 3. Household level: first row, members, heads, duplicates, disagreements.
@@ -272,7 +274,7 @@ def main():
         C.write_result(args.out, hp[4], hp[5] or 0, verdicts, problems, failed, county)
         con.close()
         t_end = time.time()
-        print(f"duckdb {duckdb.__version__}: load {t_load - t0:.1f}s, rows {t_rows - t_load:.1f}s, "
+        print(f"duckdb {duckdb.__version__}: transcode {t_load - t0:.1f}s, read+rows {t_rows - t_load:.1f}s, "
               f"households {t_hh - t_rows:.1f}s, total {t_end - t0:.1f}s", file=sys.stderr)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
@@ -293,6 +295,8 @@ def villages(con, args, tmpdir):
     bad = con.execute("SELECT count(*) FROM v WHERE NOT coalesce(try_cast(population AS BIGINT) > 0, false)").fetchone()[0]
     if bad:
         C.fail(f"villages file: {bad} rows whose 户籍人口 is not an integer > 0")
+    if con.execute("SELECT count(*) > count(DISTINCT (township, village)) FROM v").fetchone()[0]:
+        C.fail("villages file: the same village twice")
     # E110 (file-level): a member row whose (township, village) is not in the villages file
     # (as fupin: rows with an empty township or village are not E110, they have E102).
     missing = con.execute("""

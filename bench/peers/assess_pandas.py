@@ -284,6 +284,8 @@ def villages(args, H, df):
     if not (pop > 0).all():
         C.fail(f"villages file: {(~(pop > 0)).sum()} rows whose 户籍人口 is not an integer > 0")
     v["population"] = pop.astype(np.int64)
+    if v.duplicated(["township", "village"]).any():
+        C.fail("villages file: the same village twice")
     cond = np.ones(len(v), dtype=bool)
     for c in C.CONDITION_COLUMNS:
         if c in v:

@@ -1,9 +1,10 @@
 //! `fupin gen`: a synthetic county register; `fupin demo`: one the size of the seed county,
 //! assessed.
 
+use crate::server_cmd::DemoArgs;
 use anyhow::{Context, Result};
 use fupin_gen::{generate, Encoding, Format, GenOptions, GenSummary};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -75,16 +76,10 @@ pub fn run(args: &GenArgs) -> Result<ExitCode> {
 /// The seed county's size: about 20,000 registered households.
 const DEMO_HOUSEHOLDS: u64 = 20_000;
 
-#[derive(clap::Args, Debug)]
-pub struct DemoArgs {
-    /// Folder for the demo register and its results.
-    #[arg(long, default_value = "fupin-demo")]
-    pub dir: PathBuf,
-}
-
-/// Generate a county register (unless already there) and assess it for 2018.
-pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
-    let data = args.dir.join("register");
+/// The demo register's members and villages files in `dir/register`, generated unless
+/// already there.
+pub fn ensure_demo_register(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let data = dir.join("register");
     let members = data.join("members.csv");
     let villages = data.join("villages.csv");
     if members.exists() && villages.exists() {
@@ -99,6 +94,13 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             generate(&opts, &data).with_context(|| format!("生成到 {} 失败", data.display()))?;
         println!("{}", describe(&summary));
     }
+    Ok((members, villages))
+}
+
+/// `fupin demo --assess-only`: generate a county register (unless already there) and
+/// assess it for 2018.
+pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
+    let (members, villages) = ensure_demo_register(&args.dir)?;
     let register = crate::RegisterArgs {
         members,
         villages: Some(villages),

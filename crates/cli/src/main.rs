@@ -4,6 +4,7 @@
 mod assess_cmd;
 mod gen_cmd;
 mod output;
+mod server_cmd;
 mod standards_cmd;
 
 use clap::{Parser, Subcommand};
@@ -86,8 +87,18 @@ enum Command {
     },
     /// Generate a synthetic county register (members and villages files).
     Gen(gen_cmd::GenArgs),
-    /// Generate a county the size of the seed county (20,000 households) and assess it.
-    Demo(gen_cmd::DemoArgs),
+    /// A county the size of the seed county (20,000 households) in an SQLite file, one
+    /// account per role, and the server on 127.0.0.1:8080 (--assess-only: files only).
+    Demo(server_cmd::DemoArgs),
+    /// Run the web server.
+    Serve(server_cmd::ServeArgs),
+    /// Create or update the database schema.
+    Migrate(server_cmd::DbArgs),
+    /// Import a register as a new version (refused whole when it has any error).
+    Import(server_cmd::ImportArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(server_cmd::UserCommand),
 }
 
 /// Keep freed memory mapped: block buffers and household fragments are freed and
@@ -125,7 +136,12 @@ fn main() -> ExitCode {
         Command::Check { register, out } => assess_cmd::check(&register, out.as_deref()),
         Command::Standards { standards } => standards_cmd::run(standards.as_deref()),
         Command::Gen(args) => gen_cmd::run(&args),
-        Command::Demo(args) => gen_cmd::demo(&args),
+        Command::Demo(args) if args.assess_only => gen_cmd::demo(&args),
+        Command::Demo(args) => server_cmd::demo(&args),
+        Command::Serve(args) => server_cmd::serve(&args),
+        Command::Migrate(args) => server_cmd::migrate(&args),
+        Command::Import(args) => server_cmd::import(&args),
+        Command::User(cmd) => server_cmd::user(&cmd),
     };
     match result {
         Ok(code) => code,

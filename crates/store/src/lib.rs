@@ -1,1 +1,174 @@
-//! Storage of fupin over SQLite and PostgreSQL.
+//! Storage of fupin: one [`Store`] over SQLite (one file, for one person) and PostgreSQL
+//! (several `fupin serve` processes sharing one database).
+//!
+//! The store is an enum over two concrete pools, not sqlx's `Any` driver, which loses
+//! types. Each method is written once: [`on_pool!`] expands its body for each pool, so the
+//! SQL is the same text on both backends wherever the two dialects agree (`$1`
+//! placeholders, `RETURNING`, `ON CONFLICT`, row-value comparisons). Where they differ —
+//! bulk load (COPY against batched INSERTs), `FOR UPDATE SKIP LOCKED`, how a write
+//! transaction begins — the two paths sit side by side. Each backend has its own
+//! migration folder (`migrations/sqlite`, `migrations/postgres`).
+//!
+//! What the store holds:
+//! - register versions ([`Store::import_register`]): households, members, the engine's
+//!   assessment of each household, problems, and summaries per village, township and
+//!   county, so that no page scans the register;
+//! - accounts, sessions and login throttling ([`Store::create_user`],
+//!   [`Store::create_session`], [`Store::record_failed_login`]);
+//! - an append-only audit log written in the same transaction as every write;
+//! - a jobs table taken with `FOR UPDATE SKIP LOCKED`.
+//!
+//! Every read of the register takes a [`Scope`] and filters in SQL: what is outside the
+//! scope is absent (`None`, not in a list), never an error that would tell it exists.
+
+mod accounts;
+mod audit;
+mod error;
+mod import;
+mod jobs;
+mod migrations;
+mod register;
+mod rows;
+mod scope;
+
+pub use accounts::{NewSession, NewUser, Role, Session, User, UserId};
+pub use audit::AuditEntry;
+pub use error::StoreError;
+pub use import::{Imported, RegisterMeta};
+pub use jobs::{Job, JobId, JobState};
+pub use register::{
+    HistoryEntry, HouseholdDetail, HouseholdRow, MemberHit, Page, ProblemRow, RegisterVersion,
+    Search, SearchHit, SearchKey, StoredMember, Summary, VersionId,
+};
+pub use scope::Scope;
+/// The sqlx version the store is built on, for callers (and tests) that need a pool.
+pub use sqlx;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database of fupin: an SQLite file or a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the store's concrete pool, once per backend: the
+/// body is compiled twice, against `SqlitePool` and against `PgPool`.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// The page cache of each SQLite connection, restored after an import.
+pub(crate) const SQLITE_CACHE: &str = "PRAGMA cache_size = -65536";
+
+/// How long a writer waits for SQLite's write lock before giving up. An import of a large
+/// register holds it for its whole transaction.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Store {
+    /// Connect to `sqlite://FILE` (created if missing; WAL, foreign keys on, busy timeout)
+    /// or `postgres://…` / `postgresql://…`. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, 10).await
+    }
+
+    /// [`Store::connect`] with at most `max_connections` pooled connections.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Store> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // In WAL mode NORMAL loses no committed transaction on a process crash,
+                // only on power loss, and does not sync on every commit.
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                // 64 MiB of page cache per connection (an import takes more for itself).
+                .pragma("cache_size", "-65536")
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(options)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?.application_name("fupin");
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .connect_with(options)
+                .await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    /// Bring the schema up to date. Safe to run from several processes at once on
+    /// PostgreSQL (sqlx takes an advisory lock) and again and again.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(pool) => migrations::sqlite().await?.run(pool).await?,
+            Store::Postgres(pool) => migrations::postgres().await?.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Close every pooled connection (waits for those in use).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// A URL for messages: the password, if any, replaced by `***`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &userinfo[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Now, to the microsecond (PostgreSQL's precision), so that a time written and read back
+/// compares equal on both backends.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            super::redact("mysql://fupin:secret@db/x"),
+            "mysql://fupin:***@db/x"
+        );
+        assert_eq!(super::redact("mysql://db/x"), "mysql://db/x");
+    }
+}

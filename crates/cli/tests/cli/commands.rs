@@ -156,7 +156,7 @@ fn gen_rejects_a_bad_error_rate() {
 fn demo_generates_and_assesses_a_county() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    let o = fupin(&["demo", "--dir", dir.to_str().unwrap()]);
+    let o = fupin(&["demo", "--assess-only", "--dir", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     assert!(out.contains("共 20000 户"), "{out}");

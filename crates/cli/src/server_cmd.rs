@@ -1,0 +1,548 @@
+//! The server side of the command line: `fupin serve`, `fupin migrate`, `fupin import`,
+//! `fupin user add`, and `fupin demo` (a seed-county-sized register in an SQLite file,
+//! one account per role, the server on 127.0.0.1:8080).
+//!
+//! Configuration comes, later ones winning, from defaults, a TOML file (`--config`, or
+//! `FUPIN_CONFIG`), environment variables (`FUPIN_DB`, `FUPIN_ADDR`,
+//! `FUPIN_SECURE_COOKIES`, `FUPIN_REGION`, `FUPIN_SESSION_HOURS`, `FUPIN_UPLOAD_DIR`,
+//! `FUPIN_MAX_UPLOAD_MB`) and the command line.
+
+use anyhow::{anyhow, bail, Context, Result};
+use fupin_domain::figures::Region;
+use fupin_domain::standards::Standards;
+use fupin_io::villages::read_villages;
+use fupin_io::{read_members, ReadOptions};
+use fupin_store::{NewUser, RegisterMeta, Role, Scope, Store, StoreError};
+use fupin_web::import::{check_files, resolve_line, sha256_file, store_checked, Checked, Upload};
+use fupin_web::{AppState, Config};
+use serde::Deserialize;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Database: sqlite://FILE or postgres://USER@HOST/DB (else FUPIN_DB, else the config file).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// A TOML configuration file (keys: db, addr, secure_cookies, region, session_hours,
+    /// upload_dir, max_upload_mb).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DbArgs {
+    /// Database: sqlite://FILE or postgres://USER@HOST/DB (else FUPIN_DB).
+    #[arg(long)]
+    pub db: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// Members file (CSV in UTF-8/GBK/GB18030, or XLSX).
+    pub file: PathBuf,
+    /// Villages file (CSV or XLSX).
+    #[arg(long)]
+    pub villages: Option<PathBuf>,
+    /// Assessment year Y.
+    #[arg(long)]
+    pub year: i32,
+    /// Poverty line in yuan per person per year (else the built-in line of the year).
+    #[arg(long)]
+    pub line: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The account that imports (a headquarters admin).
+    #[arg(long)]
+    pub user: String,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account; the password is read from stdin (first line) or --password-file.
+    Add(UserAddArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct UserAddArgs {
+    /// Username.
+    pub name: String,
+    /// hq_admin, county_leader, unit_staff, township_staff, village_staff or inspector.
+    #[arg(long)]
+    pub role: String,
+    #[arg(long)]
+    pub township: Option<String>,
+    #[arg(long)]
+    pub village: Option<String>,
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// A file whose first line is the password (else stdin).
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// The TOML file's keys.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<String>,
+    addr: Option<String>,
+    secure_cookies: Option<bool>,
+    region: Option<String>,
+    session_hours: Option<i64>,
+    upload_dir: Option<PathBuf>,
+    max_upload_mb: Option<usize>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("{name}「{v}」应为 true 或 false"),
+    }
+}
+
+fn parse_region(v: &str) -> Result<Region> {
+    match v.trim() {
+        "central" | "中部" | "东部" => Ok(Region::Central),
+        "western" | "西部" => Ok(Region::Western),
+        other => bail!("region「{other}」应为 central（2%）或 western（3%）"),
+    }
+}
+
+/// Everything `fupin serve` needs.
+pub struct ServeConfig {
+    pub db: String,
+    pub addr: String,
+    pub web: Config,
+}
+
+fn load_config(args: &ServeArgs) -> Result<ServeConfig> {
+    let path = args
+        .config
+        .clone()
+        .or_else(|| env("FUPIN_CONFIG").map(PathBuf::from));
+    let file: FileConfig = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("无法读取配置文件 {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("配置文件 {} 有误", p.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let mut web = Config::default();
+    if let Some(b) = file.secure_cookies {
+        web.secure_cookies = b;
+    }
+    if let Some(v) = env("FUPIN_SECURE_COOKIES") {
+        web.secure_cookies = parse_bool("FUPIN_SECURE_COOKIES", &v)?;
+    }
+    if let Some(r) = env("FUPIN_REGION").or(file.region) {
+        web.region = parse_region(&r)?;
+    }
+    let hours = match env("FUPIN_SESSION_HOURS") {
+        Some(h) => Some(h.trim().parse().context("FUPIN_SESSION_HOURS 应为小时数")?),
+        None => file.session_hours,
+    };
+    if let Some(h) = hours {
+        if !(1..=24 * 30).contains(&h) {
+            bail!("session_hours 应在 1 到 720 之间");
+        }
+        web.session_ttl = chrono::Duration::hours(h);
+    }
+    if let Some(d) = env("FUPIN_UPLOAD_DIR")
+        .map(PathBuf::from)
+        .or(file.upload_dir)
+    {
+        web.upload_dir = Some(d);
+    }
+    let mb = match env("FUPIN_MAX_UPLOAD_MB") {
+        Some(m) => Some(m.trim().parse().context("FUPIN_MAX_UPLOAD_MB 应为整数")?),
+        None => file.max_upload_mb,
+    };
+    if let Some(mb) = mb {
+        web.max_upload_bytes = mb << 20;
+    }
+    let db = args
+        .db
+        .clone()
+        .or_else(|| env("FUPIN_DB"))
+        .or(file.db)
+        .ok_or_else(|| {
+            anyhow!("请用 --db 指定数据库（sqlite://文件 或 postgres://…），或设置 FUPIN_DB")
+        })?;
+    let addr = args
+        .addr
+        .clone()
+        .or_else(|| env("FUPIN_ADDR"))
+        .or(file.addr)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    Ok(ServeConfig { db, addr, web })
+}
+
+fn db_url(args: &DbArgs) -> Result<String> {
+    args.db.clone().or_else(|| env("FUPIN_DB")).ok_or_else(|| {
+        anyhow!("请用 --db 指定数据库（sqlite://文件 或 postgres://…），或设置 FUPIN_DB")
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .try_init();
+}
+
+async fn open(url: &str) -> Result<Store> {
+    let store = Store::connect(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn run_server(store: Store, addr: &str, web: Config) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("无法监听 {addr}（端口被占用？用 --addr 换一个）"))?;
+    let local = listener.local_addr()?;
+    println!("fupin 服务已启动：http://{local}/  （按 Ctrl-C 停止）");
+    let _ = std::io::stdout().flush();
+    fupin_web::serve(listener, AppState::new(store, web)).await?;
+    Ok(())
+}
+
+/// `fupin serve`
+pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
+    init_logging();
+    let cfg = load_config(args)?;
+    runtime()?.block_on(async {
+        let store = open(&cfg.db).await?;
+        println!("数据库：{}", store.backend());
+        run_server(store, &cfg.addr, cfg.web).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fupin migrate`
+pub fn migrate(args: &DbArgs) -> Result<ExitCode> {
+    let url = db_url(args)?;
+    runtime()?.block_on(async {
+        let store = open(&url).await?;
+        println!("数据库结构已是最新（{}）", store.backend());
+        store.close().await;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fupin import`: the same checks as the web upload; all or nothing. Exit 2 with every
+/// problem on stderr when the file is refused.
+pub fn import(args: &ImportArgs) -> Result<ExitCode> {
+    let url = db_url(&args.db)?;
+    let line = match resolve_line(args.year, args.line.as_deref()) {
+        Ok(l) => l,
+        Err(m) => {
+            eprintln!("错误：{m}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    runtime()?.block_on(async {
+        let store = open(&url).await?;
+        let user = store
+            .users()
+            .await?
+            .into_iter()
+            .find(|u| u.username == args.user)
+            .ok_or_else(|| anyhow!("没有用户「{}」：先用 fupin user add 创建", args.user))?;
+        if user.role != Role::HqAdmin {
+            bail!(
+                "用户「{}」是{}，只有指挥部管理员（hq_admin）可以导入登记表",
+                user.username,
+                user.role.chinese()
+            );
+        }
+        let name = |p: &Path| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        let members_name = name(&args.file);
+        let villages_name = args.villages.as_deref().map(name);
+        let m = Upload {
+            path: &args.file,
+            name: &members_name,
+        };
+        let v = args
+            .villages
+            .as_deref()
+            .zip(villages_name.as_deref())
+            .map(|(path, name)| Upload { path, name });
+        let checked = tokio::task::block_in_place(|| check_files(&m, v.as_ref(), args.year));
+        let (register, villages, warnings) = match checked {
+            Checked::Rejected { summary, problems } => {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                eprintln!("错误：{summary}");
+                return Ok(ExitCode::from(2));
+            }
+            Checked::Good {
+                register,
+                villages,
+                warnings,
+            } => (register, villages, warnings),
+        };
+        let meta = RegisterMeta {
+            file_name: members_name.clone(),
+            sha256: sha256_file(&args.file)
+                .with_context(|| format!("无法读取 {}", args.file.display()))?,
+            year: args.year,
+            line,
+            imported_by: Some(user.id),
+        };
+        match store_checked(&store, &register, villages.as_ref(), &meta).await {
+            Ok(imported) => {
+                println!(
+                    "已导入「{}」为登记表版本 {}：{} 户 {} 人，警告 {} 个",
+                    members_name, imported.version, imported.households, imported.members, warnings
+                );
+                store.close().await;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(StoreError::Refused { reason, problems }) => {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                eprintln!("错误：{reason}");
+                Ok(ExitCode::from(2))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+fn read_password(file: Option<&Path>) -> Result<String> {
+    let line = match file {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("无法读取密码文件 {}", p.display()))?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string(),
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprint!("请输入密码（至少 8 个字符）：");
+                let _ = std::io::stderr().flush();
+            }
+            let mut s = String::new();
+            stdin
+                .lock()
+                .read_line(&mut s)
+                .context("无法从标准输入读取密码")?;
+            s
+        }
+    };
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    if p.is_empty() {
+        bail!("密码为空：请从标准输入或 --password-file 提供密码");
+    }
+    Ok(p)
+}
+
+/// `fupin user add`
+pub fn user(cmd: &UserCommand) -> Result<ExitCode> {
+    let UserCommand::Add(args) = cmd;
+    let role = match Role::parse(
+        &args.role,
+        args.township.as_deref(),
+        args.village.as_deref(),
+        args.unit.as_deref(),
+    ) {
+        Ok(r) => r,
+        Err(m) => {
+            eprintln!("错误：{m}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let url = db_url(&args.db)?;
+    let password = read_password(args.password_file.as_deref())?;
+    runtime()?.block_on(async {
+        let store = open(&url).await?;
+        let new = NewUser {
+            username: args.name.clone(),
+            password,
+            role,
+        };
+        match store.create_user(&new, None).await {
+            Ok(u) => {
+                println!("已创建账号「{}」（{}）", u.username, u.role.chinese());
+                store.close().await;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e @ (StoreError::UsernameTaken(_) | StoreError::InvalidAccount(_))) => {
+                eprintln!("错误：{e}");
+                Ok(ExitCode::from(2))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The demo.
+
+/// The password of every demo account, printed when the demo starts.
+pub const DEMO_PASSWORD: &str = "fupin-demo-2018";
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo register, its results and the database.
+    #[arg(long, default_value = "fupin-demo")]
+    pub dir: PathBuf,
+    /// Only generate and assess to files (no database, no server), as before.
+    #[arg(long)]
+    pub assess_only: bool,
+    /// Address for the server.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+}
+
+/// `fupin demo`: the seed-county-sized register in fupin-demo/fupin.db, one account per
+/// role, and the server.
+pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
+    init_logging();
+    let (members, villages) = crate::gen_cmd::ensure_demo_register(&args.dir)?;
+    let db = args.dir.join("fupin.db");
+    let url = format!("sqlite://{}", db.display());
+    runtime()?.block_on(async {
+        let store = open(&url).await?;
+        if store.current_version().await?.is_none() {
+            println!("正在载入虚拟登记表到 {} ……", db.display());
+            let year = 2018;
+            let line = Standards::builtin()
+                .lookup(year, None)
+                .cloned()
+                .ok_or_else(|| anyhow!("没有 {year} 年的贫困标准"))?;
+            let (register, vill) = tokio::task::block_in_place(|| {
+                let mut opts = ReadOptions::new(year);
+                opts.member_texts = true;
+                let r = read_members(&members, &opts)?;
+                let v = read_villages(&villages, None, None)?;
+                Ok::<_, fupin_io::FileError>((r, v))
+            })?;
+            // The demo register carries the generator's injected data errors on purpose,
+            // so that the problems page has something to show; `fupin import` and the
+            // upload page refuse such a file.
+            let meta = RegisterMeta {
+                file_name: "members.csv".into(),
+                sha256: sha256_file(&members)?,
+                year,
+                line,
+                imported_by: None,
+            };
+            let imported = store.import_register(&register, &meta, Some(&vill)).await?;
+            println!(
+                "已载入登记表版本 {}：{} 户 {} 人",
+                imported.version, imported.households, imported.members
+            );
+        } else {
+            println!("使用已有的数据库 {}", db.display());
+        }
+        let township = store
+            .townships(&Scope::County)
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|t| t.township)
+            .ok_or_else(|| anyhow!("演示数据库中没有乡镇"))?;
+        let village = store
+            .villages(&Scope::County, &township)
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|v| v.village)
+            .ok_or_else(|| anyhow!("演示数据库中没有行政村"))?;
+        let accounts = [
+            ("admin", Role::HqAdmin),
+            ("leader", Role::CountyLeader),
+            (
+                "unit",
+                Role::UnitStaff {
+                    unit: "县住建局".into(),
+                },
+            ),
+            (
+                "township",
+                Role::TownshipStaff {
+                    township: township.clone(),
+                },
+            ),
+            (
+                "village",
+                Role::VillageStaff {
+                    township: township.clone(),
+                    village: village.clone(),
+                },
+            ),
+            ("inspector", Role::Inspector),
+        ];
+        let existing = store.users().await?;
+        for (name, role) in &accounts {
+            if existing.iter().any(|u| u.username == *name) {
+                continue;
+            }
+            store
+                .create_user(
+                    &NewUser {
+                        username: (*name).into(),
+                        password: DEMO_PASSWORD.into(),
+                        role: role.clone(),
+                    },
+                    None,
+                )
+                .await?;
+        }
+        println!();
+        println!("演示账号（密码均为 {DEMO_PASSWORD}）：");
+        for (name, role) in &accounts {
+            let (t, v, u) = role.names();
+            let area = [t, v, u]
+                .iter()
+                .flatten()
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+            println!(
+                "  {name:<10} {}{}",
+                role.chinese(),
+                if area.is_empty() {
+                    String::new()
+                } else {
+                    format!("（{area}）")
+                }
+            );
+        }
+        println!();
+        run_server(store, &args.addr, Config::default()).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,514 @@
+//! `fupin migrate`, `fupin user add`, `fupin import` and `fupin serve` as a user runs them:
+//! the real binary, a real database, HTTP over a real socket on 127.0.0.1. Two `fupin
+//! serve` processes share one PostgreSQL when FUPIN_TEST_PG holds an admin URL.
+
+use crate::{fupin, golden, text};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "管理员密码-2018";
+
+fn fupin_stdin(args: &[&str], input: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fupin"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn add_user(db: &str, name: &str, role_args: &[&str]) {
+    let mut args = vec!["user", "add", name, "--db", db];
+    args.extend_from_slice(role_args);
+    let o = fupin_stdin(&args, &format!("{PASSWORD}\n"));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+/// The golden members file without the households that have error-level problems.
+fn golden_without_errors() -> String {
+    let text = std::fs::read_to_string(golden("members.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut problems = csv::Reader::from_path(golden("expected_problems.csv")).unwrap();
+    let household = |l: &str| l.split(',').next().unwrap().to_string();
+    let bad: std::collections::HashSet<String> = problems
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r[2].starts_with('E'))
+        .map(|r| household(lines[r[0].parse::<usize>().unwrap() - 1]))
+        .collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || !bad.contains(&household(l)))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect()
+}
+
+fn expected_problems() -> usize {
+    csv::Reader::from_path(golden("expected_problems.csv"))
+        .unwrap()
+        .records()
+        .count()
+}
+
+#[test]
+fn import_refuses_a_file_with_errors_listing_every_problem_and_stores_a_good_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("fupin.db").display());
+    let o = fupin(&["migrate", "--db", &db]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    add_user(&db, "admin", &["--role", "hq_admin"]);
+    add_user(&db, "leader", &["--role", "county_leader"]);
+    let (members, villages) = (golden("members.csv"), golden("villages.csv"));
+    let import = |file: &str, user: &str| {
+        fupin(&[
+            "import",
+            file,
+            "--villages",
+            &villages,
+            "--year",
+            "2018",
+            "--line",
+            "3535",
+            "--db",
+            &db,
+            "--user",
+            user,
+        ])
+    };
+    // Errors: exit 2, every problem on stderr, nothing stored.
+    let o = import(&members, "admin");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    let listed = err.lines().filter(|l| l.starts_with("members.csv")).count();
+    assert_eq!(listed, expected_problems(), "{err}");
+    assert!(err.contains("有错误的登记表不能导入"), "{err}");
+    // Only the headquarters admin imports.
+    let clean = tmp.path().join("members-clean.csv");
+    std::fs::write(&clean, golden_without_errors()).unwrap();
+    let o = import(clean.to_str().unwrap(), "leader");
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("只有指挥部管理员"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A good file: a new version.
+    let o = import(clean.to_str().unwrap(), "admin");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("已导入「members-clean.csv」为登记表版本 1"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = import(clean.to_str().unwrap(), "admin");
+    assert!(text(&o.stdout).contains("版本 2"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn user_add_takes_the_password_from_stdin_or_a_file_and_checks_the_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("fupin.db").display());
+    let pw = tmp.path().join("pw.txt");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    let o = fupin(&[
+        "user",
+        "add",
+        "t1",
+        "--role",
+        "township_staff",
+        "--township",
+        "示例一乡",
+        "--db",
+        &db,
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("乡镇工作人员"));
+    // Taken, a role without its township, a short password: refused with a message.
+    let o = fupin_stdin(
+        &["user", "add", "t1", "--role", "inspector", "--db", &db],
+        "longenough\n",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("已被使用"));
+    let o = fupin_stdin(
+        &["user", "add", "t2", "--role", "township_staff", "--db", &db],
+        "longenough\n",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("需要填写乡镇"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = fupin_stdin(
+        &["user", "add", "t3", "--role", "inspector", "--db", &db],
+        "short\n",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("密码至少8个字符"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers.
+
+/// A `fupin serve` process, ended when dropped.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fupin"));
+    cmd.arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // In the guard at once: a failed start still ends the process.
+    let mut server = Server {
+        child: cmd.spawn().unwrap(),
+        addr: String::new(),
+    };
+    let mut out = BufReader::new(server.child.stdout.take().unwrap());
+    let mut line = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 || Instant::now() > deadline {
+            panic!("fupin serve did not start");
+        }
+        if let Some(i) = line.find("http://") {
+            let rest = &line[i + 7..];
+            server.addr = rest[..rest.find('/').unwrap()].to_string();
+            // Keep reading its stdout so it never blocks on a full pipe.
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                let _ = out.read_to_string(&mut sink);
+            });
+            return server;
+        }
+    }
+}
+
+struct Resp {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection.
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut hs = HashMap::new();
+    for l in lines {
+        if let Some((k, v)) = l.split_once(':') {
+            hs.entry(k.trim().to_ascii_lowercase())
+                .and_modify(|e: &mut String| {
+                    e.push('\n');
+                    e.push_str(v.trim())
+                })
+                .or_insert_with(|| v.trim().to_string());
+        }
+    }
+    if hs.get("transfer-encoding").is_some_and(|t| t == "chunked") {
+        body = dechunk(&body);
+    }
+    Resp {
+        status,
+        headers: hs,
+        body,
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..eol]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + n]);
+        b = &b[eol + 2 + n + 2..];
+    }
+}
+
+/// Log in through the API; returns (cookie header, CSRF token).
+fn api_login(addr: &str, user: &str) -> (String, String) {
+    let body = serde_json::json!({ "username": user, "password": PASSWORD }).to_string();
+    let r = http(
+        addr,
+        "POST",
+        "/api/v1/session",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let cookie = r.headers["set-cookie"]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, r.json()["csrf_token"].as_str().unwrap().to_string())
+}
+
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> (String, Vec<u8>) {
+    let boundary = "----fupin-cli-test-4f2a";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (k, name, bytes) in files {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn serve_reads_a_toml_config_and_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("fupin.db").display());
+    let config = tmp.path().join("fupin.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "db = \"{db}\"\naddr = \"127.0.0.1:0\"\nsecure_cookies = false\nregion = \"western\"\n"
+        ),
+    )
+    .unwrap();
+    let o = fupin(&["migrate", "--db", &db]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    add_user(&db, "admin", &["--role", "hq_admin"]);
+    let server = serve(
+        &["--config", config.to_str().unwrap()],
+        &[("FUPIN_SECURE_COOKIES", "true")],
+    );
+    let r = http(&server.addr, "GET", "/login", &[], b"");
+    assert_eq!(r.status, 200);
+    let body = serde_json::json!({ "username": "admin", "password": PASSWORD }).to_string();
+    let r = http(
+        &server.addr,
+        "POST",
+        "/api/v1/session",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    let cookie = &r.headers["set-cookie"];
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "the environment wins: {cookie}"
+    );
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, "port = 1\n").unwrap();
+    let o = fupin(&["serve", "--config", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o.stderr).contains("配置文件"), "{}", text(&o.stderr));
+}
+
+/// Sessions and jobs live in the database: a session made on one process works on the
+/// other, and an import through one shows on the other.
+#[test]
+fn two_servers_on_one_postgres_share_sessions_and_imports() {
+    let Some(admin_url) = std::env::var("FUPIN_TEST_PG")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("*** fupin: two-server test SKIPPED: FUPIN_TEST_PG is not set ***");
+        return;
+    };
+    let name = format!("fupin_cli_test_{}", std::process::id());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    use fupin_store::sqlx::{Connection, Executor};
+    let admin_sql = |sql: String| {
+        rt.block_on(async {
+            let mut c = fupin_store::sqlx::PgConnection::connect(&admin_url)
+                .await
+                .unwrap();
+            c.execute(sql.as_str()).await.unwrap();
+        })
+    };
+    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    admin_sql(format!("CREATE DATABASE {name}"));
+    let db = {
+        let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+        format!("{}/{name}", &base[..base.rfind('/').unwrap()])
+    };
+    let outcome = std::panic::catch_unwind(|| {
+        let o = fupin(&["migrate", "--db", &db]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        add_user(&db, "admin", &["--role", "hq_admin"]);
+        let a = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]);
+        let b = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]);
+        assert_ne!(a.addr, b.addr);
+
+        // A session made on A works on B; ended on B, it is gone on A.
+        let (cookie, csrf) = api_login(&a.addr, "admin");
+        let me = http(&b.addr, "GET", "/api/v1/me", &[("Cookie", &cookie)], b"");
+        assert_eq!(me.status, 200);
+        assert_eq!(me.json()["csrf_token"], csrf.as_str());
+        assert!(http(&b.addr, "GET", "/", &[("Cookie", &cookie)], b"").status == 200);
+
+        // An import through A shows on B: its job's progress and the new figures.
+        let before = http(
+            &b.addr,
+            "GET",
+            "/api/v1/summary",
+            &[("Cookie", &cookie)],
+            b"",
+        )
+        .json();
+        assert!(before["area"].is_null());
+        let (ct, body) = multipart(
+            &[("year", "2018"), ("line", "3535")],
+            &[
+                (
+                    "members",
+                    "members-clean.csv",
+                    golden_without_errors().into_bytes(),
+                ),
+                (
+                    "villages",
+                    "villages.csv",
+                    std::fs::read(golden("villages.csv")).unwrap(),
+                ),
+            ],
+        );
+        let r = http(
+            &a.addr,
+            "POST",
+            "/api/v1/imports",
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", &ct),
+                ("X-CSRF-Token", &csrf),
+            ],
+            &body,
+        );
+        assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+        let job = r.json()["job"].as_i64().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let done = loop {
+            let j = http(
+                &b.addr,
+                "GET",
+                &format!("/api/v1/jobs/{job}"),
+                &[("Cookie", &cookie)],
+                b"",
+            )
+            .json();
+            if j["state"] == "done" || j["state"] == "failed" {
+                break j;
+            }
+            assert!(Instant::now() < deadline, "job {job} did not finish: {j}");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(done["result"]["outcome"], "imported", "{done}");
+        let page = http(
+            &b.addr,
+            "GET",
+            &format!("/import/jobs/{job}"),
+            &[("Cookie", &cookie)],
+            b"",
+        );
+        assert!(String::from_utf8_lossy(&page.body).contains("导入成功"));
+        let after = http(
+            &b.addr,
+            "GET",
+            "/api/v1/summary",
+            &[("Cookie", &cookie)],
+            b"",
+        )
+        .json();
+        assert_eq!(after["version"]["id"], done["result"]["version"]);
+        assert_eq!(after["version"]["imported_by"], "admin");
+        assert!(after["area"]["households"].as_u64().unwrap() > 0);
+
+        // Logout on B ends the session on A too.
+        let r = http(
+            &b.addr,
+            "POST",
+            "/api/v1/logout",
+            &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+            b"",
+        );
+        assert_eq!(r.status, 204);
+        assert_eq!(
+            http(&a.addr, "GET", "/api/v1/me", &[("Cookie", &cookie)], b"").status,
+            401
+        );
+        drop((a, b));
+    });
+    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+}

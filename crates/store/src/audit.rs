@@ -1,0 +1,112 @@
+//! The append-only audit log: who did what, when, with the state before and after. Rows
+//! are written in the same transaction as the write they record; the store has no method
+//! that updates or deletes them, and triggers refuse it in the database too.
+
+use crate::accounts::UserId;
+use crate::register::{clamp_limit, Page};
+use crate::rows::Get;
+use crate::{on_pool, Result, Store};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{PgConnection, SqliteConnection};
+
+/// One audit row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// None for writes made without an account (the command line).
+    pub user_id: Option<UserId>,
+    pub username: Option<String>,
+    /// `import_register`, `create_user`, `create_session`, `delete_session`.
+    pub action: String,
+    /// `register_version`, `user`, `session`.
+    pub entity: String,
+    pub entity_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// An audit row to write.
+pub(crate) struct Record<'a> {
+    pub at: DateTime<Utc>,
+    pub user: Option<UserId>,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+const INSERT: &str = "INSERT INTO audit_log \
+    (at, user_id, action, entity, entity_id, before_json, after_json) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Writing an audit row on the connection of a write's transaction.
+pub(crate) trait Audit {
+    async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error>;
+}
+
+macro_rules! impl_audit {
+    ($conn:ty) => {
+        impl Audit for $conn {
+            async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error> {
+                sqlx::query(INSERT)
+                    .bind(r.at)
+                    .bind(r.user)
+                    .bind(r.action)
+                    .bind(r.entity)
+                    .bind(r.entity_id)
+                    .bind(r.before.as_ref().map(Json))
+                    .bind(r.after.as_ref().map(Json))
+                    .execute(self)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_audit!(SqliteConnection);
+impl_audit!(PgConnection);
+
+fn entry(r: &impl Get) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        id: r.int("id")?,
+        at: r.time("at")?,
+        user_id: r.opt_int("user_id")?,
+        username: r.opt_text("username")?,
+        action: r.text("action")?,
+        entity: r.text("entity")?,
+        entity_id: r.text("entity_id")?,
+        before: r.opt_json("before_json")?,
+        after: r.opt_json("after_json")?,
+    })
+}
+
+impl Store {
+    /// Audit rows, newest first, paged by key: pass the previous page's `next`. The log
+    /// is for the headquarters admin: the caller checks the role.
+    pub async fn audit_entries(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<AuditEntry, i64>> {
+        let limit = clamp_limit(limit);
+        let sql = "SELECT l.id, l.at, l.user_id, u.username, l.action, l.entity, l.entity_id, \
+                   l.before_json, l.after_json \
+                   FROM audit_log l LEFT JOIN users u ON u.id = l.user_id \
+                   WHERE l.id < $1 ORDER BY l.id DESC LIMIT $2";
+        let items = on_pool!(self, pool => {
+            let rows = sqlx::query(sql)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit + 1)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?
+        });
+        Ok(Page::of(items, limit, |e| e.id))
+    }
+}

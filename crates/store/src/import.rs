@@ -1,0 +1,1028 @@
+//! Importing a register as a new version, in one transaction.
+//!
+//! The households are judged by the engine (`fupin_io::engine::assess_register`, the
+//! code path `fupin assess` uses); the store only writes down what it says. Every table's
+//! rows are written once, by functions over a [`Sink`], which PostgreSQL fills as `COPY`
+//! text and SQLite as the bound values of multi-row `INSERT`s.
+
+use crate::accounts::UserId;
+use crate::audit::{Audit, Record};
+use crate::register::VersionId;
+use crate::rows::{tally_values, BeginWrite, Get, TALLY_COLUMNS};
+use crate::{now, Result, Store, StoreError};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use fupin_domain::figures::Tally;
+use fupin_domain::standards::PovertyLine;
+use fupin_domain::{Assessment, Household, Problem};
+use fupin_io::engine::{assess_register, Tallies};
+use fupin_io::villages::{match_villages, VillageRecord, Villages};
+use fupin_io::{Area, FileError, Register};
+use serde_json::json;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Arguments, Connection, PgConnection, SqliteConnection};
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+/// Where a register comes from and how it was judged.
+#[derive(Clone, Debug)]
+pub struct RegisterMeta {
+    /// The file's name as the user gave it (no directories needed).
+    pub file_name: String,
+    /// SHA-256 of the file's bytes, 64 hex digits.
+    pub sha256: String,
+    /// Assessment year Y.
+    pub year: i32,
+    /// The poverty line the households are judged against, with its source.
+    pub line: PovertyLine,
+    /// Who imports it; None from the command line without an account.
+    pub imported_by: Option<UserId>,
+}
+
+/// A register stored as a version.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub version: VersionId,
+    /// The engine's tallies: per area of the register, and the county.
+    pub tallies: Tallies,
+    pub households: u64,
+    pub members: u64,
+}
+
+impl Store {
+    /// Store a register as a new version of the county register and make it current, in
+    /// one transaction: the version row, areas (with the villages file's data when given),
+    /// households, members, problems, the engine's assessment of each household, summaries
+    /// per village, township and county, and an audit row. Earlier versions stay.
+    ///
+    /// The caller refuses a register with any error-level problem before it gets here,
+    /// showing every problem (that is the import rule). The store itself refuses, with
+    /// [`StoreError::Refused`], a register that cannot be stored faithfully: file-level
+    /// problems (E101, E110: nothing was assessed), a household without 户编号, villages
+    /// missing from the villages file, or a malformed hash. Row-level errors are stored
+    /// (their households are `data_error`), so the store can hold what `fupin assess`
+    /// reports.
+    ///
+    /// Memory: besides the register, the assessments are held until written (about
+    /// 150 bytes per household).
+    pub async fn import_register(
+        &self,
+        register: &Register,
+        meta: &RegisterMeta,
+        villages: Option<&Villages>,
+    ) -> Result<Imported> {
+        let sha256 = refuse_unfit(register, meta)?;
+        let village_records: Vec<Option<&VillageRecord>> = match villages {
+            Some(v) => match_villages(register, v)
+                .map_err(refused_by_file_error)?
+                .into_iter()
+                .map(|i| i.map(|i| &v.list[i]))
+                .collect(),
+            None => vec![None; register.areas.len()],
+        };
+        let (assessments, tallies) = on_cores(|| assess(register, meta));
+        let prepared = Prepared::new(register, &village_records, &assessments, &tallies);
+        let at = now();
+        let version = match self {
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let (version, previous) =
+                    pg_version::insert_version(&mut tx, meta, &sha256, at, &prepared).await?;
+                copy_rows(&mut tx, version, &prepared).await?;
+                pg_version::make_current(&mut tx, version, previous, meta, &sha256, at, &prepared)
+                    .await?;
+                tx.commit().await?;
+                // Fresh statistics, so that the planner knows the new version's rows. The
+                // import is done whatever happens here.
+                let _ = sqlx::query("ANALYZE areas, households, members, assessments, problems")
+                    .execute(pool)
+                    .await;
+                version
+            }
+            Store::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                // A bigger page cache while loading: the ID number index of 10^6
+                // households (about 100 MB) stays in memory as it grows at random.
+                sqlx::query(IMPORT_CACHE).execute(&mut *conn).await?;
+                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                let (version, previous) =
+                    sqlite_version::insert_version(&mut tx, meta, &sha256, at, &prepared).await?;
+                insert_rows(&mut tx, version, &prepared).await?;
+                sqlite_version::make_current(
+                    &mut tx, version, previous, meta, &sha256, at, &prepared,
+                )
+                .await?;
+                tx.commit().await?;
+                // Statistics for the planner (SQLite has none otherwise, and then picks
+                // poor plans for ID number searches); sampled, so it takes milliseconds.
+                // The import is done whatever happens here.
+                let _ = sqlx::query(ANALYZE_SAMPLED).execute(&mut *conn).await;
+                sqlx::query(crate::SQLITE_CACHE).execute(&mut *conn).await?;
+                version
+            }
+        };
+        Ok(Imported {
+            version,
+            households: prepared.households(),
+            members: prepared.members(),
+            tallies,
+        })
+    }
+}
+
+/// SQLite's page cache while an import loads: 512 MiB.
+const IMPORT_CACHE: &str = "PRAGMA cache_size = -524288";
+
+/// `ANALYZE` reading at most about 1,000 rows of each index.
+const ANALYZE_SAMPLED: &str = "PRAGMA analysis_limit = 1000; ANALYZE";
+
+/// The hash, lower-case, if the register can be stored.
+fn refuse_unfit(register: &Register, meta: &RegisterMeta) -> Result<String> {
+    let file_level: Vec<Problem> = register
+        .problems
+        .iter()
+        .filter(|p| p.code.is_file_level())
+        .cloned()
+        .collect();
+    if !file_level.is_empty() {
+        return Err(StoreError::Refused {
+            reason: format!(
+                "{} 有 {} 个文件级问题（缺少必填列或行政村不在村级名册中），未做评估",
+                meta.file_name,
+                file_level.len()
+            ),
+            problems: file_level,
+        });
+    }
+    if register.households.is_empty() {
+        return Err(StoreError::refused(format!(
+            "{} 中没有任何户",
+            meta.file_name
+        )));
+    }
+    if let Some(h) = register.households.iter().find(|h| h.id.trim().is_empty()) {
+        return Err(StoreError::refused(format!(
+            "{} 第{}行的户编号为空：每户都要有户编号，才能在各版本间对应",
+            meta.file_name, h.first_line
+        )));
+    }
+    let sha = meta.sha256.to_ascii_lowercase();
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(StoreError::refused(format!(
+            "文件哈希「{}」不是64位十六进制的 SHA-256",
+            meta.sha256
+        )));
+    }
+    Ok(sha)
+}
+
+fn refused_by_file_error(e: FileError) -> StoreError {
+    StoreError::Refused {
+        reason: e.to_string(),
+        problems: e.problems().to_vec(),
+    }
+}
+
+/// Run CPU-bound work: on a multi-threaded runtime, tell it this thread is busy.
+fn on_cores<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+/// The engine's assessment of every household, in register order, and its tallies.
+fn assess(register: &Register, meta: &RegisterMeta) -> (Vec<Assessment>, Tallies) {
+    let mut all = Vec::with_capacity(register.households.len());
+    let tallies = assess_register(register, meta.line.amount, meta.year, |_, batch| {
+        all.extend_from_slice(batch);
+        Ok::<(), Infallible>(())
+    });
+    match tallies {
+        Ok(t) => (all, t),
+        Err(never) => match never {},
+    }
+}
+
+/// A township: its villages (area indexes) and their tallies added up.
+struct Township<'a> {
+    name: &'a str,
+    tally: Tally,
+    population: Option<u64>,
+}
+
+/// Everything an import writes, computed before the transaction starts.
+struct Prepared<'a> {
+    register: &'a Register,
+    villages: &'a [Option<&'a VillageRecord>],
+    assessments: &'a [Assessment],
+    tallies: &'a Tallies,
+    /// For each problem, the household whose row it is on.
+    problem_households: Vec<Option<u32>>,
+    townships: Vec<Township<'a>>,
+    county_population: Option<u64>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(
+        register: &'a Register,
+        villages: &'a [Option<&'a VillageRecord>],
+        assessments: &'a [Assessment],
+        tallies: &'a Tallies,
+    ) -> Prepared<'a> {
+        let mut townships: Vec<Township<'a>> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for (i, area) in register.areas.iter().enumerate() {
+            let population = villages[i].map(|v| v.population);
+            let t = *index.entry(&area.township).or_insert_with(|| {
+                townships.push(Township {
+                    name: &area.township,
+                    tally: Tally::default(),
+                    population: Some(0),
+                });
+                townships.len() - 1
+            });
+            let t = &mut townships[t];
+            t.population = t.population.zip(population).map(|(a, b)| a + b);
+            t.tally.merge(&tallies.areas[i]);
+        }
+        let county_population = villages
+            .iter()
+            .map(|v| v.map(|v| v.population))
+            .sum::<Option<u64>>();
+        Prepared {
+            register,
+            villages,
+            assessments,
+            tallies,
+            problem_households: problem_households(register),
+            townships,
+            county_population,
+        }
+    }
+
+    fn households(&self) -> u64 {
+        self.register.households.len() as u64
+    }
+
+    fn members(&self) -> u64 {
+        self.tallies.county.members
+    }
+}
+
+/// The household each problem's line belongs to (None for the header).
+fn problem_households(register: &Register) -> Vec<Option<u32>> {
+    let lines = || {
+        register
+            .households
+            .iter()
+            .enumerate()
+            .flat_map(|(i, h)| h.members.iter().map(move |m| (m.line, i as u32)))
+    };
+    let max = lines().map(|(l, _)| l).max().unwrap_or(0);
+    let mut owner = vec![u32::MAX; max as usize + 1];
+    for (line, h) in lines() {
+        owner[line as usize] = h;
+    }
+    register
+        .problems
+        .iter()
+        .map(|p| {
+            owner
+                .get(p.line as usize)
+                .copied()
+                .filter(|&h| h != u32::MAX)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The version row, the current pointer and the audit row: the same SQL on both backends.
+
+const INSERT_VERSION: &str = "INSERT INTO register_versions \
+    (imported_at, imported_by, file_name, sha256, format, villages_file, year, line_fen, \
+     line_year, line_place, line_source, line_verified, row_count, household_count, \
+     member_count, village_count, error_count, warning_count) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+    RETURNING id, (SELECT version_id FROM current_register WHERE id = 1) AS previous";
+
+macro_rules! version_functions {
+    ($conn:ty) => {
+        /// Insert the version row; its id and the version current before it.
+        pub(super) async fn insert_version(
+            conn: &mut $conn,
+            meta: &RegisterMeta,
+            sha256: &str,
+            at: DateTime<Utc>,
+            p: &Prepared<'_>,
+        ) -> Result<(VersionId, Option<VersionId>)> {
+            let errors = p.register.problems.iter().filter(|x| x.code.is_error()).count();
+            let villages_file = p
+                .villages
+                .iter()
+                .flatten()
+                .next()
+                .map(|_| "villages".to_string());
+            let row = sqlx::query(INSERT_VERSION)
+                .bind(at)
+                .bind(meta.imported_by)
+                .bind(&meta.file_name)
+                .bind(sha256)
+                .bind(&p.register.format)
+                .bind(villages_file)
+                .bind(i64::from(meta.year))
+                .bind(meta.line.amount.0)
+                .bind(i64::from(meta.line.year))
+                .bind(meta.line.place.as_deref())
+                .bind(&meta.line.source)
+                .bind(meta.line.verified)
+                .bind(p.register.rows as i64)
+                .bind(p.households() as i64)
+                .bind(p.members() as i64)
+                .bind(p.register.areas.len() as i64)
+                .bind(errors as i64)
+                .bind((p.register.problems.len() - errors) as i64)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok((row.int("id")?, row.opt_int("previous")?))
+        }
+
+        /// Point `current_register` at the new version and write the audit row.
+        #[allow(clippy::too_many_arguments)]
+        pub(super) async fn make_current(
+            conn: &mut $conn,
+            version: VersionId,
+            previous: Option<VersionId>,
+            meta: &RegisterMeta,
+            sha256: &str,
+            at: DateTime<Utc>,
+            p: &Prepared<'_>,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO current_register (id, version_id) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id",
+            )
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+            let county = &p.tallies.county;
+            conn.audit(Record {
+                at,
+                user: meta.imported_by,
+                action: "import_register",
+                entity: "register_version",
+                entity_id: version.to_string(),
+                before: previous.map(|v| json!({ "current_version": v })),
+                after: Some(json!({
+                    "current_version": version,
+                    "file_name": meta.file_name,
+                    "sha256": sha256,
+                    "year": meta.year,
+                    "line": meta.line.describe(),
+                    "households": p.households(),
+                    "members": p.members(),
+                    "villages": p.register.areas.len(),
+                    "problems": p.register.problems.len(),
+                    "verdicts": fupin_domain::Verdict::ALL
+                        .iter()
+                        .map(|v| (v.word().to_string(), json!(county.verdict_count(*v))))
+                        .collect::<serde_json::Map<String, serde_json::Value>>()
+                })),
+            })
+            .await?;
+            Ok(())
+        }
+    };
+}
+
+mod pg_version {
+    use super::*;
+    version_functions!(PgConnection);
+}
+mod sqlite_version {
+    use super::*;
+    version_functions!(SqliteConnection);
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows of each table, written once for both backends.
+
+/// Where rows go: values in column order, then `end_row`.
+trait Sink<'q> {
+    fn int(&mut self, v: i64);
+    fn opt_int(&mut self, v: Option<i64>);
+    fn text(&mut self, v: &'q str);
+    fn opt_text(&mut self, v: Option<&'q str>);
+    fn string(&mut self, v: String);
+    fn bool(&mut self, v: bool);
+    fn opt_bool(&mut self, v: Option<bool>);
+    fn opt_date(&mut self, v: Option<NaiveDate>);
+    fn end_row(&mut self);
+}
+
+/// A table's name and columns, in the order the row functions write them.
+struct Table {
+    name: &'static str,
+    columns: &'static [&'static str],
+}
+
+const AREAS: Table = Table {
+    name: "areas",
+    columns: &[
+        "version_id",
+        "seq",
+        "township",
+        "village",
+        "population",
+        "poor_village",
+        "road",
+        "power",
+        "broadband",
+        "clinic",
+        "collective_income",
+    ],
+};
+
+fn area_row<'q>(
+    s: &mut impl Sink<'q>,
+    version: i64,
+    seq: usize,
+    area: &'q Area,
+    record: Option<&VillageRecord>,
+) {
+    s.int(version);
+    s.int(seq as i64);
+    s.text(&area.township);
+    s.text(&area.village);
+    s.opt_int(record.map(|r| r.population as i64));
+    s.opt_bool(record.and_then(|r| r.poor_village));
+    let c = record.map(|r| r.conditions).unwrap_or_default();
+    s.opt_bool(c.road);
+    s.opt_bool(c.power);
+    s.opt_bool(c.broadband);
+    s.opt_bool(c.clinic);
+    s.opt_int(record.and_then(|r| r.collective_income).map(|f| f.0));
+    s.end_row();
+}
+
+const HOUSEHOLDS: Table = Table {
+    name: "households",
+    columns: &[
+        "version_id",
+        "seq",
+        "household_no",
+        "area_seq",
+        "first_line",
+        "members",
+        "status",
+        "household_type",
+        "main_cause",
+        "wage_income",
+        "operating_income",
+        "operating_expense",
+        "property_income",
+        "transfer_income",
+        "per_capita_declared",
+        "food_secure",
+        "clothing_secure",
+        "housing_grade",
+        "renovation",
+        "relocation",
+        "safe_water",
+        "has_errors",
+    ],
+};
+
+fn household_row<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, h: &'q Household) {
+    let v = &h.values;
+    s.int(version);
+    s.int(seq as i64);
+    s.text(&h.id);
+    s.int(i64::from(h.area));
+    s.int(h.first_line as i64);
+    s.int(h.members.len() as i64);
+    s.opt_text(v.status.value().map(|x| x.label()));
+    s.opt_text(v.household_type.value().map(|x| x.label()));
+    s.opt_text(v.main_cause.value().map(|x| x.label()));
+    for money in [
+        v.wage_income,
+        v.operating_income,
+        v.operating_expense,
+        v.property_income,
+        v.transfer_income,
+        v.per_capita_declared,
+    ] {
+        s.opt_int(money.value().map(|f| f.0));
+    }
+    s.opt_bool(v.food_secure.value());
+    s.opt_bool(v.clothing_secure.value());
+    s.opt_text(v.housing_grade.value().map(|x| x.label()));
+    s.opt_text(v.renovation.value().map(|x| x.label()));
+    s.opt_text(v.relocation.value().map(|x| x.label()));
+    s.opt_bool(v.safe_water.value());
+    s.bool(h.has_errors());
+    s.end_row();
+}
+
+const MEMBERS: Table = Table {
+    name: "members",
+    columns: &[
+        "version_id",
+        "household_seq",
+        "seq",
+        "line",
+        "name",
+        "id_number",
+        "birth",
+        "is_head",
+        "sex",
+        "schooling",
+        "health",
+        "labor",
+        "medical_insurance",
+        "active_military",
+    ],
+};
+
+/// A member's name. The reader does not keep 姓名 yet: when `Household` carries the names
+/// of its members, return the `i`th here.
+fn member_name(_h: &Household, _i: usize) -> Option<&str> {
+    None
+}
+
+fn member_rows<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, h: &'q Household) {
+    for (i, m) in h.members.iter().enumerate() {
+        s.int(version);
+        s.int(seq as i64);
+        s.int(i as i64);
+        s.int(m.line as i64);
+        s.opt_text(member_name(h, i));
+        s.opt_text(m.id.as_ref().map(|id| id.as_str()));
+        s.opt_date(m.birth);
+        s.bool(m.is_head);
+        s.opt_text(m.sex.map(|x| x.label()));
+        match m.schooling {
+            Some(x) => s.string(x.label()),
+            None => s.opt_text(None),
+        }
+        s.opt_text(m.health.map(|x| x.label()));
+        s.opt_text(m.labor.map(|x| x.label()));
+        s.opt_bool(m.medical_insurance);
+        s.bool(m.active_military);
+        s.end_row();
+    }
+}
+
+const ASSESSMENTS: Table = Table {
+    name: "assessments",
+    columns: &[
+        "version_id",
+        "household_seq",
+        "verdict",
+        "failed",
+        "per_capita",
+        "explanation",
+    ],
+};
+
+fn assessment_row<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, a: &'q Assessment) {
+    s.int(version);
+    s.int(seq as i64);
+    s.text(a.verdict.word());
+    s.string(a.failed.codes(","));
+    s.opt_int(a.per_capita.map(|f| f.0));
+    s.text(&a.explanation);
+    s.end_row();
+}
+
+const PROBLEMS: Table = Table {
+    name: "problems",
+    columns: &[
+        "version_id",
+        "seq",
+        "line",
+        "column_name",
+        "code",
+        "message",
+        "value",
+        "household_seq",
+        "household_no",
+        "township",
+        "village",
+    ],
+};
+
+fn problem_row<'q>(
+    s: &mut impl Sink<'q>,
+    version: i64,
+    seq: usize,
+    p: &'q Problem,
+    household: Option<(u32, &'q Household, &'q Area)>,
+) {
+    s.int(version);
+    s.int(seq as i64);
+    s.int(p.line as i64);
+    s.text(p.column);
+    s.text(p.code.as_str());
+    s.text(&p.message);
+    s.text(&p.value);
+    s.opt_int(household.map(|h| i64::from(h.0)));
+    s.opt_text(household.map(|h| &*h.1.id));
+    s.opt_text(household.map(|h| &*h.2.township));
+    s.opt_text(household.map(|h| &*h.2.village));
+    s.end_row();
+}
+
+const VILLAGE_SUMMARIES: Table = Table {
+    name: "village_summaries",
+    columns: &concat_columns::<20>(&["version_id", "area_seq"]),
+};
+
+const TOWNSHIP_SUMMARIES: Table = Table {
+    name: "township_summaries",
+    columns: &concat_columns::<22>(&["version_id", "seq", "township", "population"]),
+};
+
+const COUNTY_SUMMARIES: Table = Table {
+    name: "county_summaries",
+    columns: &concat_columns::<20>(&["version_id", "population"]),
+};
+
+/// Key columns followed by the tally columns.
+const fn concat_columns<const N: usize>(keys: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < keys.len() {
+        out[i] = keys[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < TALLY_COLUMNS.len() {
+        out[i + j] = TALLY_COLUMNS[j];
+        j += 1;
+    }
+    assert!(i + j == N, "N must be the number of key and tally columns");
+    out
+}
+
+fn tally_cells<'q>(s: &mut impl Sink<'q>, t: &Tally) {
+    for v in tally_values(t) {
+        s.int(v as i64);
+    }
+    s.end_row();
+}
+
+/// Every row of a version, table by table, through a backend's loader.
+macro_rules! load_all {
+    ($load:ident, $conn:expr, $version:expr, $p:expr) => {{
+        let (conn, v, p) = ($conn, $version, $p);
+        let r = p.register;
+        let mut clock = std::time::Instant::now();
+        let mut lap = |what: &str| {
+            if std::env::var_os("FUPIN_STORE_TIMING").is_some() {
+                eprintln!("    {what}: {:.2} s", clock.elapsed().as_secs_f64());
+            }
+            clock = std::time::Instant::now();
+        };
+        $load(conn, &AREAS, r.areas.len(), |s, i| {
+            area_row(s, v, i, &r.areas[i], p.villages[i])
+        })
+        .await?;
+        lap("areas");
+        $load(conn, &HOUSEHOLDS, r.households.len(), |s, i| {
+            household_row(s, v, i, &r.households[i])
+        })
+        .await?;
+        lap("households");
+        $load(conn, &MEMBERS, r.households.len(), |s, i| {
+            member_rows(s, v, i, &r.households[i])
+        })
+        .await?;
+        lap("members");
+        $load(conn, &ASSESSMENTS, p.assessments.len(), |s, i| {
+            assessment_row(s, v, i, &p.assessments[i])
+        })
+        .await?;
+        lap("assessments");
+        $load(conn, &PROBLEMS, r.problems.len(), |s, i| {
+            let household = p.problem_households[i].map(|h| {
+                let hh = &r.households[h as usize];
+                (h, hh, &r.areas[hh.area as usize])
+            });
+            problem_row(s, v, i, &r.problems[i], household)
+        })
+        .await?;
+        lap("problems");
+        $load(conn, &VILLAGE_SUMMARIES, r.areas.len(), |s, i| {
+            s.int(v);
+            s.int(i as i64);
+            tally_cells(s, &p.tallies.areas[i]);
+        })
+        .await?;
+        lap("village summaries");
+        $load(conn, &TOWNSHIP_SUMMARIES, p.townships.len(), |s, i| {
+            let t = &p.townships[i];
+            s.int(v);
+            s.int(i as i64);
+            s.text(t.name);
+            s.opt_int(t.population.map(|n| n as i64));
+            tally_cells(s, &t.tally);
+        })
+        .await?;
+        lap("township summaries");
+        $load(conn, &COUNTY_SUMMARIES, 1, |s, _| {
+            s.int(v);
+            s.opt_int(p.county_population.map(|n| n as i64));
+            tally_cells(s, &p.tallies.county);
+        })
+        .await?;
+        lap("county summary");
+        Ok(())
+    }};
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL: COPY in text format.
+
+/// COPY text format: tab between columns, `\N` for NULL, backslash escapes.
+struct CopyText {
+    buf: Vec<u8>,
+    row_start: bool,
+}
+
+impl CopyText {
+    fn sep(&mut self) {
+        if !self.row_start {
+            self.buf.push(b'\t');
+        }
+        self.row_start = false;
+    }
+
+    fn null(&mut self) {
+        self.sep();
+        self.buf.extend_from_slice(b"\\N");
+    }
+
+    fn escaped(&mut self, v: &str) {
+        self.sep();
+        for &b in v.as_bytes() {
+            match b {
+                b'\\' => self.buf.extend_from_slice(b"\\\\"),
+                b'\t' => self.buf.extend_from_slice(b"\\t"),
+                b'\n' => self.buf.extend_from_slice(b"\\n"),
+                b'\r' => self.buf.extend_from_slice(b"\\r"),
+                _ => self.buf.push(b),
+            }
+        }
+    }
+}
+
+impl Sink<'_> for CopyText {
+    fn int(&mut self, v: i64) {
+        self.sep();
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+    fn opt_int(&mut self, v: Option<i64>) {
+        match v {
+            Some(v) => self.int(v),
+            None => self.null(),
+        }
+    }
+    fn text(&mut self, v: &str) {
+        self.escaped(v)
+    }
+    fn opt_text(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.escaped(v),
+            None => self.null(),
+        }
+    }
+    fn string(&mut self, v: String) {
+        self.escaped(&v)
+    }
+    fn bool(&mut self, v: bool) {
+        self.sep();
+        self.buf.push(if v { b't' } else { b'f' });
+    }
+    fn opt_bool(&mut self, v: Option<bool>) {
+        match v {
+            Some(v) => self.bool(v),
+            None => self.null(),
+        }
+    }
+    fn opt_date(&mut self, v: Option<NaiveDate>) {
+        match v {
+            Some(d) => {
+                self.sep();
+                let text = format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+                self.buf.extend_from_slice(text.as_bytes());
+            }
+            None => self.null(),
+        }
+    }
+    fn end_row(&mut self) {
+        self.buf.push(b'\n');
+        self.row_start = true;
+    }
+}
+
+/// Bytes sent to the server at a time.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// COPY `n` items' rows into a table.
+async fn copy<'q>(
+    conn: &mut PgConnection,
+    table: &Table,
+    n: usize,
+    mut rows: impl FnMut(&mut CopyText, usize),
+) -> Result<(), sqlx::Error> {
+    let statement = format!(
+        "COPY {} ({}) FROM STDIN",
+        table.name,
+        table.columns.join(", ")
+    );
+    let mut copy = conn.copy_in_raw(&statement).await?;
+    let mut text = CopyText {
+        buf: Vec::with_capacity(COPY_CHUNK + (64 << 10)),
+        row_start: true,
+    };
+    for i in 0..n {
+        rows(&mut text, i);
+        if text.buf.len() >= COPY_CHUNK {
+            copy.send(text.buf.as_slice()).await?;
+            text.buf.clear();
+        }
+    }
+    if !text.buf.is_empty() {
+        copy.send(text.buf.as_slice()).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+async fn copy_rows(conn: &mut PgConnection, version: i64, p: &Prepared<'_>) -> Result<()> {
+    load_all!(copy, &mut *conn, version, p)
+}
+
+// ---------------------------------------------------------------------------------------
+// SQLite: multi-row INSERTs with bound values, in the import's transaction.
+
+/// The bound values of one multi-row INSERT.
+struct Batch<'q> {
+    args: SqliteArguments<'q>,
+    rows: usize,
+    /// The first value that could not be encoded (none can, for these types).
+    error: Option<String>,
+}
+
+impl<'q> Batch<'q> {
+    fn add<T: sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + 'q>(&mut self, v: T) {
+        if let Err(e) = self.args.add(v) {
+            self.error.get_or_insert(e.to_string());
+        }
+    }
+}
+
+impl<'q> Sink<'q> for Batch<'q> {
+    fn int(&mut self, v: i64) {
+        self.add(v)
+    }
+    fn opt_int(&mut self, v: Option<i64>) {
+        self.add(v)
+    }
+    fn text(&mut self, v: &'q str) {
+        self.add(v)
+    }
+    fn opt_text(&mut self, v: Option<&'q str>) {
+        self.add(v)
+    }
+    fn string(&mut self, v: String) {
+        self.add(v)
+    }
+    fn bool(&mut self, v: bool) {
+        self.add(v)
+    }
+    fn opt_bool(&mut self, v: Option<bool>) {
+        self.add(v)
+    }
+    fn opt_date(&mut self, v: Option<NaiveDate>) {
+        self.add(v)
+    }
+    fn end_row(&mut self) {
+        self.rows += 1;
+    }
+}
+
+/// Rows per INSERT: many, to save round trips, and within SQLite's 32,766 bound values
+/// (a household's members may overshoot by a few rows).
+fn rows_per_insert(table: &Table) -> usize {
+    (32_766 / table.columns.len() - 64).min(1000)
+}
+
+/// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows.
+fn insert_sql(table: &Table, rows: usize) -> String {
+    let one = format!("({})", vec!["?"; table.columns.len()].join(", "));
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        table.name,
+        table.columns.join(", ")
+    );
+    sql.reserve(rows * (one.len() + 1));
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&one);
+    }
+    sql
+}
+
+async fn execute_batch<'q>(
+    conn: &mut SqliteConnection,
+    table: &Table,
+    full_sql: &str,
+    batch: &mut Batch<'q>,
+) -> Result<(), sqlx::Error> {
+    if let Some(e) = batch.error.take() {
+        return Err(sqlx::Error::Encode(e.into()));
+    }
+    let args = std::mem::take(&mut batch.args);
+    let rows = std::mem::take(&mut batch.rows);
+    if rows == rows_per_insert(table) {
+        sqlx::query_with(full_sql, args).execute(conn).await?;
+    } else {
+        // The last, shorter batch of a table, or one that overshot: not worth caching.
+        let sql = insert_sql(table, rows);
+        sqlx::query_with(&sql, args)
+            .persistent(false)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// INSERT `n` items' rows into a table, a batch of rows at a time.
+async fn insert<'q>(
+    conn: &mut SqliteConnection,
+    table: &Table,
+    n: usize,
+    mut rows: impl FnMut(&mut Batch<'q>, usize),
+) -> Result<(), sqlx::Error> {
+    let per = rows_per_insert(table);
+    let full_sql = insert_sql(table, per);
+    let mut batch = Batch {
+        args: SqliteArguments::default(),
+        rows: 0,
+        error: None,
+    };
+    for i in 0..n {
+        rows(&mut batch, i);
+        if batch.rows >= per {
+            execute_batch(conn, table, &full_sql, &mut batch).await?;
+        }
+    }
+    if batch.rows > 0 {
+        execute_batch(conn, table, &full_sql, &mut batch).await?;
+    }
+    Ok(())
+}
+
+async fn insert_rows(conn: &mut SqliteConnection, version: i64, p: &Prepared<'_>) -> Result<()> {
+    load_all!(insert, &mut *conn, version, p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_and_marks_nulls() {
+        let mut t = CopyText {
+            buf: Vec::new(),
+            row_start: true,
+        };
+        t.int(-5);
+        t.text("a\tb\\c\nd");
+        t.opt_text(None);
+        t.opt_bool(Some(true));
+        t.opt_date(NaiveDate::from_ymd_opt(2008, 2, 9));
+        t.end_row();
+        t.int(1);
+        t.end_row();
+        assert_eq!(
+            String::from_utf8(t.buf).unwrap(),
+            "-5\ta\\tb\\\\c\\nd\t\\N\tt\t2008-02-09\n1\n"
+        );
+    }
+
+    #[test]
+    fn summary_tables_have_key_and_tally_columns() {
+        assert_eq!(VILLAGE_SUMMARIES.columns[2], "households");
+        assert_eq!(TOWNSHIP_SUMMARIES.columns[21], "fail_water");
+        assert_eq!(COUNTY_SUMMARIES.columns.len(), 20);
+        for t in [&AREAS, &HOUSEHOLDS, &MEMBERS, &ASSESSMENTS, &PROBLEMS] {
+            assert!(rows_per_insert(t) * (t.columns.len() + 1) < 32_766);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The migrations of each backend, embedded in the binary: `migrations/sqlite/*.sql` and
+//! `migrations/postgres/*.sql`, version = the file's number.
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{MigrateError, Migration, MigrationSource, MigrationType, Migrator};
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+/// (version, description, SQL) of each migration, in order.
+type Files = &'static [(i64, &'static str, &'static str)];
+
+const SQLITE: Files = &[
+    (
+        1,
+        "accounts",
+        include_str!("../migrations/sqlite/0001_accounts.sql"),
+    ),
+    (
+        2,
+        "register",
+        include_str!("../migrations/sqlite/0002_register.sql"),
+    ),
+    (
+        3,
+        "audit jobs",
+        include_str!("../migrations/sqlite/0003_audit_jobs.sql"),
+    ),
+];
+
+const POSTGRES: Files = &[
+    (
+        1,
+        "accounts",
+        include_str!("../migrations/postgres/0001_accounts.sql"),
+    ),
+    (
+        2,
+        "register",
+        include_str!("../migrations/postgres/0002_register.sql"),
+    ),
+    (
+        3,
+        "audit jobs",
+        include_str!("../migrations/postgres/0003_audit_jobs.sql"),
+    ),
+];
+
+/// Migrations compiled into the binary (sqlx's `migrate!` needs its `macros` feature).
+#[derive(Debug)]
+struct Embedded(Files);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 'static>> {
+        let migrations = self
+            .0
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+pub(crate) async fn sqlite() -> Result<Migrator, MigrateError> {
+    Migrator::new(Embedded(SQLITE)).await
+}
+
+pub(crate) async fn postgres() -> Result<Migrator, MigrateError> {
+    Migrator::new(Embedded(POSTGRES)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file in a migration folder is embedded, under its own number, and the two
+    /// backends have the same migrations.
+    #[test]
+    fn every_migration_file_is_embedded() {
+        for (dir, files) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dir);
+            let mut names: Vec<String> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".sql"))
+                .collect();
+            names.sort();
+            assert_eq!(names.len(), files.len(), "{dir}: {names:?}");
+            for (name, (version, _, sql)) in names.iter().zip(files) {
+                let number: i64 = name[..4].parse().unwrap();
+                assert_eq!(number, *version, "{dir}/{name}");
+                let on_disk = std::fs::read_to_string(path.join(name)).unwrap();
+                assert_eq!(&on_disk, sql, "{dir}/{name}");
+            }
+        }
+        let versions = |f: Files| f.iter().map(|m| (m.0, m.1)).collect::<Vec<_>>();
+        assert_eq!(versions(SQLITE), versions(POSTGRES));
+    }
+}

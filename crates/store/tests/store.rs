@@ -1,0 +1,855 @@
+//! The store's contract, written once and run on both backends: SQLite in a temp file, and
+//! PostgreSQL when FUPIN_TEST_PG holds an admin URL (`export FUPIN_TEST_PG="$(scripts/pg)"`);
+//! each test gets a fresh database.
+
+#[macro_use]
+#[path = "store/support.rs"]
+mod support;
+
+use chrono::{Duration, Utc};
+use fupin_domain::household::Entry;
+use fupin_domain::{Fen, Verdict};
+use fupin_io::engine::assess_register;
+use fupin_store::{NewUser, Page, Role, Scope, Search, SearchHit, SearchKey, Store, StoreError};
+use std::collections::BTreeSet;
+use support::*;
+
+contract!(
+    migrating_again_changes_nothing,
+    golden_summaries_equal_the_engine_and_the_oracle,
+    golden_households_read_back_as_assessed,
+    registers_that_cannot_be_stored_are_refused,
+    a_new_version_keeps_the_old_one_and_the_history,
+    township_staff_cannot_reach_another_township,
+    village_staff_see_only_their_village,
+    key_paging_returns_every_household_exactly_once,
+    passwords_verify_and_usernames_are_unique,
+    sessions_expire_and_end,
+    failed_logins_are_counted_in_a_window,
+    every_write_is_audited_and_the_log_is_append_only,
+    each_job_is_taken_once,
+);
+
+const ONE_TOWNSHIP: &str = "示例一乡";
+const OTHER_TOWNSHIP: &str = "示例二镇";
+
+fn township(name: &str) -> Scope {
+    Scope::Township {
+        township: name.into(),
+    }
+}
+
+async fn import_golden(store: &Store) -> fupin_store::Imported {
+    let (register, villages) = golden();
+    store
+        .import_register(&register, &meta("members.csv", None), Some(&villages))
+        .await
+        .unwrap()
+}
+
+async fn admin(store: &Store) -> fupin_store::User {
+    store
+        .create_user(
+            &NewUser {
+                username: "admin".into(),
+                password: "管理员密码-123".into(),
+                role: Role::HqAdmin,
+            },
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+/// Migrations run again on a migrated database do nothing, and an empty store has no
+/// register.
+async fn migrating_again_changes_nothing(store: Store) {
+    store.migrate().await.unwrap();
+    assert!(store.versions().await.unwrap().is_empty());
+    assert_eq!(store.county_summary(&Scope::County).await.unwrap(), None);
+    assert!(store.townships(&Scope::County).await.unwrap().is_empty());
+    assert_eq!(store.household(&Scope::County, "1").await.unwrap(), None);
+}
+
+/// Summaries are the engine's tallies (the one assessment path), and match the golden
+/// fixture's hand-derived figures (spec §3).
+async fn golden_summaries_equal_the_engine_and_the_oracle(store: Store) {
+    let imported = import_golden(&store).await;
+    let (register, _) = golden();
+    let engine = assess_register(&register, Fen::from_yuan(3535), 2018, |_, _| {
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    assert_eq!(imported.tallies.county, engine.county);
+
+    let county = store.county_summary(&Scope::County).await.unwrap().unwrap();
+    assert_eq!(county.tally, engine.county);
+    assert_eq!(county.township, None);
+    assert_eq!(county.population, Some(3010));
+    let verdicts: Vec<u64> = Verdict::ALL
+        .iter()
+        .map(|v| county.tally.verdict_count(*v))
+        .collect();
+    assert_eq!(verdicts, [8, 9, 4, 2, 10]); // ready, not_ready, stable, wrong_exit, data_error
+
+    // Villages and the county against expected_figures.csv.
+    let mut seen = 0;
+    for township in store.townships(&Scope::County).await.unwrap() {
+        let name = township.township.clone().unwrap();
+        let villages = store.villages(&Scope::County, &name).await.unwrap();
+        let mut sum = fupin_domain::figures::Tally::default();
+        for v in &villages {
+            let area = register
+                .areas
+                .iter()
+                .position(|a| *a.township == *name && *a.village == **v.village.as_ref().unwrap())
+                .unwrap();
+            assert_eq!(v.tally, engine.areas[area], "{:?}", v.village);
+            sum.merge(&v.tally);
+            seen += 1;
+        }
+        assert_eq!(township.tally, sum, "{name}");
+    }
+    assert_eq!(seen, 3);
+    for row in golden_csv("expected_figures.csv") {
+        let tally = if row["township"] == "合计" {
+            county.tally.clone()
+        } else {
+            let villages = store
+                .villages(&Scope::County, &row["township"])
+                .await
+                .unwrap();
+            let v = villages
+                .iter()
+                .find(|v| v.village.as_deref() == Some(&row["village"]))
+                .unwrap();
+            assert_eq!(v.population, Some(row["population"].parse().unwrap()));
+            v.tally.clone()
+        };
+        for (column, value) in [
+            ("households", tally.households),
+            ("members", tally.members),
+            ("poor_now", tally.poor_now),
+            ("remaining", tally.remaining),
+        ] {
+            assert_eq!(row[column], value.to_string(), "{column} of {row:?}");
+        }
+    }
+    let bing = &store
+        .villages(&Scope::County, OTHER_TOWNSHIP)
+        .await
+        .unwrap()[0];
+    assert_eq!(bing.conditions.broadband, Some(false));
+    assert_eq!(bing.conditions.road, Some(true));
+
+    let versions = store.versions().await.unwrap();
+    assert_eq!(versions.len(), 1);
+    let v = &versions[0];
+    assert!(v.current);
+    assert_eq!(v.id, imported.version);
+    assert_eq!((v.households, v.members, v.villages), (33, 89, 3));
+    assert_eq!((v.errors, v.warnings), (18, 6));
+    assert_eq!(v.line, line_3535());
+    assert!(v.with_villages_file);
+}
+
+/// Each household reads back with the engine's verdict, per-capita income and failed
+/// criteria (expected_households.csv), its values and members; problems read back in
+/// report order (expected_problems.csv).
+async fn golden_households_read_back_as_assessed(store: Store) {
+    import_golden(&store).await;
+    for row in golden_csv("expected_households.csv") {
+        let d = store
+            .household(&Scope::County, &row["household_id"])
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{row:?}"));
+        assert_eq!(d.row.verdict.word(), row["verdict"], "{row:?}");
+        assert_eq!(d.row.members.to_string(), row["members"]);
+        assert_eq!(d.members.len().to_string(), row["members"]);
+        let per_capita = d.row.per_capita.map(|f| f.plain()).unwrap_or_default();
+        assert_eq!(per_capita, row["per_capita_income"], "{row:?}");
+        assert_eq!(d.row.failed.codes("|"), row["failed"], "{row:?}");
+        assert_eq!(d.assessment.verdict, d.row.verdict);
+        assert!(!d.assessment.explanation.is_empty());
+        assert_eq!(d.history.len(), 1);
+        assert_eq!(d.history[0].verdict, d.row.verdict);
+    }
+    // Household 04: amounts with separators, booleans, defaults.
+    let d = store
+        .household(&Scope::County, "1409300101004")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.values.wage_income, Entry::Value(Fen(1_234_560)));
+    assert_eq!(d.values.operating_expense, Entry::Value(Fen(134_560)));
+    assert_eq!(d.values.food_secure, Entry::Value(true));
+    assert_eq!(d.first_line, 9);
+    assert_eq!(d.row.township, ONE_TOWNSHIP);
+    assert_eq!(d.members.iter().filter(|m| m.member.is_head).count(), 1);
+    assert_eq!(d.members[0].member.line, 9);
+    assert!(d.members[0].member.id.is_some());
+    assert!(
+        d.members[0].name.is_none(),
+        "the reader does not pass names yet"
+    );
+    // Household 25: three E105 problems on its rows, shown with it.
+    let d = store
+        .household(&Scope::County, "1409300102014")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.row.verdict, Verdict::DataError);
+    assert_eq!(d.problems.len(), 3);
+    assert!(d.problems.iter().all(|p| p.code.as_str() == "E105"));
+    assert!(d.members.iter().all(|m| m.member.id.is_none()));
+
+    let expected: Vec<(String, String)> = golden_csv("expected_problems.csv")
+        .iter()
+        .map(|r| (r["line"].clone(), r["code"].clone()))
+        .collect();
+    let page = store.problems(&Scope::County, None, 500).await.unwrap();
+    assert_eq!(page.next, None);
+    let got: Vec<(String, String)> = page
+        .items
+        .iter()
+        .map(|p| (p.line.to_string(), p.code.as_str().to_string()))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(page.items[0].household_no, None, "W205 is the header's");
+}
+
+/// The store refuses what it cannot store faithfully, and stores nothing of it.
+async fn registers_that_cannot_be_stored_are_refused(store: Store) {
+    let refused = |r: Result<fupin_store::Imported, StoreError>| match r {
+        Err(StoreError::Refused { .. }) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // A file-level problem (E110).
+    let (mut register, villages) = golden();
+    let file = register.file.clone();
+    register.problems.push(fupin_domain::Problem::new(
+        &file,
+        2,
+        "行政村",
+        fupin_domain::ProblemCode::E110,
+        "不在村级名册中",
+        "x",
+    ));
+    let r = store
+        .import_register(&register, &meta("members.csv", None), Some(&villages))
+        .await;
+    match &r {
+        Err(StoreError::Refused { problems, .. }) => assert_eq!(problems.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    // A village missing from the villages file.
+    let (register, mut villages) = golden();
+    villages.list.pop();
+    refused(
+        store
+            .import_register(&register, &meta("members.csv", None), Some(&villages))
+            .await,
+    );
+    // A household without 户编号.
+    let (mut register, villages) = golden();
+    register.households[3].id = "".into();
+    refused(
+        store
+            .import_register(&register, &meta("members.csv", None), Some(&villages))
+            .await,
+    );
+    // A hash that is not SHA-256.
+    let (register, villages) = golden();
+    let mut m = meta("members.csv", None);
+    m.sha256 = "abc".into();
+    refused(store.import_register(&register, &m, Some(&villages)).await);
+
+    assert!(store.versions().await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .household(&Scope::County, "1409300101001")
+            .await
+            .unwrap(),
+        None
+    );
+    let audit = store.audit_entries(None, 10).await.unwrap();
+    assert!(audit.items.is_empty());
+}
+
+/// A second import is a new current version; the first stays, and a household's history
+/// shows its verdict in both.
+async fn a_new_version_keeps_the_old_one_and_the_history(store: Store) {
+    let first = import_golden(&store).await;
+    let (mut register, villages) = golden();
+    let h = register
+        .households
+        .iter_mut()
+        .find(|h| &*h.id == "1409300101001")
+        .unwrap();
+    h.values.food_secure = Entry::Value(false);
+    let second = store
+        .import_register(&register, &meta("members-v2.csv", None), Some(&villages))
+        .await
+        .unwrap();
+    assert!(second.version > first.version);
+
+    let versions = store.versions().await.unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.id, v.current))
+            .collect::<Vec<_>>(),
+        [(second.version, true), (first.version, false)]
+    );
+    assert_eq!(
+        store.current_version().await.unwrap().unwrap().file_name,
+        "members-v2.csv"
+    );
+    let d = store
+        .household(&Scope::County, "1409300101001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.version, second.version);
+    assert_eq!(d.row.verdict, Verdict::NotReady);
+    assert_eq!(d.row.failed.codes(","), "FOOD");
+    let history: Vec<(i64, Verdict, &str)> = d
+        .history
+        .iter()
+        .map(|e| (e.version, e.verdict, e.file_name.as_str()))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (first.version, Verdict::Ready, "members.csv"),
+            (second.version, Verdict::NotReady, "members-v2.csv")
+        ]
+    );
+    let county = store.county_summary(&Scope::County).await.unwrap().unwrap();
+    assert_eq!(county.tally.verdict_count(Verdict::Ready), 7);
+    assert_eq!(county.tally.verdict_count(Verdict::NotReady), 10);
+    assert_eq!(county.tally, second.tallies.county);
+    // Lists show the current version only.
+    let page = store
+        .households(&Scope::County, ONE_TOWNSHIP, "示例一乡甲村", None, 100)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 11);
+}
+
+/// Area scope, route by route: a township user gets nothing of another township — not by
+/// 户编号, list, summary, search (户编号, ID number, name), problems or history.
+async fn township_staff_cannot_reach_another_township(store: Store) {
+    import_golden(&store).await;
+    store_golden_names(&store).await;
+    let mine = township(ONE_TOWNSHIP);
+    let other_household = "1409300201001"; // 示例二镇丙村
+    let own_household = "1409300101001";
+
+    // By 户编号.
+    assert!(store
+        .household(&mine, own_household)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(store.household(&mine, other_household).await.unwrap(), None);
+    assert!(store
+        .household(&township(OTHER_TOWNSHIP), other_household)
+        .await
+        .unwrap()
+        .is_some());
+    // Summaries and lists.
+    assert_eq!(store.county_summary(&mine).await.unwrap(), None);
+    let townships = store.townships(&mine).await.unwrap();
+    assert_eq!(townships.len(), 1);
+    assert_eq!(townships[0].township.as_deref(), Some(ONE_TOWNSHIP));
+    assert!(store
+        .villages(&mine, OTHER_TOWNSHIP)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.villages(&mine, ONE_TOWNSHIP).await.unwrap().len(), 2);
+    let page = store
+        .households(&mine, OTHER_TOWNSHIP, "示例二镇丙村", None, 100)
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(
+        store
+            .households(&Scope::County, OTHER_TOWNSHIP, "示例二镇丙村", None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        7
+    );
+    // Search by 户编号 prefix.
+    let hits = all_hits(&store, &mine, &Search::HouseholdNo("14093002".into())).await;
+    assert!(hits.is_empty());
+    let hits = all_hits(&store, &mine, &Search::HouseholdNo("1409300".into())).await;
+    assert_eq!(hits.len(), 26);
+    assert!(hits.iter().all(|h| h.household.township == ONE_TOWNSHIP));
+    assert_eq!(
+        all_hits(
+            &store,
+            &Scope::County,
+            &Search::HouseholdNo("1409300".into())
+        )
+        .await
+        .len(),
+        33
+    );
+    // Search by ID number: line 72 is 27's head, in 示例二镇.
+    let members = golden_csv("members.csv");
+    let other_id = members[72 - 2]["证件号码"].clone();
+    let own_id = members[2 - 2]["证件号码"].clone();
+    let search = Search::IdNumber(other_id.to_lowercase());
+    assert!(all_hits(&store, &mine, &search).await.is_empty());
+    let hits = all_hits(&store, &Scope::County, &search).await;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].household.household_no, other_household);
+    assert_eq!(hits[0].member.as_ref().unwrap().line, 72);
+    let hits = all_hits(&store, &mine, &Search::IdNumber(own_id)).await;
+    assert_eq!(hits[0].household.household_no, own_household);
+    // Search by name: every golden name starts with 测试.
+    let hits = all_hits(&store, &mine, &Search::Name("测试".into())).await;
+    assert_eq!(hits.len(), 29 + 41);
+    assert!(hits.iter().all(|h| h.household.township == ONE_TOWNSHIP));
+    let hits = all_hits(&store, &Scope::County, &Search::Name("测试户主27".into())).await;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(
+        hits[0].member.as_ref().unwrap().name.as_deref(),
+        Some("测试户主27")
+    );
+    assert!(all_hits(&store, &mine, &Search::Name("测试户主27".into()))
+        .await
+        .is_empty());
+    // Problems: only those on its households' rows (not the header's W205).
+    let mut after = None;
+    let mut problems = Vec::new();
+    loop {
+        let page = store.problems(&mine, after, 4).await.unwrap();
+        problems.extend(page.items);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let expected = golden_csv("expected_problems.csv")
+        .iter()
+        .filter(|p| (2..=71).contains(&p["line"].parse::<u64>().unwrap()))
+        .count();
+    assert_eq!(problems.len(), expected);
+    assert!(problems
+        .iter()
+        .all(|p| p.household_no.as_deref().unwrap().starts_with("1409300")));
+    assert!(problems
+        .iter()
+        .all(|p| !p.household_no.as_deref().unwrap().starts_with("14093002")));
+}
+
+async fn all_hits(store: &Store, scope: &Scope, search: &Search) -> Vec<SearchHit> {
+    let mut after: Option<SearchKey> = None;
+    let mut hits = Vec::new();
+    loop {
+        let page = store
+            .search(scope, search, after.as_ref(), 3)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 3);
+        hits.extend(page.items);
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return hits,
+        }
+    }
+}
+
+/// Village staff see their village only, not even their township's figures.
+async fn village_staff_see_only_their_village(store: Store) {
+    import_golden(&store).await;
+    let scope = Scope::of(&Role::VillageStaff {
+        township: ONE_TOWNSHIP.into(),
+        village: "示例一乡甲村".into(),
+    });
+    assert!(store.townships(&scope).await.unwrap().is_empty());
+    let villages = store.villages(&scope, ONE_TOWNSHIP).await.unwrap();
+    assert_eq!(villages.len(), 1);
+    assert_eq!(villages[0].village.as_deref(), Some("示例一乡甲村"));
+    assert!(store
+        .household(&scope, "1409300101001")
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store.household(&scope, "1409300102001").await.unwrap(),
+        None
+    ); // 乙村
+    assert!(store
+        .households(&scope, ONE_TOWNSHIP, "示例一乡乙村", None, 50)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let hits = all_hits(&store, &scope, &Search::HouseholdNo("1".into())).await;
+    assert_eq!(hits.len(), 11);
+    // Same names in another township are another village.
+    let wrong = Scope::Village {
+        township: OTHER_TOWNSHIP.into(),
+        village: "示例一乡甲村".into(),
+    };
+    assert_eq!(
+        store.household(&wrong, "1409300101001").await.unwrap(),
+        None
+    );
+}
+
+/// Paging by key returns every household exactly once, in 户编号 order, over a generated
+/// register; and every problem once.
+async fn key_paging_returns_every_household_exactly_once(store: Store) {
+    let (register, villages) = generated(1500, 7);
+    let imported = store
+        .import_register(&register, &meta("gen.csv", None), Some(&villages))
+        .await
+        .unwrap();
+    assert_eq!(imported.households, 1500);
+    let mut seen = BTreeSet::new();
+    let mut pages = 0;
+    for t in store.townships(&Scope::County).await.unwrap() {
+        let t = t.township.unwrap();
+        for v in store.villages(&Scope::County, &t).await.unwrap() {
+            let village = v.village.unwrap();
+            let mut after: Option<String> = None;
+            let mut in_village = Vec::new();
+            loop {
+                let page: Page<_, String> = store
+                    .households(&Scope::County, &t, &village, after.as_deref(), 7)
+                    .await
+                    .unwrap();
+                pages += 1;
+                in_village.extend(page.items.iter().map(|h| h.household_no.clone()));
+                match page.next {
+                    Some(k) => after = Some(k),
+                    None => break,
+                }
+            }
+            assert!(in_village.windows(2).all(|w| w[0] < w[1]), "{village}");
+            assert_eq!(in_village.len() as u64, v.tally.households, "{village}");
+            for h in in_village {
+                assert!(seen.insert(h), "seen twice");
+            }
+        }
+    }
+    assert!(pages > 1500 / 7);
+    let expected: BTreeSet<String> = register
+        .households
+        .iter()
+        .map(|h| h.id.to_string())
+        .collect();
+    assert_eq!(seen, expected);
+
+    // 户编号 search over everything, by key.
+    let mut after = None;
+    let mut found = Vec::new();
+    loop {
+        let page = store
+            .search(
+                &Scope::County,
+                &Search::HouseholdNo("14".into()),
+                after.as_ref(),
+                100,
+            )
+            .await
+            .unwrap();
+        found.extend(page.items.into_iter().map(|h| h.household.household_no));
+        match page.next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(found.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    assert_eq!(found.len(), expected.len());
+
+    // Problems, by key.
+    let mut after = None;
+    let mut problems = Vec::new();
+    loop {
+        let page = store.problems(&Scope::County, after, 9).await.unwrap();
+        problems.extend(page.items);
+        match page.next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    assert_eq!(problems.len(), register.problems.len());
+    assert!(problems.iter().enumerate().all(|(i, p)| p.seq == i as u64));
+    assert!(problems
+        .iter()
+        .zip(&register.problems)
+        .all(|(s, r)| s.line == r.line && s.code == r.code));
+    let county = store.county_summary(&Scope::County).await.unwrap().unwrap();
+    assert_eq!(county.tally, imported.tallies.county);
+}
+
+/// Passwords are argon2id-hashed and verify; wrong passwords and unknown users fail;
+/// usernames are unique; roles keep their area.
+async fn passwords_verify_and_usernames_are_unique(store: Store) {
+    let new = NewUser {
+        username: "村干部".into(),
+        password: "春耕-2018-甲村".into(),
+        role: Role::VillageStaff {
+            township: ONE_TOWNSHIP.into(),
+            village: "示例一乡甲村".into(),
+        },
+    };
+    let u = store.create_user(&new, None).await.unwrap();
+    assert_eq!(u.role, new.role);
+    let ok = store
+        .verify_password("村干部", "春耕-2018-甲村")
+        .await
+        .unwrap();
+    assert_eq!(ok.as_ref().map(|u| u.id), Some(u.id));
+    assert_eq!(
+        store
+            .verify_password("村干部", "春耕-2018-乙村")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .verify_password("nobody", "春耕-2018-甲村")
+            .await
+            .unwrap(),
+        None
+    );
+    match store.create_user(&new, None).await {
+        Err(StoreError::UsernameTaken(n)) => assert_eq!(n, "村干部"),
+        other => panic!("{other:?}"),
+    }
+    let short = NewUser {
+        username: "x".into(),
+        password: "short".into(),
+        role: Role::Inspector,
+    };
+    assert!(matches!(
+        store.create_user(&short, None).await,
+        Err(StoreError::InvalidAccount(_))
+    ));
+    assert_eq!(store.user(u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(store.users().await.unwrap(), vec![u]);
+    // The hash is argon2id, never the password.
+    let phc = match &store {
+        Store::Sqlite(p) => {
+            fupin_store::sqlx::query_scalar::<_, String>("SELECT password_hash FROM users")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+        Store::Postgres(p) => {
+            fupin_store::sqlx::query_scalar::<_, String>("SELECT password_hash FROM users")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(phc.starts_with("$argon2id$"), "{phc}");
+}
+
+/// Sessions live in the database: found by token until they expire or end; the token
+/// itself is not stored.
+async fn sessions_expire_and_end(store: Store) {
+    let u = admin(&store).await;
+    let s = store
+        .create_session(u.id, Duration::hours(8))
+        .await
+        .unwrap();
+    assert_eq!(s.token.len(), 64);
+    let found = store.session(&s.token).await.unwrap().unwrap();
+    assert_eq!(found.user, u);
+    assert_eq!(found.csrf_token, s.csrf_token);
+    assert_eq!(found.expires_at, s.expires_at);
+    assert_eq!(store.session(&s.csrf_token).await.unwrap(), None);
+    assert_eq!(store.session("").await.unwrap(), None);
+
+    let expired = store
+        .create_session(u.id, Duration::seconds(-1))
+        .await
+        .unwrap();
+    assert_eq!(store.session(&expired.token).await.unwrap(), None);
+    assert_eq!(store.delete_expired_sessions().await.unwrap(), 1);
+
+    assert!(store.delete_session(&s.token).await.unwrap());
+    assert_eq!(store.session(&s.token).await.unwrap(), None);
+    assert!(!store.delete_session(&s.token).await.unwrap());
+    let stored = match &store {
+        Store::Sqlite(p) => {
+            fupin_store::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+        Store::Postgres(p) => {
+            fupin_store::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(stored, 0);
+}
+
+/// Failed logins are counted per username within a window.
+async fn failed_logins_are_counted_in_a_window(store: Store) {
+    let start = Utc::now() - Duration::seconds(1);
+    for _ in 0..3 {
+        store.record_failed_login("alice").await.unwrap();
+    }
+    store.record_failed_login("bob").await.unwrap();
+    assert_eq!(store.recent_failures("alice", start).await.unwrap(), 3);
+    assert_eq!(store.recent_failures("bob", start).await.unwrap(), 1);
+    assert_eq!(store.recent_failures("carol", start).await.unwrap(), 0);
+    let later = Utc::now() + Duration::seconds(5);
+    assert_eq!(store.recent_failures("alice", later).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .clear_failed_logins(Some("alice"), later)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(store.recent_failures("alice", start).await.unwrap(), 0);
+    assert_eq!(store.recent_failures("bob", start).await.unwrap(), 1);
+    assert_eq!(store.clear_failed_logins(None, later).await.unwrap(), 1);
+}
+
+/// Every write leaves an audit row (who, what, before/after), in the write's transaction;
+/// the log can be paged but not changed.
+async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
+    let a = admin(&store).await;
+    let staff = store
+        .create_user(
+            &NewUser {
+                username: "乡干部".into(),
+                password: "乡镇工作-2018".into(),
+                role: Role::TownshipStaff {
+                    township: ONE_TOWNSHIP.into(),
+                },
+            },
+            Some(a.id),
+        )
+        .await
+        .unwrap();
+    let (register, villages) = golden();
+    let imported = store
+        .import_register(&register, &meta("members.csv", Some(a.id)), Some(&villages))
+        .await
+        .unwrap();
+    let s = store
+        .create_session(staff.id, Duration::hours(1))
+        .await
+        .unwrap();
+    store.delete_session(&s.token).await.unwrap();
+
+    let mut entries = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.audit_entries(before, 2).await.unwrap();
+        entries.extend(page.items);
+        match page.next {
+            Some(k) => before = Some(k),
+            None => break,
+        }
+    }
+    let got: Vec<(&str, Option<i64>, String)> = entries
+        .iter()
+        .map(|e| (e.action.as_str(), e.user_id, e.entity_id.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("delete_session", Some(staff.id), got[0].2.clone()),
+            ("create_session", Some(staff.id), got[0].2.clone()),
+            ("import_register", Some(a.id), imported.version.to_string()),
+            ("create_user", Some(a.id), staff.id.to_string()),
+            ("create_user", None, a.id.to_string()),
+        ]
+    );
+    assert!(entries
+        .windows(2)
+        .all(|w| w[0].id > w[1].id && w[0].at >= w[1].at));
+    let import = &entries[2];
+    assert_eq!(import.username.as_deref(), Some("admin"));
+    assert_eq!(import.before, None);
+    let after = import.after.as_ref().unwrap();
+    assert_eq!(after["households"], 33);
+    assert_eq!(after["verdicts"]["data_error"], 10);
+    let created = entries[3].after.as_ref().unwrap();
+    assert_eq!(created["role"], "township_staff");
+    assert_eq!(created["township"], ONE_TOWNSHIP);
+    assert!(
+        !created.to_string().contains("argon2"),
+        "no password hash in the log"
+    );
+    assert!(entries[0].after.is_none() && entries[0].before.is_some());
+
+    // Append-only, whoever asks.
+    assert!(execute(&store, "UPDATE audit_log SET action = 'x'")
+        .await
+        .is_err());
+    assert!(execute(&store, "DELETE FROM audit_log").await.is_err());
+    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 5);
+
+    // A refused import writes nothing, audit included.
+    let mut m = meta("bad.csv", Some(a.id));
+    m.sha256 = "zz".into();
+    assert!(store
+        .import_register(&register, &m, Some(&villages))
+        .await
+        .is_err());
+    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 5);
+}
+
+/// Jobs are taken once each, even by takers racing for them.
+async fn each_job_is_taken_once(store: Store) {
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(
+            store
+                .enqueue_job("export", &serde_json::json!({ "n": i }))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut takers = Vec::new();
+    for t in 0..8 {
+        let store = store.clone();
+        takers.push(tokio::spawn(async move {
+            store.take_job(&format!("taker-{t}")).await.unwrap()
+        }));
+    }
+    let mut taken = Vec::new();
+    for t in takers {
+        if let Some(job) = t.await.unwrap() {
+            taken.push(job);
+        }
+    }
+    assert_eq!(taken.len(), 6);
+    let mut got: Vec<i64> = taken.iter().map(|j| j.id).collect();
+    got.sort();
+    assert_eq!(got, ids);
+    assert!(taken
+        .iter()
+        .all(|j| j.state == fupin_store::JobState::Running && j.attempts == 1));
+    assert!(taken.iter().all(|j| j.payload["n"].is_number()));
+    assert_eq!(store.take_job("late").await.unwrap(), None);
+
+    assert!(store.finish_job(ids[0], None).await.unwrap());
+    assert!(store.finish_job(ids[1], Some("磁盘已满")).await.unwrap());
+    assert!(!store.finish_job(ids[0], None).await.unwrap());
+    let failed = store.job(ids[1]).await.unwrap().unwrap();
+    assert_eq!(failed.state, fupin_store::JobState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("磁盘已满"));
+    assert!(failed.finished_at.is_some() && failed.taken_by.is_some());
+}

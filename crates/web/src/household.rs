@@ -1,0 +1,297 @@
+//! One household: its members, income components and per-capita income, each of the seven
+//! criteria passed or failed with the values that decided it (the engine's stored
+//! explanation), the problems on its rows, and its verdict in every register version.
+
+use crate::auth::PageUser;
+use crate::error::{Error, PageError};
+use crate::registry::HouseholdLine;
+use crate::view::{self, Layout};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Html;
+use fupin_domain::household::Entry;
+use fupin_domain::values::{Relocation, Renovation};
+use fupin_domain::{Criterion, Fen, Verdict};
+use fupin_store::{HouseholdDetail, Scope};
+
+/// A criterion's line: passed or not, and why.
+pub struct CriterionLine {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub passed: Option<bool>,
+    pub detail: String,
+}
+
+/// The part of the engine's explanation about one failed criterion.
+pub fn failure_reason(explanation: &str, c: Criterion) -> Option<String> {
+    let head = format!("{}（{}）：", c.chinese(), c.code());
+    explanation
+        .split('；')
+        .find_map(|part| part.strip_prefix(head.as_str()))
+        .map(str::to_string)
+}
+
+fn flag(e: Entry<bool>) -> &'static str {
+    match e {
+        Entry::Value(true) => "是",
+        Entry::Value(false) => "否",
+        Entry::Empty => "（空）",
+        Entry::Invalid => "（无效）",
+    }
+}
+
+fn money(e: Entry<Fen>) -> String {
+    match e {
+        Entry::Value(f) => f.grouped(),
+        Entry::Empty => "（空）".into(),
+        Entry::Invalid => "（无效）".into(),
+    }
+}
+
+fn label<T: Copy>(e: Entry<T>, f: impl Fn(T) -> &'static str) -> String {
+    match e {
+        Entry::Value(v) => f(v).into(),
+        Entry::Empty => "（空）".into(),
+        Entry::Invalid => "（无效）".into(),
+    }
+}
+
+/// Each criterion with its outcome, from the stored assessment; passed criteria show the
+/// stored values they rest on.
+pub fn criteria(d: &HouseholdDetail, line: Option<Fen>) -> Vec<CriterionLine> {
+    let a = &d.assessment;
+    let v = &d.values;
+    Criterion::ALL
+        .iter()
+        .map(|&c| {
+            if a.verdict == Verdict::DataError {
+                return CriterionLine {
+                    code: c.code(),
+                    name: c.chinese(),
+                    passed: None,
+                    detail: "数据有误，未评估".into(),
+                };
+            }
+            let failed = a.failed.contains(c);
+            let detail = if failed {
+                failure_reason(&a.explanation, c).unwrap_or_else(|| a.explanation.clone())
+            } else {
+                match c {
+                    Criterion::Income => format!(
+                        "人均纯收入 {} 元 > 标准 {} 元",
+                        view::yuan(a.per_capita),
+                        line.map_or("—".into(), Fen::grouped_short)
+                    ),
+                    Criterion::Food => format!("不愁吃：{}", flag(v.food_secure)),
+                    Criterion::Clothing => format!("不愁穿：{}", flag(v.clothing_secure)),
+                    Criterion::Education => {
+                        "义务教育阶段（6–15岁）成员均在校，或因身体原因不具备学习条件".into()
+                    }
+                    Criterion::Medical => "全部成员参加基本医疗保险或为现役军人".into(),
+                    Criterion::Housing => format!(
+                        "住房安全等级 {}，危房改造「{}」，易地扶贫搬迁「{}」",
+                        label(v.housing_grade, |g| g.label()),
+                        v.renovation.value().unwrap_or(Renovation::None).label(),
+                        v.relocation.value().unwrap_or(Relocation::No).label()
+                    ),
+                    Criterion::Water => format!("饮水安全：{}", flag(v.safe_water)),
+                }
+            };
+            CriterionLine {
+                code: c.code(),
+                name: c.chinese(),
+                passed: Some(!failed),
+                detail,
+            }
+        })
+        .collect()
+}
+
+pub struct MemberLine {
+    pub line: u64,
+    pub name: String,
+    pub id_number: String,
+    pub relation: &'static str,
+    pub sex: &'static str,
+    pub birth: String,
+    pub schooling: String,
+    pub health: &'static str,
+    pub labor: &'static str,
+    pub medical_insurance: &'static str,
+    pub military: &'static str,
+}
+
+pub struct HistoryLine {
+    pub version: i64,
+    pub current: bool,
+    pub imported_at: String,
+    pub file_name: String,
+    pub year: i32,
+    pub line: String,
+    pub area: String,
+    pub status: &'static str,
+    pub verdict: &'static str,
+    pub verdict_class: &'static str,
+    pub per_capita: String,
+    pub failed: String,
+}
+
+pub struct ProblemLine {
+    pub line: u64,
+    pub column: String,
+    pub code: &'static str,
+    pub value: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    layout: Layout,
+    row: HouseholdLine,
+    village_url: String,
+    township_url: String,
+    show_township_link: bool,
+    explanation: String,
+    criteria: Vec<CriterionLine>,
+    facts: Vec<(&'static str, String)>,
+    income: Vec<(&'static str, String)>,
+    members: Vec<MemberLine>,
+    problems: Vec<ProblemLine>,
+    history: Vec<HistoryLine>,
+}
+
+/// GET /households/{household_no}
+pub async fn page(
+    State(state): State<AppState>,
+    PageUser(v): PageUser,
+    Path(no): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let d = state
+        .store
+        .household(&v.scope, &no)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let line = d
+        .history
+        .iter()
+        .find(|h| h.version == d.version)
+        .map(|h| h.line);
+    let vals = &d.values;
+    let facts = vec![
+        ("脱贫属性", label(vals.status, |s| s.label())),
+        ("贫困户属性", label(vals.household_type, |s| s.label())),
+        ("主要致贫原因", label(vals.main_cause, |s| s.label())),
+        ("不愁吃", flag(vals.food_secure).into()),
+        ("不愁穿", flag(vals.clothing_secure).into()),
+        ("住房安全等级", label(vals.housing_grade, |s| s.label())),
+        ("危房改造状态", label(vals.renovation, |s| s.label())),
+        ("易地扶贫搬迁", label(vals.relocation, |s| s.label())),
+        ("饮水安全", flag(vals.safe_water).into()),
+        ("首行行号", d.first_line.to_string()),
+    ];
+    let income = vec![
+        ("工资性收入", money(vals.wage_income)),
+        ("生产经营性收入", money(vals.operating_income)),
+        ("生产经营性支出", money(vals.operating_expense)),
+        ("财产性收入", money(vals.property_income)),
+        ("转移性收入", money(vals.transfer_income)),
+        ("人均纯收入（填报）", money(vals.per_capita_declared)),
+        ("人均纯收入（核算）", view::yuan(d.assessment.per_capita)),
+        (
+            "贫困标准（元/人·年）",
+            line.map_or("—".into(), Fen::grouped_short),
+        ),
+    ];
+    let members = d
+        .members
+        .iter()
+        .map(|m| {
+            let x = &m.member;
+            MemberLine {
+                line: x.line,
+                name: m.name.clone().unwrap_or_else(|| "—".into()),
+                id_number: x.id.map_or("（无效）".into(), |i| i.as_str().to_string()),
+                relation: if x.is_head { "户主" } else { "成员" },
+                sex: x.sex.map_or("—", |s| s.label()),
+                birth: x.birth.map_or("—".into(), |b| b.to_string()),
+                schooling: x.schooling.map_or("—".into(), |s| s.label()),
+                health: x.health.map_or("—", |s| s.label()),
+                labor: x.labor.map_or("—", |s| s.label()),
+                medical_insurance: view::yes_no(x.medical_insurance),
+                military: if x.active_military { "是" } else { "否" },
+            }
+        })
+        .collect();
+    let problems = d
+        .problems
+        .iter()
+        .map(|p| ProblemLine {
+            line: p.line,
+            column: p.column.clone(),
+            code: p.code.as_str(),
+            value: p.value.clone(),
+            message: p.message.clone(),
+        })
+        .collect();
+    let history = d
+        .history
+        .iter()
+        .rev()
+        .map(|h| HistoryLine {
+            version: h.version,
+            current: h.version == d.version,
+            imported_at: view::time(h.imported_at),
+            file_name: h.file_name.clone(),
+            year: h.year,
+            line: h.line.grouped_short(),
+            area: format!("{} {}", h.township, h.village),
+            status: h.status.map_or("—", |s| s.label()),
+            verdict: h.verdict.chinese(),
+            verdict_class: view::verdict_class(h.verdict),
+            per_capita: view::yuan(h.per_capita),
+            failed: h
+                .failed
+                .iter()
+                .map(Criterion::chinese)
+                .collect::<Vec<_>>()
+                .join("、"),
+        })
+        .collect();
+    let p = HouseholdPage {
+        layout: Layout::of(&v, format!("户 {no}"), "home"),
+        village_url: view::village_url(&d.row.township, &d.row.village),
+        township_url: view::township_url(&d.row.township),
+        show_township_link: !matches!(v.scope, Scope::Village { .. }),
+        row: HouseholdLine::of(&d.row),
+        explanation: d.assessment.explanation.clone(),
+        criteria: criteria(&d, line),
+        facts,
+        income,
+        members,
+        problems,
+        history,
+    };
+    Ok(Html(p.render()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_reasons_are_cut_from_the_explanation() {
+        let e = "收入稳定超过现行标准（INCOME）：人均纯收入 3,012.50 元 ≤ 标准 3,535 元；\
+                 住房安全有保障（HOUSING）：住房安全等级 D（危房）";
+        assert_eq!(
+            failure_reason(e, Criterion::Income).as_deref(),
+            Some("人均纯收入 3,012.50 元 ≤ 标准 3,535 元")
+        );
+        assert_eq!(
+            failure_reason(e, Criterion::Housing).as_deref(),
+            Some("住房安全等级 D（危房）")
+        );
+        assert_eq!(failure_reason(e, Criterion::Water), None);
+    }
+}

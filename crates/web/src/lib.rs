@@ -1,0 +1,223 @@
+//! The fupin web server: server-rendered pages in simplified Chinese and a JSON API over
+//! the [`Store`], with accounts, sessions and area-scoped access.
+//!
+//! What a page shows comes from the store: the assessment of every household was made by
+//! `fupin_io::engine` when the register was imported, and this crate never judges a
+//! household. Every read of the register passes the user's [`Scope`] to the store, which
+//! filters in SQL: what lies outside it is "not found" (404), never "forbidden", so that
+//! its existence does not leak.
+//!
+//! No state that decides what a user may see lives in the process: sessions, login
+//! failures and import jobs are rows in the database, so several `fupin serve` processes
+//! can share one PostgreSQL behind any load balancer.
+//!
+//! One module per area: [`auth`] (login, sessions, CSRF, throttling), [`dashboard`],
+//! [`registry`] (drill-down county → township → village), [`household`], [`search`],
+//! [`problems`], [`import`], [`admin`] (audit log, users), [`api`] (JSON and OpenAPI).
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod charts;
+pub mod dashboard;
+pub mod error;
+pub mod household;
+pub mod import;
+pub mod jobs;
+pub mod problems;
+pub mod registry;
+pub mod search;
+pub mod view;
+pub mod xlsx;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use fupin_domain::figures::Region;
+use fupin_store::{Scope, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// How the server runs: the parts that are not the database.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Mark the session cookie `Secure` (the site is served over HTTPS, directly or
+    /// behind a proxy).
+    pub secure_cookies: bool,
+    /// The incidence threshold shown against the figures: 2% central, 3% western.
+    pub region: Region,
+    /// How long a session lasts after login.
+    pub session_ttl: chrono::Duration,
+    /// The largest upload accepted (members file plus villages file).
+    pub max_upload_bytes: usize,
+    /// Failed logins allowed per username within [`Config::throttle_window`].
+    pub max_failures: u64,
+    pub throttle_window: chrono::Duration,
+    /// Where uploads wait while they are checked; the system's temp folder when None.
+    pub upload_dir: Option<PathBuf>,
+    /// This process's name in the jobs table.
+    pub instance: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            secure_cookies: false,
+            region: Region::Central,
+            session_ttl: chrono::Duration::hours(12),
+            max_upload_bytes: 1 << 30,
+            max_failures: 5,
+            throttle_window: chrono::Duration::minutes(15),
+            upload_dir: None,
+            instance: format!("fupin-{}", std::process::id()),
+        }
+    }
+}
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The style sheet, served by the app (no CDN).
+const APP_CSS: &str = include_str!("../static/app.css");
+
+async fn app_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        APP_CSS,
+    )
+}
+
+/// Content Security Policy: nothing from elsewhere, no scripts at all.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let upload_limit = state.config.max_upload_bytes;
+    let pages = Router::new()
+        .route("/", get(dashboard::page))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/townships/{township}", get(registry::township_page))
+        .route(
+            "/townships/{township}/villages/{village}",
+            get(registry::village_page),
+        )
+        .route("/households/{household_no}", get(household::page))
+        .route("/search", get(search::page))
+        .route("/problems", get(problems::page))
+        .route("/problems.xlsx", get(problems::xlsx))
+        .route("/versions", get(import::versions_page))
+        .route(
+            "/import",
+            get(import::page)
+                .post(import::upload)
+                .layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/import/jobs/{id}", get(import::job_page))
+        .route(
+            "/import/jobs/{id}/problems.xlsx",
+            get(import::job_problems_xlsx),
+        )
+        .route("/admin/audit", get(admin::audit_page))
+        .route("/admin/users", get(admin::users_page))
+        .route("/static/app.css", get(app_css));
+    let api = api::routes(upload_limit);
+    Router::new()
+        .merge(pages)
+        .nest("/api", api)
+        .fallback(error::not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .with_state(state)
+}
+
+/// Serve on a bound listener until Ctrl-C (or SIGTERM).
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let store = state.store.clone();
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let app = router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    housekeeping.abort();
+    store.close().await;
+    Ok(())
+}
+
+/// Every hour: forget expired sessions and login failures older than the throttling
+/// window. Any process may do it; doing it twice is harmless.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store.delete_expired_sessions().await {
+            tracing::warn!("housekeeping: sessions: {e}");
+        }
+        let before = chrono::Utc::now() - state.config.throttle_window;
+        if let Err(e) = state.store.clear_failed_logins(None, before).await {
+            tracing::warn!("housekeeping: login failures: {e}");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// A scope in Chinese, for page headers: 全县, 示例一乡, 示例一乡 示例一乡甲村.
+pub fn scope_label(scope: &Scope) -> String {
+    match scope {
+        Scope::County => "全县".into(),
+        Scope::Township { township } => township.clone(),
+        Scope::Village { township, village } => format!("{township} {village}"),
+    }
+}

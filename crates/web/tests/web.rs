@@ -1,0 +1,15 @@
+//! The fupin web server, driven through its real router over a real store (SQLite in a
+//! temp file; PostgreSQL too when FUPIN_TEST_PG is set). Each test names the rule it pins.
+
+#[macro_use]
+#[path = "web/support.rs"]
+mod support;
+
+#[path = "web/access.rs"]
+mod access;
+#[path = "web/auth.rs"]
+mod auth;
+#[path = "web/figures.rs"]
+mod figures;
+#[path = "web/import.rs"]
+mod import;

@@ -1,0 +1,496 @@
+//! Driving the real router over a real store: SQLite in a temp file, and PostgreSQL (a
+//! database made for the test and dropped afterwards) when FUPIN_TEST_PG holds an admin
+//! URL (`export FUPIN_TEST_PG="$(scripts/pg)"`). Requests go through
+//! `tower::ServiceExt::oneshot`; a small cookie jar plays the browser.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use fupin_domain::standards::PovertyLine;
+use fupin_domain::Fen;
+use fupin_io::villages::{read_villages, Villages};
+use fupin_io::{read_members, ReadOptions, Register};
+use fupin_store::sqlx::{self, Connection, Executor};
+use fupin_store::{NewUser, RegisterMeta, Role, Store, User};
+use fupin_web::{AppState, Config};
+use http_body_util::BodyExt;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "测试密码-2018";
+pub const ONE_TOWNSHIP: &str = "示例一乡";
+pub const OTHER_TOWNSHIP: &str = "示例二镇";
+pub const OWN_VILLAGE: &str = "示例一乡甲村";
+pub const SIBLING_VILLAGE: &str = "示例一乡乙村";
+pub const OTHER_VILLAGE: &str = "示例二镇丙村";
+
+/// The app under test.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub router: Router,
+}
+
+impl App {
+    pub fn new(store: Store, config: Config) -> App {
+        App {
+            router: fupin_web::router(AppState::new(store.clone(), config)),
+            store,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            cookies: BTreeMap::new(),
+            csrf: None,
+        }
+    }
+
+    pub async fn user(&self, name: &str, role: Role) -> User {
+        self.store
+            .create_user(
+                &NewUser {
+                    username: name.into(),
+                    password: PASSWORD.into(),
+                    role,
+                },
+                None,
+            )
+            .await
+            .unwrap()
+    }
+
+    /// A logged-in client of a new account.
+    pub async fn logged_in(&self, name: &str, role: Role) -> Client {
+        self.user(name, role).await;
+        let mut c = self.client();
+        let r = c.login(name, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+        c.fetch_csrf().await;
+        c
+    }
+}
+
+pub fn test_config() -> Config {
+    Config {
+        upload_dir: None,
+        ..Config::default()
+    }
+}
+
+/// Run a test on a fresh SQLite file.
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fupin.db").display());
+    let store = Store::connect_with(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let outcome = tokio::spawn(test(App::new(store.clone(), test_config()))).await;
+    store.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Run a test on a fresh PostgreSQL database, or say once that it is skipped.
+pub async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(App) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(admin) = std::env::var("FUPIN_TEST_PG")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        static SAID: Once = Once::new();
+        SAID.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** fupin-web: PostgreSQL half SKIPPED: FUPIN_TEST_PG is not set \
+                 (export FUPIN_TEST_PG=\"$(scripts/pg)\") ***\n"
+            );
+        });
+        return;
+    };
+    let name = format!("fupin_web_test_{}", random_suffix());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let store = Store::connect_with(&with_database(&admin, &name), 4)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let outcome = tokio::spawn(test(App::new(store.clone(), test_config()))).await;
+    store.close().await;
+    conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// The admin URL with another database.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// Each test once on SQLite and once on PostgreSQL.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::support::on_sqlite(super::$name).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::support::on_postgres(super::$name).await
+                }
+            )*
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// A browser of sorts.
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn location(&self) -> String {
+        self.headers
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+pub struct Client {
+    router: Router,
+    pub cookies: BTreeMap<String, String>,
+    /// The session's CSRF token, once fetched.
+    pub csrf: Option<String>,
+}
+
+impl Client {
+    pub async fn send(&mut self, req: Request<Body>) -> Resp {
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        for c in headers.get_all(header::SET_COOKIE) {
+            let c = c.to_str().unwrap();
+            let first = c.split(';').next().unwrap();
+            let (k, v) = first.split_once('=').unwrap();
+            if v.is_empty() || c.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.into(), v.into());
+            }
+        }
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn request(&self, method: &str, path: &str) -> axum::http::request::Builder {
+        let mut b = Request::builder().method(method).uri(path);
+        if !self.cookies.is_empty() {
+            b = b.header(header::COOKIE, self.cookie_header());
+        }
+        b
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        let req = self.request("GET", path).body(Body::empty()).unwrap();
+        self.send(req).await
+    }
+
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", fupin_web::view::enc(k), fupin_web::view::enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn post_json(
+        &mut self,
+        path: &str,
+        body: &serde_json::Value,
+        csrf: Option<&str>,
+    ) -> Resp {
+        let mut b = self
+            .request("POST", path)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(t) = csrf {
+            b = b.header("X-CSRF-Token", t);
+        }
+        let req = b.body(Body::from(body.to_string())).unwrap();
+        self.send(req).await
+    }
+
+    /// A multipart POST: text fields and files (field, file name, bytes).
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+        csrf_header: Option<&str>,
+    ) -> Resp {
+        let (ct, body) = multipart(fields, files);
+        let mut b = self.request("POST", path).header(header::CONTENT_TYPE, ct);
+        if let Some(t) = csrf_header {
+            b = b.header("X-CSRF-Token", t);
+        }
+        let req = b.body(Body::from(body)).unwrap();
+        self.send(req).await
+    }
+
+    /// Log in through the form, as a browser does.
+    pub async fn login(&mut self, username: &str, password: &str) -> Resp {
+        let page = self.get("/login").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let token = hidden_csrf(&page.text());
+        self.post_form(
+            "/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("csrf", &token),
+            ],
+        )
+        .await
+    }
+
+    pub async fn fetch_csrf(&mut self) -> String {
+        let me = self.get("/api/v1/me").await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+        let t = me.json()["csrf_token"].as_str().unwrap().to_string();
+        self.csrf = Some(t.clone());
+        t
+    }
+
+    pub fn token(&self) -> String {
+        self.csrf.clone().expect("fetch_csrf first")
+    }
+}
+
+/// The value of the first hidden `csrf` field of a page.
+pub fn hidden_csrf(html: &str) -> String {
+    let i = html.find(r#"name="csrf" value=""#).expect("a csrf field");
+    let rest = &html[i + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> (String, Vec<u8>) {
+    let boundary = "----fupin-test-boundary-7c3f";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (k, name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+// ---------------------------------------------------------------------------------------
+// The golden register.
+
+pub fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/golden")
+}
+
+pub fn golden_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(golden_dir().join(name)).unwrap()
+}
+
+pub fn golden() -> (Register, Villages) {
+    let dir = golden_dir();
+    let mut opts = ReadOptions::new(2018);
+    opts.member_texts = true;
+    let register = read_members(&dir.join("members.csv"), &opts).unwrap();
+    let villages = read_villages(&dir.join("villages.csv"), None, None).unwrap();
+    (register, villages)
+}
+
+pub fn line_3535() -> PovertyLine {
+    PovertyLine {
+        year: 2018,
+        place: Some("140000".into()),
+        amount: Fen::from_yuan(3535),
+        source: "测试：省定工作标准".into(),
+        verified: true,
+    }
+}
+
+/// The golden register (with its data errors) stored as a version, as the store allows:
+/// the web import would refuse it, which is tested on its own.
+pub async fn import_golden(store: &Store) -> fupin_store::Imported {
+    let (register, villages) = golden();
+    let meta = RegisterMeta {
+        file_name: "members.csv".into(),
+        sha256: "ab".repeat(32),
+        year: 2018,
+        line: line_3535(),
+        imported_by: None,
+    };
+    store
+        .import_register(&register, &meta, Some(&villages))
+        .await
+        .unwrap()
+}
+
+/// A CSV file of the golden fixture as records of named fields.
+pub fn golden_csv(name: &str) -> Vec<HashMap<String, String>> {
+    let mut rdr = csv::Reader::from_path(golden_dir().join(name)).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The golden members file without the households that have error-level problems: a
+/// file the import accepts (its warnings stay).
+pub fn golden_without_errors() -> Vec<u8> {
+    let text = String::from_utf8(golden_bytes("members.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let bad_lines: Vec<usize> = golden_csv("expected_problems.csv")
+        .iter()
+        .filter(|p| p["code"].starts_with('E'))
+        .map(|p| p["line"].parse().unwrap())
+        .collect();
+    let household = |l: &str| l.split(',').next().unwrap().to_string();
+    let bad: std::collections::HashSet<String> =
+        bad_lines.iter().map(|&n| household(lines[n - 1])).collect();
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        if i == 0 || !bad.contains(&household(l)) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
+}
+
+/// Wait for an import job to finish (through the API) and return it.
+pub async fn wait_for_job(c: &mut Client, id: i64) -> serde_json::Value {
+    for _ in 0..600 {
+        let r = c.get(&format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let j = r.json();
+        if j["state"] == "done" || j["state"] == "failed" {
+            return j;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job {id} did not finish");
+}
+
+/// The job id from an upload's redirect (`/import/jobs/{id}`).
+pub fn job_id(r: &Resp) -> i64 {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    r.location()
+        .strip_prefix("/import/jobs/")
+        .unwrap()
+        .parse()
+        .unwrap()
+}
