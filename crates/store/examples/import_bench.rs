@@ -41,7 +41,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let t = Instant::now();
-    let register = read_members(&members, &ReadOptions::new(2018))?;
+    let opts = ReadOptions {
+        member_texts: true,
+        ..ReadOptions::new(2018)
+    };
+    let register = read_members(&members, &opts)?;
     let villages = read_villages(&dir.join("villages.csv"), None, None)?;
     let members_count: usize = register.households.iter().map(|h| h.members.len()).sum();
     println!(

@@ -16,7 +16,8 @@ use fupin_domain::standards::PovertyLine;
 use fupin_domain::{Assessment, Household, Problem};
 use fupin_io::engine::{assess_register, Tallies};
 use fupin_io::villages::{match_villages, VillageRecord, Villages};
-use fupin_io::{Area, FileError, Register};
+use fupin_io::{Area, FileError, MemberText, Register};
+use rayon::slice::ParallelSliceMut;
 use serde_json::json;
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Arguments, Connection, PgConnection, SqliteConnection};
@@ -62,8 +63,8 @@ impl Store {
     /// (their households are `data_error`), so the store can hold what `fupin assess`
     /// reports.
     ///
-    /// Memory: besides the register, the assessments are held until written (about
-    /// 150 bytes per household).
+    /// Memory: besides the register, the assessments (about 150 bytes per household) and
+    /// the members' search keys (about 40 bytes per member) are held until written.
     pub async fn import_register(
         &self,
         register: &Register,
@@ -80,7 +81,8 @@ impl Store {
             None => vec![None; register.areas.len()],
         };
         let (assessments, tallies) = on_cores(|| assess(register, meta));
-        let prepared = Prepared::new(register, &village_records, &assessments, &tallies);
+        let prepared =
+            on_cores(|| Prepared::new(register, &village_records, &assessments, &tallies));
         let at = now();
         let version = match self {
             Store::Postgres(pool) => {
@@ -93,31 +95,34 @@ impl Store {
                 tx.commit().await?;
                 // Fresh statistics, so that the planner knows the new version's rows. The
                 // import is done whatever happens here.
-                let _ = sqlx::query("ANALYZE areas, households, members, assessments, problems")
-                    .execute(pool)
-                    .await;
+                let _ = sqlx::query(ANALYZE_PG).execute(pool).await;
                 version
             }
             Store::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
-                // A bigger page cache while loading: the ID number index of 10^6
-                // households (about 100 MB) stays in memory as it grows at random.
+                // A bigger page cache while loading, so that the indexes that grow in
+                // the middle (a register not sorted by 户编号 or village) stay in memory.
                 sqlx::query(IMPORT_CACHE).execute(&mut *conn).await?;
-                let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-                let (version, previous) =
-                    sqlite_version::insert_version(&mut tx, meta, &sha256, at, &prepared).await?;
-                insert_rows(&mut tx, version, &prepared).await?;
-                sqlite_version::make_current(
-                    &mut tx, version, previous, meta, &sha256, at, &prepared,
-                )
-                .await?;
-                tx.commit().await?;
-                // Statistics for the planner (SQLite has none otherwise, and then picks
-                // poor plans for ID number searches); sampled, so it takes milliseconds.
-                // The import is done whatever happens here.
-                let _ = sqlx::query(ANALYZE_SAMPLED).execute(&mut *conn).await;
+                let loaded = async {
+                    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+                    let (version, previous) =
+                        sqlite_version::insert_version(&mut tx, meta, &sha256, at, &prepared)
+                            .await?;
+                    insert_rows(&mut tx, version, &prepared).await?;
+                    sqlite_version::make_current(
+                        &mut tx, version, previous, meta, &sha256, at, &prepared,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    // Statistics for the planner (SQLite has none otherwise, and then
+                    // picks poor plans for searches); sampled, so it takes milliseconds.
+                    // The import is done whatever happens here.
+                    let _ = sqlx::query(ANALYZE_SAMPLED).execute(&mut *conn).await;
+                    Ok::<VersionId, StoreError>(version)
+                }
+                .await;
                 sqlx::query(crate::SQLITE_CACHE).execute(&mut *conn).await?;
-                version
+                loaded?
             }
         };
         Ok(Imported {
@@ -132,7 +137,11 @@ impl Store {
 /// SQLite's page cache while an import loads: 512 MiB.
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -524288";
 
-/// `ANALYZE` reading at most about 1,000 rows of each index.
+/// Statistics of the tables an import writes, on PostgreSQL.
+const ANALYZE_PG: &str =
+    "ANALYZE areas, households, members, member_ids, member_names, assessments, problems";
+
+/// `ANALYZE` reading at most about 1,000 rows of each index, on SQLite.
 const ANALYZE_SAMPLED: &str = "PRAGMA analysis_limit = 1000; ANALYZE";
 
 /// The hash, lower-case, if the register can be stored.
@@ -204,7 +213,8 @@ fn assess(register: &Register, meta: &RegisterMeta) -> (Vec<Assessment>, Tallies
     }
 }
 
-/// A township: its villages (area indexes) and their tallies added up.
+/// A township: its villages' tallies added up, and their population (None unless every
+/// village's is known).
 struct Township<'a> {
     name: &'a str,
     tally: Tally,
@@ -221,6 +231,35 @@ struct Prepared<'a> {
     problem_households: Vec<Option<u32>>,
     townships: Vec<Township<'a>>,
     county_population: Option<u64>,
+    /// Members by ID number and by name, sorted by key (as the database compares text:
+    /// byte order).
+    ids: Vec<MemberKey<'a>>,
+    names: Vec<MemberKey<'a>>,
+}
+
+/// A search key of a member (ID number or name), its line, household and position.
+type MemberKey<'a> = (&'a str, u64, u32, u32);
+
+/// Every member's key, sorted.
+fn member_keys<'a>(
+    register: &'a Register,
+    key: impl Fn(usize, usize) -> Option<&'a str>,
+) -> Vec<MemberKey<'a>> {
+    let mut keys: Vec<MemberKey<'a>> = register
+        .households
+        .iter()
+        .enumerate()
+        .flat_map(|(h, hh)| {
+            let key = &key;
+            hh.members.iter().enumerate().filter_map(move |(i, m)| {
+                key(h, i)
+                    .filter(|k| !k.is_empty())
+                    .map(|k| (k, m.line, h as u32, i as u32))
+            })
+        })
+        .collect();
+    keys.par_sort_unstable();
+    keys
 }
 
 impl<'a> Prepared<'a> {
@@ -258,6 +297,15 @@ impl<'a> Prepared<'a> {
             problem_households: problem_households(register),
             townships,
             county_population,
+            ids: member_keys(register, |h, i| {
+                register.households[h].members[i]
+                    .id
+                    .as_ref()
+                    .map(|id| id.as_str())
+            }),
+            names: member_keys(register, |h, i| {
+                member_texts(register, h).get(i).map(|t| &*t.name)
+            }),
         }
     }
 
@@ -535,6 +583,7 @@ const MEMBERS: Table = Table {
         "id_number",
         "birth",
         "is_head",
+        "relation",
         "sex",
         "schooling",
         "health",
@@ -544,22 +593,33 @@ const MEMBERS: Table = Table {
     ],
 };
 
-/// A member's name. The reader does not keep 姓名 yet: when `Household` carries the names
-/// of its members, return the `i`th here.
-fn member_name(_h: &Household, _i: usize) -> Option<&str> {
-    None
+/// The names and relations of a household's members, when the reader kept them
+/// (`ReadOptions::member_texts`); empty otherwise, and then stored as NULL.
+fn member_texts(register: &Register, household: usize) -> &[MemberText] {
+    register
+        .member_texts
+        .get(household)
+        .map_or(&[], Vec::as_slice)
 }
 
-fn member_rows<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, h: &'q Household) {
+fn member_rows<'q>(
+    s: &mut impl Sink<'q>,
+    version: i64,
+    seq: usize,
+    h: &'q Household,
+    texts: &'q [MemberText],
+) {
     for (i, m) in h.members.iter().enumerate() {
+        let text = |f: fn(&'q MemberText) -> &'q str| texts.get(i).map(f).filter(|t| !t.is_empty());
         s.int(version);
         s.int(seq as i64);
         s.int(i as i64);
         s.int(m.line as i64);
-        s.opt_text(member_name(h, i));
+        s.opt_text(text(|t| &t.name));
         s.opt_text(m.id.as_ref().map(|id| id.as_str()));
         s.opt_date(m.birth);
         s.bool(m.is_head);
+        s.opt_text(text(|t| &t.relation));
         s.opt_text(m.sex.map(|x| x.label()));
         match m.schooling {
             Some(x) => s.string(x.label()),
@@ -571,6 +631,26 @@ fn member_rows<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, h: &'q House
         s.bool(m.active_military);
         s.end_row();
     }
+}
+
+const MEMBER_IDS: Table = Table {
+    name: "member_ids",
+    columns: &["version_id", "id_number", "line", "household_seq", "seq"],
+};
+
+const MEMBER_NAMES: Table = Table {
+    name: "member_names",
+    columns: &["version_id", "name", "line", "household_seq", "seq"],
+};
+
+fn member_key_row<'q>(s: &mut impl Sink<'q>, version: i64, key: MemberKey<'q>) {
+    let (text, line, household, seq) = key;
+    s.int(version);
+    s.text(text);
+    s.int(line as i64);
+    s.int(i64::from(household));
+    s.int(i64::from(seq));
+    s.end_row();
 }
 
 const ASSESSMENTS: Table = Table {
@@ -677,33 +757,30 @@ macro_rules! load_all {
     ($load:ident, $conn:expr, $version:expr, $p:expr) => {{
         let (conn, v, p) = ($conn, $version, $p);
         let r = p.register;
-        let mut clock = std::time::Instant::now();
-        let mut lap = |what: &str| {
-            if std::env::var_os("FUPIN_STORE_TIMING").is_some() {
-                eprintln!("    {what}: {:.2} s", clock.elapsed().as_secs_f64());
-            }
-            clock = std::time::Instant::now();
-        };
         $load(conn, &AREAS, r.areas.len(), |s, i| {
             area_row(s, v, i, &r.areas[i], p.villages[i])
         })
         .await?;
-        lap("areas");
         $load(conn, &HOUSEHOLDS, r.households.len(), |s, i| {
             household_row(s, v, i, &r.households[i])
         })
         .await?;
-        lap("households");
         $load(conn, &MEMBERS, r.households.len(), |s, i| {
-            member_rows(s, v, i, &r.households[i])
+            member_rows(s, v, i, &r.households[i], member_texts(r, i))
         })
         .await?;
-        lap("members");
+        $load(conn, &MEMBER_IDS, p.ids.len(), |s, i| {
+            member_key_row(s, v, p.ids[i])
+        })
+        .await?;
+        $load(conn, &MEMBER_NAMES, p.names.len(), |s, i| {
+            member_key_row(s, v, p.names[i])
+        })
+        .await?;
         $load(conn, &ASSESSMENTS, p.assessments.len(), |s, i| {
             assessment_row(s, v, i, &p.assessments[i])
         })
         .await?;
-        lap("assessments");
         $load(conn, &PROBLEMS, r.problems.len(), |s, i| {
             let household = p.problem_households[i].map(|h| {
                 let hh = &r.households[h as usize];
@@ -712,14 +789,12 @@ macro_rules! load_all {
             problem_row(s, v, i, &r.problems[i], household)
         })
         .await?;
-        lap("problems");
         $load(conn, &VILLAGE_SUMMARIES, r.areas.len(), |s, i| {
             s.int(v);
             s.int(i as i64);
             tally_cells(s, &p.tallies.areas[i]);
         })
         .await?;
-        lap("village summaries");
         $load(conn, &TOWNSHIP_SUMMARIES, p.townships.len(), |s, i| {
             let t = &p.townships[i];
             s.int(v);
@@ -729,14 +804,12 @@ macro_rules! load_all {
             tally_cells(s, &t.tally);
         })
         .await?;
-        lap("township summaries");
         $load(conn, &COUNTY_SUMMARIES, 1, |s, _| {
             s.int(v);
             s.opt_int(p.county_population.map(|n| n as i64));
             tally_cells(s, &p.tallies.county);
         })
         .await?;
-        lap("county summary");
         Ok(())
     }};
 }
@@ -831,7 +904,7 @@ impl Sink<'_> for CopyText {
 const COPY_CHUNK: usize = 1 << 20;
 
 /// COPY `n` items' rows into a table.
-async fn copy<'q>(
+async fn copy(
     conn: &mut PgConnection,
     table: &Table,
     n: usize,

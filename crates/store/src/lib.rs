@@ -2,7 +2,7 @@
 //! (several `fupin serve` processes sharing one database).
 //!
 //! The store is an enum over two concrete pools, not sqlx's `Any` driver, which loses
-//! types. Each method is written once: [`on_pool!`] expands its body for each pool, so the
+//! types. Each method is written once: the `on_pool!` macro expands its body for each pool, so the
 //! SQL is the same text on both backends wherever the two dialects agree (`$1`
 //! placeholders, `RETURNING`, `ON CONFLICT`, row-value comparisons). Where they differ —
 //! bulk load (COPY against batched INSERTs), `FOR UPDATE SKIP LOCKED`, how a write

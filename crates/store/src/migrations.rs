@@ -26,6 +26,11 @@ const SQLITE: Files = &[
         "audit jobs",
         include_str!("../migrations/sqlite/0003_audit_jobs.sql"),
     ),
+    (
+        4,
+        "member search",
+        include_str!("../migrations/sqlite/0004_member_search.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -43,6 +48,11 @@ const POSTGRES: Files = &[
         3,
         "audit jobs",
         include_str!("../migrations/postgres/0003_audit_jobs.sql"),
+    ),
+    (
+        4,
+        "member search",
+        include_str!("../migrations/postgres/0004_member_search.sql"),
     ),
 ];
 

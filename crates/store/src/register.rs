@@ -83,12 +83,13 @@ pub struct HouseholdRow {
     pub failed: CriteriaSet,
 }
 
-/// A member as stored: the values the assessment used, and the name when the reader
-/// passes it on.
+/// A member as stored: the values the assessment used, and the name and relation to the
+/// head (与户主关系, as written) when the import's reader kept them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredMember {
     pub member: Member,
     pub name: Option<String>,
+    pub relation: Option<String>,
 }
 
 /// One household of the current version, with its members, values, assessment, the
@@ -325,6 +326,7 @@ fn stored_member(r: &impl Get) -> Result<StoredMember> {
             health: label("health")?.and_then(|s| Health::parse(&s)),
         },
         name: r.opt_text("name")?,
+        relation: r.opt_text("relation")?,
     })
 }
 
@@ -546,7 +548,8 @@ impl Store {
              s.explanation \
              FROM {ROW_JOINS} WHERE h.version_id = {CURRENT} AND h.household_no = $1{filter}"
         );
-        let members_sql = "SELECT line, name, id_number, birth, is_head, sex, schooling, health, \
+        let members_sql =
+            "SELECT line, name, relation, id_number, birth, is_head, sex, schooling, health, \
                            labor, medical_insurance, active_military FROM members \
                            WHERE version_id = $1 AND household_seq = $2 ORDER BY seq";
         let problems_sql = "SELECT seq, line, column_name, code, message, value, household_no \
@@ -628,10 +631,17 @@ impl Store {
         let start = SearchKey::default();
         let after = after.unwrap_or(&start);
         let member_columns = "m.line, m.name, m.id_number";
-        let member_joins = "members m JOIN households h \
-            ON h.version_id = m.version_id AND h.seq = m.household_seq \
-            JOIN areas a ON a.version_id = h.version_id AND a.seq = h.area_seq \
-            JOIN assessments s ON s.version_id = h.version_id AND s.household_seq = h.seq";
+        // From a key table (`k`: member_ids or member_names) to the member, its household,
+        // area and assessment.
+        let member_joins = |keys: &str| {
+            format!(
+                "{keys} k JOIN members m ON m.version_id = k.version_id \
+                 AND m.household_seq = k.household_seq AND m.seq = k.seq \
+                 JOIN households h ON h.version_id = k.version_id AND h.seq = k.household_seq \
+                 JOIN areas a ON a.version_id = h.version_id AND a.seq = h.area_seq \
+                 JOIN assessments s ON s.version_id = h.version_id AND s.household_seq = h.seq"
+            )
+        };
         // The SQL of each kind of search, and what to bind before the limit: texts, then
         // integers. The scope's values come after the limit.
         let (sql, texts, ints, with_member): (String, Vec<String>, Vec<i64>, bool) = match search {
@@ -658,9 +668,10 @@ impl Store {
                 let (filter, _) = scope.sql("a", 4);
                 (
                     format!(
-                        "SELECT {ROW_COLUMNS}, {member_columns} FROM {member_joins} \
-                         WHERE m.version_id = {CURRENT} AND m.id_number = $1 \
-                         AND m.line > $2{filter} ORDER BY m.line LIMIT $3"
+                        "SELECT {ROW_COLUMNS}, {member_columns} FROM {} \
+                         WHERE k.version_id = {CURRENT} AND k.id_number = $1 \
+                         AND k.line > $2{filter} ORDER BY k.line LIMIT $3",
+                        member_joins("member_ids")
                     ),
                     vec![id.trim().to_ascii_uppercase()],
                     vec![after.line as i64],
@@ -677,10 +688,11 @@ impl Store {
                 let (filter, _) = scope.sql("a", 6);
                 (
                     format!(
-                        "SELECT {ROW_COLUMNS}, {member_columns} FROM {member_joins} \
-                         WHERE m.version_id = {CURRENT} AND m.name >= $1 AND m.name < $2 \
-                         AND (m.name > $3 OR (m.name = $3 AND m.line > $4)){filter} \
-                         ORDER BY m.name, m.line LIMIT $5"
+                        "SELECT {ROW_COLUMNS}, {member_columns} FROM {} \
+                         WHERE k.version_id = {CURRENT} AND k.name >= $1 AND k.name < $2 \
+                         AND (k.name > $3 OR (k.name = $3 AND k.line > $4)){filter} \
+                         ORDER BY k.name, k.line LIMIT $5",
+                        member_joins("member_names")
                     ),
                     vec![prefix.clone(), end, after.text.clone()],
                     vec![after.line as i64],

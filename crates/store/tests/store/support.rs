@@ -125,10 +125,14 @@ pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/golden")
 }
 
-/// The golden register (year 2018) and its villages file.
+/// The golden register (year 2018, names and relations kept) and its villages file.
 pub fn golden() -> (Register, Villages) {
     let dir = golden_dir();
-    let register = read_members(&dir.join("members.csv"), &ReadOptions::new(2018)).unwrap();
+    let opts = ReadOptions {
+        member_texts: true,
+        ..ReadOptions::new(2018)
+    };
+    let register = read_members(&dir.join("members.csv"), &opts).unwrap();
     let villages = read_villages(&dir.join("villages.csv"), None, None).unwrap();
     (register, villages)
 }
@@ -154,7 +158,8 @@ pub fn meta(file_name: &str, by: Option<UserId>) -> RegisterMeta {
     }
 }
 
-/// A generated register of `households` households (year 2018) and its villages file.
+/// A generated register of `households` households (year 2018; names not kept) and its
+/// villages file.
 pub fn generated(households: u64, seed: u64) -> (Register, Villages) {
     let dir = tempfile::tempdir().unwrap();
     let opts = fupin_gen::GenOptions {
@@ -190,29 +195,4 @@ pub async fn execute(store: &Store, sql: &str) -> Result<u64, sqlx::Error> {
         Store::Sqlite(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
         Store::Postgres(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
     })
-}
-
-/// Names from the golden members file into the members table, as the reader will pass
-/// them on once it keeps 姓名.
-pub async fn store_golden_names(store: &Store) {
-    let sql = "UPDATE members SET name = $1 WHERE line = $2";
-    for (i, row) in golden_csv("members.csv").iter().enumerate() {
-        let line = i as i64 + 2;
-        let name = row["姓名"].clone();
-        let updated = match store {
-            Store::Sqlite(p) => sqlx::query(sql)
-                .bind(name)
-                .bind(line)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected()),
-            Store::Postgres(p) => sqlx::query(sql)
-                .bind(name)
-                .bind(line)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected()),
-        };
-        assert_eq!(updated.unwrap(), 1, "line {line}");
-    }
 }
