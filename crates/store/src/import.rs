@@ -13,7 +13,7 @@ use crate::{now, Result, Store, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use fupin_domain::figures::Tally;
 use fupin_domain::standards::PovertyLine;
-use fupin_domain::{Assessment, Household, Problem};
+use fupin_domain::{Assessment, Household, IdNumber, Problem};
 use fupin_io::engine::{assess_register, Tallies};
 use fupin_io::villages::{match_villages, VillageRecord, Villages};
 use fupin_io::{Area, FileError, MemberText, Register};
@@ -93,9 +93,10 @@ impl Store {
                 pg_version::make_current(&mut tx, version, previous, meta, &sha256, at, &prepared)
                     .await?;
                 tx.commit().await?;
-                // Fresh statistics, so that the planner knows the new version's rows. The
-                // import is done whatever happens here.
-                let _ = sqlx::query(ANALYZE_PG).execute(pool).await;
+                // Fresh statistics, so that the planner knows the new version's rows; in
+                // the background (seconds at 10^6 households): the import is done.
+                let pool = pool.clone();
+                tokio::spawn(async move { sqlx::query(ANALYZE_PG).execute(&pool).await });
                 version
             }
             Store::Sqlite(pool) => {
@@ -231,31 +232,30 @@ struct Prepared<'a> {
     problem_households: Vec<Option<u32>>,
     townships: Vec<Township<'a>>,
     county_population: Option<u64>,
-    /// Members by ID number and by name, sorted by key (as the database compares text:
-    /// byte order).
-    ids: Vec<MemberKey<'a>>,
-    names: Vec<MemberKey<'a>>,
+    /// Members by ID number (its integer key) and by name, sorted by key (text as the
+    /// database compares it: byte order), then line.
+    ids: Vec<MemberKey<i64>>,
+    names: Vec<MemberKey<&'a str>>,
 }
 
 /// A search key of a member (ID number or name), its line, household and position.
-type MemberKey<'a> = (&'a str, u64, u32, u32);
+type MemberKey<K> = (K, u64, u32, u32);
 
 /// Every member's key, sorted.
-fn member_keys<'a>(
-    register: &'a Register,
-    key: impl Fn(usize, usize) -> Option<&'a str>,
-) -> Vec<MemberKey<'a>> {
-    let mut keys: Vec<MemberKey<'a>> = register
+fn member_keys<K: Ord + Send>(
+    register: &Register,
+    key: impl Fn(usize, usize) -> Option<K>,
+) -> Vec<MemberKey<K>> {
+    let mut keys: Vec<MemberKey<K>> = register
         .households
         .iter()
         .enumerate()
         .flat_map(|(h, hh)| {
             let key = &key;
-            hh.members.iter().enumerate().filter_map(move |(i, m)| {
-                key(h, i)
-                    .filter(|k| !k.is_empty())
-                    .map(|k| (k, m.line, h as u32, i as u32))
-            })
+            hh.members
+                .iter()
+                .enumerate()
+                .filter_map(move |(i, m)| key(h, i).map(|k| (k, m.line, h as u32, i as u32)))
         })
         .collect();
     keys.par_sort_unstable();
@@ -298,13 +298,13 @@ impl<'a> Prepared<'a> {
             townships,
             county_population,
             ids: member_keys(register, |h, i| {
-                register.households[h].members[i]
-                    .id
-                    .as_ref()
-                    .map(|id| id.as_str())
+                register.households[h].members[i].id.map(id_key)
             }),
             names: member_keys(register, |h, i| {
-                member_texts(register, h).get(i).map(|t| &*t.name)
+                member_texts(register, h)
+                    .get(i)
+                    .map(|t| &*t.name)
+                    .filter(|n| !n.is_empty())
             }),
         }
     }
@@ -635,15 +635,31 @@ fn member_rows<'q>(
 
 const MEMBER_IDS: Table = Table {
     name: "member_ids",
-    columns: &["version_id", "id_number", "line", "household_seq", "seq"],
+    columns: &["version_id", "id_key", "line", "household_seq", "seq"],
 };
+
+/// How `member_ids` keys an ID number: 17 digits × 11 + check value (X = 10), below 2^63,
+/// in the order of the text.
+pub(crate) fn id_key(id: IdNumber) -> i64 {
+    id.key() as i64
+}
 
 const MEMBER_NAMES: Table = Table {
     name: "member_names",
     columns: &["version_id", "name", "line", "household_seq", "seq"],
 };
 
-fn member_key_row<'q>(s: &mut impl Sink<'q>, version: i64, key: MemberKey<'q>) {
+fn member_id_row<'q>(s: &mut impl Sink<'q>, version: i64, key: MemberKey<i64>) {
+    let (id, line, household, seq) = key;
+    s.int(version);
+    s.int(id);
+    s.int(line as i64);
+    s.int(i64::from(household));
+    s.int(i64::from(seq));
+    s.end_row();
+}
+
+fn member_name_row<'q>(s: &mut impl Sink<'q>, version: i64, key: MemberKey<&'q str>) {
     let (text, line, household, seq) = key;
     s.int(version);
     s.text(text);
@@ -770,11 +786,11 @@ macro_rules! load_all {
         })
         .await?;
         $load(conn, &MEMBER_IDS, p.ids.len(), |s, i| {
-            member_key_row(s, v, p.ids[i])
+            member_id_row(s, v, p.ids[i])
         })
         .await?;
         $load(conn, &MEMBER_NAMES, p.names.len(), |s, i| {
-            member_key_row(s, v, p.names[i])
+            member_name_row(s, v, p.names[i])
         })
         .await?;
         $load(conn, &ASSESSMENTS, p.assessments.len(), |s, i| {

@@ -31,6 +31,11 @@ const SQLITE: Files = &[
         "member search",
         include_str!("../migrations/sqlite/0004_member_search.sql"),
     ),
+    (
+        5,
+        "member id keys",
+        include_str!("../migrations/sqlite/0005_member_id_keys.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -53,6 +58,11 @@ const POSTGRES: Files = &[
         4,
         "member search",
         include_str!("../migrations/postgres/0004_member_search.sql"),
+    ),
+    (
+        5,
+        "member id keys",
+        include_str!("../migrations/postgres/0005_member_id_keys.sql"),
     ),
 ];
 

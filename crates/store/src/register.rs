@@ -665,16 +665,23 @@ impl Store {
                 )
             }
             Search::IdNumber(id) => {
+                // Only valid numbers are in member_ids: any other text finds none.
+                let Ok(id) = IdNumber::parse(id.trim()) else {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next: None,
+                    });
+                };
                 let (filter, _) = scope.sql("a", 4);
                 (
                     format!(
                         "SELECT {ROW_COLUMNS}, {member_columns} FROM {} \
-                         WHERE k.version_id = {CURRENT} AND k.id_number = $1 \
+                         WHERE k.version_id = {CURRENT} AND k.id_key = $1 \
                          AND k.line > $2{filter} ORDER BY k.line LIMIT $3",
                         member_joins("member_ids")
                     ),
-                    vec![id.trim().to_ascii_uppercase()],
-                    vec![after.line as i64],
+                    vec![],
+                    vec![crate::import::id_key(id), after.line as i64],
                     true,
                 )
             }

@@ -28,6 +28,7 @@ contract!(
     failed_logins_are_counted_in_a_window,
     every_write_is_audited_and_the_log_is_append_only,
     each_job_is_taken_once,
+    id_keys_computed_in_sql_match_the_domain,
 );
 
 const ONE_TOWNSHIP: &str = "示例一乡";
@@ -867,4 +868,36 @@ async fn each_job_is_taken_once(store: Store) {
     assert_eq!(failed.state, fupin_store::JobState::Failed);
     assert_eq!(failed.error.as_deref(), Some("磁盘已满"));
     assert!(failed.finished_at.is_some() && failed.taken_by.is_some());
+}
+
+/// Migration 0005 fills member_ids for versions imported before it, computing ID number
+/// keys in SQL: the same numbers as `IdNumber::key`, which imports use.
+async fn id_keys_computed_in_sql_match_the_domain(store: Store) {
+    let sql = "SELECT CAST(substr($1, 1, 17) AS BIGINT) * 11 \
+               + CASE substr($1, 18, 1) WHEN 'X' THEN 10 \
+                 ELSE CAST(substr($1, 18, 1) AS BIGINT) END";
+    for text in [
+        "11010519491231002X",
+        "140930201209020467",
+        "999999999999999990",
+    ] {
+        let id = fupin_domain::IdNumber::parse(text).unwrap_or_else(|_| {
+            // A made-up number: fix its check character.
+            let check = fupin_domain::id_number::check_character(&text.as_bytes()[..17]);
+            fupin_domain::IdNumber::parse(&format!("{}{}", &text[..17], check as char)).unwrap()
+        });
+        let key: i64 = match &store {
+            Store::Sqlite(p) => fupin_store::sqlx::query_scalar(sql)
+                .bind(id.as_str())
+                .fetch_one(p)
+                .await
+                .unwrap(),
+            Store::Postgres(p) => fupin_store::sqlx::query_scalar(sql)
+                .bind(id.as_str())
+                .fetch_one(p)
+                .await
+                .unwrap(),
+        };
+        assert_eq!(key as u64, id.key(), "{id}");
+    }
 }
