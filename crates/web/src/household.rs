@@ -251,12 +251,7 @@ pub async fn page(
             verdict: h.verdict.chinese(),
             verdict_class: view::verdict_class(h.verdict),
             per_capita: view::yuan(h.per_capita),
-            failed: h
-                .failed
-                .iter()
-                .map(Criterion::chinese)
-                .collect::<Vec<_>>()
-                .join("、"),
+            failed: view::failed_names(h.failed),
         })
         .collect();
     let p = HouseholdPage {

@@ -11,7 +11,6 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
-use fupin_domain::Criterion;
 use fupin_store::{HouseholdRow, Scope, Store, Summary};
 use serde::Deserialize;
 
@@ -99,12 +98,7 @@ impl HouseholdLine {
             verdict: h.verdict.chinese(),
             verdict_class: view::verdict_class(h.verdict),
             per_capita: view::yuan(h.per_capita),
-            failed: h
-                .failed
-                .iter()
-                .map(Criterion::chinese)
-                .collect::<Vec<_>>()
-                .join("、"),
+            failed: view::failed_names(h.failed),
         }
     }
 }

@@ -122,6 +122,15 @@ pub fn time(t: DateTime<Utc>) -> String {
 }
 
 /// The CSS class of a verdict's badge.
+/// Failed criteria by their Chinese names, in the spec's order: `住房安全有保障、饮水安全有保障`.
+pub fn failed_names(failed: fupin_domain::criteria::CriteriaSet) -> String {
+    failed
+        .iter()
+        .map(fupin_domain::Criterion::chinese)
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
 pub fn verdict_class(v: Verdict) -> &'static str {
     v.word()
 }
