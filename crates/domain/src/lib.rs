@@ -15,6 +15,7 @@ pub mod problem;
 pub mod row;
 pub mod standards;
 pub mod values;
+pub mod work_item;
 
 pub use assess::{assess_household, Assessment, Verdict};
 pub use criteria::Criterion;
