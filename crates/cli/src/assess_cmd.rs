@@ -47,6 +47,7 @@ fn read_inputs(args: &RegisterArgs) -> Result<(Register, Option<MatchedVillages>
         sheet: args.sheet.clone(),
         threads: args.threads,
         member_texts: false,
+        progress: None,
     };
     let register = read_members(&args.members, &opts)?;
     let villages = match &args.villages {

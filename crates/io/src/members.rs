@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How to read a register file.
@@ -30,6 +31,9 @@ pub struct ReadOptions {
     /// Keep each member's name and relation text (for storing the register; assessing
     /// does not need them).
     pub member_texts: bool,
+    /// Bytes of the file read so far, for a progress bar: CSV adds to it once per block
+    /// of 512 KiB (XLSX does not report). The caller knows the file's size.
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl ReadOptions {
@@ -40,6 +44,7 @@ impl ReadOptions {
             sheet: None,
             threads: 0,
             member_texts: false,
+            progress: None,
         }
     }
 }
@@ -185,7 +190,11 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
         ctx: &ctx,
         threads: opts.threads,
         texts: opts.member_texts,
+        progress: opts.progress.as_deref(),
     };
+    if let Some(p) = parse.progress {
+        p.fetch_add(data_start as u64, Ordering::Relaxed);
+    }
     let merger = parse.blocks(blocks, first_line, merger)?;
     finish(path, merger, format!("CSV（{}）", enc.name()))
 }
@@ -281,6 +290,7 @@ struct Parse<'a> {
     ctx: &'a RowContext,
     threads: usize,
     texts: bool,
+    progress: Option<&'a AtomicU64>,
 }
 
 impl Parse<'_> {
@@ -318,6 +328,9 @@ impl Parse<'_> {
                             break;
                         }
                     };
+                    if let Some(p) = self.progress {
+                        p.fetch_add(block.len() as u64, Ordering::Relaxed);
+                    }
                     if block_tx.send((seq, block)).is_err() {
                         break;
                     }

@@ -42,3 +42,20 @@ fn names_follow_households_whose_rows_are_apart() {
         assert_eq!(heads, head_texts, "{}", h.id);
     }
 }
+
+/// Progress of reading a CSV file: when the read is done, the counter holds the file's
+/// size (a progress bar ends at 100%).
+#[test]
+fn csv_progress_ends_at_the_file_size() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let path = golden("members.csv");
+    let read = Arc::new(AtomicU64::new(0));
+    let opts = ReadOptions {
+        progress: Some(Arc::clone(&read)),
+        ..ReadOptions::new(2018)
+    };
+    read_members(&path, &opts).unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert_eq!(read.load(Ordering::Relaxed), size);
+}
