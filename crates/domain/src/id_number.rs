@@ -3,15 +3,30 @@
 
 use chrono::NaiveDate;
 use std::fmt;
+use std::num::NonZeroU64;
 
 /// Weights of ISO 7064 MOD 11-2 for the first 17 digits.
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 /// Check character for each remainder 0–10.
 const CHECK: [u8; 11] = *b"10X98765432";
 
-/// A validated 18-character resident ID number; the check character is stored upper-case.
+/// A validated 18-character resident ID number, held as its key: the 17 digits × 11 plus
+/// the check value (X = 10). Eight bytes instead of eighteen, and `Option<IdNumber>` is
+/// eight bytes too — the register holds one per member, tens of millions of them. The key
+/// is never zero: seventeen zeros have the check character 1.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdNumber([u8; 18]);
+pub struct IdNumber(NonZeroU64);
+
+/// The 18 characters of an ID number, for display and storage (check character upper-case).
+#[derive(Clone, Copy)]
+pub struct IdText([u8; 18]);
+
+impl IdText {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and X are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
 
 /// Why a text is not a valid ID number (problem E105).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,57 +106,82 @@ impl IdNumber {
                 found: bytes[17] as char,
             });
         }
-        Ok(IdNumber(out))
+        let digits = out[..17]
+            .iter()
+            .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
+        let check = check_value(out[17]);
+        // Never zero (see the type's comment); the fallback cannot be reached.
+        Ok(IdNumber(
+            NonZeroU64::new(digits * 11 + check).unwrap_or(NonZeroU64::MIN),
+        ))
+    }
+
+    /// The 17 digits as a number.
+    fn digits(&self) -> u64 {
+        self.0.get() / 11
+    }
+
+    /// The number's characters.
+    pub fn text(&self) -> IdText {
+        let mut out = [0u8; 18];
+        let mut d = self.digits();
+        for b in out[..17].iter_mut().rev() {
+            *b = b'0' + (d % 10) as u8;
+            d /= 10;
+        }
+        out[17] = CHECK_BY_VALUE[(self.0.get() % 11) as usize];
+        IdText(out)
+    }
+
+    /// The eight birth-date digits (characters 7–14) as a number, e.g. 19491231.
+    fn birth_number(&self) -> u32 {
+        // Drop the 3-digit sequence, keep 14 digits, then the last 8 of them.
+        ((self.digits() / 1_000) % 100_000_000) as u32
     }
 
     /// The birth date in characters 7–14, if it is a real calendar date.
     pub fn birth_date(&self) -> Option<NaiveDate> {
-        let d = |r: std::ops::Range<usize>| -> u32 {
-            self.0[r]
-                .iter()
-                .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'))
-        };
-        NaiveDate::from_ymd_opt(d(6..10) as i32, d(10..12), d(12..14))
+        let n = self.birth_number();
+        NaiveDate::from_ymd_opt((n / 10_000) as i32, n / 100 % 100, n % 100)
     }
 
     /// The birth-date digits as written (characters 7–14), for messages.
-    pub fn birth_digits(&self) -> &str {
-        self.as_str().get(6..14).unwrap_or("")
+    pub fn birth_digits(&self) -> String {
+        format!("{:08}", self.birth_number())
     }
 
     /// Male when the 17th digit is odd.
     pub fn is_male(&self) -> bool {
-        (self.0[16] - b'0') % 2 == 1
+        self.digits() % 2 == 1
     }
 
-    /// A compact key that identifies the number (17 digits and the check value).
+    /// A compact key that identifies the number (17 digits × 11 + the check value).
     pub fn key(&self) -> u64 {
-        let digits = self.0[..17]
-            .iter()
-            .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0'));
-        let check = if self.0[17] == b'X' {
-            10
-        } else {
-            u64::from(self.0[17] - b'0')
-        };
-        digits * 11 + check
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only ASCII digits and X are ever stored.
-        std::str::from_utf8(&self.0).unwrap_or("")
+        self.0.get()
     }
 }
 
+/// The check value 0–10 of a check character (X = 10).
+fn check_value(c: u8) -> u64 {
+    if c == b'X' {
+        10
+    } else {
+        u64::from(c - b'0')
+    }
+}
+
+/// Check character by check value (the inverse of `check_value`).
+const CHECK_BY_VALUE: [u8; 11] = *b"0123456789X";
+
 impl fmt::Debug for IdNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IdNumber({})", self.as_str())
+        write!(f, "IdNumber({})", self.text().as_str())
     }
 }
 
 impl fmt::Display for IdNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.text().as_str())
     }
 }
 
@@ -168,9 +208,31 @@ mod tests {
     fn known_number_passes_and_x_is_accepted_lowercase() {
         // 11010519491231002X is the standard's own example.
         let id = IdNumber::parse("11010519491231002x").unwrap();
-        assert_eq!(id.as_str(), "11010519491231002X");
+        assert_eq!(id.text().as_str(), "11010519491231002X");
+        assert_eq!(id.to_string(), "11010519491231002X");
+        assert_eq!(id.birth_digits(), "19491231");
         assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31));
         assert!(!id.is_male());
+    }
+
+    #[test]
+    fn text_round_trips_through_the_key() {
+        for text in [
+            "11010519491231002X",
+            "000000000000000001",
+            "140930194308010018",
+            "999999999999999999",
+        ] {
+            let Ok(id) = IdNumber::parse(text) else {
+                continue; // only valid numbers have a key
+            };
+            assert_eq!(id.text().as_str(), text);
+            assert_eq!(IdNumber::parse(id.text().as_str()), Ok(id));
+        }
+        assert_eq!(
+            IdNumber::parse("140930194308010018").unwrap().birth_date(),
+            NaiveDate::from_ymd_opt(1943, 8, 1)
+        );
     }
 
     #[test]

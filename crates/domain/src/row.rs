@@ -200,7 +200,7 @@ pub fn read_member_row<'a>(
                 format!(
                     "性别「{}」与证件号码第17位（{}）不符：奇数为男，偶数为女",
                     sex.label(),
-                    &id.as_str()[16..17]
+                    &id.text().as_str()[16..17]
                 ),
                 v,
             );

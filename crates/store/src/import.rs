@@ -71,6 +71,21 @@ impl Store {
         meta: &RegisterMeta,
         villages: Option<&Villages>,
     ) -> Result<Imported> {
+        self.import_register_with_progress(register, meta, villages, &|_| {})
+            .await
+    }
+
+    /// [`Store::import_register`], calling `progress` with the number of steps done (of
+    /// [`IMPORT_STEPS`]) as each phase ends: assessing, preparing, each table written,
+    /// making the version current. It runs on the importing task, between writes: it
+    /// should only note the number (an atomic), not wait.
+    pub async fn import_register_with_progress(
+        &self,
+        register: &Register,
+        meta: &RegisterMeta,
+        villages: Option<&Villages>,
+        progress: &(dyn Fn(u32) + Sync),
+    ) -> Result<Imported> {
         let sha256 = refuse_unfit(register, meta)?;
         let village_records: Vec<Option<&VillageRecord>> = match villages {
             Some(v) => match_villages(register, v)
@@ -81,18 +96,21 @@ impl Store {
             None => vec![None; register.areas.len()],
         };
         let (assessments, tallies) = on_cores(|| assess(register, meta));
+        progress(1);
         let prepared =
             on_cores(|| Prepared::new(register, &village_records, &assessments, &tallies));
+        progress(2);
         let at = now();
         let version = match self {
             Store::Postgres(pool) => {
                 let mut tx = pool.begin_write().await?;
                 let (version, previous) =
                     pg_version::insert_version(&mut tx, meta, &sha256, at, &prepared).await?;
-                copy_rows(&mut tx, version, &prepared).await?;
+                copy_rows(&mut tx, version, &prepared, progress).await?;
                 pg_version::make_current(&mut tx, version, previous, meta, &sha256, at, &prepared)
                     .await?;
                 tx.commit().await?;
+                progress(IMPORT_STEPS);
                 // Fresh statistics, so that the planner knows the new version's rows; in
                 // the background (seconds at 10^6 households): the import is done.
                 let pool = pool.clone();
@@ -109,12 +127,13 @@ impl Store {
                     let (version, previous) =
                         sqlite_version::insert_version(&mut tx, meta, &sha256, at, &prepared)
                             .await?;
-                    insert_rows(&mut tx, version, &prepared).await?;
+                    insert_rows(&mut tx, version, &prepared, progress).await?;
                     sqlite_version::make_current(
                         &mut tx, version, previous, meta, &sha256, at, &prepared,
                     )
                     .await?;
                     tx.commit().await?;
+                    progress(IMPORT_STEPS);
                     // Statistics for the planner (SQLite has none otherwise, and then
                     // picks poor plans for searches); sampled, so it takes milliseconds.
                     // The import is done whatever happens here.
@@ -134,6 +153,10 @@ impl Store {
         })
     }
 }
+
+/// The steps of an import that [`Store::import_register_with_progress`] counts:
+/// assessing, preparing, the ten tables written, committing.
+pub const IMPORT_STEPS: u32 = 13;
 
 /// SQLite's page cache while an import loads: 512 MiB.
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -524288";
@@ -616,7 +639,10 @@ fn member_rows<'q>(
         s.int(i as i64);
         s.int(m.line as i64);
         s.opt_text(text(|t| &t.name));
-        s.opt_text(m.id.as_ref().map(|id| id.as_str()));
+        match m.id {
+            Some(id) => s.string(id.to_string()),
+            None => s.opt_text(None),
+        }
         s.opt_date(m.birth);
         s.bool(m.is_head);
         s.opt_text(text(|t| &t.relation));
@@ -770,33 +796,45 @@ fn tally_cells<'q>(s: &mut impl Sink<'q>, t: &Tally) {
 
 /// Every row of a version, table by table, through a backend's loader.
 macro_rules! load_all {
-    ($load:ident, $conn:expr, $version:expr, $p:expr) => {{
-        let (conn, v, p) = ($conn, $version, $p);
+    ($load:ident, $conn:expr, $version:expr, $p:expr, $progress:expr) => {{
+        let (conn, v, p, progress) = ($conn, $version, $p, $progress);
+        // Steps 1 and 2 (assessing, preparing) are done; each table is one more.
+        let mut step = 2;
+        let mut table_done = || {
+            step += 1;
+            progress(step);
+        };
         let r = p.register;
         $load(conn, &AREAS, r.areas.len(), |s, i| {
             area_row(s, v, i, &r.areas[i], p.villages[i])
         })
         .await?;
+        table_done();
         $load(conn, &HOUSEHOLDS, r.households.len(), |s, i| {
             household_row(s, v, i, &r.households[i])
         })
         .await?;
+        table_done();
         $load(conn, &MEMBERS, r.households.len(), |s, i| {
             member_rows(s, v, i, &r.households[i], member_texts(r, i))
         })
         .await?;
+        table_done();
         $load(conn, &MEMBER_IDS, p.ids.len(), |s, i| {
             member_id_row(s, v, p.ids[i])
         })
         .await?;
+        table_done();
         $load(conn, &MEMBER_NAMES, p.names.len(), |s, i| {
             member_name_row(s, v, p.names[i])
         })
         .await?;
+        table_done();
         $load(conn, &ASSESSMENTS, p.assessments.len(), |s, i| {
             assessment_row(s, v, i, &p.assessments[i])
         })
         .await?;
+        table_done();
         $load(conn, &PROBLEMS, r.problems.len(), |s, i| {
             let household = p.problem_households[i].map(|h| {
                 let hh = &r.households[h as usize];
@@ -805,12 +843,14 @@ macro_rules! load_all {
             problem_row(s, v, i, &r.problems[i], household)
         })
         .await?;
+        table_done();
         $load(conn, &VILLAGE_SUMMARIES, r.areas.len(), |s, i| {
             s.int(v);
             s.int(i as i64);
             tally_cells(s, &p.tallies.areas[i]);
         })
         .await?;
+        table_done();
         $load(conn, &TOWNSHIP_SUMMARIES, p.townships.len(), |s, i| {
             let t = &p.townships[i];
             s.int(v);
@@ -820,12 +860,14 @@ macro_rules! load_all {
             tally_cells(s, &t.tally);
         })
         .await?;
+        table_done();
         $load(conn, &COUNTY_SUMMARIES, 1, |s, _| {
             s.int(v);
             s.opt_int(p.county_population.map(|n| n as i64));
             tally_cells(s, &p.tallies.county);
         })
         .await?;
+        table_done();
         Ok(())
     }};
 }
@@ -950,8 +992,13 @@ async fn copy(
     Ok(())
 }
 
-async fn copy_rows(conn: &mut PgConnection, version: i64, p: &Prepared<'_>) -> Result<()> {
-    load_all!(copy, &mut *conn, version, p)
+async fn copy_rows(
+    conn: &mut PgConnection,
+    version: i64,
+    p: &Prepared<'_>,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Result<()> {
+    load_all!(copy, &mut *conn, version, p, progress)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1077,8 +1124,13 @@ async fn insert<'q>(
     Ok(())
 }
 
-async fn insert_rows(conn: &mut SqliteConnection, version: i64, p: &Prepared<'_>) -> Result<()> {
-    load_all!(insert, &mut *conn, version, p)
+async fn insert_rows(
+    conn: &mut SqliteConnection,
+    version: i64,
+    p: &Prepared<'_>,
+    progress: &(dyn Fn(u32) + Sync),
+) -> Result<()> {
+    load_all!(insert, &mut *conn, version, p, progress)
 }
 
 #[cfg(test)]

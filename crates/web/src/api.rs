@@ -359,7 +359,7 @@ async fn household(
             json!({
                 "line": x.line,
                 "name": sm.name,
-                "id_number": x.id.map(|i| i.as_str().to_string()),
+                "id_number": x.id.map(|i| i.to_string()),
                 "birth": x.birth,
                 "is_head": x.is_head,
                 "sex": x.sex.map(|s| s.label()),
@@ -497,6 +497,7 @@ async fn job(
         "finished_at": j.finished_at,
         "error": j.error,
         "stage": j.payload["stage"],
+        "progress": import::job_percent(&state, &j),
         "file_name": j.payload["file_name"],
         "result": j.payload["result"],
     }))

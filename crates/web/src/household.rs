@@ -212,7 +212,7 @@ pub async fn page(
             MemberLine {
                 line: x.line,
                 name: m.name.clone().unwrap_or_else(|| "—".into()),
-                id_number: x.id.map_or("（无效）".into(), |i| i.as_str().to_string()),
+                id_number: x.id.map_or("（无效）".into(), |i| i.to_string()),
                 relation: if x.is_head { "户主" } else { "成员" },
                 sex: x.sex.map_or("—", |s| s.label()),
                 birth: x.birth.map_or("—".into(), |b| b.to_string()),
