@@ -120,10 +120,10 @@ pub fn household_gaps(household_id: &str, a: &Assessment, error_codes: &[Problem
 
 /// Policy (基层资料规范化): each open problem on a record is a DATA gap per household and
 /// code (several rows of one household with one code are one gap); a row without 户编号
-/// is its own record. Unknown columns (W205) and problems of a whole file (E101, E110)
-/// are no record's gap.
+/// is its own record. Unknown columns (W205), problems of a whole file (E101, E110) and
+/// problems of plan files (P-codes) are no record's gap.
 pub fn problem_gap(household_id: Option<&str>, line: u64, code: ProblemCode) -> Option<Gap> {
-    if code == ProblemCode::W205 || code.is_file_level() {
+    if code == ProblemCode::W205 || code.is_file_level() || code.is_plan() {
         return None;
     }
     let record = match household_id.filter(|id| !id.is_empty()) {

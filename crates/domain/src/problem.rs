@@ -36,19 +36,60 @@ pub enum ProblemCode {
     W203,
     /// Unknown columns ignored.
     W205,
+    /// Plan file (plan spec): a required column is missing (nothing is read).
+    P301,
+    /// Plan file: a required value is empty (序号, 重点工作, or a task without a leader, a
+    /// lead unit or an implementing unit).
+    P302,
+    /// Plan file: more than one responsible leader for a task.
+    P303,
+    /// Plan file: implementing units and responsible persons do not pair one to one.
+    P304,
+    /// Plan file: one 序号 used for two different tasks.
+    P305,
+    /// Plan file: a deadline that is not a date in an accepted form, nor 长期.
+    P306,
+    /// Plan file: rows of one task that name different lead units or deadlines.
+    P307,
+    /// Plan file: an unknown gap code in 负责问题.
+    P308,
+    /// Plan file: a 序号 that is not a positive integer.
+    P309,
+    /// Plan facts (方案信息 sheet or command-line options): missing or invalid.
+    P310,
+    /// Plan file (warning): a gap code owned by more than one task; the smaller 序号 wins.
+    P401,
+    /// Plan file (warning): the declared number of key tasks differs from the number listed.
+    P402,
+    /// Plan file (warning): unknown columns or 方案信息 items ignored.
+    P403,
 }
 
 impl ProblemCode {
     pub fn is_error(self) -> bool {
         !matches!(
             self,
-            ProblemCode::W201 | ProblemCode::W202 | ProblemCode::W203 | ProblemCode::W205
+            ProblemCode::W201
+                | ProblemCode::W202
+                | ProblemCode::W203
+                | ProblemCode::W205
+                | ProblemCode::P401
+                | ProblemCode::P402
+                | ProblemCode::P403
         )
+    }
+
+    /// Codes of plan files (P3xx errors, P4xx warnings), not of the register.
+    pub fn is_plan(self) -> bool {
+        self.as_str().starts_with('P')
     }
 
     /// File-level problems stop the whole run: nothing is assessed.
     pub fn is_file_level(self) -> bool {
-        matches!(self, ProblemCode::E101 | ProblemCode::E110)
+        matches!(
+            self,
+            ProblemCode::E101 | ProblemCode::E110 | ProblemCode::P301
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +108,19 @@ impl ProblemCode {
             ProblemCode::W202 => "W202",
             ProblemCode::W203 => "W203",
             ProblemCode::W205 => "W205",
+            ProblemCode::P301 => "P301",
+            ProblemCode::P302 => "P302",
+            ProblemCode::P303 => "P303",
+            ProblemCode::P304 => "P304",
+            ProblemCode::P305 => "P305",
+            ProblemCode::P306 => "P306",
+            ProblemCode::P307 => "P307",
+            ProblemCode::P308 => "P308",
+            ProblemCode::P309 => "P309",
+            ProblemCode::P310 => "P310",
+            ProblemCode::P401 => "P401",
+            ProblemCode::P402 => "P402",
+            ProblemCode::P403 => "P403",
         }
     }
 
@@ -87,10 +141,23 @@ impl ProblemCode {
             ProblemCode::W202 => "人均纯收入与计算值不符",
             ProblemCode::W203 => "在校生状况与年龄不符",
             ProblemCode::W205 => "未识别的列已忽略",
+            ProblemCode::P301 => "方案缺少必填列",
+            ProblemCode::P302 => "方案必填项为空",
+            ProblemCode::P303 => "责任领导多于一位",
+            ProblemCode::P304 => "落实单位与责任人不能一一对应",
+            ProblemCode::P305 => "同一序号用于不同的重点工作",
+            ProblemCode::P306 => "完成时限不是日期",
+            ProblemCode::P307 => "同一重点工作各行不一致",
+            ProblemCode::P308 => "负责问题代码无法识别",
+            ProblemCode::P309 => "序号不是正整数",
+            ProblemCode::P310 => "方案信息缺失或有误",
+            ProblemCode::P401 => "负责问题由多项重点工作负责",
+            ProblemCode::P402 => "重点工作数与方案所列不符",
+            ProblemCode::P403 => "未识别的列或项目已忽略",
         }
     }
 
-    pub const ALL: [ProblemCode; 14] = [
+    pub const ALL: [ProblemCode; 27] = [
         ProblemCode::E101,
         ProblemCode::E102,
         ProblemCode::E103,
@@ -105,6 +172,19 @@ impl ProblemCode {
         ProblemCode::W202,
         ProblemCode::W203,
         ProblemCode::W205,
+        ProblemCode::P301,
+        ProblemCode::P302,
+        ProblemCode::P303,
+        ProblemCode::P304,
+        ProblemCode::P305,
+        ProblemCode::P306,
+        ProblemCode::P307,
+        ProblemCode::P308,
+        ProblemCode::P309,
+        ProblemCode::P310,
+        ProblemCode::P401,
+        ProblemCode::P402,
+        ProblemCode::P403,
     ];
 }
 
