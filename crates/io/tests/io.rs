@@ -1,5 +1,8 @@
 //! Reading registers as the store needs them.
 
+#[path = "io/plan.rs"]
+mod plan;
+
 use fupin_io::{read_members, ReadOptions};
 use std::path::Path;
 

@@ -145,6 +145,10 @@ impl Store {
                 loaded?
             }
         };
+        // The new version's gaps, derived, routed by the plan and reconciled with the
+        // stored ones right after the import (issue 5); idempotent, so running it again
+        // repairs whatever an interruption here left.
+        self.refresh_gaps(version, None, meta.imported_by).await?;
         Ok(Imported {
             version,
             households: prepared.households(),

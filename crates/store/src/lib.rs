@@ -27,9 +27,11 @@ mod error;
 mod import;
 mod jobs;
 mod migrations;
+mod plan;
 mod register;
 mod rows;
 mod scope;
+mod work;
 
 pub use accounts::{NewSession, NewUser, Role, Session, User, UserId};
 pub use audit::AuditEntry;
@@ -40,9 +42,15 @@ pub use register::{
     HistoryEntry, HouseholdDetail, HouseholdRow, MemberHit, Page, ProblemRow, RegisterVersion,
     Search, SearchHit, SearchKey, StoredMember, Summary, VersionId,
 };
+pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use scope::Scope;
 /// The sqlx version the store is built on, for callers (and tests) that need a pool.
 pub use sqlx;
+pub use work::{
+    gap_kind_name, today, ActingUser, Attachment, AttachmentInfo, GapCounts, GapFilter, GapId,
+    GapRefresh, GapRow, ItemFilter, ItemScope, MatrixRow, NewAttachment, NewWorkItem, Step,
+    WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
+};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

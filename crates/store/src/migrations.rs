@@ -36,6 +36,11 @@ const SQLITE: Files = &[
         "member id keys",
         include_str!("../migrations/sqlite/0005_member_id_keys.sql"),
     ),
+    (
+        7,
+        "plan gaps work",
+        include_str!("../migrations/sqlite/0007_plan_gaps_work.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -63,6 +68,11 @@ const POSTGRES: Files = &[
         5,
         "member id keys",
         include_str!("../migrations/postgres/0005_member_id_keys.sql"),
+    ),
+    (
+        7,
+        "plan gaps work",
+        include_str!("../migrations/postgres/0007_plan_gaps_work.sql"),
     ),
 ];
 

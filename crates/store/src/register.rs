@@ -236,7 +236,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::corrupt(format!("{what}「{value}」"))
 }
 
-fn verdict(r: &impl Get) -> Result<Verdict> {
+pub(crate) fn verdict(r: &impl Get) -> Result<Verdict> {
     let w = r.text("verdict")?;
     Verdict::ALL
         .into_iter()
@@ -244,7 +244,7 @@ fn verdict(r: &impl Get) -> Result<Verdict> {
         .ok_or_else(|| corrupt("verdict", &w))
 }
 
-fn failed(r: &impl Get) -> Result<CriteriaSet> {
+pub(crate) fn failed(r: &impl Get) -> Result<CriteriaSet> {
     let codes = r.text("failed")?;
     let mut set = CriteriaSet::default();
     for code in codes.split(',').filter(|c| !c.is_empty()) {

@@ -6,6 +6,9 @@
 #[path = "store/support.rs"]
 mod support;
 
+#[path = "store/work.rs"]
+mod work;
+
 use chrono::{Duration, Utc};
 use fupin_domain::household::Entry;
 use fupin_domain::{Fen, Verdict};
@@ -787,6 +790,8 @@ async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
         [
             ("delete_session", Some(staff.id), got[0].2.clone()),
             ("create_session", Some(staff.id), got[0].2.clone()),
+            // The gaps of the new version, found right after it is stored (issue 5).
+            ("refresh_gaps", Some(a.id), imported.version.to_string()),
             ("import_register", Some(a.id), imported.version.to_string()),
             ("create_user", Some(a.id), staff.id.to_string()),
             ("create_user", None, a.id.to_string()),

@@ -1,0 +1,1469 @@
+//! Gaps (短板) and work items (交办事项) in the database.
+//!
+//! After every register import, [`Store::refresh_gaps`] derives the version's gaps with
+//! `fupin_domain::gap` (failed criteria of households, open data problems, failed village
+//! conditions and incidence), routes each by the plan in force for the register's year
+//! (`fupin_domain::gap::route`), and reconciles them with the stored gaps by their stable
+//! key: a gap found again is the same row; a new gap is opened and, when the plan routes
+//! it to a task, a work item is assigned (交办) to the task's lead unit; a gap that no
+//! longer fails is closed with the evidence. Running it twice changes nothing the second
+//! time.
+//!
+//! Work items move through the domain's state machine (`fupin_domain::work_item::can`);
+//! every move is a `work_events` row (what item pages show) and an audit row.
+//!
+//! What a user may read is decided in SQL by an [`ItemScope`]: unit staff their unit's
+//! items and gaps, township and village staff their area's, the others everything.
+
+use crate::accounts::{Role, User, UserId};
+use crate::audit::{Audit, Record};
+use crate::plan::{PlanId, StoredPlan};
+use crate::register::{clamp_limit, failed, verdict, Page, VersionId};
+use crate::rows::{BeginWrite, Get};
+use crate::scope::Scope;
+use crate::{now, on_pool, Result, Store, StoreError};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use fupin_domain::figures::{Rate, VillageConditions};
+use fupin_domain::gap::{household_gaps, problem_gap, route, village_gaps, Gap, Route};
+use fupin_domain::plan::GapKind;
+use fupin_domain::values::Labor;
+use fupin_domain::work_item::{
+    can, is_overdue, percent, reopen_reason, Actor, ItemFacts, Refusal, WorkAction, WorkState,
+};
+use fupin_domain::{Assessment, ProblemCode, Verdict};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+pub type GapId = i64;
+pub type WorkItemId = i64;
+
+/// What part of gaps and work items a user may read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ItemScope {
+    /// Headquarters, county leaders, inspectors.
+    All,
+    /// Unit staff: items assigned to their unit, gaps routed to it.
+    Unit(String),
+    /// Township and village staff: items and gaps in their area.
+    Area(Scope),
+}
+
+impl ItemScope {
+    pub fn of(role: &Role) -> ItemScope {
+        match role {
+            Role::HqAdmin | Role::CountyLeader | Role::Inspector => ItemScope::All,
+            Role::UnitStaff { unit } => ItemScope::Unit(unit.clone()),
+            r => ItemScope::Area(Scope::of(r)),
+        }
+    }
+
+    /// SQL conditions (each starting with ` AND`) on a table aliased `alias` with columns
+    /// `township`, `village` and `unit_column`, placeholders numbered from `first`.
+    fn sql(&self, alias: &str, unit_column: &str, first: usize) -> (String, Vec<String>) {
+        match self {
+            ItemScope::All => (String::new(), Vec::new()),
+            ItemScope::Unit(u) => (
+                format!(" AND {alias}.{unit_column} = ${first}"),
+                vec![u.clone()],
+            ),
+            ItemScope::Area(Scope::County) => (String::new(), Vec::new()),
+            ItemScope::Area(Scope::Township { township }) => (
+                format!(" AND {alias}.township = ${first}"),
+                vec![township.clone()],
+            ),
+            ItemScope::Area(Scope::Village { township, village }) => (
+                format!(
+                    " AND {alias}.township = ${first} AND {alias}.village = ${}",
+                    first + 1
+                ),
+                vec![township.clone(), village.clone()],
+            ),
+        }
+    }
+}
+
+/// Today in the county (UTC+8): deadlines are days there.
+pub fn today() -> NaiveDate {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    Utc::now().with_timezone(&cst).date_naive()
+}
+
+fn cst_date(t: DateTime<Utc>) -> NaiveDate {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    t.with_timezone(&cst).date_naive()
+}
+
+// ---------------------------------------------------------------------------------------
+// Gaps.
+
+/// A stored gap.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GapRow {
+    pub id: GapId,
+    pub key: String,
+    pub kind: String,
+    pub township: String,
+    pub village: String,
+    pub household_no: Option<String>,
+    pub detail: String,
+    pub open: bool,
+    /// None: in the headquarters' queue.
+    pub task_no: Option<u32>,
+    pub lead_unit: Option<String>,
+    pub first_version: VersionId,
+    pub last_version: VersionId,
+    pub opened_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub evidence: Option<String>,
+    pub work_item: Option<WorkItemId>,
+}
+
+const GAP_COLUMNS: &str = "g.id, g.gap_key, g.kind, g.township, g.village, g.household_no, \
+     g.detail, g.open, g.task_no, g.lead_unit, g.first_version, g.last_version, g.opened_at, \
+     g.closed_at, g.evidence, (SELECT w.id FROM work_items w WHERE w.gap_id = g.id) AS item_id";
+
+fn gap_row(r: &impl Get) -> Result<GapRow> {
+    Ok(GapRow {
+        id: r.int("id")?,
+        key: r.text("gap_key")?,
+        kind: r.text("kind")?,
+        township: r.text("township")?,
+        village: r.text("village")?,
+        household_no: r.opt_text("household_no")?,
+        detail: r.text("detail")?,
+        open: r.bool("open")?,
+        task_no: r.opt_int("task_no")?.map(|n| n as u32),
+        lead_unit: r.opt_text("lead_unit")?,
+        first_version: r.int("first_version")?,
+        last_version: r.int("last_version")?,
+        opened_at: r.time("opened_at")?,
+        closed_at: r.opt_time("closed_at")?,
+        evidence: r.opt_text("evidence")?,
+        work_item: r.opt_int("item_id")?,
+    })
+}
+
+/// Which gaps to list.
+#[derive(Clone, Debug, Default)]
+pub struct GapFilter {
+    /// Open gaps only.
+    pub open: bool,
+    /// Only the headquarters' queue (gaps no task answers for).
+    pub unrouted: bool,
+    pub kind: Option<String>,
+    pub task_no: Option<u32>,
+}
+
+/// What a refresh did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GapRefresh {
+    pub version: VersionId,
+    pub plan: Option<PlanId>,
+    /// Gaps the version has (open after the refresh).
+    pub found: u64,
+    pub opened: u64,
+    pub reopened: u64,
+    pub closed: u64,
+    /// Gaps the plan routes nowhere (the headquarters' queue).
+    pub unrouted: u64,
+    pub items_created: u64,
+}
+
+/// A stored gap as a refresh sees it: id, open, task, its item's id and state.
+type StoredGap = (i64, bool, Option<i64>, Option<i64>, Option<String>);
+
+/// A gap of the version with what routing and display need.
+struct Found {
+    gap: Gap,
+    township: String,
+    village: String,
+    has_labor: bool,
+    detail: String,
+}
+
+/// Open gaps per kind, and the headquarters' queue: for dashboards.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GapCounts {
+    pub open_by_kind: Vec<(String, u64)>,
+    pub open: u64,
+    pub unrouted: u64,
+    pub closed: u64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Work items.
+
+/// A work item as lists and pages show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkItem {
+    pub id: WorkItemId,
+    pub gap_id: Option<GapId>,
+    pub plan_id: Option<PlanId>,
+    pub task_no: Option<u32>,
+    pub task: Option<String>,
+    /// The post of the task's responsible leader.
+    pub leader: Option<String>,
+    pub title: String,
+    pub detail: String,
+    pub unit: String,
+    pub township: Option<String>,
+    pub village: Option<String>,
+    pub household_no: Option<String>,
+    pub deadline: Option<NaiveDate>,
+    pub state: WorkState,
+    pub progress: u8,
+    pub reminders: u64,
+    pub escalated_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl WorkItem {
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        is_overdue(self.state, self.deadline, today)
+    }
+
+    pub fn facts(&self) -> ItemFacts<'_> {
+        ItemFacts {
+            state: self.state,
+            unit: &self.unit,
+            leader: self.leader.as_deref(),
+            deadline: self.deadline,
+            escalated: self.escalated_at.is_some(),
+        }
+    }
+}
+
+const ITEM_COLUMNS: &str = "w.id, w.gap_id, w.plan_id, w.task_no, t.title AS task_title, \
+     t.leader, w.title, w.detail, w.unit, w.township, w.village, g.household_no, w.deadline, \
+     w.state, w.progress, w.reminders, w.escalated_at, w.created_at, w.updated_at";
+
+const ITEM_FROM: &str = "FROM work_items w \
+     LEFT JOIN plan_tasks t ON t.plan_id = w.plan_id AND t.task_no = w.task_no \
+     LEFT JOIN gaps g ON g.id = w.gap_id";
+
+fn item(r: &impl Get) -> Result<WorkItem> {
+    let s = r.text("state")?;
+    Ok(WorkItem {
+        id: r.int("id")?,
+        gap_id: r.opt_int("gap_id")?,
+        plan_id: r.opt_int("plan_id")?,
+        task_no: r.opt_int("task_no")?.map(|n| n as u32),
+        task: r.opt_text("task_title")?,
+        leader: r.opt_text("leader")?,
+        title: r.text("title")?,
+        detail: r.text("detail")?,
+        unit: r.text("unit")?,
+        township: r.opt_text("township")?,
+        village: r.opt_text("village")?,
+        household_no: r.opt_text("household_no")?,
+        deadline: r.opt_date("deadline")?,
+        state: WorkState::parse(&s)
+            .ok_or_else(|| StoreError::corrupt(format!("事项状态「{s}」")))?,
+        progress: r.int("progress")?.clamp(0, 100) as u8,
+        reminders: crate::rows::count(r, "reminders")?,
+        escalated_at: r.opt_time("escalated_at")?,
+        created_at: r.time("created_at")?,
+        updated_at: r.time("updated_at")?,
+    })
+}
+
+fn item_json(i: &WorkItem) -> serde_json::Value {
+    json!({
+        "state": i.state.word(), "unit": i.unit, "deadline": i.deadline,
+        "progress": i.progress, "task_no": i.task_no, "reminders": i.reminders,
+        "escalated_at": i.escalated_at,
+    })
+}
+
+/// One entry of an item's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// None: the system (a reassessment).
+    pub username: Option<String>,
+    pub action: String,
+    pub from_state: WorkState,
+    pub to_state: WorkState,
+    pub note: String,
+    pub percent: Option<u8>,
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// An attachment without its bytes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttachmentInfo {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// An attachment with its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attachment {
+    pub info: AttachmentInfo,
+    pub item_id: WorkItemId,
+    pub data: Vec<u8>,
+}
+
+/// A file to attach to a progress report.
+#[derive(Clone, Debug)]
+pub struct NewAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// The largest attachment kept (the database holds the bytes).
+pub const MAX_ATTACHMENT_BYTES: usize = 10 << 20;
+
+/// A work item entered by hand (交办) by the headquarters.
+#[derive(Clone, Debug)]
+pub struct NewWorkItem {
+    /// From a gap (one item per gap), e.g. one in the headquarters' queue.
+    pub gap_id: Option<GapId>,
+    /// The plan task it belongs to, if any (the plan in force).
+    pub task_no: Option<u32>,
+    pub title: String,
+    pub detail: String,
+    pub unit: String,
+    pub deadline: Option<NaiveDate>,
+}
+
+/// A step to take on an item.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub action: WorkAction,
+    /// A report's text, a reopen's reason, a reminder's words.
+    pub note: String,
+    /// A report's percentage.
+    pub percent: Option<i64>,
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// Which items to list.
+#[derive(Clone, Debug, Default)]
+pub struct ItemFilter {
+    /// None: every state.
+    pub state: Option<WorkState>,
+    /// Pending items only (待办, 办理中).
+    pub pending: bool,
+    /// Overdue items only (pending and past the deadline on `today`).
+    pub overdue_on: Option<NaiveDate>,
+    pub unit: Option<String>,
+    pub task_no: Option<u32>,
+    /// Items of tasks whose responsible leader is this post.
+    pub leader: Option<String>,
+    /// Escalated items only.
+    pub escalated: bool,
+}
+
+/// One row of the responsibility matrix: a task of the plan with its people and counts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MatrixRow {
+    pub task_no: u32,
+    pub task: String,
+    pub leader: String,
+    pub lead_unit: String,
+    /// (unit, responsible person) pairs.
+    pub units: Vec<(String, String)>,
+    pub deadline: String,
+    pub owns: Vec<String>,
+    pub open: u64,
+    pub overdue: u64,
+    pub done: u64,
+    pub closed: u64,
+    pub open_gaps: u64,
+}
+
+/// Who acts: the account and what the state machine knows of it.
+pub struct ActingUser<'a> {
+    pub user: &'a User,
+    /// A county leader's post.
+    pub post: Option<String>,
+}
+
+impl ActingUser<'_> {
+    pub fn actor(&self) -> Actor<'_> {
+        match &self.user.role {
+            Role::HqAdmin => Actor::Headquarters,
+            Role::Inspector => Actor::Inspector,
+            Role::CountyLeader => Actor::CountyLeader {
+                post: self.post.as_deref(),
+            },
+            Role::UnitStaff { unit } => Actor::UnitStaff {
+                unit: unit.as_str(),
+            },
+            Role::TownshipStaff { .. } | Role::VillageStaff { .. } => Actor::AreaStaff,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+impl Store {
+    /// Derive the gaps of a register version, route them by the plan in force for its
+    /// year, and reconcile them with the stored gaps (see the module documentation). One
+    /// transaction; one audit row (`refresh_gaps`) with the counts. `threshold_bp` is the
+    /// incidence threshold (200 central, 300 west); None: the county's setting
+    /// ([`Store::set_incidence_threshold`]). Idempotent.
+    pub async fn refresh_gaps(
+        &self,
+        version: VersionId,
+        threshold_bp: Option<u64>,
+        by: Option<UserId>,
+    ) -> Result<GapRefresh> {
+        let threshold_bp = match threshold_bp {
+            Some(t) => t,
+            None => self.incidence_threshold().await?,
+        };
+        let (year, imported_at) = on_pool!(self, pool => {
+            let r = sqlx::query("SELECT year, imported_at FROM register_versions WHERE id = $1")
+                .bind(version)
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(|| StoreError::refused(format!("登记表版本 {version} 不存在")))?;
+            (r.int("year")? as i32, r.time("imported_at")?)
+        });
+        let plan = self.current_plan(Some(year)).await?;
+        let found = self.found_gaps(version, threshold_bp).await?;
+        let on = cst_date(imported_at);
+        let at = now();
+        let mut out = GapRefresh {
+            version,
+            plan: plan.as_ref().map(|p| p.revision.id),
+            found: found.len() as u64,
+            ..GapRefresh::default()
+        };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            // The stored gaps by key: (id, open, task_no, item id, item state).
+            let mut stored: HashMap<String, StoredGap> =
+                HashMap::new();
+            for r in sqlx::query(
+                "SELECT g.id, g.gap_key, g.open, g.task_no, w.id AS item_id, w.state \
+                 FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
+            )
+            .fetch_all(&mut *tx)
+            .await?
+            {
+                stored.insert(
+                    r.text("gap_key")?,
+                    (r.int("id")?, r.bool("open")?, r.opt_int("task_no")?, r.opt_int("item_id")?, r.opt_text("state")?),
+                );
+            }
+            let mut seen: HashSet<String> = HashSet::with_capacity(found.len());
+            for f in &found {
+                let key = f.gap.key();
+                if !seen.insert(key.clone()) {
+                    continue;
+                }
+                let task = plan.as_ref().and_then(|p| match route(&p.plan, &f.gap, f.has_labor) {
+                    Route::Task(no) => p.plan.task(no),
+                    Route::Headquarters => None,
+                });
+                if task.is_none() {
+                    out.unrouted += 1;
+                }
+                let task_no = task.map(|t| i64::from(t.no));
+                let lead_unit = task.map(|t| t.lead_unit.as_str());
+                let gap_id = match stored.get(&key) {
+                    None => {
+                        let r = sqlx::query(
+                            "INSERT INTO gaps (gap_key, kind, township, village, household_no, detail, \
+                             open, plan_id, task_no, lead_unit, first_version, last_version, opened_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9, $10, $10, $11) RETURNING id",
+                        )
+                        .bind(&key)
+                        .bind(f.gap.kind.code())
+                        .bind(&f.township)
+                        .bind(&f.village)
+                        .bind(f.gap.household())
+                        .bind(&f.detail)
+                        .bind(task.and(out.plan))
+                        .bind(task_no)
+                        .bind(lead_unit)
+                        .bind(version)
+                        .bind(at)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        out.opened += 1;
+                        let id = r.int("id")?;
+                        stored.insert(key.clone(), (id, true, task_no, None, None));
+                        id
+                    }
+                    Some(&(id, was_open, _, item_id, ref item_state)) => {
+                        sqlx::query(
+                            "UPDATE gaps SET open = TRUE, closed_at = NULL, evidence = NULL, \
+                             detail = $2, last_version = $3, plan_id = $4, task_no = $5, lead_unit = $6 \
+                             WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(&f.detail)
+                        .bind(version)
+                        .bind(task.and(out.plan))
+                        .bind(task_no)
+                        .bind(lead_unit)
+                        .execute(&mut *tx)
+                        .await?;
+                        if !was_open {
+                            out.reopened += 1;
+                            if let (Some(item_id), Some(s)) = (item_id, item_state.as_deref()) {
+                                if matches!(s, "done" | "closed") {
+                                    let note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
+                                    move_item(&mut *tx, item_id, s, "in_progress", "reopen", &note, None, at).await?;
+                                }
+                            }
+                        } else if let (Some(item_id), Some("todo"), Some(t)) = (item_id, item_state.as_deref(), task) {
+                            // Not yet taken up: follows the plan's current routing.
+                            sqlx::query(
+                                "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4 \
+                                 WHERE id = $1 AND (plan_id IS DISTINCT FROM $2 OR task_no IS DISTINCT FROM $3 OR unit <> $4)",
+                            )
+                            .bind(item_id)
+                            .bind(out.plan)
+                            .bind(i64::from(t.no))
+                            .bind(&t.lead_unit)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        id
+                    }
+                };
+                let has_item = stored.get(&key).and_then(|s| s.3).is_some();
+                if let (false, Some(t)) = (has_item, task) {
+                    let r = sqlx::query(
+                        "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
+                         village, deadline, state, progress, reminders, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'todo', 0, 0, $10, $10) RETURNING id",
+                    )
+                    .bind(gap_id)
+                    .bind(out.plan)
+                    .bind(i64::from(t.no))
+                    .bind(f.gap.title())
+                    .bind(&f.detail)
+                    .bind(&t.lead_unit)
+                    .bind(&f.township)
+                    .bind(&f.village)
+                    .bind(t.deadline.date())
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let item_id = r.int("id")?;
+                    let note = format!("第 {version} 版登记表评估发现，按责任分解方案第 {} 项交办{}", t.no, t.lead_unit);
+                    event(&mut *tx, item_id, at, None, "assign", "todo", "todo", &note, None).await?;
+                    if let Some(s) = stored.get_mut(&key) {
+                        s.3 = Some(item_id);
+                        s.4 = Some("todo".into());
+                    }
+                    out.items_created += 1;
+                }
+            }
+            // Open gaps the version no longer has: closed, with the evidence.
+            for (key, (id, open, _, item_id, item_state)) in &stored {
+                if !*open || seen.contains(key) {
+                    continue;
+                }
+                let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
+                sqlx::query(
+                    "UPDATE gaps SET open = FALSE, closed_at = $2, evidence = $3 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(at)
+                .bind(&evidence)
+                .execute(&mut *tx)
+                .await?;
+                out.closed += 1;
+                if let (Some(item_id), Some(s)) = (item_id, item_state.as_deref()) {
+                    if matches!(s, "todo" | "in_progress") {
+                        // Done by the evidence; closing (销号) stays the checker's.
+                        move_item(&mut *tx, *item_id, s, "done", "reassessed", &evidence, None, at).await?;
+                    }
+                }
+            }
+            tx.audit(Record {
+                at,
+                user: by,
+                action: "refresh_gaps",
+                entity: "register_version",
+                entity_id: version.to_string(),
+                before: None,
+                after: Some(serde_json::to_value(&out).unwrap_or_default()),
+            })
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(out)
+    }
+
+    /// The gaps a version has, in register order: households' failed criteria, open data
+    /// problems, villages' failed conditions and incidence.
+    async fn found_gaps(&self, version: VersionId, threshold_bp: u64) -> Result<Vec<Found>> {
+        let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
+            .into_iter()
+            .filter(|l| l.can_work())
+            .map(|l| l.label())
+            .collect();
+        let households =
+            "SELECT h.household_no, ar.township, ar.village, a.verdict, a.failed, a.explanation, \
+             EXISTS (SELECT 1 FROM members m WHERE m.version_id = h.version_id \
+                     AND m.household_seq = h.seq AND m.labor IN ($2, $3, $4)) AS has_labor \
+             FROM households h \
+             JOIN areas ar ON ar.version_id = h.version_id AND ar.seq = h.area_seq \
+             JOIN assessments a ON a.version_id = h.version_id AND a.household_seq = h.seq \
+             WHERE h.version_id = $1 AND a.failed <> '' AND a.verdict <> 'data_error' \
+             ORDER BY h.seq";
+        let problems = "SELECT household_no, line, code, message, township, village \
+                        FROM problems WHERE version_id = $1 ORDER BY seq";
+        let villages =
+            "SELECT ar.township, ar.village, ar.road, ar.power, ar.broadband, ar.clinic, \
+                        ar.population, s.remaining \
+                        FROM areas ar JOIN village_summaries s \
+                        ON s.version_id = ar.version_id AND s.area_seq = ar.seq \
+                        WHERE ar.version_id = $1 ORDER BY ar.seq";
+        let mut out = Vec::new();
+        on_pool!(self, pool => {
+            for r in sqlx::query(households)
+                .bind(version)
+                .bind(able[0])
+                .bind(able[1])
+                .bind(able[2])
+                .fetch_all(pool)
+                .await?
+            {
+                let a = Assessment {
+                    verdict: verdict(&r)?,
+                    per_capita: None,
+                    failed: failed(&r)?,
+                    explanation: r.text("explanation")?,
+                };
+                debug_assert_ne!(a.verdict, Verdict::DataError);
+                let no = r.text("household_no")?;
+                let (township, village) = (r.text("township")?, r.text("village")?);
+                let has_labor = r.bool("has_labor")?;
+                for gap in household_gaps(&no, &a, &[]) {
+                    out.push(Found {
+                        gap,
+                        township: township.clone(),
+                        village: village.clone(),
+                        has_labor,
+                        detail: a.explanation.clone(),
+                    });
+                }
+            }
+            let rows = sqlx::query(problems).bind(version).fetch_all(pool).await?;
+            let mut listed = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let code = r.text("code")?;
+                let code = ProblemCode::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == code)
+                    .ok_or_else(|| StoreError::corrupt(format!("问题代码「{code}」")))?;
+                listed.push((
+                    r.opt_text("household_no")?,
+                    r.int("line")? as u64,
+                    code,
+                    r.text("message")?,
+                    r.opt_text("township")?.unwrap_or_default(),
+                    r.opt_text("village")?.unwrap_or_default(),
+                ));
+            }
+            // Problems grouped by the gap they make (several rows of a household with
+            // one code are one gap), in first-seen order.
+            let mut index: HashMap<String, usize> = HashMap::new();
+            let mut grouped: Vec<(Gap, String, String, Vec<String>)> = Vec::new();
+            for p in &listed {
+                let Some(gap) = problem_gap(p.0.as_deref(), p.1, p.2) else {
+                    continue;
+                };
+                let line = format!("第{}行：{}", p.1, p.3);
+                match index.get(&gap.key()) {
+                    Some(&i) => grouped[i].3.push(line),
+                    None => {
+                        index.insert(gap.key(), grouped.len());
+                        grouped.push((gap, p.4.clone(), p.5.clone(), vec![line]));
+                    }
+                }
+            }
+            for (gap, township, village, lines) in grouped {
+                out.push(Found {
+                    gap,
+                    township,
+                    village,
+                    has_labor: false,
+                    detail: lines.join("；"),
+                });
+            }
+            for r in sqlx::query(villages).bind(version).fetch_all(pool).await? {
+                let (township, village) = (r.text("township")?, r.text("village")?);
+                let c = VillageConditions {
+                    road: r.opt_bool("road")?,
+                    power: r.opt_bool("power")?,
+                    broadband: r.opt_bool("broadband")?,
+                    clinic: r.opt_bool("clinic")?,
+                };
+                let after = r
+                    .opt_int("population")?
+                    .and_then(|p| Rate::new(crate::rows::count(&r, "remaining").unwrap_or(0), p.max(0) as u64));
+                for gap in village_gaps(&township, &village, &c, after, threshold_bp) {
+                    let detail = gap.title();
+                    out.push(Found {
+                        gap,
+                        township: township.clone(),
+                        village: village.clone(),
+                        has_labor: false,
+                        detail,
+                    });
+                }
+            }
+        });
+        Ok(out)
+    }
+
+    /// Gaps the scope may read, by id, paged by key.
+    pub async fn gaps(
+        &self,
+        scope: &ItemScope,
+        filter: &GapFilter,
+        after: Option<GapId>,
+        limit: u32,
+    ) -> Result<Page<GapRow, GapId>> {
+        let limit = clamp_limit(limit);
+        let (cond, values) = scope.sql("g", "lead_unit", 3);
+        let mut sql = format!("SELECT {GAP_COLUMNS} FROM gaps g WHERE g.id > $1{cond}");
+        if filter.open {
+            sql.push_str(" AND g.open");
+        }
+        if filter.unrouted {
+            sql.push_str(" AND g.task_no IS NULL");
+        }
+        let mut n = 3 + values.len();
+        if filter.kind.is_some() {
+            sql.push_str(&format!(" AND g.kind = ${n}"));
+            n += 1;
+        }
+        if filter.task_no.is_some() {
+            sql.push_str(&format!(" AND g.task_no = ${n}"));
+        }
+        sql.push_str(" ORDER BY g.id LIMIT $2");
+        let items = on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(after.unwrap_or(0)).bind(limit + 1);
+            for v in &values {
+                q = q.bind(v);
+            }
+            if let Some(k) = &filter.kind {
+                q = q.bind(k);
+            }
+            if let Some(t) = filter.task_no {
+                q = q.bind(i64::from(t));
+            }
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(gap_row).collect::<Result<Vec<_>>>()?
+        });
+        Ok(Page::of(items, limit, |g| g.id))
+    }
+
+    /// A gap the scope may read.
+    pub async fn gap(&self, scope: &ItemScope, id: GapId) -> Result<Option<GapRow>> {
+        let (cond, values) = scope.sql("g", "lead_unit", 2);
+        let sql = format!("SELECT {GAP_COLUMNS} FROM gaps g WHERE g.id = $1{cond}");
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(id);
+            for v in &values {
+                q = q.bind(v);
+            }
+            match q.fetch_optional(pool).await? {
+                Some(r) => Some(gap_row(&r)?),
+                None => None,
+            }
+        }))
+    }
+
+    /// Open gaps by kind, the headquarters' queue and closed gaps, in the scope.
+    pub async fn gap_counts(&self, scope: &ItemScope) -> Result<GapCounts> {
+        let (cond, values) = scope.sql("g", "lead_unit", 1);
+        let by_kind = format!(
+            "SELECT g.kind, COUNT(*) AS n FROM gaps g WHERE g.open{cond} GROUP BY g.kind ORDER BY g.kind"
+        );
+        let totals = format!(
+            "SELECT COALESCE(SUM(CASE WHEN g.open THEN 1 ELSE 0 END), 0) AS open_n, \
+             COALESCE(SUM(CASE WHEN g.open AND g.task_no IS NULL THEN 1 ELSE 0 END), 0) AS unrouted, \
+             COALESCE(SUM(CASE WHEN g.open THEN 0 ELSE 1 END), 0) AS closed \
+             FROM gaps g WHERE 1 = 1{cond}"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&by_kind);
+            for v in &values {
+                q = q.bind(v);
+            }
+            let mut open_by_kind = Vec::new();
+            for r in q.fetch_all(pool).await? {
+                open_by_kind.push((r.text("kind")?, crate::rows::count(&r, "n")?));
+            }
+            let mut q = sqlx::query(&totals);
+            for v in &values {
+                q = q.bind(v);
+            }
+            let r = q.fetch_one(pool).await?;
+            GapCounts {
+                open_by_kind,
+                open: crate::rows::count(&r, "open_n")?,
+                unrouted: crate::rows::count(&r, "unrouted")?,
+                closed: crate::rows::count(&r, "closed")?,
+            }
+        }))
+    }
+
+    /// Work items the scope may read, newest first, paged by key.
+    pub async fn work_items(
+        &self,
+        scope: &ItemScope,
+        filter: &ItemFilter,
+        before: Option<WorkItemId>,
+        limit: u32,
+    ) -> Result<Page<WorkItem, WorkItemId>> {
+        let limit = clamp_limit(limit);
+        let (cond, values) = scope.sql("w", "unit", 3);
+        let mut sql = format!("SELECT {ITEM_COLUMNS} {ITEM_FROM} WHERE w.id < $1{cond}");
+        let mut texts: Vec<String> = Vec::new();
+        let mut n = 3 + values.len();
+        let mut push = |sql: &mut String, clause: &str, v: String| {
+            sql.push_str(&clause.replace("$?", &format!("${n}")));
+            texts.push(v);
+            n += 1;
+        };
+        if let Some(s) = filter.state {
+            push(&mut sql, " AND w.state = $?", s.word().into());
+        }
+        if let Some(u) = &filter.unit {
+            push(&mut sql, " AND w.unit = $?", u.clone());
+        }
+        if let Some(p) = &filter.leader {
+            push(&mut sql, " AND t.leader = $?", p.clone());
+        }
+        let task_no = filter.task_no.map(i64::from);
+        let overdue = filter.overdue_on;
+        if filter.pending || overdue.is_some() {
+            sql.push_str(" AND w.state IN ('todo', 'in_progress')");
+        }
+        if filter.escalated {
+            sql.push_str(" AND w.escalated_at IS NOT NULL");
+        }
+        let task_at = n;
+        if task_no.is_some() {
+            sql.push_str(&format!(" AND w.task_no = ${task_at}"));
+        }
+        let day_at = task_at + usize::from(task_no.is_some());
+        if overdue.is_some() {
+            sql.push_str(&format!(" AND w.deadline < ${day_at}"));
+        }
+        sql.push_str(" ORDER BY w.id DESC LIMIT $2");
+        let items = on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit + 1);
+            for v in values.iter().chain(texts.iter()) {
+                q = q.bind(v);
+            }
+            if let Some(t) = task_no {
+                q = q.bind(t);
+            }
+            if let Some(d) = overdue {
+                q = q.bind(d);
+            }
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(item).collect::<Result<Vec<_>>>()?
+        });
+        Ok(Page::of(items, limit, |i| i.id))
+    }
+
+    /// A work item the scope may read.
+    pub async fn work_item(&self, scope: &ItemScope, id: WorkItemId) -> Result<Option<WorkItem>> {
+        let (cond, values) = scope.sql("w", "unit", 2);
+        let sql = format!("SELECT {ITEM_COLUMNS} {ITEM_FROM} WHERE w.id = $1{cond}");
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(id);
+            for v in &values {
+                q = q.bind(v);
+            }
+            match q.fetch_optional(pool).await? {
+                Some(r) => Some(item(&r)?),
+                None => None,
+            }
+        }))
+    }
+
+    /// An item's history, oldest first, with its attachments (without their bytes). The
+    /// caller has read the item through its scope.
+    pub async fn work_events(&self, id: WorkItemId) -> Result<Vec<WorkEvent>> {
+        let events = "SELECT e.id, e.at, u.username, e.action, e.from_state, e.to_state, e.note, \
+                      e.percent FROM work_events e LEFT JOIN users u ON u.id = e.user_id \
+                      WHERE e.item_id = $1 ORDER BY e.id";
+        let files = "SELECT id, event_id, file_name, content_type, size FROM work_attachments \
+                     WHERE item_id = $1 ORDER BY id";
+        Ok(on_pool!(self, pool => {
+            let mut out = Vec::new();
+            for r in sqlx::query(events).bind(id).fetch_all(pool).await? {
+                let state = |c: &str| -> Result<WorkState> {
+                    let s = r.text(c)?;
+                    WorkState::parse(&s).ok_or_else(|| StoreError::corrupt(format!("事项状态「{s}」")))
+                };
+                out.push(WorkEvent {
+                    id: r.int("id")?,
+                    at: r.time("at")?,
+                    username: r.opt_text("username")?,
+                    action: r.text("action")?,
+                    from_state: state("from_state")?,
+                    to_state: state("to_state")?,
+                    note: r.text("note")?,
+                    percent: r.opt_int("percent")?.map(|p| p.clamp(0, 100) as u8),
+                    attachments: Vec::new(),
+                });
+            }
+            for r in sqlx::query(files).bind(id).fetch_all(pool).await? {
+                let event_id = r.int("event_id")?;
+                if let Some(e) = out.iter_mut().find(|e| e.id == event_id) {
+                    e.attachments.push(AttachmentInfo {
+                        id: r.int("id")?,
+                        file_name: r.text("file_name")?,
+                        content_type: r.text("content_type")?,
+                        size: crate::rows::count(&r, "size")?,
+                    });
+                }
+            }
+            out
+        }))
+    }
+
+    /// An attachment, if its item is in the scope.
+    pub async fn attachment(&self, scope: &ItemScope, id: i64) -> Result<Option<Attachment>> {
+        let (cond, values) = scope.sql("w", "unit", 2);
+        let sql = format!(
+            "SELECT a.id, a.item_id, a.file_name, a.content_type, a.size, a.data \
+             FROM work_attachments a JOIN work_items w ON w.id = a.item_id WHERE a.id = $1{cond}"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(id);
+            for v in &values {
+                q = q.bind(v);
+            }
+            match q.fetch_optional(pool).await? {
+                Some(r) => {
+                    use sqlx::Row;
+                    Some(Attachment {
+                        info: AttachmentInfo {
+                            id: r.int("id")?,
+                            file_name: r.text("file_name")?,
+                            content_type: r.text("content_type")?,
+                            size: crate::rows::count(&r, "size")?,
+                        },
+                        item_id: r.int("item_id")?,
+                        data: r.try_get("data")?,
+                    })
+                }
+                None => None,
+            }
+        }))
+    }
+
+    /// Assign a work item by hand (交办): headquarters only. From a gap (one item per gap),
+    /// or on its own. Audited (`create_work_item`).
+    pub async fn create_work_item(
+        &self,
+        by: &ActingUser<'_>,
+        new: &NewWorkItem,
+    ) -> Result<Result<WorkItem, Refusal>> {
+        if by.actor() != Actor::Headquarters {
+            return Ok(Err(Refusal::NotAllowed("只有指挥部可以交办事项".into())));
+        }
+        let (title, unit) = (new.title.trim(), new.unit.trim());
+        if title.is_empty() || unit.is_empty() {
+            return Ok(Err(Refusal::WrongState(
+                "交办事项要写明事项和承办单位".into(),
+            )));
+        }
+        let plan = self.current_plan(None).await?;
+        let plan_id = plan.as_ref().map(|p: &StoredPlan| p.revision.id);
+        if let Some(no) = new.task_no {
+            if plan.as_ref().and_then(|p| p.plan.task(no)).is_none() {
+                return Ok(Err(Refusal::WrongState(format!(
+                    "现行方案中没有第 {no} 项重点工作"
+                ))));
+            }
+        }
+        let at = now();
+        let id = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let (township, village) = match new.gap_id {
+                Some(g) => {
+                    let r = sqlx::query(
+                        "SELECT g.township, g.village, g.open, \
+                         (SELECT COUNT(*) FROM work_items w WHERE w.gap_id = g.id) AS items \
+                         FROM gaps g WHERE g.id = $1",
+                    )
+                    .bind(g)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(r) = r else {
+                        return Ok(Err(Refusal::WrongState(format!("短板 {g} 不存在"))));
+                    };
+                    if r.int("items")? > 0 {
+                        return Ok(Err(Refusal::WrongState("该短板已交办".into())));
+                    }
+                    if !r.bool("open")? {
+                        return Ok(Err(Refusal::WrongState("该短板已销号，无需交办".into())));
+                    }
+                    (Some(r.text("township")?), Some(r.text("village")?))
+                }
+                None => (None, None),
+            };
+            let r = sqlx::query(
+                "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
+                 village, deadline, state, progress, reminders, created_at, created_by, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'todo', 0, 0, $10, $11, $10) RETURNING id",
+            )
+            .bind(new.gap_id)
+            .bind(new.task_no.and(plan_id))
+            .bind(new.task_no.map(i64::from))
+            .bind(title)
+            .bind(new.detail.trim())
+            .bind(unit)
+            .bind(township)
+            .bind(village)
+            .bind(new.deadline)
+            .bind(at)
+            .bind(by.user.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let id = r.int("id")?;
+            event(&mut *tx, id, at, Some(by.user.id), "assign", "todo", "todo", &format!("交办{unit}"), None).await?;
+            tx.audit(Record {
+                at,
+                user: Some(by.user.id),
+                action: "create_work_item",
+                entity: "work_item",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({
+                    "gap_id": new.gap_id, "task_no": new.task_no, "title": title,
+                    "unit": unit, "deadline": new.deadline, "state": "todo",
+                })),
+            })
+            .await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(Ok(self.work_item(&ItemScope::All, id).await?.ok_or_else(
+            || StoreError::corrupt("刚交办的事项找不到了"),
+        )?))
+    }
+
+    /// Take a step on an item the user may read: checked by the state machine against
+    /// the item as it is in the transaction, written with its event and an audit row
+    /// (`work_item_<action>`, state before and after). `Ok(Err(_))` when the state machine
+    /// refuses; `Ok(Ok(None))` when the item is not in the user's scope.
+    pub async fn act_on_work_item(
+        &self,
+        by: &ActingUser<'_>,
+        id: WorkItemId,
+        step: &Step,
+        today: NaiveDate,
+    ) -> Result<Result<Option<WorkItem>, Refusal>> {
+        let scope = ItemScope::of(&by.user.role);
+        let Some(before) = self.work_item(&scope, id).await? else {
+            return Ok(Ok(None));
+        };
+        if let Err(r) = can(by.actor(), &before.facts(), step.action, today) {
+            return Ok(Err(r));
+        }
+        let note = match step.action {
+            WorkAction::Reopen => match reopen_reason(&step.note) {
+                Ok(r) => r.to_string(),
+                Err(e) => return Ok(Err(e)),
+            },
+            _ => step.note.trim().to_string(),
+        };
+        if step.action == WorkAction::Report
+            && note.is_empty()
+            && step.attachments.is_empty()
+            && step.percent.is_none()
+        {
+            return Ok(Err(Refusal::WrongState(
+                "进展报告要写明内容、进度或附上材料".into(),
+            )));
+        }
+        let pct = match step.percent.map(percent).transpose() {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(a) = step
+            .attachments
+            .iter()
+            .find(|a| a.data.len() > MAX_ATTACHMENT_BYTES)
+        {
+            return Ok(Err(Refusal::WrongState(format!(
+                "附件「{}」超过 {} MB",
+                a.file_name,
+                MAX_ATTACHMENT_BYTES >> 20
+            ))));
+        }
+        let to = step.action.next(before.state);
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            // The state and escalation as they are now, under the write lock: a step
+            // checked against a stale read is checked again.
+            let r = sqlx::query("SELECT state, escalated_at FROM work_items WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let current = r.text("state")?;
+            let escalated = r.opt_time("escalated_at")?.is_some();
+            if current != before.state.word() || escalated != before.escalated_at.is_some() {
+                return Ok(Err(Refusal::WrongState("事项刚被他人处理过，请刷新后再试".into())));
+            }
+            let progress = match (step.action, pct) {
+                (_, Some(p)) => i64::from(p),
+                (WorkAction::Complete | WorkAction::Close, _) => 100,
+                _ => i64::from(before.progress),
+            };
+            sqlx::query(
+                "UPDATE work_items SET state = $2, progress = $3, updated_at = $4, \
+                 reminders = reminders + $5, \
+                 escalated_at = CASE WHEN $6 THEN $4 ELSE escalated_at END WHERE id = $1",
+            )
+            .bind(id)
+            .bind(to.word())
+            .bind(progress)
+            .bind(at)
+            .bind(i64::from(step.action == WorkAction::Remind))
+            .bind(step.action == WorkAction::Escalate)
+            .execute(&mut *tx)
+            .await?;
+            let note = if note.is_empty() {
+                step.action.chinese().to_string()
+            } else {
+                note
+            };
+            let event_id = event(
+                &mut *tx, id, at, Some(by.user.id), step.action.word(), before.state.word(), to.word(),
+                &note, pct.map(i64::from),
+            )
+            .await?;
+            for a in &step.attachments {
+                sqlx::query(
+                    "INSERT INTO work_attachments (event_id, item_id, file_name, content_type, size, data) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(event_id)
+                .bind(id)
+                .bind(&a.file_name)
+                .bind(&a.content_type)
+                .bind(a.data.len() as i64)
+                .bind(&a.data)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut after = item_json(&before);
+            after["state"] = json!(to.word());
+            after["progress"] = json!(progress);
+            after["note"] = json!(note);
+            after["attachments"] = json!(step.attachments.iter().map(|a| json!({"file_name": a.file_name, "size": a.data.len()})).collect::<Vec<_>>());
+            tx.audit(Record {
+                at,
+                user: Some(by.user.id),
+                action: &format!("work_item_{}", step.action.word()),
+                entity: "work_item",
+                entity_id: id.to_string(),
+                before: Some(item_json(&before)),
+                after: Some(after),
+            })
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(Ok(self.work_item(&scope, id).await?))
+    }
+
+    /// Escalate every overdue item not yet escalated to its task's leader (headquarters;
+    /// each one audited like a single escalation). Returns how many.
+    pub async fn escalate_overdue(
+        &self,
+        by: &ActingUser<'_>,
+        today: NaiveDate,
+    ) -> Result<Result<u64, Refusal>> {
+        if by.actor() != Actor::Headquarters {
+            return Ok(Err(Refusal::NotAllowed("只有指挥部可以升级督办".into())));
+        }
+        let filter = ItemFilter {
+            overdue_on: Some(today),
+            ..ItemFilter::default()
+        };
+        let mut n = 0;
+        let mut before = None;
+        loop {
+            let page = self
+                .work_items(&ItemScope::All, &filter, before, 500)
+                .await?;
+            for i in &page.items {
+                if i.escalated_at.is_some() {
+                    continue;
+                }
+                let step = Step {
+                    action: WorkAction::Escalate,
+                    note: format!(
+                        "逾期未办结（时限 {}），升级至责任领导{}督办",
+                        i.deadline.map(|d| d.to_string()).unwrap_or_default(),
+                        i.leader.clone().unwrap_or_default()
+                    ),
+                    percent: None,
+                    attachments: Vec::new(),
+                };
+                if let Ok(Some(_)) = self.act_on_work_item(by, i.id, &step, today).await? {
+                    n += 1;
+                }
+            }
+            match page.next {
+                Some(k) => before = Some(k),
+                None => return Ok(Ok(n)),
+            }
+        }
+    }
+
+    /// The responsibility matrix of a plan: every task with its leader, units and
+    /// persons, and its items' counts on `today` (open = pending, overdue among them,
+    /// done = waiting for the check, closed) and open gaps.
+    pub async fn responsibility_matrix(
+        &self,
+        plan: &StoredPlan,
+        today: NaiveDate,
+    ) -> Result<Vec<MatrixRow>> {
+        let counts = "SELECT w.task_no, \
+             COALESCE(SUM(CASE WHEN w.state IN ('todo', 'in_progress') THEN 1 ELSE 0 END), 0) AS open_n, \
+             COALESCE(SUM(CASE WHEN w.state IN ('todo', 'in_progress') AND w.deadline < $2 THEN 1 ELSE 0 END), 0) AS overdue, \
+             COALESCE(SUM(CASE WHEN w.state = 'done' THEN 1 ELSE 0 END), 0) AS done, \
+             COALESCE(SUM(CASE WHEN w.state = 'closed' THEN 1 ELSE 0 END), 0) AS closed \
+             FROM work_items w JOIN plans p ON p.id = w.plan_id \
+             WHERE p.year = $1 AND w.task_no IS NOT NULL GROUP BY w.task_no";
+        let gaps = "SELECT task_no, COUNT(*) AS n FROM gaps WHERE open AND task_no IS NOT NULL \
+                    GROUP BY task_no";
+        let (counts, gaps) = on_pool!(self, pool => {
+            let mut c = HashMap::new();
+            for r in sqlx::query(counts)
+                .bind(i64::from(plan.plan.year))
+                .bind(today)
+                .fetch_all(pool)
+                .await?
+            {
+                c.insert(
+                    r.int("task_no")? as u32,
+                    [
+                        crate::rows::count(&r, "open_n")?,
+                        crate::rows::count(&r, "overdue")?,
+                        crate::rows::count(&r, "done")?,
+                        crate::rows::count(&r, "closed")?,
+                    ],
+                );
+            }
+            let mut g = HashMap::new();
+            for r in sqlx::query(gaps).fetch_all(pool).await? {
+                g.insert(r.int("task_no")? as u32, crate::rows::count(&r, "n")?);
+            }
+            (c, g)
+        });
+        Ok(plan
+            .plan
+            .tasks
+            .iter()
+            .map(|t| {
+                let c = counts.get(&t.no).copied().unwrap_or_default();
+                MatrixRow {
+                    task_no: t.no,
+                    task: t.name.clone(),
+                    leader: t.leader.clone(),
+                    lead_unit: t.lead_unit.clone(),
+                    units: t
+                        .units
+                        .iter()
+                        .map(|u| (u.unit.clone(), u.owner.clone()))
+                        .collect(),
+                    deadline: t.deadline.label(),
+                    owns: t.owns.iter().map(|k| k.code().to_string()).collect(),
+                    open: c[0],
+                    overdue: c[1],
+                    done: c[2],
+                    closed: c[3],
+                    open_gaps: gaps.get(&t.no).copied().unwrap_or(0),
+                }
+            })
+            .collect())
+    }
+}
+
+impl Store {
+    /// The county's incidence threshold for INCIDENCE gaps, in basis points.
+    pub async fn incidence_threshold(&self) -> Result<u64> {
+        Ok(on_pool!(self, pool => {
+            let r = sqlx::query("SELECT incidence_threshold_bp FROM gap_settings WHERE id = 1")
+                .fetch_one(pool)
+                .await?;
+            crate::rows::count(&r, "incidence_threshold_bp")?
+        }))
+    }
+
+    /// Set the incidence threshold (the server does at start, from its region). Audited
+    /// when it changes.
+    pub async fn set_incidence_threshold(&self, bp: u64) -> Result<()> {
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let r = sqlx::query("SELECT incidence_threshold_bp FROM gap_settings WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+            let before = crate::rows::count(&r, "incidence_threshold_bp")?;
+            if before != bp {
+                sqlx::query("UPDATE gap_settings SET incidence_threshold_bp = $1 WHERE id = 1")
+                    .bind(bp as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.audit(Record {
+                    at,
+                    user: None,
+                    action: "set_incidence_threshold",
+                    entity: "gap_settings",
+                    entity_id: "1".into(),
+                    before: Some(json!({ "incidence_threshold_bp": before })),
+                    after: Some(json!({ "incidence_threshold_bp": bp })),
+                })
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+/// The kinds gaps are found as, with their Chinese names (for filters and ledgers).
+pub fn gap_kind_name(code: &str) -> &'static str {
+    GapKind::parse(code).map_or("", GapKind::chinese)
+}
+
+/// Write an item's event; returns its id.
+#[allow(clippy::too_many_arguments)]
+async fn event<C>(
+    conn: &mut C,
+    item: WorkItemId,
+    at: DateTime<Utc>,
+    user: Option<UserId>,
+    action: &str,
+    from: &str,
+    to: &str,
+    note: &str,
+    percent: Option<i64>,
+) -> Result<i64>
+where
+    C: EventConn,
+{
+    conn.event(item, at, user, action, from, to, note, percent)
+        .await
+}
+
+/// Moving an item by the system (a reassessment): state, event and audit row.
+#[allow(clippy::too_many_arguments)]
+async fn move_item<C>(
+    conn: &mut C,
+    item: WorkItemId,
+    from: &str,
+    to: &str,
+    action: &str,
+    note: &str,
+    user: Option<UserId>,
+    at: DateTime<Utc>,
+) -> Result<()>
+where
+    C: EventConn + Audit,
+{
+    conn.set_state(item, to, at).await?;
+    conn.event(item, at, user, action, from, to, note, None)
+        .await?;
+    conn.audit(Record {
+        at,
+        user,
+        action: &format!("work_item_{action}"),
+        entity: "work_item",
+        entity_id: item.to_string(),
+        before: Some(json!({ "state": from })),
+        after: Some(json!({ "state": to, "note": note })),
+    })
+    .await?;
+    Ok(())
+}
+
+/// The writes of events and system moves, on either backend's connection.
+trait EventConn {
+    #[allow(clippy::too_many_arguments)]
+    async fn event(
+        &mut self,
+        item: WorkItemId,
+        at: DateTime<Utc>,
+        user: Option<UserId>,
+        action: &str,
+        from: &str,
+        to: &str,
+        note: &str,
+        percent: Option<i64>,
+    ) -> Result<i64>;
+    async fn set_state(&mut self, item: WorkItemId, to: &str, at: DateTime<Utc>) -> Result<()>;
+}
+
+macro_rules! impl_event_conn {
+    ($conn:ty) => {
+        impl EventConn for $conn {
+            async fn event(
+                &mut self,
+                item: WorkItemId,
+                at: DateTime<Utc>,
+                user: Option<UserId>,
+                action: &str,
+                from: &str,
+                to: &str,
+                note: &str,
+                percent: Option<i64>,
+            ) -> Result<i64> {
+                let r = sqlx::query(
+                    "INSERT INTO work_events (item_id, at, user_id, action, from_state, to_state, note, percent) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                )
+                .bind(item)
+                .bind(at)
+                .bind(user)
+                .bind(action)
+                .bind(from)
+                .bind(to)
+                .bind(note)
+                .bind(percent)
+                .fetch_one(self)
+                .await?;
+                Ok(r.int("id")?)
+            }
+
+            async fn set_state(&mut self, item: WorkItemId, to: &str, at: DateTime<Utc>) -> Result<()> {
+                sqlx::query(
+                    "UPDATE work_items SET state = $2, updated_at = $3, \
+                     progress = CASE WHEN $2 IN ('done', 'closed') THEN 100 ELSE progress END WHERE id = $1",
+                )
+                .bind(item)
+                .bind(to)
+                .bind(at)
+                .execute(self)
+                .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_event_conn!(sqlx::SqliteConnection);
+impl_event_conn!(sqlx::PgConnection);
