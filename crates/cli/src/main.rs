@@ -4,6 +4,7 @@
 mod assess_cmd;
 mod gen_cmd;
 mod output;
+mod plan_cmd;
 mod server_cmd;
 mod standards_cmd;
 
@@ -99,6 +100,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(server_cmd::UserCommand),
+    /// Check or show a responsibility plan file (责任分解方案).
+    #[command(subcommand)]
+    Plan(plan_cmd::PlanCommand),
 }
 
 /// Keep freed memory mapped: block buffers and household fragments are freed and
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => server_cmd::migrate(&args),
         Command::Import(args) => server_cmd::import(&args),
         Command::User(cmd) => server_cmd::user(&cmd),
+        Command::Plan(cmd) => plan_cmd::run(&cmd),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 mod bad_input;
 mod commands;
 mod golden;
+mod plan;
 mod serve;
 
 use std::path::{Path, PathBuf};
