@@ -396,3 +396,79 @@ fn the_demo_plan_lists_25_of_26_tasks() {
     assert_eq!(plan.task(5).unwrap().units.len(), 3);
     assert_eq!(plan.task(5).unwrap().units[2].unit, "县民政局");
 }
+
+/// The flow of the architecture: register → assess → gaps → route through the demo plan.
+/// Over the golden register every gap reaches its task: income by labour capacity (11
+/// 特色产业扶贫 for households with a member able to work, 7 兜底保障 otherwise), each
+/// other criterion to its owner, data errors to 17 基层资料规范化建设.
+#[test]
+fn golden_register_gaps_route_through_the_demo_plan() {
+    use fupin_domain::assess::{assess_household, Verdict};
+    use fupin_domain::gap::{household_gaps, route, Route};
+    use fupin_domain::id_number::age_reference_day;
+    use fupin_domain::Fen;
+    use fupin_io::{read_members, ReadOptions};
+
+    let plan = demo_plan_2018().unwrap().plan;
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/golden/members.csv");
+    let register = read_members(&path, &ReadOptions::new(2018)).unwrap();
+    let line = Fen::parse_yuan("3535").unwrap();
+    let (mut labour, mut no_labour, mut data) = (0, 0, 0);
+    for h in &register.households {
+        let a = assess_household(h, line, age_reference_day(2018));
+        let codes: Vec<ProblemCode> = h.errors.iter().map(|(_, c)| *c).collect();
+        for g in household_gaps(&h.id, &a, &codes) {
+            let expected = match g.kind {
+                GapKind::Income if h.has_labor() => {
+                    labour += 1;
+                    11
+                }
+                GapKind::Income => {
+                    no_labour += 1;
+                    7
+                }
+                GapKind::Data => {
+                    assert_eq!(a.verdict, Verdict::DataError);
+                    data += 1;
+                    17
+                }
+                GapKind::Food | GapKind::Clothing => 7,
+                GapKind::Education => 13,
+                GapKind::Medical => 5,
+                GapKind::Housing => 4,
+                GapKind::Water => 6,
+                other => panic!("a household gap of kind {other}"),
+            };
+            assert_eq!(
+                route(&plan, &g, h.has_labor()),
+                Route::Task(expected),
+                "{}",
+                g.key()
+            );
+            assert!(g.key().starts_with(&format!(
+                "{}:{}:",
+                if g.kind == GapKind::Data {
+                    "data:household"
+                } else {
+                    "household"
+                },
+                h.id
+            )));
+        }
+    }
+    // The golden register has income gaps only in households able to work: the other
+    // side is the same gap routed without labour.
+    assert!(labour > 0 && data > 0, "{labour} {data}");
+    assert_eq!(no_labour, 0);
+    let income = register
+        .households
+        .iter()
+        .flat_map(|h| {
+            let a = assess_household(h, line, age_reference_day(2018));
+            household_gaps(&h.id, &a, &[])
+        })
+        .find(|g| g.kind == GapKind::Income)
+        .unwrap();
+    assert_eq!(route(&plan, &income, false), Route::Task(7));
+}
