@@ -472,3 +472,96 @@ fn golden_register_gaps_route_through_the_demo_plan() {
         .unwrap();
     assert_eq!(route(&plan, &income, false), Route::Task(7));
 }
+
+/// Rows of one task need not be adjacent: units append in file order, 负责问题 merge, every
+/// separator of the spec splits, and a later row may repeat or omit the task's cells.
+#[test]
+fn rows_of_a_task_gather_across_the_file_with_every_separator() {
+    let text = csv_text(
+        HEADER_ZH,
+        &[
+            "1,大力实施危房改造,分管城建副县长,县住建局,县住建局，县财政局,局长，分管副局长,2018/9/30,HOUSING",
+            "2,大力实施兜底保障,分管民政副县长,县民政局,县民政局;县残联,局长;理事长,长期,FOOD；CLOTHING",
+            "1,大力实施危房改造,,县住建局,各乡镇人民政府,乡镇长,2018年9月30日,income,",
+        ],
+    );
+    let plan = parse_plan_csv_text("rows.csv", &text, &facts(Some(2)))
+        .unwrap()
+        .plan;
+    let t1 = plan.task(1).unwrap();
+    let units: Vec<(&str, &str)> = t1
+        .units
+        .iter()
+        .map(|u| (u.unit.as_str(), u.owner.as_str()))
+        .collect();
+    assert_eq!(
+        units,
+        [
+            ("县住建局", "局长"),
+            ("县财政局", "分管副局长"),
+            ("各乡镇人民政府", "乡镇长")
+        ]
+    );
+    assert_eq!(t1.owns, [GapKind::Housing, GapKind::Income]);
+    assert_eq!(t1.leader, "分管城建副县长");
+    assert_eq!(t1.deadline.label(), "2018年9月30日");
+    let t2 = plan.task(2).unwrap();
+    assert_eq!(t2.owns, [GapKind::Food, GapKind::Clothing]);
+    assert_eq!(t2.units[1].owner, "理事长");
+}
+
+/// The 方案信息 sheet's own problems: a year that is not a year and a count that is not
+/// a number are P310 at their sheet rows; a sheet without 项目/内容 is P310 at row 1.
+#[test]
+fn facts_sheet_problems_are_at_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = &["1,甲,县长,县扶贫办,县扶贫办,主任,,"];
+    let path = dir.path().join("facts.xlsx");
+    write_xlsx(
+        &path,
+        HEADER_ZH,
+        rows,
+        Some(&[("年度", "二〇一八"), ("重点工作数", "多项")]),
+    );
+    let problems = rejected(read_plan(&path, None, &PlanFacts::default()));
+    let sheet = format!("{}（方案信息）", path.display());
+    let at: Vec<(&str, u64, &str, ProblemCode)> = problems
+        .iter()
+        .map(|p| (&*p.file, p.line, p.column, p.code))
+        .collect();
+    let main = path.display().to_string();
+    assert_eq!(
+        at,
+        [
+            (main.as_str(), 0, "年度", ProblemCode::P310),
+            (sheet.as_str(), 2, "内容", ProblemCode::P310),
+            (sheet.as_str(), 3, "内容", ProblemCode::P310),
+        ]
+    );
+    // With --year the option is the plan's year, but the sheet is still wrong where it is
+    // wrong: both its rows are reported, the missing year is not.
+    let problems = rejected(read_plan(&path, None, &facts(None)));
+    assert_eq!(
+        positions(&problems),
+        [
+            (2, "内容", ProblemCode::P310),
+            (3, "内容", ProblemCode::P310)
+        ]
+    );
+    let path = dir.path().join("nohead.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in HEADER_ZH.split(',').enumerate() {
+        ws.write_string(0, c as u16, h).unwrap();
+    }
+    for (c, v) in rows[0].split(',').enumerate() {
+        ws.write_string(1, c as u16, v).unwrap();
+    }
+    let info = wb.add_worksheet();
+    info.set_name("方案信息").unwrap();
+    info.write_string(0, 0, "年度").unwrap();
+    info.write_string(0, 1, "2018").unwrap();
+    wb.save(&path).unwrap();
+    let problems = rejected(read_plan(&path, None, &facts(None)));
+    assert_eq!(positions(&problems), [(1, "", ProblemCode::P310)]);
+}
