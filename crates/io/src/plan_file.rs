@@ -190,7 +190,7 @@ pub fn read_plan(
                 message: format!("工作簿中只有「{FACTS_SHEET}」，没有重点工作表"),
             });
         };
-        let table = read_table(path, None, Some(tasks_sheet))?;
+        let table = tasks_table(read_table(path, None, Some(tasks_sheet)), "XLSX")?;
         let mut merged = FactSources::from_options(facts);
         if names.iter().any(|n| n == FACTS_SHEET) {
             let sheet = read_table(path, None, Some(FACTS_SHEET))?;
@@ -200,7 +200,7 @@ pub fn read_plan(
         (table, merged)
     } else {
         (
-            read_table(path, encoding, None)?,
+            tasks_table(read_table(path, encoding, None), "CSV")?,
             FactSources::from_options(facts),
         )
     };
@@ -251,11 +251,8 @@ pub fn parse_plan_csv_text(
             cells,
         });
     }
-    let Some(header) = header.filter(|h| h.iter().any(|c| !trim_cell(c).is_empty())) else {
-        return Err(FileError::Empty {
-            path: path.to_path_buf(),
-        });
-    };
+    // An empty file has no header: every required column is missing (P301).
+    let header = header.unwrap_or_default();
     finish(
         path,
         &file,
@@ -266,6 +263,22 @@ pub fn parse_plan_csv_text(
         Vec::new(),
         "CSV（UTF-8）".into(),
     )
+}
+
+/// The tasks table; an empty file or sheet is a table without columns, so that it is
+/// reported as the plan's missing columns (P301) rather than as an empty register.
+fn tasks_table(
+    read: Result<crate::table::Table, FileError>,
+    format: &str,
+) -> Result<crate::table::Table, FileError> {
+    match read {
+        Err(FileError::Empty { .. }) => Ok(crate::table::Table {
+            header: Vec::new(),
+            rows: Vec::new(),
+            format: format.into(),
+        }),
+        other => other,
+    }
 }
 
 fn sheet_names(path: &Path) -> Result<Vec<String>, FileError> {

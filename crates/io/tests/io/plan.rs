@@ -334,6 +334,26 @@ fn missing_columns_and_missing_year_are_errors() {
             (1, "落实单位责任人", ProblemCode::P301),
         ]
     );
+    // An empty file lacks every required column.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let problems = rejected(read_plan(&empty, None, &facts(None)));
+    let columns: Vec<&str> = problems.iter().map(|p| p.column).collect();
+    assert_eq!(
+        columns,
+        [
+            "序号",
+            "重点工作",
+            "责任领导",
+            "牵头单位",
+            "落实单位",
+            "落实单位责任人"
+        ]
+    );
+    assert!(problems
+        .iter()
+        .all(|p| p.code == ProblemCode::P301 && p.line == 1));
     let problems = rejected(parse_plan_csv_text(
         "noyear.csv",
         &csv_text(HEADER_ZH, &["1,甲,县长,县扶贫办,县扶贫办,主任,,"]),
