@@ -334,6 +334,9 @@ fn missing_columns_and_missing_year_are_errors() {
             (1, "落实单位责任人", ProblemCode::P301),
         ]
     );
+    // A header and no tasks.
+    let problems = rejected(parse_plan_csv_text("h.csv", HEADER_ZH, &facts(None)));
+    assert_eq!(positions(&problems), [(0, "", ProblemCode::P302)]);
     // An empty file lacks every required column.
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.csv");
