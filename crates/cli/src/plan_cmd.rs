@@ -62,6 +62,17 @@ pub enum PlanCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Import a plan file into the database (all or nothing): the next revision of its
+    /// year's plan; the current register's gaps are routed by it at once.
+    Import {
+        #[command(flatten)]
+        plan: PlanArgs,
+        #[command(flatten)]
+        db: crate::server_cmd::DbArgs,
+        /// The account that imports (a headquarters admin).
+        #[arg(long)]
+        user: String,
+    },
     /// Write the demo plan (the seed county's 2018 plan, UTF-8 CSV): a template to edit.
     Demo {
         /// Write to this file instead of standard output.
@@ -74,6 +85,7 @@ pub fn run(cmd: &PlanCommand) -> Result<ExitCode> {
     match cmd {
         PlanCommand::Check(args) => check(args),
         PlanCommand::Show { plan, json } => show(plan, *json),
+        PlanCommand::Import { plan, db, user } => crate::server_cmd::plan_import(plan, db, user),
         PlanCommand::Demo { out: Some(path) } => {
             std::fs::write(path, DEMO_PLAN_2018_CSV)
                 .with_context(|| format!("写入 {} 失败", path.display()))?;

@@ -12,7 +12,7 @@ use fupin_domain::figures::Region;
 use fupin_domain::standards::Standards;
 use fupin_io::villages::read_villages;
 use fupin_io::{read_members, ReadOptions};
-use fupin_store::{NewUser, RegisterMeta, Role, Scope, Store, StoreError};
+use fupin_store::{NewUser, PlanSource, RegisterMeta, Role, Scope, Store, StoreError};
 use fupin_web::import::{check_files, resolve_line, sha256_file, store_checked, Checked, Upload};
 use fupin_web::{AppState, Config};
 use serde::Deserialize;
@@ -224,6 +224,10 @@ async fn run_server(store: Store, addr: &str, web: Config) -> Result<()> {
     let local = listener.local_addr()?;
     println!("fupin 服务已启动：http://{local}/  （按 Ctrl-C 停止）");
     let _ = std::io::stdout().flush();
+    // Villages' INCIDENCE gaps are judged against the region's threshold.
+    store
+        .set_incidence_threshold(web.region.threshold_bp())
+        .await?;
     fupin_web::serve(listener, AppState::new(store, web)).await?;
     Ok(())
 }
@@ -426,6 +430,98 @@ pub struct DemoArgs {
     pub addr: String,
 }
 
+/// The post of the demo's county leader account: 责任领导 of the demo plan's housing task.
+const DEMO_LEADER_POST: &str = "分管城建副县长";
+
+/// The demo plan (the seed county's 2018 plan, embedded), when the database has no 2018
+/// plan yet; an existing register's gaps are then routed by it.
+async fn load_demo_plan(store: &Store) -> Result<()> {
+    if store.current_plan(Some(2018)).await?.is_some() {
+        return Ok(());
+    }
+    let file = fupin_io::plan_file::demo_plan_2018()?;
+    let sha256 = fupin_web::tasks::sha256_hex(fupin_io::plan_file::DEMO_PLAN_2018_CSV.as_bytes());
+    let rev = store
+        .import_plan(
+            &file.plan,
+            &PlanSource {
+                file_name: "demo-plan-2018.csv".into(),
+                sha256,
+                imported_by: None,
+            },
+        )
+        .await?;
+    println!(
+        "已载入演示责任分解方案：{} 年第 {} 版，{} 项重点工作",
+        rev.year, rev.revision, rev.tasks
+    );
+    if let Some(v) = store.current_version().await? {
+        store.refresh_gaps(v.id, None, None).await?;
+    }
+    Ok(())
+}
+
+/// `fupin plan import`: the plan file checked as `fupin plan check` does (every problem
+/// printed, nothing stored when there is an error), stored as the next revision of its
+/// year's plan, and the current register's gaps routed by it.
+pub fn plan_import(args: &crate::plan_cmd::PlanArgs, db: &DbArgs, user: &str) -> Result<ExitCode> {
+    let url = db_url(db)?;
+    let read = match crate::plan_cmd::read(args) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    for p in &read.warnings {
+        println!("{p}");
+    }
+    let file_name = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let sha256 =
+        sha256_file(&args.file).with_context(|| format!("无法读取 {}", args.file.display()))?;
+    runtime()?.block_on(async {
+        let store = open(&url).await?;
+        let account = store
+            .users()
+            .await?
+            .into_iter()
+            .find(|u| u.username == user)
+            .ok_or_else(|| anyhow!("没有用户「{user}」：先用 fupin user add 创建"))?;
+        if account.role != Role::HqAdmin {
+            bail!(
+                "用户「{}」是{}，只有指挥部管理员（hq_admin）可以导入责任分解方案",
+                account.username,
+                account.role.chinese()
+            );
+        }
+        let rev = store
+            .import_plan(
+                &read.plan,
+                &PlanSource {
+                    file_name: file_name.clone(),
+                    sha256,
+                    imported_by: Some(account.id),
+                },
+            )
+            .await?;
+        println!(
+            "已导入「{file_name}」为 {} 年责任分解方案第 {} 版：{} 项重点工作",
+            rev.year, rev.revision, rev.tasks
+        );
+        if let Some(v) = store.current_version().await? {
+            if v.year == rev.year {
+                let r = store.refresh_gaps(v.id, None, Some(account.id)).await?;
+                println!(
+                    "已按新方案分派当前登记表（版本 {}）的短板：未整改 {} 个，其中待指挥部分派 {} 个",
+                    v.id, r.found, r.unrouted
+                );
+            }
+        }
+        store.close().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 /// `fupin demo`: the seed-county-sized register in fupin-demo/fupin.db, one account per
 /// role, and the server.
 pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
@@ -435,6 +531,10 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     let url = format!("sqlite://{}", db.display());
     runtime()?.block_on(async {
         let store = open(&url).await?;
+        store
+            .set_incidence_threshold(Config::default().region.threshold_bp())
+            .await?;
+        load_demo_plan(&store).await?;
         if store.current_version().await?.is_none() {
             println!("正在载入虚拟登记表到 {} ……", db.display());
             let year = 2018;
@@ -510,7 +610,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             if existing.iter().any(|u| u.username == *name) {
                 continue;
             }
-            store
+            let made = store
                 .create_user(
                     &NewUser {
                         username: (*name).into(),
@@ -520,6 +620,12 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                     None,
                 )
                 .await?;
+            if *role == Role::CountyLeader {
+                // The demo leader holds the post that leads the housing task (任务 4).
+                store
+                    .set_leader_post(made.id, Some(DEMO_LEADER_POST), None)
+                    .await?;
+            }
         }
         println!();
         println!("演示账号（密码均为 {DEMO_PASSWORD}）：");

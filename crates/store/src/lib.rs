@@ -38,18 +38,18 @@ pub use audit::AuditEntry;
 pub use error::StoreError;
 pub use import::{Imported, RegisterMeta};
 pub use jobs::{Job, JobId, JobState};
+pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use register::{
     HistoryEntry, HouseholdDetail, HouseholdRow, MemberHit, Page, ProblemRow, RegisterVersion,
     Search, SearchHit, SearchKey, StoredMember, Summary, VersionId,
 };
-pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use scope::Scope;
 /// The sqlx version the store is built on, for callers (and tests) that need a pool.
 pub use sqlx;
 pub use work::{
     gap_kind_name, today, ActingUser, Attachment, AttachmentInfo, GapCounts, GapFilter, GapId,
-    GapRefresh, GapRow, ItemFilter, ItemScope, MatrixRow, NewAttachment, NewWorkItem, Step,
-    WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
+    GapRefresh, GapRow, IncomeBands, ItemFilter, ItemScope, MatrixRow, NewAttachment, NewWorkItem,
+    Step, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

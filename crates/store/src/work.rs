@@ -1467,3 +1467,54 @@ macro_rules! impl_event_conn {
 
 impl_event_conn!(sqlx::SqliteConnection);
 impl_event_conn!(sqlx::PgConnection);
+
+/// Households of the current version in a scope by per-capita income against the line:
+/// below, 1–1.5×, 1.5–2×, 2× and above, unknown (数据有误).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IncomeBands {
+    pub line_fen: i64,
+    pub below: u64,
+    pub to_150: u64,
+    pub to_200: u64,
+    pub above_200: u64,
+    pub unknown: u64,
+}
+
+impl Store {
+    /// The income distribution of the current version's households in the scope (for the
+    /// 产业到位 panel); None without a register.
+    pub async fn income_bands(&self, scope: &Scope) -> Result<Option<IncomeBands>> {
+        let (cond, values) = scope.sql("ar", 1);
+        let sql = format!(
+            "SELECT v.line_fen, \
+             COALESCE(SUM(CASE WHEN a.per_capita IS NULL THEN 1 ELSE 0 END), 0) AS unknown, \
+             COALESCE(SUM(CASE WHEN a.per_capita < v.line_fen THEN 1 ELSE 0 END), 0) AS below, \
+             COALESCE(SUM(CASE WHEN a.per_capita >= v.line_fen AND 2 * a.per_capita < 3 * v.line_fen THEN 1 ELSE 0 END), 0) AS to_150, \
+             COALESCE(SUM(CASE WHEN 2 * a.per_capita >= 3 * v.line_fen AND a.per_capita < 2 * v.line_fen THEN 1 ELSE 0 END), 0) AS to_200, \
+             COALESCE(SUM(CASE WHEN a.per_capita >= 2 * v.line_fen THEN 1 ELSE 0 END), 0) AS above_200 \
+             FROM current_register c \
+             JOIN register_versions v ON v.id = c.version_id \
+             JOIN households h ON h.version_id = c.version_id \
+             JOIN areas ar ON ar.version_id = h.version_id AND ar.seq = h.area_seq \
+             JOIN assessments a ON a.version_id = h.version_id AND a.household_seq = h.seq \
+             WHERE c.id = 1{cond} GROUP BY v.line_fen"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql);
+            for v in &values {
+                q = q.bind(*v);
+            }
+            match q.fetch_optional(pool).await? {
+                Some(r) => Some(IncomeBands {
+                    line_fen: r.int("line_fen")?,
+                    below: crate::rows::count(&r, "below")?,
+                    to_150: crate::rows::count(&r, "to_150")?,
+                    to_200: crate::rows::count(&r, "to_200")?,
+                    above_200: crate::rows::count(&r, "above_200")?,
+                    unknown: crate::rows::count(&r, "unknown")?,
+                }),
+                None => None,
+            }
+        }))
+    }
+}

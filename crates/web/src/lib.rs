@@ -13,7 +13,8 @@
 //!
 //! One module per area: [`auth`] (login, sessions, CSRF, throttling), [`dashboard`],
 //! [`registry`] (drill-down county → township → village), [`household`], [`search`],
-//! [`problems`], [`import`], [`admin`] (audit log, users), [`api`] (JSON and OpenAPI).
+//! [`problems`], [`import`], [`admin`] (audit log, users), [`tasks`] (the responsibility
+//! plan, gaps and work items), [`api`] and [`work_api`] (JSON and OpenAPI).
 
 pub mod admin;
 pub mod api;
@@ -27,7 +28,9 @@ pub mod jobs;
 pub mod problems;
 pub mod registry;
 pub mod search;
+pub mod tasks;
 pub mod view;
+pub mod work_api;
 pub mod xlsx;
 
 use axum::extract::DefaultBodyLimit;
@@ -140,8 +143,26 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(admin::audit_page))
         .route("/admin/users", get(admin::users_page))
+        .route("/tasks", get(tasks::matrix_page))
+        .route("/tasks/six", get(tasks::six_page))
+        .route("/tasks/gaps", get(tasks::gaps_page))
+        .route(
+            "/tasks/plan",
+            post(tasks::plan_upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/tasks/leaders", post(tasks::set_leader))
+        .route("/tasks/escalate", post(tasks::escalate))
+        .route("/tasks/items", get(tasks::items_page).post(tasks::new_item))
+        .route(
+            "/tasks/items/{id}",
+            get(tasks::item_page)
+                .post(tasks::item_step)
+                .layer(DefaultBodyLimit::max(4 * fupin_store::MAX_ATTACHMENT_BYTES)),
+        )
+        .route("/tasks/attachments/{id}", get(tasks::attachment))
+        .route("/tasks/ledger.xlsx", get(tasks::ledger_xlsx))
         .route("/static/app.css", get(app_css));
-    let api = api::routes(upload_limit);
+    let api = api::routes(upload_limit).merge(work_api::routes(upload_limit));
     Router::new()
         .merge(pages)
         .nest("/api", api)

@@ -13,3 +13,5 @@ mod auth;
 mod figures;
 #[path = "web/import.rs"]
 mod import;
+#[path = "web/tasks.rs"]
+mod tasks;
