@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peer implementation of the registry contract (shared/spec/registry.md) in DuckDB SQL.
 
-    assess_duckdb.py MEMBERS_CSV [--villages VILLAGES_CSV] --year Y --line YUAN
+    assess_duckdb.py MEMBERS.csv|.xlsx [--villages VILLAGES.csv|.xlsx] --year Y --line YUAN
                      [--encoding utf-8|gbk] --out OUT.json
 
 What a skilled analyst would write: read the CSV with every column as VARCHAR (trimmed),
@@ -20,6 +20,17 @@ register it silently corrupted a character that straddled the reader's 32 MB buf
 boundary (a known bug, fixed later in DuckDB's CSV encoding code), ending in a
 column-count error. So a GBK file is transcoded to UTF-8 with Python first (GB18030, a
 superset of GBK; streaming; strict: an invalid byte stops the run) — see `gbk_source`.
+
+XLSX: DuckDB reads a workbook with its `excel` extension (read_xlsx), which cannot be
+installed here either: there is no network to DuckDB's extension repository, and the one
+pip-packaged build (duckdb-ext-excel 1.4.4.20260205, the only version on PyPI) is built
+for DuckDB v1.4.4 and refuses to load into the pinned duckdb 2.0.1 ("can only be loaded
+with that version of DuckDB"). So the first worksheet is read with python-calamine (the
+calamine crate fupin uses), its cells turned into the text fupin makes of them
+(common.sheet_columns: numbers without ".0", numbers as Rust prints them, 是/否 for
+booleans), into a pyarrow table of strings with the row's position `rn` and whether the
+ID cell was stored as a number; that table is registered as the relation the CSV path
+reads with read_csv, and the same SQL runs over it — see `xlsx_source`.
 """
 
 import os
@@ -29,6 +40,7 @@ import tempfile
 import time
 
 import duckdb
+import pyarrow as pa
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
@@ -51,6 +63,24 @@ def gbk_source(path, tmpdir, name="members"):
     return out, "utf-8"
 
 
+def xlsx_source(con, path, fields, name):
+    """(header, positions, unknown headers, wide rows, relation) for the first worksheet
+    of a workbook: the mapped columns as strings (c<i>, as read_csv_sql names them), `rn`
+    = the row's position among the data rows (explicit, so no scan order is relied on),
+    `id_num` = its ID cell was stored as a number; registered with DuckDB as the view
+    `name` (a scan of the Arrow table, no copy)."""
+    header, data, number, wide_rows = C.read_xlsx(path)
+    pos, unknown = C.map_header(header, fields)
+    n = len(data[0])
+    cols = {f"c{i}": data[i] for i in sorted(pos.values())}
+    cols["rn"] = pa.array(range(1, n + 1), type=pa.int64())
+    idp = pos.get("id_number")
+    cols["id_num"] = (number[idp] if idp is not None and number[idp] is not None
+                      else pa.array([False] * n, type=pa.bool_()))
+    con.register(name, pa.table(cols))
+    return header, pos, unknown, wide_rows, name
+
+
 def read_csv_sql(path, header, encoding):
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
     p = path.replace("'", "''")
@@ -62,8 +92,11 @@ def main():
     args = C.parse_args("assess_duckdb.py")
     t0 = time.time()
     Y = args.year
-    header = C.read_header(args.members, args.encoding)
-    pos, unknown = C.map_header(header, C.MEMBER_FIELDS)
+    xlsx = C.is_xlsx(args.members)
+    wide_rows = 0
+    if not xlsx:
+        header = C.read_header(args.members, args.encoding)
+        pos, unknown = C.map_header(header, C.MEMBER_FIELDS)
 
     tmpdir = tempfile.mkdtemp(prefix="peer_duckdb_")
     try:
@@ -72,12 +105,21 @@ def main():
         con.execute(f"SET temp_directory = '{tmpdir}'")
         con.execute("SET preserve_insertion_order = true")
         src, enc = (args.members, "utf-8")
-        if args.encoding == "gbk":
+        if xlsx:
+            header, pos, unknown, wide_rows, src = xlsx_source(con, args.members, C.MEMBER_FIELDS,
+                                                               "members_xlsx")
+        elif args.encoding == "gbk":
             src, enc = gbk_source(args.members, tmpdir)
+        vsheet = None
+        if args.villages and C.is_xlsx(args.villages):
+            # registered now: duckdb 2 refuses con.register() while a result is pending
+            vsheet = xlsx_source(con, args.villages, C.VILLAGE_FIELDS, "villages_xlsx")
 
         # 1. Read: known columns only, trimmed, empty instead of NULL; rn = the row's
         # position in the file, from row_number() OVER () right on the scan (DuckDB's
         # documented way to keep the original order; the rest of the query may reorder).
+        # XLSX: the registered Arrow table of the sheet's text, which carries rn and
+        # id_num (the ID cell held a number: E105 whatever it reads).
         sel = []
         for _, en, _ in C.MEMBER_FIELDS:
             if en in pos:
@@ -123,12 +165,12 @@ def main():
         con.execute(f"""
             CREATE TABLE r AS
             WITH m AS (
-                SELECT row_number() OVER () AS rn, {', '.join(sel)}
-                FROM {read_csv_sql(src, header, enc)}
+                {f"SELECT rn, {', '.join(sel)}, id_num FROM {src}" if xlsx else
+                 f"SELECT row_number() OVER () AS rn, {', '.join(sel)}, false AS id_num FROM {read_csv_sql(src, header, enc)}"}
             ), a AS (
                 SELECT *,
                        {', '.join(f'{amount(f)} AS fen_{f}' for f in C.AMOUNT_FIELDS + ['per_capita_income'])},
-                       regexp_full_match(id_number, '[0-9]{{17}}[0-9Xx]') AS id_fmt
+                       NOT id_num AND regexp_full_match(id_number, '[0-9]{{17}}[0-9Xx]') AS id_fmt
                 FROM m
             ), b AS (
                 SELECT *, {', '.join(typed)},
@@ -253,14 +295,15 @@ def main():
         hp = con.execute("SELECT sum(e107), sum(e108), sum(e109), sum(w202), count(*), sum(n) FROM h").fetchone()
         problems = dict(zip(["E102", "E103", "E104", "E105", "E106", "W201", "W203"], rp[:7]))
         problems.update(zip(["E107", "E108", "E109", "W202"], hp[:4]))
-        problems["W205"] = 1 if unknown else 0
+        # one W205 for unknown headers; XLSX: one more per row with cells right of the header
+        problems["W205"] = (1 if unknown else 0) + wide_rows
         verdicts = dict(con.execute("SELECT verdict, count(*) FROM h GROUP BY verdict").fetchall())
         fc = con.execute(f"SELECT {', '.join(f'count_if(fail_{c.lower()})' for c in C.CRITERIA)} FROM h").fetchone()
         failed = dict(zip(C.CRITERIA, fc))
 
         county = None
         if args.villages:
-            county = villages(con, args, tmpdir)
+            county = villages(con, args, tmpdir, vsheet)
 
         out_csv = C.households_csv_path(args.out).replace("'", "''")
         con.execute(f"""
@@ -274,24 +317,30 @@ def main():
         C.write_result(args.out, hp[4], hp[5] or 0, verdicts, problems, failed, county)
         con.close()
         t_end = time.time()
-        print(f"duckdb {duckdb.__version__}: transcode {t_load - t0:.1f}s, read+rows {t_rows - t_load:.1f}s, "
+        print(f"duckdb {duckdb.__version__}: {'read xlsx' if xlsx else 'transcode'} {t_load - t0:.1f}s, "
+              f"{'rows' if xlsx else 'read+rows'} {t_rows - t_load:.1f}s, "
               f"households {t_hh - t_rows:.1f}s, total {t_end - t0:.1f}s", file=sys.stderr)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def villages(con, args, tmpdir):
+def villages(con, args, tmpdir, vsheet=None):
     """§3 figures from the villages file: poor_now, remaining, incidences, exit-ready."""
-    header = C.read_header(args.villages, args.encoding)
-    pos, _ = C.map_header(header, C.VILLAGE_FIELDS)
+    xlsx = vsheet is not None  # an XLSX sheet, registered by main()
     src, enc = (args.villages, "utf-8")
-    if args.encoding == "gbk":
+    if xlsx:
+        header, pos, _, _, src = vsheet
+    else:
+        header = C.read_header(args.villages, args.encoding)
+        pos, _ = C.map_header(header, C.VILLAGE_FIELDS)
+    if not xlsx and args.encoding == "gbk":
         src, enc = gbk_source(args.villages, tmpdir, "villages")
     T, F = sql_list(C.BOOL_TRUE), sql_list(C.BOOL_FALSE)
     sel = []
     for _, en, _ in C.VILLAGE_FIELDS:
         sel.append(f"trim(coalesce(c{pos[en]}, ''), {TRIM}) AS {en}" if en in pos else f"'' AS {en}")
-    con.execute(f"CREATE TABLE v AS SELECT {', '.join(sel)} FROM {read_csv_sql(src, header, enc)}")
+    con.execute(f"CREATE TABLE v AS SELECT {', '.join(sel)} FROM "
+                + (src if xlsx else read_csv_sql(src, header, enc)))
     bad = con.execute("SELECT count(*) FROM v WHERE NOT coalesce(try_cast(population AS BIGINT) > 0, false)").fetchone()[0]
     if bad:
         C.fail(f"villages file: {bad} rows whose 户籍人口 is not an integer > 0")

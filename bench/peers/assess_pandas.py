@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peer implementation of the registry contract (shared/spec/registry.md) in pandas.
 
-    assess_pandas.py MEMBERS_CSV [--villages VILLAGES_CSV] --year Y --line YUAN
+    assess_pandas.py MEMBERS.csv|.xlsx [--villages VILLAGES.csv|.xlsx] --year Y --line YUAN
                      [--encoding utf-8|gbk] --out OUT.json
 
 What a skilled analyst would write: read the CSV with dtype=str and usecols, in chunks
@@ -10,6 +10,14 @@ chunk into compact typed columns with vectorized string operations (the ID check
 by slicing the 18 characters into a digit matrix, not a Python function per row), then
 concatenate and do the household-level checks with groupby on the household code.
 Money is int64 fen throughout, never float. GBK files are read as GB18030 (its superset).
+
+XLSX (recognized by content, as fupin does): pd.read_excel(engine="calamine", header=None,
+dtype=object) of the first worksheet — python-calamine, the calamine crate fupin uses —
+then common.sheet_columns turns the cells into the text fupin makes of them (a whole
+number without ".0", other numbers as Rust prints them, 是/否 for booleans), skips blank
+rows, takes the first other row as the header and notes which ID cells held a number
+(E105 whatever they read). From there the rows go through the same read_rows as a CSV
+chunk.
 
 Writes OUT.json (counts, sorted keys) and OUT.households.csv (one row per household).
 """
@@ -65,8 +73,9 @@ def amount(s):
     return pd.Series(fen, index=s.index)
 
 
-def id_numbers(s, year):
-    """(valid, key, age, male, birth_ok) for a column of ID numbers, vectorized."""
+def id_numbers(s, year, stored_as_number=None):
+    """(valid, key, age, male, birth_ok) for a column of ID numbers, vectorized. An XLSX
+    ID cell stored as a number (stored_as_number) is never valid: E105."""
     n = len(s)
     valid = np.zeros(n, dtype=bool)
     key = np.full(n, INVALID, dtype=np.int64)
@@ -74,6 +83,8 @@ def id_numbers(s, year):
     male = np.zeros(n, dtype=bool)
     birth_ok = np.zeros(n, dtype=bool)
     fmt = s.str.fullmatch(r"[0-9]{17}[0-9Xx]").to_numpy(dtype=bool)
+    if stored_as_number is not None:
+        fmt = fmt & ~stored_as_number
     if fmt.any():
         b = np.frombuffer(s[fmt].str.cat().encode("ascii"), dtype=np.uint8).reshape(-1, 18)
         d = b[:, :17].astype(np.int64) - 48
@@ -97,14 +108,14 @@ def id_numbers(s, year):
     return valid, key, age, male, birth_ok
 
 
-def read_rows(chunk, year):
+def read_rows(chunk, year, id_as_number=None):
     """Row-level checks of one chunk, and the compact typed columns kept for later."""
     g = {en: chunk[en] if en in chunk else pd.Series("", index=chunk.index, dtype=str)
          for _, en, _ in C.MEMBER_FIELDS}
     out = pd.DataFrame({"hh": g["household_id"], "township": g["township"], "village": g["village"]})
     out["is_head"] = g["relation"] == "户主"
 
-    valid, key, age, male, birth_ok = id_numbers(g["id_number"], year)
+    valid, key, age, male, birth_ok = id_numbers(g["id_number"], year, id_as_number)
     out["id_key"] = key
     e102 = sum((g[f] == "").astype(np.int8) for f in C.REQUIRED_TEXT + [
         "schooling", "medical_insurance", "poverty_status", "food_secure", "clothing_secure",
@@ -152,24 +163,45 @@ def read_rows(chunk, year):
     return out
 
 
+def read_xlsx(path, fields):
+    """The first worksheet as one chunk of text columns named by field, as read_csv's
+    chunks: (chunk, unknown headers, rows wider than the header, ID stored as number)."""
+    sheet = pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="calamine",
+                          na_filter=False, keep_default_na=False)
+    header, data, number, wide_rows = C.sheet_columns([sheet[c].to_numpy() for c in sheet.columns])
+    del sheet
+    pos, unknown = C.map_header(header, fields)
+    chunk = pd.DataFrame({en: data[i].to_pandas() for en, i in sorted(pos.items(), key=lambda x: x[1])})
+    idp = pos.get("id_number")
+    id_num = (number[idp].to_numpy(zero_copy_only=False)
+              if idp is not None and number[idp] is not None else None)
+    return chunk, unknown, wide_rows, id_num
+
+
 def main():
     args = C.parse_args("assess_pandas.py")
     t0 = time.time()
     Y = args.year
-    enc = C.python_encoding(args.encoding)
-    header = C.read_header(args.members, args.encoding)
-    pos, unknown = C.map_header(header, C.MEMBER_FIELDS)
-    names = {i: en for en, i in pos.items()}
+    wide_rows, id_num = 0, None
+    if C.is_xlsx(args.members):
+        chunk, unknown, wide_rows, id_num = read_xlsx(args.members, C.MEMBER_FIELDS)
+        names = {i: en for i, en in enumerate(chunk.columns)}
+        reader = [chunk]
+    else:
+        enc = C.python_encoding(args.encoding)
+        header = C.read_header(args.members, args.encoding)
+        pos, unknown = C.map_header(header, C.MEMBER_FIELDS)
+        names = {i: en for en, i in pos.items()}
+        reader = pd.read_csv(args.members, dtype=str, keep_default_na=False, na_filter=False,
+                             usecols=sorted(names), encoding=enc, encoding_errors="strict",
+                             chunksize=CHUNK_ROWS, engine="c")
     usecols = sorted(names)
 
     parts, start = [], 0
-    reader = pd.read_csv(args.members, dtype=str, keep_default_na=False, na_filter=False,
-                         usecols=usecols, encoding=enc, encoding_errors="strict",
-                         chunksize=CHUNK_ROWS, engine="c")
     for chunk in reader:
         chunk.columns = [names[i] for i in usecols]
         chunk = chunk.apply(lambda s: s.str.strip(C.TRIM_CHARS))
-        part = read_rows(chunk, Y)
+        part = read_rows(chunk, Y, id_num)
         part.index = pd.RangeIndex(start, start + len(part))
         start += len(part)
         parts.append(part)
@@ -251,7 +283,8 @@ def main():
                                                       "E107", "E109", "W201", "W203"]}
     problems["E108"] = int(H["e108"].sum())
     problems["W202"] = int(H["w202"].sum())
-    problems["W205"] = 1 if unknown else 0
+    # one W205 for unknown headers; XLSX: one more per row with cells right of the header
+    problems["W205"] = (1 if unknown else 0) + wide_rows
     verdicts = H["verdict"].value_counts().to_dict()
     failed = {c: int(f.sum()) for c, f in fails.items()}
 
@@ -271,13 +304,16 @@ def main():
 
 def villages(args, H, df):
     """§3 figures from the villages file: poor_now, remaining, incidences, exit-ready."""
-    header = C.read_header(args.villages, args.encoding)
-    pos, _ = C.map_header(header, C.VILLAGE_FIELDS)
-    names = {i: en for en, i in pos.items()}
-    usecols = sorted(names)
-    v = pd.read_csv(args.villages, dtype=str, keep_default_na=False, na_filter=False,
-                    usecols=usecols, encoding=C.python_encoding(args.encoding))
-    v.columns = [names[i] for i in usecols]
+    if C.is_xlsx(args.villages):
+        v = read_xlsx(args.villages, C.VILLAGE_FIELDS)[0]
+    else:
+        header = C.read_header(args.villages, args.encoding)
+        pos, _ = C.map_header(header, C.VILLAGE_FIELDS)
+        names = {i: en for en, i in pos.items()}
+        usecols = sorted(names)
+        v = pd.read_csv(args.villages, dtype=str, keep_default_na=False, na_filter=False,
+                        usecols=usecols, encoding=C.python_encoding(args.encoding))
+        v.columns = [names[i] for i in usecols]
     v = v.apply(lambda s: s.str.strip(C.TRIM_CHARS))
     pop = pd.to_numeric(v["population"].where(v["population"].str.fullmatch(r"[+-]?[0-9]+"), None),
                         errors="coerce")

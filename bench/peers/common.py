@@ -1,12 +1,17 @@
 """What both peer implementations share: the contract's columns and value sets
 (shared/spec/registry.md §1), header matching, arguments and the result JSON.
 
-Nothing here touches the data rows; each peer reads and judges them its own way.
+Nothing here judges the data rows; each peer reads and judges them its own way. The one
+shared step on rows is XLSX: turning a worksheet's cells into the text a CSV cell would
+hold (sheet_columns), so that both peers then run their CSV logic unchanged.
 """
 
 import argparse
 import csv
+import datetime as dt
+import decimal
 import json
+import math
 import sys
 
 # (Chinese header, English alias, required) — registry spec §1.1, in the spec's order.
@@ -123,7 +128,8 @@ def parse_args(prog):
     p.add_argument("--villages")
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--line", required=True, help="poverty line in yuan per person per year")
-    p.add_argument("--encoding", choices=["utf-8", "gbk"], default="utf-8")
+    p.add_argument("--encoding", choices=["utf-8", "gbk"], default="utf-8",
+                   help="of a CSV file (an XLSX workbook is recognized by its content)")
     p.add_argument("--out", required=True)
     a = p.parse_args()
     a.line_fen = yuan_to_fen(a.line)
@@ -214,3 +220,147 @@ def write_result(path, households, members, verdicts, problems, failed, county=N
 
 def households_csv_path(out):
     return (out[:-5] if out.endswith(".json") else out) + ".households.csv"
+
+
+# ---------------------------------------------------------------------------------------
+# XLSX: the cells of a worksheet as the same text the CSV path sees, the way fupin turns
+# them into text (crates/io/src/xlsx.rs): a string as it is; a number without a trailing
+# ".0" when it is whole and below 10^15, else as Rust prints an f64 (shortest round-trip
+# digits, never an exponent); TRUE/FALSE as 是/否; a date as its serial number. The
+# sheet is the workbook's first; a row whose cells are all blank (Rust's trim) is skipped,
+# the first other row is the header; empty cells at the end of a row are simply not
+# stored in XLSX, so a short row is no truncated row (it is padded with empty cells).
+
+RUST_WS = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007" \
+          "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"  # char::is_whitespace
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def is_xlsx(path):
+    """A ZIP archive (as fupin tells XLSX from CSV: by content, not by name)."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
+def rust_float_text(f):
+    """format!("{}", f) for an f64: the shortest digits that read back as f (Python's repr
+    finds the same ones), written out in full without an exponent, no trailing '.0'."""
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    s = format(decimal.Decimal(repr(f)), "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return s
+
+
+def excel_serial(v):
+    """The serial number of a date cell, which fupin prints (calamine's ExcelDateTime).
+    python-calamine hands over a date/datetime/time/timedelta; the serial is rebuilt from
+    it (1900 system, Excel's phantom 1900-02-29 included). Whole days come back exactly;
+    a time of day may differ from the stored float in its last digits."""
+    if isinstance(v, dt.timedelta):
+        return v.total_seconds() / 86400
+    if isinstance(v, dt.time):
+        return (v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6) / 86400
+    if not isinstance(v, dt.datetime):
+        v = dt.datetime(v.year, v.month, v.day)
+    v = v.replace(tzinfo=None) if getattr(v, "tzinfo", None) else v
+    days = (v - EXCEL_EPOCH) / dt.timedelta(days=1)
+    return days - 1 if days < 61 else days
+
+
+def cell_text(v):
+    """(text, stored as a number) of one cell value as python-calamine or
+    pd.read_excel(engine="calamine", dtype=object) gives it. pandas has already turned a
+    whole float into an int: int(f) == f exactly, so float(v) is the stored number."""
+    c = v.__class__
+    if c is str:
+        return v, False
+    if c is bool:
+        return ("是" if v else "否"), False
+    if c is int:
+        return (str(v) if abs(v) < 10 ** 15 else rust_float_text(float(v))), True
+    if c is float:
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v)), True
+        if math.isnan(v):  # an empty cell, should a reader give NaN
+            return "", False
+        r = repr(v)  # the same digits as Rust's; an exponent or a ".0" needs rewriting
+        return (r if "e" not in r and "n" not in r and not v.is_integer() else rust_float_text(v)), True
+    if v is None:
+        return "", False
+    if isinstance(v, (dt.date, dt.time, dt.timedelta)):  # pd.Timestamp is a datetime
+        return rust_float_text(excel_serial(v)), False
+    return str(v), False
+
+
+def sheet_columns(columns):
+    """The register in a worksheet, from its cells column by column (equal lengths, from
+    row 1: python-calamine's to_python(skip_empty_area=False), or the columns of
+    pd.read_excel(header=None)). Returns (header, data, number, wide_rows):
+
+    - header: the first non-blank row's texts, up to its last non-empty cell;
+    - data: one pyarrow string array per header column, the data rows (blank rows
+      skipped), untrimmed, exactly as a CSV cell would read;
+    - number: for each header column, a pyarrow boolean array (cell stored as a number)
+      when the column holds any number, else None (fupin: an ID number stored as a
+      number is E105 whatever it reads);
+    - wide_rows: data rows with a non-blank cell right of the header — fupin reports
+      one W205 for each (a CSV row can be no wider than its header in the peers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts, numbers = [], []
+    for col in columns:
+        num = None
+        if all(x.__class__ is str for x in col):
+            t = col
+        else:  # some cells are not strings: convert those
+            pairs = [cell_text(x) if x.__class__ is not str else (x, False) for x in col]
+            t = [p[0] for p in pairs]
+            if any(p[1] for p in pairs):
+                num = pa.array([p[1] for p in pairs], type=pa.bool_())
+        texts.append(pa.array(t, type=pa.string()))
+        numbers.append(num)
+    n = len(texts[0]) if texts else 0
+    if n == 0:
+        fail("the worksheet is empty, no header row")
+    filled = [pc.not_equal(pc.utf8_trim(a, RUST_WS), "") for a in texts]
+    nonblank = filled[0]
+    for f in filled[1:]:
+        nonblank = pc.or_(nonblank, f)
+    rows = pc.indices_nonzero(nonblank)
+    if len(rows) == 0:
+        fail("the worksheet is empty, no header row")
+    h = rows[0].as_py()
+    header = [a[h].as_py() for a in texts]
+    width = max((i + 1 for i, x in enumerate(header) if x != ""), default=0)
+    header = header[:width]
+    data_rows = rows[1:]
+    if len(data_rows) == 0:
+        fail("header but no data rows, nothing to assess")
+    data = [texts[i].take(data_rows) for i in range(width)]
+    number = [numbers[i].take(data_rows) if numbers[i] is not None else None
+              for i in range(width)]
+    wide_rows = 0
+    if len(texts) > width:
+        beyond = filled[width]
+        for f in filled[width + 1:]:
+            beyond = pc.or_(beyond, f)
+        wide_rows = pc.sum(beyond.take(data_rows)).as_py() or 0
+    return header, data, number, wide_rows
+
+
+def read_xlsx(path):
+    """sheet_columns() of the workbook's first worksheet, read with python-calamine (the
+    Rust calamine crate that fupin itself uses, under Python)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(path)
+        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as e:  # a broken workbook: file-level, as fupin's FileError::Workbook
+        fail(f"{path}: cannot read the workbook: {e}")
+    return sheet_columns(list(zip(*rows)) if rows else [])
