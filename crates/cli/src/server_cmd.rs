@@ -299,7 +299,7 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
             .as_deref()
             .zip(villages_name.as_deref())
             .map(|(path, name)| Upload { path, name });
-        let checked = tokio::task::block_in_place(|| check_files(&m, v.as_ref(), args.year));
+        let checked = tokio::task::block_in_place(|| check_files(&m, v.as_ref(), args.year, None));
         let (register, villages, warnings) = match checked {
             Checked::Rejected { summary, problems } => {
                 for p in &problems {
@@ -322,7 +322,7 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
             line,
             imported_by: Some(user.id),
         };
-        match store_checked(&store, &register, villages.as_ref(), &meta).await {
+        match store_checked(&store, &register, villages.as_ref(), &meta, None).await {
             Ok(imported) => {
                 println!(
                     "已导入「{}」为登记表版本 {}：{} 户 {} 人，警告 {} 个",

@@ -5,6 +5,9 @@
 //! (constant-time comparison), off the async threads. A session token is 256 random bits
 //! handed to the browser once; the database keeps only its SHA-256, so a copy of the
 //! database does not let anyone in.
+//!
+//! Accounts are never deleted (the audit log names them): an admin disables one, which
+//! ends its sessions and refuses its logins, and may enable it again.
 
 use crate::audit::{Audit, Record};
 use crate::rows::{BeginWrite, Get};
@@ -153,6 +156,8 @@ pub struct User {
     pub username: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// When an admin disabled it; a disabled account cannot log in.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// An account to create.
@@ -184,7 +189,28 @@ pub struct NewSession {
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
-const USER_COLUMNS: &str = "id, username, role, township, village, unit, created_at";
+/// The password rules, as a form shows them.
+pub const PASSWORD_RULES: &str =
+    "至少8个字符，含字母、数字、其他字符（汉字、符号）中的至少两类，且不能与用户名相同";
+
+/// Whether a password may be given to an account: see [`PASSWORD_RULES`].
+pub fn check_password(username: &str, password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("密码至少{MIN_PASSWORD_CHARS}个字符"));
+    }
+    if password == username {
+        return Err("密码不能与用户名相同".into());
+    }
+    let letters = password.chars().any(|c| c.is_ascii_alphabetic());
+    let digits = password.chars().any(|c| c.is_ascii_digit());
+    let others = password.chars().any(|c| !c.is_ascii_alphanumeric());
+    if [letters, digits, others].iter().filter(|&&k| k).count() < 2 {
+        return Err("密码应含字母、数字、其他字符（汉字、符号）中的至少两类".into());
+    }
+    Ok(())
+}
+
+const USER_COLUMNS: &str = "id, username, role, township, village, unit, created_at, disabled_at";
 
 fn user(r: &impl Get) -> Result<User> {
     let word = r.text("role")?;
@@ -205,6 +231,7 @@ fn user(r: &impl Get) -> Result<User> {
         username: r.text("username")?,
         role,
         created_at: r.time("created_at")?,
+        disabled_at: r.opt_time("disabled_at")?,
     })
 }
 
@@ -217,6 +244,7 @@ fn user_json(u: &User) -> serde_json::Value {
         "township": township,
         "village": village,
         "unit": unit,
+        "disabled": u.disabled_at.is_some(),
     })
 }
 
@@ -291,12 +319,7 @@ impl NewUser {
         if name.chars().any(char::is_control) {
             return Err(StoreError::InvalidAccount("用户名不能含控制字符".into()));
         }
-        if self.password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(StoreError::InvalidAccount(format!(
-                "密码至少{MIN_PASSWORD_CHARS}个字符"
-            )));
-        }
-        Ok(())
+        check_password(name, &self.password).map_err(StoreError::InvalidAccount)
     }
 }
 
@@ -348,9 +371,10 @@ impl Store {
         Ok(created)
     }
 
-    /// The account if the password is right; None for a wrong password or an unknown
-    /// username (both take the time of one argon2 check). Failed attempts are the
-    /// caller's to record ([`Store::record_failed_login`]).
+    /// The account if the password is right and the account is not disabled; None for a
+    /// wrong password, an unknown username or a disabled account (all take the time of
+    /// one argon2 check). Failed attempts are the caller's to record
+    /// ([`Store::record_failed_login`]).
     pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1");
         let found = on_pool!(self, pool => {
@@ -365,7 +389,7 @@ impl Store {
         };
         let password = password.to_string();
         let ok = blocking(move || password_matches(&password, &phc)).await?;
-        Ok(account.filter(|_| ok))
+        Ok(account.filter(|u| ok && u.disabled_at.is_none()))
     }
 
     /// An account by id.
@@ -376,6 +400,106 @@ impl Store {
                 Some(r) => Some(user(&r)?),
                 None => None,
             }
+        }))
+    }
+
+    /// Disable an account (`disabled` true) or enable it again, by the admin `by`: a
+    /// disabled account's sessions end at once and it cannot log in. Audited
+    /// (`disable_user`, `enable_user`, with the account before and after). The account
+    /// as it is now, or None if there is no such account; nothing is written when it
+    /// already was so.
+    pub async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        by: Option<UserId>,
+    ) -> Result<Option<User>> {
+        let at = now();
+        let select = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let update =
+            format!("UPDATE users SET disabled_at = $1 WHERE id = $2 RETURNING {USER_COLUMNS}");
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let Some(r) = sqlx::query(&select).bind(id).fetch_optional(&mut *tx).await? else {
+                return Ok(None);
+            };
+            let before = user(&r)?;
+            if before.disabled_at.is_some() == disabled {
+                return Ok(Some(before));
+            }
+            let r = sqlx::query(&update)
+                .bind(disabled.then_some(at))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let after = user(&r)?;
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.audit(Record {
+                at,
+                user: by,
+                action: if disabled { "disable_user" } else { "enable_user" },
+                entity: "user",
+                entity_id: id.to_string(),
+                before: Some(user_json(&before)),
+                after: Some(user_json(&after)),
+            })
+            .await?;
+            tx.commit().await?;
+            Some(after)
+        }))
+    }
+
+    /// Give an account a new password (the admin `by` resets a forgotten one): its
+    /// sessions end, so whoever knew the old one is logged out. Audited
+    /// (`reset_password`; no hash is written to the log). False if there is no such
+    /// account.
+    pub async fn reset_password(
+        &self,
+        id: UserId,
+        password: &str,
+        by: Option<UserId>,
+    ) -> Result<bool> {
+        let Some(account) = self.user(id).await? else {
+            return Ok(false);
+        };
+        check_password(&account.username, password).map_err(StoreError::InvalidAccount)?;
+        let password = password.to_string();
+        let phc = blocking(move || hash_password(&password)).await??;
+        let at = now();
+        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let changed = sqlx::query(sql)
+                .bind(&phc)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed != 1 {
+                return Ok(false);
+            }
+            let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.audit(Record {
+                at,
+                user: by,
+                action: "reset_password",
+                entity: "user",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({ "username": account.username, "sessions_ended": ended })),
+            })
+            .await?;
+            tx.commit().await?;
+            true
         }))
     }
 
@@ -429,9 +553,9 @@ impl Store {
     /// The session of a token, unless it is unknown or expired.
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
         let sql = "SELECT u.id, u.username, u.role, u.township, u.village, u.unit, u.created_at, \
-                   s.csrf_token, s.created_at AS session_created, s.expires_at \
+                   u.disabled_at, s.csrf_token, s.created_at AS session_created, s.expires_at \
                    FROM sessions s JOIN users u ON u.id = s.user_id \
-                   WHERE s.token_hash = $1 AND s.expires_at > $2";
+                   WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL";
         let hash = token_hash(token);
         Ok(on_pool!(self, pool => {
             match sqlx::query(sql).bind(&hash).bind(now()).fetch_optional(pool).await? {

@@ -1,12 +1,19 @@
 //! Background jobs shared by every server process. A job is taken by exactly one taker:
 //! on PostgreSQL with `FOR UPDATE SKIP LOCKED` (takers do not wait for each other), on
 //! SQLite by one `UPDATE … RETURNING` under the database's single write lock.
+//!
+//! A job's state changes (queued, started, taken, finished) are audited in their own
+//! transaction, in the name of the user who asked for the job. Its payload — its input,
+//! its progress while it runs, its result — is the job's own record: updating it is not a
+//! state change and writes no audit row (a progress bar would flood the log).
 
-use crate::rows::Get;
+use crate::accounts::UserId;
+use crate::audit::{Audit, Record};
+use crate::rows::{BeginWrite, Get};
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::types::Json;
 
 pub type JobId = i64;
@@ -51,6 +58,8 @@ pub struct Job {
     /// How many times it was taken.
     pub attempts: u64,
     pub created_at: DateTime<Utc>,
+    /// The account that asked for it (None from the command line).
+    pub requested_by: Option<UserId>,
     /// Who took it last (a process name of the caller's choosing).
     pub taken_by: Option<String>,
     pub taken_at: Option<DateTime<Utc>>,
@@ -58,8 +67,8 @@ pub struct Job {
     pub error: Option<String>,
 }
 
-const JOB_COLUMNS: &str =
-    "id, kind, payload, state, attempts, created_at, taken_by, taken_at, finished_at, error";
+const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, created_at, requested_by, \
+     taken_by, taken_at, finished_at, error";
 
 fn job(r: &impl Get) -> Result<Job> {
     let state = r.text("state")?;
@@ -71,6 +80,7 @@ fn job(r: &impl Get) -> Result<Job> {
             .ok_or_else(|| StoreError::corrupt(format!("jobs.state = {state}")))?,
         attempts: crate::rows::count(r, "attempts")?,
         created_at: r.time("created_at")?,
+        requested_by: r.opt_int("requested_by")?,
         taken_by: r.opt_text("taken_by")?,
         taken_at: r.opt_time("taken_at")?,
         finished_at: r.opt_time("finished_at")?,
@@ -78,78 +88,188 @@ fn job(r: &impl Get) -> Result<Job> {
     })
 }
 
+/// What the audit log keeps of a job's state (not its payload, which may be large).
+fn state_json(j: &Job) -> Value {
+    json!({
+        "kind": j.kind,
+        "state": j.state.word(),
+        "attempts": j.attempts,
+        "taken_by": j.taken_by,
+        "error": j.error,
+    })
+}
+
+/// The audit row of a job's state change.
+fn record<'a>(action: &'a str, before: Option<&Job>, after: &Job) -> Record<'a> {
+    Record {
+        at: after
+            .finished_at
+            .or(after.taken_at)
+            .unwrap_or(after.created_at),
+        user: after.requested_by,
+        action,
+        entity: "job",
+        entity_id: after.id.to_string(),
+        before: before.map(state_json),
+        after: Some(state_json(after)),
+    }
+}
+
+/// The job as it was before an UPDATE of its state, from the row it returned.
+fn before_update(after: &Job, state: JobState) -> Job {
+    Job {
+        state,
+        ..after.clone()
+    }
+}
+
 impl Store {
-    /// Queue a job.
-    pub async fn enqueue_job(&self, kind: &str, payload: &Value) -> Result<JobId> {
-        let sql = "INSERT INTO jobs (kind, payload, created_at) VALUES ($1, $2, $3) RETURNING id";
+    /// Queue a job for any process to take ([`Store::take_job`]), asked for by `by`.
+    /// Audited (`enqueue_job`).
+    pub async fn enqueue_job(
+        &self,
+        kind: &str,
+        payload: &Value,
+        by: Option<UserId>,
+    ) -> Result<JobId> {
+        self.insert_job(kind, payload, None, by).await
+    }
+
+    /// A job that `taker` runs itself, at once: it is created `running`, never queued
+    /// (the process that holds an upload is the one that can import it). Audited
+    /// (`start_job`).
+    pub async fn start_job(
+        &self,
+        kind: &str,
+        payload: &Value,
+        taker: &str,
+        by: Option<UserId>,
+    ) -> Result<JobId> {
+        self.insert_job(kind, payload, Some(taker), by).await
+    }
+
+    async fn insert_job(
+        &self,
+        kind: &str,
+        payload: &Value,
+        taker: Option<&str>,
+        by: Option<UserId>,
+    ) -> Result<JobId> {
+        let at = now();
+        let sql = format!(
+            "INSERT INTO jobs (kind, payload, state, attempts, created_at, requested_by, \
+             taken_by, taken_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {JOB_COLUMNS}"
+        );
+        let (state, attempts, action) = match taker {
+            Some(_) => (JobState::Running, 1i64, "start_job"),
+            None => (JobState::Queued, 0, "enqueue_job"),
+        };
         Ok(on_pool!(self, pool => {
-            let r = sqlx::query(sql)
+            let mut tx = pool.begin_write().await?;
+            let r = sqlx::query(&sql)
                 .bind(kind)
                 .bind(Json(payload))
-                .bind(now())
-                .fetch_one(pool)
+                .bind(state.word())
+                .bind(attempts)
+                .bind(at)
+                .bind(by)
+                .bind(taker)
+                .bind(taker.map(|_| at))
+                .fetch_one(&mut *tx)
                 .await?;
-            r.int("id")?
+            let created = job(&r)?;
+            tx.audit(record(action, None, &created)).await?;
+            tx.commit().await?;
+            created.id
         }))
     }
 
     /// Take the oldest queued job, if any, for `taker`: it becomes `running`. Two takers,
-    /// in one process or several, never get the same job.
+    /// in one process or several, never get the same job. Audited (`take_job`).
     pub async fn take_job(&self, taker: &str) -> Result<Option<Job>> {
-        let returning = format!("RETURNING {JOB_COLUMNS}");
-        let found = match self {
-            Store::Postgres(pool) => {
-                let sql = format!(
-                    "UPDATE jobs SET state = 'running', taken_by = $1, taken_at = $2, \
-                     attempts = attempts + 1 \
-                     WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id \
-                                 LIMIT 1 FOR UPDATE SKIP LOCKED) {returning}"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(taker)
-                    .bind(now())
-                    .fetch_optional(pool)
-                    .await?;
-                row.map(|r| job(&r)).transpose()?
-            }
-            Store::Sqlite(pool) => {
-                // One statement: SQLite runs it under its write lock, start to end.
-                let sql = format!(
-                    "UPDATE jobs SET state = 'running', taken_by = $1, taken_at = $2, \
-                     attempts = attempts + 1 \
-                     WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id \
-                                 LIMIT 1) {returning}"
-                );
-                let row = sqlx::query(&sql)
-                    .bind(taker)
-                    .bind(now())
-                    .fetch_optional(pool)
-                    .await?;
-                row.map(|r| job(&r)).transpose()?
-            }
+        // PostgreSQL: takers skip the rows others have locked instead of waiting. SQLite:
+        // the transaction holds the single write lock from its start.
+        let lock = match self {
+            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Store::Sqlite(_) => "",
         };
-        Ok(found)
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', taken_by = $1, taken_at = $2, \
+             attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id \
+                         LIMIT 1{lock}) RETURNING {JOB_COLUMNS}"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let row = sqlx::query(&sql)
+                .bind(taker)
+                .bind(now())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let taken = job(&row)?;
+            let before = Job {
+                attempts: taken.attempts - 1,
+                taken_by: None,
+                taken_at: None,
+                ..before_update(&taken, JobState::Queued)
+            };
+            tx.audit(record("take_job", Some(&before), &taken)).await?;
+            tx.commit().await?;
+            Some(taken)
+        }))
+    }
+
+    /// Replace the payload of a running job: its progress, then its result. False if the
+    /// job is not running. Not audited: the state does not change.
+    pub async fn update_job_payload(&self, id: JobId, payload: &Value) -> Result<bool> {
+        let sql = "UPDATE jobs SET payload = $1 WHERE id = $2 AND state = 'running'";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(Json(payload))
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1
+        }))
     }
 
     /// Mark a running job done (`error` None) or failed. False if it was not running.
+    /// Audited (`finish_job`).
     pub async fn finish_job(&self, id: JobId, error: Option<&str>) -> Result<bool> {
         let state = if error.is_some() {
             JobState::Failed
         } else {
             JobState::Done
         };
-        let sql = "UPDATE jobs SET state = $1, finished_at = $2, error = $3 \
-                   WHERE id = $4 AND state = 'running'";
+        let sql = format!(
+            "UPDATE jobs SET state = $1, finished_at = $2, error = $3 \
+             WHERE id = $4 AND state = 'running' RETURNING {JOB_COLUMNS}"
+        );
         Ok(on_pool!(self, pool => {
-            sqlx::query(sql)
+            let mut tx = pool.begin_write().await?;
+            let row = sqlx::query(&sql)
                 .bind(state.word())
                 .bind(now())
                 .bind(error)
                 .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                return Ok(false);
+            };
+            let finished = job(&row)?;
+            let before = Job {
+                error: None,
+                finished_at: None,
+                ..before_update(&finished, JobState::Running)
+            };
+            tx.audit(record("finish_job", Some(&before), &finished)).await?;
+            tx.commit().await?;
+            true
         }))
     }
 

@@ -33,10 +33,12 @@ mod rows;
 mod scope;
 mod work;
 
-pub use accounts::{NewSession, NewUser, Role, Session, User, UserId};
+pub use accounts::{
+    check_password, NewSession, NewUser, Role, Session, User, UserId, PASSWORD_RULES,
+};
 pub use audit::AuditEntry;
 pub use error::StoreError;
-pub use import::{Imported, RegisterMeta};
+pub use import::{Imported, RegisterMeta, IMPORT_STEPS};
 pub use jobs::{Job, JobId, JobState};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use register::{

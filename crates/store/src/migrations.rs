@@ -37,6 +37,11 @@ const SQLITE: Files = &[
         include_str!("../migrations/sqlite/0005_member_id_keys.sql"),
     ),
     (
+        6,
+        "jobs accounts",
+        include_str!("../migrations/sqlite/0006_jobs_accounts.sql"),
+    ),
+    (
         7,
         "plan gaps work",
         include_str!("../migrations/sqlite/0007_plan_gaps_work.sql"),
@@ -68,6 +73,11 @@ const POSTGRES: Files = &[
         5,
         "member id keys",
         include_str!("../migrations/postgres/0005_member_id_keys.sql"),
+    ),
+    (
+        6,
+        "jobs accounts",
+        include_str!("../migrations/postgres/0006_jobs_accounts.sql"),
     ),
     (
         7,

@@ -28,9 +28,15 @@ contract!(
     key_paging_returns_every_household_exactly_once,
     passwords_verify_and_usernames_are_unique,
     sessions_expire_and_end,
+    a_disabled_account_cannot_log_in_and_its_sessions_end,
+    a_reset_password_replaces_the_old_one_and_ends_sessions,
+    passwords_follow_the_rules,
     failed_logins_are_counted_in_a_window,
     every_write_is_audited_and_the_log_is_append_only,
     each_job_is_taken_once,
+    a_started_job_runs_at_once_and_carries_its_progress,
+    job_state_changes_are_audited_in_the_name_of_who_asked,
+    an_import_reports_each_of_its_steps,
     id_keys_computed_in_sql_match_the_domain,
 );
 
@@ -676,6 +682,174 @@ async fn passwords_verify_and_usernames_are_unique(store: Store) {
     assert!(phc.starts_with("$argon2id$"), "{phc}");
 }
 
+/// An admin disables an account: its sessions end, its password no longer logs in; once
+/// enabled again, it does. Both are audited with the account before and after; doing
+/// what is already so writes nothing.
+async fn a_disabled_account_cannot_log_in_and_its_sessions_end(store: Store) {
+    let a = admin(&store).await;
+    let new = NewUser {
+        username: "村干部".into(),
+        password: "春耕-2018-甲村".into(),
+        role: Role::Inspector,
+    };
+    let u = store.create_user(&new, Some(a.id)).await.unwrap();
+    let s = store
+        .create_session(u.id, Duration::hours(8))
+        .await
+        .unwrap();
+    let other = store
+        .create_session(a.id, Duration::hours(8))
+        .await
+        .unwrap();
+
+    let off = store
+        .set_user_disabled(u.id, true, Some(a.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(off.disabled_at.is_some());
+    assert_eq!(store.session(&s.token).await.unwrap(), None);
+    assert!(store.session(&other.token).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .verify_password("村干部", &new.password)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store.create_session(u.id, Duration::hours(1)).await.is_ok());
+    let again = store
+        .create_session(u.id, Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(store.session(&again.token).await.unwrap(), None, "disabled");
+    let n = store.audit_entries(None, 100).await.unwrap().items.len();
+    store
+        .set_user_disabled(u.id, true, Some(a.id))
+        .await
+        .unwrap();
+    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), n);
+
+    let on = store
+        .set_user_disabled(u.id, false, Some(a.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(on.disabled_at, None);
+    assert_eq!(
+        store
+            .verify_password("村干部", &new.password)
+            .await
+            .unwrap(),
+        Some(on)
+    );
+    assert_eq!(
+        store
+            .set_user_disabled(u.id + 100, true, None)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let log = store.audit_entries(None, 100).await.unwrap().items;
+    let changes: Vec<_> = log
+        .iter()
+        .filter(|e| e.action.ends_with("able_user"))
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.user_id,
+                e.before.as_ref().unwrap()["disabled"].clone(),
+                e.after.as_ref().unwrap()["disabled"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("enable_user", Some(a.id), true.into(), false.into()),
+            ("disable_user", Some(a.id), false.into(), true.into()),
+        ]
+    );
+}
+
+/// A reset password replaces the old one and logs out whoever knew the old one; the log
+/// records the reset without any hash.
+async fn a_reset_password_replaces_the_old_one_and_ends_sessions(store: Store) {
+    let a = admin(&store).await;
+    let s = store
+        .create_session(a.id, Duration::hours(8))
+        .await
+        .unwrap();
+    assert!(store
+        .reset_password(a.id, "新的密码-2019", Some(a.id))
+        .await
+        .unwrap());
+    assert_eq!(store.session(&s.token).await.unwrap(), None);
+    assert_eq!(
+        store
+            .verify_password("admin", "管理员密码-123")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .verify_password("admin", "新的密码-2019")
+        .await
+        .unwrap()
+        .is_some());
+    assert!(matches!(
+        store.reset_password(a.id, "short", Some(a.id)).await,
+        Err(StoreError::InvalidAccount(_))
+    ));
+    assert!(!store
+        .reset_password(a.id + 100, "新的密码-2019", None)
+        .await
+        .unwrap());
+    let log = store.audit_entries(None, 1).await.unwrap().items;
+    assert_eq!(log[0].action, "reset_password");
+    assert_eq!(log[0].entity_id, a.id.to_string());
+    let text = log[0].after.as_ref().unwrap().to_string();
+    assert!(
+        !text.contains("argon2") && !text.contains("新的密码"),
+        "{text}"
+    );
+}
+
+/// Password rules: at least 8 characters of two kinds, not the username.
+async fn passwords_follow_the_rules(store: Store) {
+    for (username, password, ok) in [
+        ("zhang", "春耕-2018-甲村", true),
+        ("zhang", "abcdefg1", true),
+        ("zhang", "村干部村干部村干部", false),
+        ("zhang", "abcdefgh", false),
+        ("zhang", "12345678", false),
+        ("zhang", "ab1", false),
+        ("zhang123", "zhang123", false),
+    ] {
+        assert_eq!(
+            fupin_store::check_password(username, password).is_ok(),
+            ok,
+            "{username} {password}"
+        );
+        let created = store
+            .create_user(
+                &NewUser {
+                    username: username.into(),
+                    password: password.into(),
+                    role: Role::Inspector,
+                },
+                None,
+            )
+            .await;
+        assert_eq!(created.is_ok(), ok, "{password}");
+        if let Ok(u) = created {
+            store.set_user_disabled(u.id, true, None).await.unwrap();
+            break;
+        }
+    }
+}
+
 /// Sessions live in the database: found by token until they expire or end; the token
 /// itself is not stored.
 async fn sessions_expire_and_end(store: Store) {
@@ -838,7 +1012,7 @@ async fn each_job_is_taken_once(store: Store) {
     for i in 0..6 {
         ids.push(
             store
-                .enqueue_job("export", &serde_json::json!({ "n": i }))
+                .enqueue_job("export", &serde_json::json!({ "n": i }), None)
                 .await
                 .unwrap(),
         );
@@ -875,6 +1049,117 @@ async fn each_job_is_taken_once(store: Store) {
     assert!(failed.finished_at.is_some() && failed.taken_by.is_some());
 }
 
+/// A job started by a process is running at once (no other process takes it); its
+/// payload follows its progress while it runs, and is frozen once it ends.
+async fn a_started_job_runs_at_once_and_carries_its_progress(store: Store) {
+    use fupin_store::JobState;
+    use serde_json::json;
+    let a = admin(&store).await;
+    let id = store
+        .start_job(
+            "import",
+            &json!({ "stage": "checking" }),
+            "fupin-1",
+            Some(a.id),
+        )
+        .await
+        .unwrap();
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Running);
+    assert_eq!(job.attempts, 1);
+    assert_eq!(job.taken_by.as_deref(), Some("fupin-1"));
+    assert_eq!(job.requested_by, Some(a.id));
+    assert_eq!(job.taken_at, Some(job.created_at));
+    assert_eq!(store.take_job("fupin-2").await.unwrap(), None);
+
+    let progress = json!({ "stage": "checking", "progress": 42 });
+    assert!(store.update_job_payload(id, &progress).await.unwrap());
+    assert_eq!(store.job(id).await.unwrap().unwrap().payload, progress);
+    assert!(store.finish_job(id, None).await.unwrap());
+    assert!(!store
+        .update_job_payload(id, &json!({ "stage": "late" }))
+        .await
+        .unwrap());
+    let done = store.job(id).await.unwrap().unwrap();
+    assert_eq!((done.state, done.payload), (JobState::Done, progress));
+    assert!(!store.update_job_payload(id + 1, &json!({})).await.unwrap());
+}
+
+/// Every state change of a job (queued, started, taken, finished) is an audit row naming
+/// the account that asked for it, with the state before and after; progress is not.
+async fn job_state_changes_are_audited_in_the_name_of_who_asked(store: Store) {
+    use serde_json::json;
+    let a = admin(&store).await;
+    let queued = store
+        .enqueue_job("export", &json!({}), Some(a.id))
+        .await
+        .unwrap();
+    let started = store
+        .start_job("import", &json!({}), "fupin-1", None)
+        .await
+        .unwrap();
+    store.take_job("fupin-2").await.unwrap().unwrap();
+    store
+        .update_job_payload(started, &json!({ "progress": 50 }))
+        .await
+        .unwrap();
+    store.finish_job(queued, Some("磁盘已满")).await.unwrap();
+    store.finish_job(started, None).await.unwrap();
+
+    let entries = store.audit_entries(None, 100).await.unwrap().items;
+    let jobs: Vec<_> = entries.iter().filter(|e| e.entity == "job").rev().collect();
+    let got: Vec<(&str, Option<i64>, String)> = jobs
+        .iter()
+        .map(|e| (e.action.as_str(), e.user_id, e.entity_id.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("enqueue_job", Some(a.id), queued.to_string()),
+            ("start_job", None, started.to_string()),
+            ("take_job", Some(a.id), queued.to_string()),
+            ("finish_job", Some(a.id), queued.to_string()),
+            ("finish_job", None, started.to_string()),
+        ]
+    );
+    let state = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v["state"].clone());
+    let states: Vec<_> = jobs
+        .iter()
+        .map(|e| (state(&e.before), state(&e.after)))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (None, Some(json!("queued"))),
+            (None, Some(json!("running"))),
+            (Some(json!("queued")), Some(json!("running"))),
+            (Some(json!("running")), Some(json!("failed"))),
+            (Some(json!("running")), Some(json!("done"))),
+        ]
+    );
+    assert_eq!(jobs[2].after.as_ref().unwrap()["taken_by"], "fupin-2");
+    assert_eq!(jobs[2].before.as_ref().unwrap()["taken_by"], json!(null));
+    assert_eq!(jobs[3].after.as_ref().unwrap()["error"], "磁盘已满");
+    assert_eq!(jobs[3].username.as_deref(), Some("admin"));
+}
+
+/// An import reports its steps in order, ending with all of them done.
+async fn an_import_reports_each_of_its_steps(store: Store) {
+    let (register, villages) = golden();
+    let steps = std::sync::Mutex::new(Vec::new());
+    store
+        .import_register_with_progress(
+            &register,
+            &meta("members.csv", None),
+            Some(&villages),
+            &|n| steps.lock().unwrap().push(n),
+        )
+        .await
+        .unwrap();
+    let steps = steps.into_inner().unwrap();
+    assert_eq!(steps, (1..=fupin_store::IMPORT_STEPS).collect::<Vec<_>>());
+}
+
 /// Migration 0005 fills member_ids for versions imported before it, computing ID number
 /// keys in SQL: the same numbers as `IdNumber::key`, which imports use.
 async fn id_keys_computed_in_sql_match_the_domain(store: Store) {
@@ -893,12 +1178,12 @@ async fn id_keys_computed_in_sql_match_the_domain(store: Store) {
         });
         let key: i64 = match &store {
             Store::Sqlite(p) => fupin_store::sqlx::query_scalar(sql)
-                .bind(id.as_str())
+                .bind(id.to_string())
                 .fetch_one(p)
                 .await
                 .unwrap(),
             Store::Postgres(p) => fupin_store::sqlx::query_scalar(sql)
-                .bind(id.as_str())
+                .bind(id.to_string())
                 .fetch_one(p)
                 .await
                 .unwrap(),

@@ -8,13 +8,19 @@
 //! On the web the work runs as a job: the upload is saved, a job row is started, and the
 //! browser is sent to a page that follows the row until it is done. `fupin import` runs
 //! the same [`check_files`] and [`store_checked`] in the foreground.
+//!
+//! Progress: the reader counts the bytes it has read and the store the steps it has
+//! done ([`ImportProgress`]); a ticker writes the percentage into the job row twice a
+//! second, so that any process can show it. While SQLite holds its single write lock for
+//! the import's transaction the row cannot be written: the process doing the import
+//! (the only one an SQLite file has) shows the live figure instead.
 
 use crate::auth::{PageUser, Viewer};
 use crate::dashboard::VersionLine;
 use crate::error::{Error, PageError};
 use crate::view::Layout;
 use crate::xlsx::{self, ProblemCells};
-use crate::{jobs, AppState};
+use crate::AppState;
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -26,8 +32,11 @@ use fupin_store::{Imported, JobId, JobState, RegisterMeta, Store, StoreError, Us
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 /// The outcome of reading and checking the files of an import.
@@ -77,10 +86,17 @@ fn rejected_by(e: FileError, file: &Upload<'_>) -> Checked {
     }
 }
 
-/// Read and check the files of an import with the assessment's own reader.
-pub fn check_files(members: &Upload<'_>, villages: Option<&Upload<'_>>, year: i32) -> Checked {
+/// Read and check the files of an import with the assessment's own reader; `read`
+/// counts the bytes of the members file read so far.
+pub fn check_files(
+    members: &Upload<'_>,
+    villages: Option<&Upload<'_>>,
+    year: i32,
+    read: Option<Arc<AtomicU64>>,
+) -> Checked {
     let mut opts = ReadOptions::new(year);
     opts.member_texts = true;
+    opts.progress = read;
     let mut register = match read_members(members.path, &opts) {
         Ok(r) => r,
         Err(e) => return rejected_by(e, members),
@@ -161,14 +177,136 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Store a checked register as the new version.
+/// Store a checked register as the new version; `steps` counts the store's steps done
+/// (of [`fupin_store::IMPORT_STEPS`]).
 pub async fn store_checked(
     store: &Store,
     register: &Register,
     villages: Option<&Villages>,
     meta: &RegisterMeta,
+    steps: Option<&AtomicU32>,
 ) -> Result<Imported, StoreError> {
-    store.import_register(register, meta, villages).await
+    let note = |n: u32| {
+        if let Some(s) = steps {
+            s.store(n, Ordering::Relaxed);
+        }
+    };
+    store
+        .import_register_with_progress(register, meta, villages, &note)
+        .await
+}
+
+/// How far an import has got: bytes of the members file read, then steps of the store.
+#[derive(Debug, Default)]
+pub struct ImportProgress {
+    pub read: Arc<AtomicU64>,
+    /// The members file's size.
+    pub total: u64,
+    pub stored: AtomicU32,
+}
+
+/// The share of the work reading and checking takes (the rest is storing), in percent:
+/// at 10^6 households reading takes seconds, writing the database tens of seconds.
+const READING_SHARE: u64 = 25;
+
+impl ImportProgress {
+    pub fn new(total: u64) -> ImportProgress {
+        ImportProgress {
+            total,
+            ..ImportProgress::default()
+        }
+    }
+
+    /// 0 to 100.
+    pub fn percent(&self) -> u8 {
+        let read = self.read.load(Ordering::Relaxed).min(self.total);
+        let reading = (read * READING_SHARE).checked_div(self.total).unwrap_or(0);
+        let steps = u64::from(
+            self.stored
+                .load(Ordering::Relaxed)
+                .min(fupin_store::IMPORT_STEPS),
+        );
+        let storing = steps * (100 - READING_SHARE) / u64::from(fupin_store::IMPORT_STEPS);
+        (reading + storing).min(100) as u8
+    }
+
+    fn storing(&self) -> bool {
+        self.stored.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// The imports this process is running, by job, for their live progress.
+#[derive(Clone, Debug, Default)]
+pub struct RunningImports(Arc<Mutex<HashMap<JobId, Arc<ImportProgress>>>>);
+
+impl RunningImports {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Arc<ImportProgress>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The live percentage of a job this process runs.
+    pub fn percent(&self, id: JobId) -> Option<u8> {
+        self.lock().get(&id).map(|p| p.percent())
+    }
+}
+
+/// The percentage of an import job: the live one if this process runs it, else the
+/// row's.
+pub fn job_percent(state: &AppState, job: &fupin_store::Job) -> u8 {
+    let row = job.payload["progress"].as_u64().unwrap_or(0).min(100) as u8;
+    match job.state {
+        JobState::Done | JobState::Failed => 100,
+        _ => state
+            .imports
+            .percent(job.id)
+            .map_or(row, |live| live.max(row)),
+    }
+}
+
+/// A job's payload, written by the import and by its progress ticker in turn.
+struct JobRow {
+    store: Store,
+    id: JobId,
+    payload: tokio::sync::Mutex<Value>,
+}
+
+impl JobRow {
+    /// Change the payload and write it to the row.
+    async fn write(&self, change: impl FnOnce(&mut Value)) -> Result<(), String> {
+        let mut payload = self.payload.lock().await;
+        change(&mut payload);
+        self.store
+            .update_job_payload(self.id, &payload)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Write the percentage into the job row while it changes, until `stop`.
+async fn tick(
+    row: Arc<JobRow>,
+    progress: Arc<ImportProgress>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let sqlite = row.store.backend() == "sqlite";
+    let mut written = 0;
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        let percent = progress.percent();
+        // SQLite's write lock is the import's until it commits: waiting for it would only
+        // hold a connection (the page shows the live figure of this process meanwhile).
+        if percent == written || (sqlite && progress.storing()) {
+            continue;
+        }
+        match row.write(|p| p["progress"] = json!(percent)).await {
+            Ok(()) => written = percent,
+            Err(e) => tracing::warn!("import job {}: progress not written: {e}", row.id),
+        }
+    }
 }
 
 /// A problem as JSON, as jobs and the API carry it.
@@ -310,24 +448,39 @@ pub async fn start_upload(
         "user_id": user.id,
         "username": user.username,
         "stage": "checking",
+        "progress": 0,
         "result": null,
     });
-    let id = jobs::start(&state.store, "import", &payload, &state.config.instance).await?;
+    let id = state
+        .store
+        .start_job("import", &payload, &state.config.instance, Some(user.id))
+        .await?;
+    let size = tokio::fs::metadata(&members_path)
+        .await
+        .map_or(0, |m| m.len());
+    let progress = Arc::new(ImportProgress::new(size));
+    state.imports.lock().insert(id, Arc::clone(&progress));
+    let row = Arc::new(JobRow {
+        store: state.store.clone(),
+        id,
+        payload: tokio::sync::Mutex::new(payload),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let ticker = tokio::spawn(tick(Arc::clone(&row), Arc::clone(&progress), stopped));
     let state = state.clone();
     let user_id = user.id;
     tokio::spawn(async move {
         let villages = r.villages.clone();
-        let outcome = run_import(
-            &state,
-            id,
-            payload,
-            (members_path, members_name),
-            villages,
+        let job = Import {
+            row: &row,
+            progress: &progress,
             year,
             line,
-            user_id,
-        )
-        .await;
+            user: user_id,
+        };
+        let outcome = job
+            .run(&state, (members_path, members_name), villages, stop, ticker)
+            .await;
         let error = outcome.err();
         if let Some(e) = &error {
             tracing::error!("import job {id}: {e}");
@@ -335,97 +488,128 @@ pub async fn start_upload(
         if let Err(e) = state.store.finish_job(id, error.as_deref()).await {
             tracing::error!("import job {id}: could not finish: {e}");
         }
+        state.imports.lock().remove(&id);
         drop(r);
     });
     Ok(id)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_import(
-    state: &AppState,
-    id: JobId,
-    mut payload: Value,
-    members: (PathBuf, String),
-    villages: Option<(PathBuf, String)>,
+/// An import job under way.
+struct Import<'a> {
+    row: &'a JobRow,
+    progress: &'a Arc<ImportProgress>,
     year: i32,
     line: PovertyLine,
     user: UserId,
-) -> Result<(), String> {
-    let store = &state.store;
-    let (mp, mn) = members.clone();
-    let vf = villages.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let sha = sha256_file(&mp).map_err(|e| format!("无法读取上传文件：{e}"))?;
-        let m = Upload {
-            path: &mp,
-            name: &mn,
-        };
-        let v = vf.as_ref().map(|(p, n)| Upload { path: p, name: n });
-        Ok::<_, String>((sha, check_files(&m, v.as_ref(), year)))
-    })
-    .await
-    .map_err(|e| e.to_string())??;
-    let (sha256, checked) = checked;
-    match checked {
-        Checked::Rejected { summary, problems } => {
+}
+
+impl Import<'_> {
+    /// Check, then store; the result goes into the job row once the ticker has stopped.
+    async fn run(
+        self,
+        state: &AppState,
+        members: (PathBuf, String),
+        villages: Option<(PathBuf, String)>,
+        stop: tokio::sync::oneshot::Sender<()>,
+        ticker: tokio::task::JoinHandle<()>,
+    ) -> Result<(), String> {
+        let result = self.check_and_store(state, members, villages).await;
+        let _ = stop.send(());
+        let _ = ticker.await;
+        let (stage, result) = result?;
+        self.row
+            .write(|p| {
+                p["stage"] = json!(stage);
+                p["progress"] = json!(100);
+                p["result"] = result;
+            })
+            .await
+    }
+
+    /// The final stage and result of the job.
+    async fn check_and_store(
+        &self,
+        state: &AppState,
+        members: (PathBuf, String),
+        villages: Option<(PathBuf, String)>,
+    ) -> Result<(&'static str, Value), String> {
+        let store = &state.store;
+        let (mp, mn) = members.clone();
+        let vf = villages.clone();
+        let year = self.year;
+        let read = Arc::clone(&self.progress.read);
+        let checked = tokio::task::spawn_blocking(move || {
+            let sha = sha256_file(&mp).map_err(|e| format!("无法读取上传文件：{e}"))?;
+            let m = Upload {
+                path: &mp,
+                name: &mn,
+            };
+            let v = vf.as_ref().map(|(p, n)| Upload { path: p, name: n });
+            Ok::<_, String>((sha, check_files(&m, v.as_ref(), year, Some(read))))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        let (sha256, checked) = checked;
+        let rejected = |summary: String, problems: &[Problem]| {
             let errors = problems.iter().filter(|p| p.code.is_error()).count();
-            payload["stage"] = json!("done");
-            payload["result"] = json!({
+            json!({
                 "outcome": "rejected",
                 "summary": summary,
                 "errors": errors,
                 "warnings": problems.len() - errors,
                 "problems": problems.iter().map(problem_json).collect::<Vec<_>>(),
-            });
-            jobs::update(store, id, &payload)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(())
-        }
-        Checked::Good {
-            register,
-            villages,
-            warnings,
-        } => {
-            payload["stage"] = json!("storing");
-            payload["households"] = json!(register.households.len());
-            jobs::update(store, id, &payload)
-                .await
-                .map_err(|e| e.to_string())?;
-            let meta = RegisterMeta {
-                file_name: members.1.clone(),
-                sha256,
-                year,
-                line,
-                imported_by: Some(user),
-            };
-            match store_checked(store, &register, villages.as_ref(), &meta).await {
-                Ok(imported) => {
-                    payload["stage"] = json!("done");
-                    payload["result"] = json!({
-                        "outcome": "imported",
-                        "version": imported.version,
-                        "households": imported.households,
-                        "members": imported.members,
-                        "warnings": warnings,
-                    });
+            })
+        };
+        match checked {
+            Checked::Rejected { summary, problems } => Ok(("done", rejected(summary, &problems))),
+            Checked::Good {
+                register,
+                villages,
+                warnings,
+            } => {
+                let households = register.households.len();
+                self.row
+                    .write(|p| {
+                        p["stage"] = json!("storing");
+                        p["households"] = json!(households);
+                    })
+                    .await?;
+                let meta = RegisterMeta {
+                    file_name: members.1.clone(),
+                    sha256,
+                    year: self.year,
+                    line: self.line.clone(),
+                    imported_by: Some(self.user),
+                };
+                let stored = store_checked(
+                    store,
+                    &register,
+                    villages.as_ref(),
+                    &meta,
+                    Some(&self.progress.stored),
+                )
+                .await;
+                match stored {
+                    Ok(imported) => Ok((
+                        "done",
+                        json!({
+                            "outcome": "imported",
+                            "version": imported.version,
+                            "households": imported.households,
+                            "members": imported.members,
+                            "warnings": warnings,
+                        }),
+                    )),
+                    Err(StoreError::Refused { reason, problems }) => {
+                        let mut r = rejected(reason, &problems);
+                        // The store refuses for reasons, each an error.
+                        r["errors"] = json!(problems.len());
+                        r["warnings"] = json!(0);
+                        Ok(("done", r))
+                    }
+                    Err(e) => Err(e.to_string()),
                 }
-                Err(StoreError::Refused { reason, problems }) => {
-                    payload["stage"] = json!("done");
-                    payload["result"] = json!({
-                        "outcome": "rejected",
-                        "summary": reason,
-                        "errors": problems.len(),
-                        "warnings": 0,
-                        "problems": problems.iter().map(problem_json).collect::<Vec<_>>(),
-                    });
-                }
-                Err(e) => return Err(e.to_string()),
             }
-            jobs::update(store, id, &payload)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(())
         }
     }
 }
@@ -552,6 +736,8 @@ struct JobPage {
     file_name: String,
     running: bool,
     stage: String,
+    /// 0 to 100.
+    percent: u8,
     elapsed: String,
     failed: Option<String>,
     outcome: String,
@@ -620,6 +806,7 @@ pub async fn job_page(
         file_name: p["file_name"].as_str().unwrap_or("").into(),
         running,
         stage: stage.into(),
+        percent: job_percent(&state, &job),
         elapsed: format!("{elapsed:.1}"),
         failed: (job.state == JobState::Failed).then(|| job.error.clone().unwrap_or_default()),
         outcome: result["outcome"].as_str().unwrap_or("").into(),
@@ -661,4 +848,23 @@ pub async fn job_problems_xlsx(
         .map_err(|e| Error::Internal(e.to_string()))?
         .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(xlsx::download(bytes, &format!("导入问题清单-{id}.xlsx")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reading is the first quarter of the bar, the store's steps the rest.
+    #[test]
+    fn percent_weighs_reading_then_storing() {
+        let p = ImportProgress::new(1000);
+        assert_eq!(p.percent(), 0);
+        p.read.store(500, Ordering::Relaxed);
+        assert_eq!(p.percent(), 12);
+        p.read.store(1000, Ordering::Relaxed);
+        assert_eq!(p.percent(), 25);
+        p.stored.store(fupin_store::IMPORT_STEPS, Ordering::Relaxed);
+        assert_eq!(p.percent(), 100);
+        assert_eq!(ImportProgress::new(0).percent(), 0);
+    }
 }

@@ -24,7 +24,6 @@ pub mod dashboard;
 pub mod error;
 pub mod household;
 pub mod import;
-pub mod jobs;
 pub mod problems;
 pub mod registry;
 pub mod search;
@@ -85,6 +84,9 @@ impl Default for Config {
 pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
+    /// The imports this process runs, for their live progress (the job rows are what
+    /// every process sees).
+    pub imports: import::RunningImports,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
         AppState {
             store,
             config: Arc::new(config),
+            imports: import::RunningImports::default(),
         }
     }
 }
@@ -142,7 +145,10 @@ pub fn router(state: AppState) -> Router {
             get(import::job_problems_xlsx),
         )
         .route("/admin/audit", get(admin::audit_page))
-        .route("/admin/users", get(admin::users_page))
+        .route("/admin/users", get(admin::users_page).post(admin::add_user))
+        .route("/admin/users/{id}/disable", post(admin::disable_user))
+        .route("/admin/users/{id}/enable", post(admin::enable_user))
+        .route("/admin/users/{id}/password", post(admin::reset_password))
         .route("/tasks", get(tasks::matrix_page))
         .route("/tasks/six", get(tasks::six_page))
         .route("/tasks/gaps", get(tasks::gaps_page))

@@ -7,6 +7,8 @@ mod support;
 
 #[path = "web/access.rs"]
 mod access;
+#[path = "web/accounts.rs"]
+mod accounts;
 #[path = "web/auth.rs"]
 mod auth;
 #[path = "web/figures.rs"]

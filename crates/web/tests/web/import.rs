@@ -1,6 +1,7 @@
 //! Import: a file with any error is refused whole — every problem listed (page, API,
-//! XLSX), nothing changed, no audit row; a good file becomes a new version — figures
-//! change, history kept, one audit row.
+//! XLSX), nothing changed, no audit row but the job's; a good file becomes a new version
+//! — figures change, history kept, one audit row. The job page and the API show the
+//! job's percentage.
 
 use crate::support::*;
 use axum::http::StatusCode;
@@ -12,7 +13,50 @@ both!(
     a_file_with_errors_is_refused_whole_and_every_problem_listed,
     a_good_file_becomes_a_new_version_and_keeps_the_history,
     an_upload_without_a_file_or_year_is_refused_with_a_message,
+    a_running_import_shows_its_percentage_from_the_job_row,
 );
+
+/// A job another process runs is followed through its row: the page refreshes itself and
+/// shows the row's percentage, as does the API.
+async fn a_running_import_shows_its_percentage_from_the_job_row(app: App) {
+    let mut c = app.logged_in("admin", Role::HqAdmin).await;
+    let payload = serde_json::json!({
+        "file_name": "县登记表.csv",
+        "stage": "storing",
+        "progress": 40,
+        "result": null,
+    });
+    let id = app
+        .store
+        .start_job("import", &payload, "fupin-other-process", None)
+        .await
+        .unwrap();
+    let page = c.get(&format!("/import/jobs/{id}")).await.text();
+    assert!(
+        page.contains(r#"<meta http-equiv="refresh" content="1">"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<progress id="job-progress" max="100" value="40">"#),
+        "{page}"
+    );
+    assert!(page.contains("正在写入数据库"), "{page}");
+    let job = c.get(&format!("/api/v1/jobs/{id}")).await.json();
+    assert_eq!(
+        (job["state"].as_str(), job["progress"].as_u64()),
+        (Some("running"), Some(40))
+    );
+
+    let mut payload = payload;
+    payload["progress"] = serde_json::json!(80);
+    app.store.update_job_payload(id, &payload).await.unwrap();
+    let job = c.get(&format!("/api/v1/jobs/{id}")).await.json();
+    assert_eq!(job["progress"], 80);
+    app.store.finish_job(id, Some("进程退出")).await.unwrap();
+    let page = c.get(&format!("/import/jobs/{id}")).await.text();
+    assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
+    assert!(page.contains("导入失败：进程退出"), "{page}");
+}
 
 /// The cells of the first sheet of an XLSX file, row by row, each joined by tabs; and
 /// that every cell of the value column is text.
@@ -97,9 +141,26 @@ async fn a_file_with_errors_is_refused_whole_and_every_problem_listed(app: App) 
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].id, first.version);
     assert_eq!(c.get("/api/v1/summary").await.json(), before_summary);
+    // The audit log has the job's start and end, in the admin's name, and nothing else.
+    let audit = app.store.audit_entries(None, 500).await.unwrap().items;
+    let (jobs, others): (Vec<_>, Vec<_>) = audit.into_iter().partition(|e| e.entity == "job");
+    assert_eq!(others, audit_before);
+    let jobs: Vec<_> = jobs
+        .iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.username.as_deref(),
+                e.entity_id.clone(),
+            )
+        })
+        .collect();
     assert_eq!(
-        app.store.audit_entries(None, 500).await.unwrap().items,
-        audit_before
+        jobs,
+        [
+            ("finish_job", Some("admin"), id.to_string()),
+            ("start_job", Some("admin"), id.to_string()),
+        ]
     );
 
     // The same refusal through `fupin_web::import::check_files`, as `fupin import` uses.
@@ -108,7 +169,7 @@ async fn a_file_with_errors_is_refused_whole_and_every_problem_listed(app: App) 
         path: &dir.join("members.csv"),
         name: "members.csv",
     };
-    match fupin_web::import::check_files(&m, None, 2018) {
+    match fupin_web::import::check_files(&m, None, 2018, None) {
         fupin_web::import::Checked::Rejected { problems, .. } => {
             assert_eq!(problems.len(), expected.len())
         }
@@ -138,6 +199,7 @@ async fn a_good_file_becomes_a_new_version_and_keeps_the_history(app: App) {
     let id = r.json()["job"].as_i64().unwrap();
     let job = wait_for_job(&mut c, id).await;
     assert_eq!(job["result"]["outcome"], "imported", "{job}");
+    assert_eq!(job["progress"], 100, "{job}");
     let version = job["result"]["version"].as_i64().unwrap();
     assert!(version > first.version);
 
