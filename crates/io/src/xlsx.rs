@@ -58,7 +58,9 @@ fn cell_text(v: &DataRef<'_>) -> (String, bool) {
         DataRef::Bool(b) => ((if *b { "是" } else { "否" }).to_string(), false),
         DataRef::DateTime(d) => (d.to_string(), false),
         DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => (s.clone(), false),
-        DataRef::Error(e) => (format!("#{e}"), false),
+        // An Excel error cell reads as its error text (e.g. "#DIV/0!"), which no typed
+        // column accepts, so it is reported where it stands.
+        DataRef::Error(e) => (e.to_string(), false),
         DataRef::Empty => (String::new(), false),
     }
 }
