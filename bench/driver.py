@@ -99,6 +99,8 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--formats", default="utf8,gbk,xlsx",
                    help="utf8, gbk, xlsx (xlsx only at sizes ≤ 100000)")
+    p.add_argument("--duckdb-max", type=int, default=10_000_000,
+                   help="skip DuckDB above this many households (≈800 s a round at 10^7)")
     p.add_argument("--pandas-max", type=int, default=1_000_000,
                    help="skip pandas above this many households (it holds the file in memory)")
     p.add_argument("--data", default=os.path.join(BENCH, "data"))
@@ -118,6 +120,8 @@ def main():
             t = tools(members, villages, fmt, out)
             if size > a.pandas_max:
                 t.pop("pandas", None)
+            if size > a.duckdb_max:
+                t.pop("duckdb", None)
             results = {name: [] for name in t}
             for rnd in range(1 if a.smoke else a.runs):
                 for name, (cmd, _) in t.items():

@@ -2,7 +2,7 @@
 # Benchmark `fupin assess` against DuckDB, pandas and the csv-crate floor on the same
 # generated registers. See bench/README.md.
 #
-#   bench/run.sh [--runs N] [--formats utf8,gbk,xlsx] [--keep-data] [SIZE ...]
+#   bench/run.sh [--runs N] [--formats utf8,gbk,xlsx] [--duckdb-max N] [--pandas-max N] [SIZE ...]
 #
 # SIZE is a number of households (default: 10000 100000 1000000; 10000000 on request).
 set -euo pipefail
