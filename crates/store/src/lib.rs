@@ -50,8 +50,8 @@ pub use scope::Scope;
 pub use sqlx;
 pub use work::{
     gap_kind_name, today, ActingUser, Attachment, AttachmentInfo, GapCounts, GapFilter, GapId,
-    GapRefresh, GapRow, IncomeBands, ItemFilter, ItemScope, MatrixRow, NewAttachment, NewWorkItem,
-    Step, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
+    GapRefresh, GapRow, IncomeBands, ItemCounts, ItemFilter, ItemScope, MatrixRow, NewAttachment,
+    NewWorkItem, Step, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

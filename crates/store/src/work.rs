@@ -1518,3 +1518,48 @@ impl Store {
         }))
     }
 }
+
+/// Work items in a scope by state on a day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ItemCounts {
+    /// 待办 and 办理中.
+    pub pending: u64,
+    /// Pending and past the deadline.
+    pub overdue: u64,
+    /// 已完成待核.
+    pub done: u64,
+    /// 已销号.
+    pub closed: u64,
+}
+
+impl Store {
+    /// Work items the scope may read, counted by state on `today`.
+    pub async fn work_item_counts(
+        &self,
+        scope: &ItemScope,
+        today: NaiveDate,
+    ) -> Result<ItemCounts> {
+        let (cond, values) = scope.sql("w", "unit", 2);
+        let sql = format!(
+            "SELECT \
+             COALESCE(SUM(CASE WHEN w.state IN ('todo', 'in_progress') THEN 1 ELSE 0 END), 0) AS pending, \
+             COALESCE(SUM(CASE WHEN w.state IN ('todo', 'in_progress') AND w.deadline < $1 THEN 1 ELSE 0 END), 0) AS overdue, \
+             COALESCE(SUM(CASE WHEN w.state = 'done' THEN 1 ELSE 0 END), 0) AS done, \
+             COALESCE(SUM(CASE WHEN w.state = 'closed' THEN 1 ELSE 0 END), 0) AS closed \
+             FROM work_items w WHERE 1 = 1{cond}"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(today);
+            for v in &values {
+                q = q.bind(v);
+            }
+            let r = q.fetch_one(pool).await?;
+            ItemCounts {
+                pending: crate::rows::count(&r, "pending")?,
+                overdue: crate::rows::count(&r, "overdue")?,
+                done: crate::rows::count(&r, "done")?,
+                closed: crate::rows::count(&r, "closed")?,
+            }
+        }))
+    }
+}

@@ -295,6 +295,8 @@ struct DashboardPage {
     /// Village staff: their households.
     households_url: String,
     version: Option<VersionLine>,
+    /// Open gaps and the headquarters' queue (gaps no plan task answers for), in scope.
+    gaps: fupin_store::GapCounts,
 }
 
 pub async fn render(state: &AppState, v: &Viewer) -> Result<String, Error> {
@@ -320,6 +322,7 @@ pub async fn render(state: &AppState, v: &Viewer) -> Result<String, Error> {
         child_kind: area.as_ref().map_or("", |a| a.child_kind),
         households_url,
         version,
+        gaps: state.store.gap_counts(&crate::tasks::item_scope(v)).await?,
     };
     Ok(page.render()?)
 }

@@ -472,6 +472,7 @@ pub struct Six {
     /// (condition, villages with an open gap).
     pub village: Vec<(String, u64)>,
     pub overdue: u64,
+    pub items: fupin_store::ItemCounts,
 }
 
 fn share(n: u64, of: u64) -> String {
@@ -536,20 +537,7 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
             })
             .count()
     });
-    let overdue = state
-        .store
-        .work_items(
-            &scope,
-            &ItemFilter {
-                overdue_on: Some(today()),
-                ..ItemFilter::default()
-            },
-            None,
-            500,
-        )
-        .await?
-        .items
-        .len() as u64;
+    let items = state.store.work_item_counts(&scope, today()).await?;
     Ok(Six {
         has_plan: plan.is_some(),
         tasks: plan.as_ref().map_or(0, |p| p.plan.tasks.len()),
@@ -572,7 +560,8 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
         .into_iter()
         .map(|k| (k.chinese().to_string(), of_kind(k)))
         .collect(),
-        overdue,
+        overdue: items.overdue,
+        items,
     })
 }
 

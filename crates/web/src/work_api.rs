@@ -145,7 +145,8 @@ async fn six(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
     let s = tasks::six_in_place(&state, &v).await?;
     ok(json!({
         "responsibility": { "has_plan": s.has_plan, "tasks": s.tasks, "fully_staffed": s.staffed,
-            "open_gaps": s.open_gaps, "unrouted_gaps": s.unrouted, "overdue_items": s.overdue },
+            "open_gaps": s.open_gaps, "unrouted_gaps": s.unrouted, "overdue_items": s.overdue,
+            "pending_items": s.items.pending, "done_items": s.items.done, "closed_items": s.items.closed },
         "policy": s.policy.iter().map(|(n, pass, share)| json!({"standard": n, "passing": pass, "share": share})).collect::<Vec<_>>(),
         "households": s.households,
         "industry": { "income_passing": s.income_pass.0, "share": s.income_pass.1,

@@ -95,6 +95,9 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
     assert!(six.contains("资金拨付尚未纳入跟踪"));
     let queued_before = six_value(&six, "unrouted");
     assert!(queued_before > 0);
+    // Without a plan every gap waits in the headquarters' queue, shown on the dashboard.
+    let home = hq.get("/").await.text();
+    assert!(home.contains(&format!("<b id=\"queued\">{queued_before}</b>")));
 
     let r = upload_plan(&mut hq, DEMO_PLAN_2018_CSV).await;
     // The demo plan announces 26 tasks and lists 25: a warning, and it is stored.
@@ -113,6 +116,7 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
     );
     assert_eq!(six_value(&six, "staffed"), 25);
     let open_gaps_before = six_value(&six, "open-gaps");
+    let closed_before = six_value(&six, "items-closed");
 
     let mut unit = app
         .logged_in(
@@ -192,6 +196,7 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
     // The gap itself stays open until a reassessment shows it passes; the item is closed.
     let six = hq.get("/tasks/six").await.text();
     assert_eq!(six_value(&six, "open-gaps"), open_gaps_before);
+    assert_eq!(six_value(&six, "items-closed"), closed_before + 1);
     let audit = app.store.audit_entries(None, 200).await.unwrap().items;
     for action in [
         "import_plan",
