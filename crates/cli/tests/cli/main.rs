@@ -5,6 +5,7 @@ mod bad_input;
 mod commands;
 mod golden;
 mod plan;
+mod plan_import;
 mod serve;
 
 use std::path::{Path, PathBuf};
