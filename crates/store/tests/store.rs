@@ -974,13 +974,13 @@ async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
     assert!(entries
         .windows(2)
         .all(|w| w[0].id > w[1].id && w[0].at >= w[1].at));
-    let import = &entries[2];
+    let import = &entries[3];
     assert_eq!(import.username.as_deref(), Some("admin"));
     assert_eq!(import.before, None);
     let after = import.after.as_ref().unwrap();
     assert_eq!(after["households"], 33);
     assert_eq!(after["verdicts"]["data_error"], 10);
-    let created = entries[3].after.as_ref().unwrap();
+    let created = entries[4].after.as_ref().unwrap();
     assert_eq!(created["role"], "township_staff");
     assert_eq!(created["township"], ONE_TOWNSHIP);
     assert!(
@@ -994,7 +994,7 @@ async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
         .await
         .is_err());
     assert!(execute(&store, "DELETE FROM audit_log").await.is_err());
-    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 5);
+    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 6);
 
     // A refused import writes nothing, audit included.
     let mut m = meta("bad.csv", Some(a.id));
@@ -1003,7 +1003,7 @@ async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
         .import_register(&register, &m, Some(&villages))
         .await
         .is_err());
-    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 5);
+    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 6);
 }
 
 /// Jobs are taken once each, even by takers racing for them.
