@@ -6,8 +6,10 @@
 
 pub mod assess;
 pub mod criteria;
+pub mod estimates;
 pub mod fields;
 pub mod figures;
+pub mod forecast;
 pub mod gap;
 pub mod household;
 pub mod id_number;
@@ -15,6 +17,7 @@ pub mod money;
 pub mod plan;
 pub mod problem;
 pub mod row;
+pub mod sampling;
 pub mod standards;
 pub mod values;
 pub mod work_item;

@@ -1,6 +1,9 @@
 //! Property tests of the register rules: ID numbers (GB 11643-1999), income against the
 //! line in fen, ages on the 1 September boundary, amounts.
 
+#[path = "rules/inspections.rs"]
+mod inspections;
+
 use chrono::NaiveDate;
 use fupin_domain::assess::{assess_household, Verdict};
 use fupin_domain::household::{Entry, HouseholdValues, Member};
