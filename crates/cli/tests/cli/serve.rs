@@ -1,12 +1,16 @@
 //! `fupin migrate`, `fupin user add`, `fupin import` and `fupin serve` as a user runs them:
 //! the real binary, a real database, HTTP over a real socket on 127.0.0.1. Two `fupin
 //! serve` processes share one PostgreSQL when FUPIN_TEST_PG holds an admin URL.
+//!
+//! Tests that only read and log in share one server ([`shared`]), started once for this
+//! file; tests of how a server starts or of several servers start their own.
 
 use crate::{fupin, golden, text};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "管理员密码-2018";
@@ -35,24 +39,27 @@ fn add_user(db: &str, name: &str, role_args: &[&str]) {
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
-/// The golden members file without the households that have error-level problems.
 fn golden_without_errors() -> String {
-    let text = std::fs::read_to_string(golden("members.csv")).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let mut problems = csv::Reader::from_path(golden("expected_problems.csv")).unwrap();
-    let household = |l: &str| l.split(',').next().unwrap().to_string();
-    let bad: std::collections::HashSet<String> = problems
-        .records()
-        .map(|r| r.unwrap())
-        .filter(|r| r[2].starts_with('E'))
-        .map(|r| household(lines[r[0].parse::<usize>().unwrap() - 1]))
-        .collect();
-    lines
-        .iter()
-        .enumerate()
-        .filter(|(i, l)| *i == 0 || !bad.contains(&household(l)))
-        .map(|(_, l)| format!("{l}\n"))
-        .collect()
+    String::from_utf8(fupin_test_support::golden_without_errors()).unwrap()
+}
+
+/// `fupin import` of a members file with the golden villages file, year 2018, line 3535.
+fn import_2018(db: &str, members: &str, user: &str) -> std::process::Output {
+    let villages = golden("villages.csv");
+    fupin(&[
+        "import",
+        members,
+        "--villages",
+        &villages,
+        "--year",
+        "2018",
+        "--line",
+        "3535",
+        "--db",
+        db,
+        "--user",
+        user,
+    ])
 }
 
 fn expected_problems() -> usize {
@@ -70,23 +77,8 @@ fn import_refuses_a_file_with_errors_listing_every_problem_and_stores_a_good_one
     assert!(o.status.success(), "{}", text(&o.stderr));
     add_user(&db, "admin", &["--role", "hq_admin"]);
     add_user(&db, "leader", &["--role", "county_leader"]);
-    let (members, villages) = (golden("members.csv"), golden("villages.csv"));
-    let import = |file: &str, user: &str| {
-        fupin(&[
-            "import",
-            file,
-            "--villages",
-            &villages,
-            "--year",
-            "2018",
-            "--line",
-            "3535",
-            "--db",
-            &db,
-            "--user",
-            user,
-        ])
-    };
+    let members = golden("members.csv");
+    let import = |file: &str, user: &str| import_2018(&db, file, user);
     // Errors: exit 2, every problem on stderr, nothing stored.
     let o = import(&members, "admin");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
@@ -140,13 +132,13 @@ fn user_add_takes_the_password_from_stdin_or_a_file_and_checks_the_role() {
     // Taken, a role without its township, a short password: refused with a message.
     let o = fupin_stdin(
         &["user", "add", "t1", "--role", "inspector", "--db", &db],
-        "longenough\n",
+        "longenough-1\n",
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("已被使用"));
     let o = fupin_stdin(
         &["user", "add", "t2", "--role", "township_staff", "--db", &db],
-        "longenough\n",
+        "longenough-1\n",
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -169,23 +161,31 @@ fn user_add_takes_the_password_from_stdin_or_a_file_and_checks_the_role() {
 // ---------------------------------------------------------------------------------------
 // Servers.
 
-/// A `fupin serve` process, ended when dropped.
+/// A `fupin serve` process, ended when dropped — or, for the shared one that is never
+/// dropped, when the test binary exits: it runs under a shell that waits on a pipe from
+/// this process and ends the server when the pipe closes.
 struct Server {
     child: Child,
+    watch: Option<ChildStdin>,
     addr: String,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        drop(self.watch.take());
         let _ = self.child.wait();
     }
 }
 
+/// Runs `fupin serve ARGS` and ends it when its standard input closes.
+const WATCHDOG: &str =
+    r#"bin="$1"; shift; "$bin" serve "$@" & pid=$!; read _closed; kill $pid; wait $pid"#;
+
 fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fupin"));
-    cmd.arg("serve")
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", WATCHDOG, "sh", env!("CARGO_BIN_EXE_fupin")])
         .args(args)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     for (k, v) in env {
@@ -194,8 +194,10 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
     // In the guard at once: a failed start still ends the process.
     let mut server = Server {
         child: cmd.spawn().unwrap(),
+        watch: None,
         addr: String::new(),
     };
+    server.watch = server.child.stdin.take();
     let mut out = BufReader::new(server.child.stdout.take().unwrap());
     let mut line = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -215,6 +217,39 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
             return server;
         }
     }
+}
+
+/// The server this file's reading tests share: SQLite, the golden register without its
+/// error households imported by `fupin import`, an admin and a township account.
+struct Shared {
+    server: Server,
+    _dir: tempfile::TempDir,
+}
+
+fn shared() -> &'static Server {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    &SHARED
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let db = format!("sqlite://{}", dir.path().join("fupin.db").display());
+            let o = fupin(&["migrate", "--db", &db]);
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            add_user(&db, "admin", &["--role", "hq_admin"]);
+            add_user(
+                &db,
+                "township",
+                &["--role", "township_staff", "--township", "示例一乡"],
+            );
+            let clean = dir.path().join("members-clean.csv");
+            std::fs::write(&clean, golden_without_errors()).unwrap();
+            let o = import_2018(&db, clean.to_str().unwrap(), "admin");
+            assert!(o.status.success(), "{}", text(&o.stderr));
+            Shared {
+                server: serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]),
+                _dir: dir,
+            }
+        })
+        .server
 }
 
 struct Resp {
@@ -375,33 +410,18 @@ fn serve_reads_a_toml_config_and_the_environment() {
 /// other, and an import through one shows on the other.
 #[test]
 fn two_servers_on_one_postgres_share_sessions_and_imports() {
-    let Some(admin_url) = std::env::var("FUPIN_TEST_PG")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("*** fupin: two-server test SKIPPED: FUPIN_TEST_PG is not set ***");
+    let Some(admin_url) = fupin_test_support::pg_admin_url("fupin (two servers)") else {
         return;
     };
-    let name = format!("fupin_cli_test_{}", std::process::id());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    use fupin_store::sqlx::{Connection, Executor};
-    let admin_sql = |sql: String| {
-        rt.block_on(async {
-            let mut c = fupin_store::sqlx::PgConnection::connect(&admin_url)
-                .await
-                .unwrap();
-            c.execute(sql.as_str()).await.unwrap();
-        })
-    };
-    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    admin_sql(format!("CREATE DATABASE {name}"));
-    let db = {
-        let (base, _) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-        format!("{}/{name}", &base[..base.rfind('/').unwrap()])
-    };
+    let fresh = rt.block_on(fupin_test_support::FreshPg::create(
+        &admin_url,
+        "fupin_cli_test",
+    ));
+    let db = fresh.url.clone();
     let outcome = std::panic::catch_unwind(|| {
         let o = fupin(&["migrate", "--db", &db]);
         assert!(o.status.success(), "{}", text(&o.stderr));
@@ -507,8 +527,107 @@ fn two_servers_on_one_postgres_share_sessions_and_imports() {
         );
         drop((a, b));
     });
-    admin_sql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    rt.block_on(fresh.drop_database());
     if let Err(e) = outcome {
         std::panic::resume_unwind(e);
     }
+}
+
+/// Percent-encoding of a path segment or query value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn get(addr: &str, path: &str, cookie: &str) -> Resp {
+    http(addr, "GET", path, &[("Cookie", cookie)], b"")
+}
+
+fn body(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// What a user clicks through on a served register answers, over a real socket: the
+/// dashboard, a township, a village, a household, search by name, ID number and
+/// household number, the problems, and the API's summaries.
+#[test]
+fn a_served_register_answers_every_page_a_user_clicks() {
+    let addr = &shared().addr;
+    let (cookie, _) = api_login(addr, "admin");
+    let page = |path: &str| {
+        let r = get(addr, path, &cookie);
+        assert_eq!(r.status, 200, "{path}: {}", body(&r));
+        body(&r)
+    };
+    assert!(page("/").contains("示例一乡"));
+    assert!(page(&format!("/townships/{}", enc("示例一乡"))).contains("示例一乡甲村"));
+    let village = format!(
+        "/townships/{}/villages/{}",
+        enc("示例一乡"),
+        enc("示例一乡甲村")
+    );
+    page(&village);
+    let list = get(addr, &format!("/api/v1{village}/households"), &cookie).json();
+    let first = &list["items"][0];
+    let no = first["household_no"].as_str().unwrap().to_string();
+    assert!(page(&format!("/households/{no}")).contains(&no));
+    let detail = get(addr, &format!("/api/v1/households/{no}"), &cookie).json();
+    let head = &detail["members"][0];
+    let (name, id) = (
+        head["name"].as_str().unwrap().to_string(),
+        head["id_number"].as_str().unwrap().to_string(),
+    );
+    for (q, kind) in [(&name, "name"), (&id, "id_number"), (&no, "household_no")] {
+        let found = get(addr, &format!("/api/v1/search?q={}", enc(q)), &cookie).json();
+        assert_eq!(found["kind"], kind, "{q}: {found}");
+        assert!(
+            found["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h["household"]["household_no"] == no.as_str()),
+            "{q}: {found}"
+        );
+        assert!(page(&format!("/search?q={}", enc(q))).contains(&no), "{q}");
+    }
+    page("/problems");
+    page("/versions");
+    let summary = get(addr, "/api/v1/summary", &cookie).json();
+    assert!(
+        summary["area"]["households"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    let township = get(
+        addr,
+        &format!("/api/v1/townships/{}", enc("示例一乡")),
+        &cookie,
+    )
+    .json();
+    assert_eq!(township["township"], "示例一乡", "{township}");
+    assert!(township["households"].as_u64().unwrap() > 0, "{township}");
+}
+
+/// A township account on the same server reads its township, and the other township is
+/// "not found", page and API alike.
+#[test]
+fn a_served_township_account_reads_only_its_township() {
+    let addr = &shared().addr;
+    let (cookie, _) = api_login(addr, "township");
+    assert_eq!(
+        get(addr, &format!("/townships/{}", enc("示例一乡")), &cookie).status,
+        200
+    );
+    for path in [
+        format!("/townships/{}", enc("示例二镇")),
+        format!("/api/v1/townships/{}", enc("示例二镇")),
+    ] {
+        assert_eq!(get(addr, &path, &cookie).status, 404, "{path}");
+    }
+    assert_eq!(get(addr, "/admin/users", &cookie).status, 403);
 }

@@ -1,24 +1,19 @@
-//! Driving the real router over a real store: SQLite in a temp file, and PostgreSQL (a
-//! database made for the test and dropped afterwards) when FUPIN_TEST_PG holds an admin
-//! URL (`export FUPIN_TEST_PG="$(scripts/pg)"`). Requests go through
+//! Driving the real router over a real store: a fresh SQLite file, and a fresh PostgreSQL
+//! database when FUPIN_TEST_PG holds an admin URL (`export FUPIN_TEST_PG="$(scripts/pg)"`),
+//! both made by the shared `fupin-test-support`. Requests go through
 //! `tower::ServiceExt::oneshot`; a small cookie jar plays the browser.
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use fupin_domain::standards::PovertyLine;
-use fupin_domain::Fen;
-use fupin_io::villages::{read_villages, Villages};
-use fupin_io::{read_members, ReadOptions, Register};
-use fupin_store::sqlx::{self, Connection, Executor};
 use fupin_store::{NewUser, RegisterMeta, Role, Store, User};
+pub use fupin_test_support::{
+    golden, golden_bytes, golden_csv, golden_dir, golden_without_errors, line_3535,
+};
 use fupin_web::{AppState, Config};
 use http_body_util::BodyExt;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Once;
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "测试密码-2018";
@@ -89,15 +84,7 @@ where
     F: FnOnce(App) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fupin.db").display());
-    let store = Store::connect_with(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let outcome = tokio::spawn(test(App::new(store.clone(), test_config()))).await;
-    store.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    fupin_test_support::on_sqlite(|store| App::new(store, test_config()), test).await
 }
 
 /// Run a test on a fresh PostgreSQL database, or say once that it is skipped.
@@ -106,63 +93,7 @@ where
     F: FnOnce(App) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(admin) = std::env::var("FUPIN_TEST_PG")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        static SAID: Once = Once::new();
-        SAID.call_once(|| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** fupin-web: PostgreSQL half SKIPPED: FUPIN_TEST_PG is not set \
-                 (export FUPIN_TEST_PG=\"$(scripts/pg)\") ***\n"
-            );
-        });
-        return;
-    };
-    let name = format!("fupin_web_test_{}", random_suffix());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let store = Store::connect_with(&with_database(&admin, &name), 4)
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let outcome = tokio::spawn(test(App::new(store.clone(), test_config()))).await;
-    store.close().await;
-    conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    h.write_u32(std::process::id());
-    format!("{:016x}", h.finish())
-}
-
-/// The admin URL with another database.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[after_scheme..]
-        .find('/')
-        .map_or(base.len(), |i| after_scheme + i);
-    format!("{}/{name}{query}", &base[..host_end])
+    fupin_test_support::on_postgres("fupin-web", |store| App::new(store, test_config()), test).await
 }
 
 /// Each test once on SQLite and once on PostgreSQL.
@@ -388,33 +319,6 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> (S
 // ---------------------------------------------------------------------------------------
 // The golden register.
 
-pub fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/golden")
-}
-
-pub fn golden_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(golden_dir().join(name)).unwrap()
-}
-
-pub fn golden() -> (Register, Villages) {
-    let dir = golden_dir();
-    let mut opts = ReadOptions::new(2018);
-    opts.member_texts = true;
-    let register = read_members(&dir.join("members.csv"), &opts).unwrap();
-    let villages = read_villages(&dir.join("villages.csv"), None, None).unwrap();
-    (register, villages)
-}
-
-pub fn line_3535() -> PovertyLine {
-    PovertyLine {
-        year: 2018,
-        place: Some("140000".into()),
-        amount: Fen::from_yuan(3535),
-        source: "测试：省定工作标准".into(),
-        verified: true,
-    }
-}
-
 /// The golden register (with its data errors) stored as a version, as the store allows:
 /// the web import would refuse it, which is tested on its own.
 pub async fn import_golden(store: &Store) -> fupin_store::Imported {
@@ -430,45 +334,6 @@ pub async fn import_golden(store: &Store) -> fupin_store::Imported {
         .import_register(&register, &meta, Some(&villages))
         .await
         .unwrap()
-}
-
-/// A CSV file of the golden fixture as records of named fields.
-pub fn golden_csv(name: &str) -> Vec<HashMap<String, String>> {
-    let mut rdr = csv::Reader::from_path(golden_dir().join(name)).unwrap();
-    let headers = rdr.headers().unwrap().clone();
-    rdr.records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-/// The golden members file without the households that have error-level problems: a
-/// file the import accepts (its warnings stay).
-pub fn golden_without_errors() -> Vec<u8> {
-    let text = String::from_utf8(golden_bytes("members.csv")).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let bad_lines: Vec<usize> = golden_csv("expected_problems.csv")
-        .iter()
-        .filter(|p| p["code"].starts_with('E'))
-        .map(|p| p["line"].parse().unwrap())
-        .collect();
-    let household = |l: &str| l.split(',').next().unwrap().to_string();
-    let bad: std::collections::HashSet<String> =
-        bad_lines.iter().map(|&n| household(lines[n - 1])).collect();
-    let mut out = String::new();
-    for (i, l) in lines.iter().enumerate() {
-        if i == 0 || !bad.contains(&household(l)) {
-            out.push_str(l);
-            out.push('\n');
-        }
-    }
-    out.into_bytes()
 }
 
 /// Wait for an import job to finish (through the API) and return it.
