@@ -170,8 +170,39 @@ pub struct GapRefresh {
     pub items_created: u64,
 }
 
-/// A stored gap as a refresh sees it: id, open, task, its item's id and state.
-type StoredGap = (i64, bool, Option<i64>, Option<i64>, Option<String>);
+/// A stored gap as a refresh compares it with what a version has.
+struct KnownGap {
+    id: i64,
+    open: bool,
+    task_no: Option<i64>,
+    lead_unit: Option<String>,
+    detail: String,
+    /// Its work item: id and state.
+    item: Option<(i64, String)>,
+}
+
+/// Rows per statement when a refresh writes many (at most 12 values a row: well under
+/// SQLite's 32,766 and PostgreSQL's 65,535 parameters).
+const BATCH: usize = 500;
+
+/// `$first, $first+1, …` for `n` values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `n` rows of `width` placeholders numbered from 1, each written by `row`.
+fn value_rows(n: usize, width: usize, row: impl Fn(&[String]) -> String) -> String {
+    (0..n)
+        .map(|r| {
+            let p: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            row(&p)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A gap of the version with what routing and display need.
 struct Found {
@@ -438,24 +469,40 @@ impl Store {
             found: found.len() as u64,
             ..GapRefresh::default()
         };
+        let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
+        let reopened_note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            // The stored gaps by key: (id, open, task_no, item id, item state).
-            let mut stored: HashMap<String, StoredGap> =
-                HashMap::new();
+            let mut known: HashMap<String, KnownGap> = HashMap::new();
             for r in sqlx::query(
-                "SELECT g.id, g.gap_key, g.open, g.task_no, w.id AS item_id, w.state \
-                 FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
+                "SELECT g.id, g.gap_key, g.open, g.task_no, g.lead_unit, g.detail, \
+                 w.id AS item_id, w.state FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
             )
             .fetch_all(&mut *tx)
             .await?
             {
-                stored.insert(
+                let item = match r.opt_int("item_id")? {
+                    Some(i) => Some((i, r.text("state")?)),
+                    None => None,
+                };
+                known.insert(
                     r.text("gap_key")?,
-                    (r.int("id")?, r.bool("open")?, r.opt_int("task_no")?, r.opt_int("item_id")?, r.opt_text("state")?),
+                    KnownGap {
+                        id: r.int("id")?,
+                        open: r.bool("open")?,
+                        task_no: r.opt_int("task_no")?,
+                        lead_unit: r.opt_text("lead_unit")?,
+                        detail: r.text("detail")?,
+                        item,
+                    },
                 );
             }
             let mut seen: HashSet<String> = HashSet::with_capacity(found.len());
+            // Open gaps found again unchanged: only their last version moves on.
+            let mut unchanged: Vec<i64> = Vec::new();
+            let mut new_gaps = Vec::new();
+            // Gaps (by id) that get a work item now, with the task they go to.
+            let mut to_assign = Vec::new();
             for f in &found {
                 let key = f.gap.key();
                 if !seen.insert(key.clone()) {
@@ -470,58 +517,34 @@ impl Store {
                 }
                 let task_no = task.map(|t| i64::from(t.no));
                 let lead_unit = task.map(|t| t.lead_unit.as_str());
-                let gap_id = match stored.get(&key) {
-                    None => {
-                        let r = sqlx::query(
-                            "INSERT INTO gaps (gap_key, kind, township, village, household_no, detail, \
-                             open, plan_id, task_no, lead_unit, first_version, last_version, opened_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8, $9, $10, $10, $11) RETURNING id",
-                        )
-                        .bind(&key)
-                        .bind(f.gap.kind.code())
-                        .bind(&f.township)
-                        .bind(&f.village)
-                        .bind(f.gap.household())
-                        .bind(&f.detail)
-                        .bind(task.and(out.plan))
-                        .bind(task_no)
-                        .bind(lead_unit)
-                        .bind(version)
-                        .bind(at)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        out.opened += 1;
-                        let id = r.int("id")?;
-                        stored.insert(key.clone(), (id, true, task_no, None, None));
-                        id
-                    }
-                    Some(&(id, was_open, _, item_id, ref item_state)) => {
-                        sqlx::query(
-                            "UPDATE gaps SET open = TRUE, closed_at = NULL, evidence = NULL, \
-                             detail = $2, last_version = $3, plan_id = $4, task_no = $5, lead_unit = $6 \
-                             WHERE id = $1",
-                        )
-                        .bind(id)
-                        .bind(&f.detail)
-                        .bind(version)
-                        .bind(task.and(out.plan))
-                        .bind(task_no)
-                        .bind(lead_unit)
-                        .execute(&mut *tx)
-                        .await?;
-                        if !was_open {
-                            out.reopened += 1;
-                            if let (Some(item_id), Some(s)) = (item_id, item_state.as_deref()) {
-                                if matches!(s, "done" | "closed") {
-                                    let note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
-                                    move_item(&mut *tx, item_id, s, "in_progress", "reopen", &note, None, at).await?;
-                                }
-                            }
-                        } else if let (Some(item_id), Some("todo"), Some(t)) = (item_id, item_state.as_deref(), task) {
-                            // Not yet taken up: follows the plan's current routing.
+                let Some(k) = known.get(&key) else {
+                    new_gaps.push((f, key, task));
+                    continue;
+                };
+                if k.open && k.task_no == task_no && k.lead_unit.as_deref() == lead_unit && k.detail == f.detail {
+                    unchanged.push(k.id);
+                } else {
+                    sqlx::query(
+                        "UPDATE gaps SET open = TRUE, closed_at = NULL, evidence = NULL, \
+                         detail = $2, last_version = $3, plan_id = $4, task_no = $5, lead_unit = $6 \
+                         WHERE id = $1",
+                    )
+                    .bind(k.id)
+                    .bind(&f.detail)
+                    .bind(version)
+                    .bind(task.and(out.plan))
+                    .bind(task_no)
+                    .bind(lead_unit)
+                    .execute(&mut *tx)
+                    .await?;
+                    match (&k.item, task) {
+                        (Some((item_id, s)), _) if !k.open && matches!(s.as_str(), "done" | "closed") => {
+                            move_item(&mut *tx, *item_id, s, "in_progress", "reopen", &reopened_note, None, at).await?;
+                        }
+                        (Some((item_id, s)), Some(t)) if k.open && s == "todo" => {
+                            // Not yet taken up: it follows the plan's current routing.
                             sqlx::query(
-                                "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4 \
-                                 WHERE id = $1 AND (plan_id IS DISTINCT FROM $2 OR task_no IS DISTINCT FROM $3 OR unit <> $4)",
+                                "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4 WHERE id = $1",
                             )
                             .bind(item_id)
                             .bind(out.plan)
@@ -530,59 +553,148 @@ impl Store {
                             .execute(&mut *tx)
                             .await?;
                         }
-                        id
+                        _ => {}
                     }
-                };
-                let has_item = stored.get(&key).and_then(|s| s.3).is_some();
-                if let (false, Some(t)) = (has_item, task) {
-                    let r = sqlx::query(
-                        "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
-                         village, deadline, state, progress, reminders, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'todo', 0, 0, $10, $10) RETURNING id",
-                    )
-                    .bind(gap_id)
-                    .bind(out.plan)
-                    .bind(i64::from(t.no))
-                    .bind(f.gap.title())
-                    .bind(&f.detail)
-                    .bind(&t.lead_unit)
-                    .bind(&f.township)
-                    .bind(&f.village)
-                    .bind(t.deadline.date())
-                    .bind(at)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let item_id = r.int("id")?;
-                    let note = format!("第 {version} 版登记表评估发现，按责任分解方案第 {} 项交办{}", t.no, t.lead_unit);
-                    event(&mut *tx, item_id, at, None, "assign", "todo", "todo", &note, None).await?;
-                    if let Some(s) = stored.get_mut(&key) {
-                        s.3 = Some(item_id);
-                        s.4 = Some("todo".into());
-                    }
-                    out.items_created += 1;
+                }
+                if !k.open {
+                    out.reopened += 1;
+                }
+                if let (None, Some(t)) = (&k.item, task) {
+                    to_assign.push((k.id, f, t));
                 }
             }
-            // Open gaps the version no longer has: closed, with the evidence.
-            for (key, (id, open, _, item_id, item_state)) in &stored {
-                if !*open || seen.contains(key) {
-                    continue;
+            for chunk in unchanged.chunks(BATCH) {
+                let sql = format!(
+                    "UPDATE gaps SET last_version = $1 WHERE id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(version);
+                for id in chunk {
+                    q = q.bind(id);
                 }
-                let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
-                sqlx::query(
-                    "UPDATE gaps SET open = FALSE, closed_at = $2, evidence = $3 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(at)
-                .bind(&evidence)
-                .execute(&mut *tx)
-                .await?;
-                out.closed += 1;
-                if let (Some(item_id), Some(s)) = (item_id, item_state.as_deref()) {
-                    if matches!(s, "todo" | "in_progress") {
-                        // Done by the evidence; closing (销号) stays the checker's.
-                        move_item(&mut *tx, *item_id, s, "done", "reassessed", &evidence, None, at).await?;
+                q.execute(&mut *tx).await?;
+            }
+            // New gaps, many rows per statement.
+            for chunk in new_gaps.chunks(BATCH) {
+                let sql = format!(
+                    "INSERT INTO gaps (gap_key, kind, township, village, household_no, detail, open, \
+                     plan_id, task_no, lead_unit, first_version, last_version, opened_at) VALUES {} \
+                     RETURNING id, gap_key",
+                    value_rows(chunk.len(), 12, |p| format!(
+                        "({}, {}, {}, {}, {}, {}, TRUE, {}, {}, {}, {}, {}, {})",
+                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]
+                    ))
+                );
+                let mut q = sqlx::query(&sql);
+                for (f, key, task) in chunk {
+                    q = q
+                        .bind(key.as_str())
+                        .bind(f.gap.kind.code())
+                        .bind(f.township.as_str())
+                        .bind(f.village.as_str())
+                        .bind(f.gap.household())
+                        .bind(f.detail.as_str())
+                        .bind(task.and(out.plan))
+                        .bind(task.map(|t| i64::from(t.no)))
+                        .bind(task.map(|t| t.lead_unit.as_str()))
+                        .bind(version)
+                        .bind(version)
+                        .bind(at);
+                }
+                let mut ids: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
+                for r in q.fetch_all(&mut *tx).await? {
+                    ids.insert(r.text("gap_key")?, r.int("id")?);
+                }
+                for (f, key, task) in chunk {
+                    let id = *ids.get(key).ok_or_else(|| StoreError::corrupt("新短板未返回编号"))?;
+                    if let Some(t) = task {
+                        to_assign.push((id, *f, *t));
                     }
                 }
+                out.opened += chunk.len() as u64;
+            }
+            // Their work items (交办 to the task's lead unit), and the items' first events.
+            for chunk in to_assign.chunks(BATCH) {
+                let sql = format!(
+                    "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
+                     village, deadline, state, progress, reminders, created_at, updated_at) VALUES {} \
+                     RETURNING id, gap_id",
+                    value_rows(chunk.len(), 11, |p| format!(
+                        "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'todo', 0, 0, {}, {})",
+                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
+                    ))
+                );
+                let mut q = sqlx::query(&sql);
+                for (gap_id, f, t) in chunk {
+                    q = q
+                        .bind(*gap_id)
+                        .bind(out.plan)
+                        .bind(i64::from(t.no))
+                        .bind(f.gap.title())
+                        .bind(f.detail.as_str())
+                        .bind(t.lead_unit.as_str())
+                        .bind(f.township.as_str())
+                        .bind(f.village.as_str())
+                        .bind(t.deadline.date())
+                        .bind(at)
+                        .bind(at);
+                }
+                let mut items: Vec<(i64, i64)> = Vec::with_capacity(chunk.len());
+                for r in q.fetch_all(&mut *tx).await? {
+                    items.push((r.int("id")?, r.int("gap_id")?));
+                }
+                let sql = format!(
+                    "INSERT INTO work_events (item_id, at, user_id, action, from_state, to_state, note, \
+                     percent) VALUES {}",
+                    value_rows(items.len(), 3, |p| format!(
+                        "({}, {}, NULL, 'assign', 'todo', 'todo', {}, NULL)",
+                        p[0], p[1], p[2]
+                    ))
+                );
+                let mut q = sqlx::query(&sql);
+                for (item_id, gap_id) in &items {
+                    let t = chunk
+                        .iter()
+                        .find(|c| c.0 == *gap_id)
+                        .map(|c| c.2)
+                        .ok_or_else(|| StoreError::corrupt("事项的短板不在本批中"))?;
+                    q = q.bind(*item_id).bind(at).bind(format!(
+                        "第 {version} 版登记表评估发现，按责任分解方案第 {} 项交办{}",
+                        t.no, t.lead_unit
+                    ));
+                }
+                q.execute(&mut *tx).await?;
+                out.items_created += items.len() as u64;
+            }
+            // Open gaps the version no longer has: closed, with the evidence; their pending
+            // items are done by the evidence (closing, 销号, stays the checker's).
+            let mut closing: Vec<i64> = Vec::new();
+            let mut done_by_evidence = Vec::new();
+            for (key, k) in &known {
+                if !k.open || seen.contains(key) {
+                    continue;
+                }
+                closing.push(k.id);
+                if let Some((item_id, s)) = &k.item {
+                    if matches!(s.as_str(), "todo" | "in_progress") {
+                        done_by_evidence.push((*item_id, s.as_str()));
+                    }
+                }
+            }
+            for chunk in closing.chunks(BATCH) {
+                let sql = format!(
+                    "UPDATE gaps SET open = FALSE, closed_at = $1, evidence = $2 WHERE id IN ({})",
+                    placeholders(3, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(at).bind(&evidence);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            out.closed = closing.len() as u64;
+            for (item_id, s) in done_by_evidence {
+                move_item(&mut *tx, item_id, s, "done", "reassessed", &evidence, None, at).await?;
             }
             tx.audit(Record {
                 at,
