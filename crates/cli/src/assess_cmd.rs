@@ -33,10 +33,12 @@ fn usage_error(msg: &str) -> ExitCode {
 }
 
 /// A villages file and, for each area of the register, its row in that file.
-type MatchedVillages = (Villages, Vec<Option<usize>>);
+pub(crate) type MatchedVillages = (Villages, Vec<Option<usize>>);
 
 /// Read the members file (and the villages file) and match their villages.
-fn read_inputs(args: &RegisterArgs) -> Result<(Register, Option<MatchedVillages>), FileError> {
+pub(crate) fn read_inputs(
+    args: &RegisterArgs,
+) -> Result<(Register, Option<MatchedVillages>), FileError> {
     let encoding = TextEncoding::from_option(&args.encoding).map_err(|m| FileError::NotText {
         path: args.members.clone(),
         what: m,
@@ -62,7 +64,7 @@ fn read_inputs(args: &RegisterArgs) -> Result<(Register, Option<MatchedVillages>
 }
 
 /// The line for the run: `--line`, else the standards table for the year and place.
-fn resolve_line(args: &AssessArgs, year: i32) -> Result<PovertyLine, String> {
+pub(crate) fn resolve_line(args: &AssessArgs, year: i32) -> Result<PovertyLine, String> {
     if let Some(text) = &args.line {
         let amount = Fen::parse_yuan(text.trim())
             .ok()

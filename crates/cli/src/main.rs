@@ -5,6 +5,7 @@ mod assess_cmd;
 mod gen_cmd;
 mod output;
 mod plan_cmd;
+mod sample_cmd;
 mod server_cmd;
 mod standards_cmd;
 
@@ -103,6 +104,15 @@ enum Command {
     /// Check or show a responsibility plan file (责任分解方案).
     #[command(subcommand)]
     Plan(plan_cmd::PlanCommand),
+    /// Draw an inspection sample as inspectors draw it (seeded, reproducible): the sample
+    /// list as XLSX and CSV for the field teams, and the plan, seed and design recorded.
+    Sample(sample_cmd::SampleArgs),
+    /// Estimate 错退率, 漏评率, 群众认可度 and 综合贫困发生率 from the field teams' results,
+    /// with 95% intervals and pass or fail against each veto threshold.
+    Estimate(sample_cmd::EstimateArgs),
+    /// Forecast the sampled 错退率 from the register's own verdicts: the inspectors' draw
+    /// simulated many times, and the chance of reaching 2%.
+    Forecast(sample_cmd::ForecastArgs),
 }
 
 /// Keep freed memory mapped: block buffers and household fragments are freed and
@@ -147,6 +157,9 @@ fn main() -> ExitCode {
         Command::Import(args) => server_cmd::import(&args),
         Command::User(cmd) => server_cmd::user(&cmd),
         Command::Plan(cmd) => plan_cmd::run(&cmd),
+        Command::Sample(args) => sample_cmd::sample(&args),
+        Command::Estimate(args) => sample_cmd::estimate_cmd(&args),
+        Command::Forecast(args) => sample_cmd::forecast_cmd(&args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod encoding;
 pub mod engine;
 pub mod error;
+pub mod inspection;
 pub mod members;
 pub mod merge;
 pub mod plan_file;
