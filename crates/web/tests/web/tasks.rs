@@ -15,6 +15,7 @@ both!(
     a_plan_with_errors_is_refused_whole,
     the_ledger_read_back_matches_the_screen,
     the_api_serves_items_and_steps_with_the_same_rules,
+    a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_escalates,
 );
 
 const HOUSING_BUREAU: &str = "县住建局";
@@ -507,4 +508,100 @@ async fn the_api_serves_items_and_steps_with_the_same_rules(app: App) {
     ] {
         assert!(doc["paths"][p].is_object(), "{p} in the OpenAPI document");
     }
+}
+
+/// A county leader's account maps to a post: "my tasks" are the tasks that post leads, and
+/// the leader may remind (催办) their items but not another leader's; the headquarters
+/// escalates overdue items (the demo plan's deadlines are in 2018), which then show among
+/// the leader's escalated items.
+async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_escalates(app: App) {
+    import_golden(&app.store).await;
+    let mut hq = app.logged_in("admin", Role::HqAdmin).await;
+    upload_plan(&mut hq, DEMO_PLAN_2018_CSV).await;
+    let mut leader = app.logged_in("fxz", Role::CountyLeader).await;
+    // Without a post there are no "my tasks".
+    assert_eq!(
+        leader.get("/tasks/items?mine=1").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let id = app
+        .store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "fxz")
+        .unwrap()
+        .id;
+    let token = hq.token();
+    let r = hq
+        .post_form(
+            "/tasks/leaders",
+            &[
+                ("csrf", &token),
+                ("user_id", &id.to_string()),
+                ("post", "分管城建副县长"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let mine = leader.get("/tasks?mine=1").await.text();
+    assert!(mine.contains("<tr data-task=\"4\">"));
+    assert!(
+        !mine.contains("<tr data-task=\"6\">"),
+        "the water task is another leader's"
+    );
+    let items = leader.get("/api/v1/work-items?mine=1").await.json();
+    let items = items["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.iter().all(|i| i["task_no"] == 4));
+    let own = items[0]["id"].as_i64().unwrap();
+    let token = leader.token();
+    let remind = serde_json::json!({ "action": "remind", "note": "请加快进度" });
+    let r = leader
+        .post_json(
+            &format!("/api/v1/work-items/{own}/steps"),
+            &remind,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["reminders"], 1);
+    let water = app
+        .store
+        .work_items(
+            &ItemScope::Unit("县水利局".into()),
+            &Default::default(),
+            None,
+            1,
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let r = leader
+        .post_json(
+            &format!("/api/v1/work-items/{}/steps", water.id),
+            &remind,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let token = hq.token();
+    let r = hq.post_form("/tasks/escalate", &[("csrf", &token)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let escalated = leader
+        .get("/api/v1/work-items?mine=1&escalated=1")
+        .await
+        .json();
+    let escalated = escalated["items"].as_array().unwrap();
+    assert!(!escalated.is_empty());
+    assert!(escalated
+        .iter()
+        .all(|i| i["overdue"] == true && !i["escalated_at"].is_null()));
+    let page = leader
+        .get(&format!("/tasks/items/{}", escalated[0]["id"]))
+        .await
+        .text();
+    assert!(page.contains("升级至责任领导分管城建副县长督办"));
 }
