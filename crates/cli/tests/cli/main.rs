@@ -4,6 +4,7 @@
 mod bad_input;
 mod commands;
 mod golden;
+mod inspections;
 mod plan;
 mod plan_import;
 mod serve;
