@@ -181,6 +181,9 @@ struct KnownGap {
     item: Option<(i64, String)>,
 }
 
+/// The advisory lock key of gap refreshes on PostgreSQL.
+const REFRESH_LOCK: i64 = 0x6675_7069_6e07;
+
 /// Rows per statement when a refresh writes many (at most 12 values a row: well under
 /// SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 const BATCH: usize = 500;
@@ -471,8 +474,17 @@ impl Store {
         };
         let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
         let reopened_note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
+        let postgres = self.backend() == "postgres";
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            if postgres {
+                // One refresh at a time across server processes (SQLite's write lock does
+                // this there): two would both insert the same new gaps.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(REFRESH_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let mut known: HashMap<String, KnownGap> = HashMap::new();
             for r in sqlx::query(
                 "SELECT g.id, g.gap_key, g.open, g.task_no, g.lead_unit, g.detail, \
@@ -1224,11 +1236,16 @@ impl Store {
         }
         let to = step.action.next(before.state);
         let at = now();
+        let postgres = self.backend() == "postgres";
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             // The state and escalation as they are now, under the write lock: a step
             // checked against a stale read is checked again.
-            let r = sqlx::query("SELECT state, escalated_at FROM work_items WHERE id = $1")
+            let r = sqlx::query(if postgres {
+                "SELECT state, escalated_at FROM work_items WHERE id = $1 FOR UPDATE"
+            } else {
+                "SELECT state, escalated_at FROM work_items WHERE id = $1"
+            })
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;

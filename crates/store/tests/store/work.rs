@@ -38,6 +38,7 @@ both!(
     only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close,
     unit_and_area_staff_read_only_their_items_and_gaps,
     plans_are_revised_not_replaced,
+    two_checkers_closing_at_once_close_once,
 );
 
 pub const HOUSING_UNIT: &str = "县住建局";
@@ -641,4 +642,84 @@ async fn plans_are_revised_not_replaced(store: Store) {
         .set_leader_post(unit.id, Some("县长"), None)
         .await
         .is_err());
+}
+
+/// Two checkers closing the same item at once: one closes it, the other is told it has
+/// just changed; one close event, one audit row.
+async fn two_checkers_closing_at_once_close_once(store: Store) {
+    plan_and_golden(&store).await;
+    let hq = user(&store, "hq", Role::HqAdmin).await;
+    let inspector = user(&store, "dc", Role::Inspector).await;
+    let today = day("2018-09-01");
+    let id = store
+        .work_items(&ItemScope::All, &ItemFilter::default(), None, 1)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    store
+        .act_on_work_item(&acting(&hq), id, &step(WorkAction::Complete, "完成"), today)
+        .await
+        .unwrap()
+        .unwrap();
+    let close = step(WorkAction::Close, "销号");
+    // Each on a task of its own, so that they truly run at once.
+    let (s1, s2) = (store.clone(), store.clone());
+    let (c1, c2) = (close.clone(), close.clone());
+    let (u1, u2) = (hq.clone(), inspector.clone());
+    let a = tokio::spawn(async move {
+        s1.act_on_work_item(
+            &ActingUser {
+                user: &u1,
+                post: None,
+            },
+            id,
+            &c1,
+            today,
+        )
+        .await
+        .map(|r| r.map(|i| i.is_some()))
+    });
+    let b = tokio::spawn(async move {
+        s2.act_on_work_item(
+            &ActingUser {
+                user: &u2,
+                post: None,
+            },
+            id,
+            &c2,
+            today,
+        )
+        .await
+        .map(|r| r.map(|i| i.is_some()))
+    });
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert_eq!(
+        outcomes.iter().filter(|o| matches!(o, Ok(true))).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_err()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    let closes = store
+        .work_events(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "close")
+        .count();
+    assert_eq!(closes, 1);
+    let audited = store
+        .audit_entries(None, 500)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .filter(|e| e.action == "work_item_close")
+        .count();
+    assert_eq!(audited, 1);
 }
