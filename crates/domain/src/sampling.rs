@@ -51,9 +51,13 @@ impl SplitMix64 {
 
 /// Simple random sampling of `k` of `0..n` without replacement, by the first `k` steps of
 /// a Fisher–Yates shuffle: for i = 0, 1, …, k−1 swap position i with position
-/// i + below(n − i). Returns the chosen positions in ascending order.
+/// i + below(n − i). Returns the chosen positions in ascending order. Taking all n
+/// draws no number.
 pub fn simple_random(rng: &mut SplitMix64, n: u32, k: u32) -> Vec<u32> {
     assert!(k <= n);
+    if k == n {
+        return (0..n).collect();
+    }
     let mut idx: Vec<u32> = (0..n).collect();
     for i in 0..k as usize {
         let j = i + rng.below(u64::from(n) - i as u64) as usize;
@@ -68,10 +72,11 @@ pub fn simple_random(rng: &mut SplitMix64, n: u32, k: u32) -> Vec<u32> {
 /// n ÷ k, in whole numbers: r = below(n), then positions ⌊(r + j·n) ÷ k⌋ for
 /// j = 0 … k−1. Every position is chosen with probability exactly k ÷ n; when k divides
 /// n this is the textbook rule "start at ⌊r ÷ k⌋ (0 … n/k − 1), then every (n/k)-th".
+/// Taking all n (or none) draws no number.
 pub fn systematic(rng: &mut SplitMix64, n: u32, k: u32) -> Vec<u32> {
     assert!(k <= n);
-    if k == 0 {
-        return Vec::new();
+    if k == 0 || k == n {
+        return (0..k).collect();
     }
     let r = rng.below(u64::from(n));
     (0..u64::from(k))

@@ -74,6 +74,45 @@ fn the_same_seed_redraws_the_same_sample() {
     assert_eq!(draw(&frame, &back, Scope::All).unwrap(), a);
 }
 
+/// Redrawn by hand (docs/inspections.md, "Worked example"): one township, one village of
+/// 10 registered households, 3 drawn systematically, seed 0. Townships and villages are
+/// taken whole, so no number is drawn for them. The first SplitMix64 output of seed 0 is
+/// 0xE220A8397B1DCDAF = 16,294,208,416,658,607,535; below(10) rejects only x < (2^64 − 10)
+/// mod 10 = 6, so r = x mod 10 = 5. Positions ⌊(5 + 10j) ÷ 3⌋ = 1, 5, 8: the 2nd, 6th and
+/// 9th households of the register; each weight 10/3.
+#[test]
+fn a_small_draw_redrawn_by_hand() {
+    let mut frame = county(1, 1, 10);
+    frame.villages[0]
+        .registered
+        .iter_mut()
+        .for_each(|h| h.able = true);
+    let p = SamplingPlan {
+        seed: 0,
+        townships: 0,
+        poor_villages_per_township: 1,
+        other_villages_per_township: 0,
+        households: Allocation::Fixed {
+            registered: 3,
+            non_registered: 0,
+        },
+        min_registered_share_bp: 0,
+        min_households: 0,
+        take_all_when_short: false,
+    };
+    let s = draw(&frame, &p, Scope::All).unwrap();
+    let got: Vec<(u32, &str)> = s
+        .households
+        .iter()
+        .map(|h| (h.position, h.household_id.as_deref().unwrap()))
+        .collect();
+    assert_eq!(got, vec![(2, "0-0-1"), (6, "0-0-5"), (9, "0-0-8")]);
+    assert!(s
+        .households
+        .iter()
+        .all(|h| (h.weight - 10.0 / 3.0).abs() < 1e-12));
+}
+
 /// The 5:3:2 quota in every village, villages 2 poor + 1 non-poor per township, and each
 /// weight the product of the stage probabilities: townships 3/5, villages 2/3 (poor) or
 /// 1/3 (non-poor), households 5/20 (able) · 3/200 (non-registered) · 2/10 (unable).
@@ -352,20 +391,26 @@ fn one_village_cannot_give_an_interval() {
 /// A county with known truth: 12 townships × 10 villages × 40 exited registered households
 /// (1–6 people), each village with its own wrong-exit propensity (0–8%), so wrong exits
 /// cluster by village as they do in the field. 1,000 seeded draws of 6 townships × (3 poor and
-/// 2 non-poor villages) × 12 registered households; the 95% Wilson interval of 错退率
-/// must cover the true county rate in 92–98% of them.
+/// 2 non-poor villages) × 12 registered households; the 95% Wilson intervals of 错退率
+/// and of 群众认可度 (each village with its own approval, 85–99%) must each cover the true
+/// county rate in 92–98% of them.
 #[test]
-fn wrong_exit_interval_covers_the_truth_about_95_percent() {
+fn intervals_cover_the_truth_about_95_percent() {
     let mut rng = SplitMix64::new(2018);
     let mut frame = Frame::default();
     let (mut wrong, mut exited) = (0u64, 0u64);
+    let mut disapproving = std::collections::HashSet::new();
     for t in 0..12 {
         for v in 0..10 {
             let propensity = rng.unit() * 0.08;
+            let approving = 0.85 + rng.unit() * 0.14;
             let registered = (0..40)
                 .map(|h| {
                     let people = 1 + rng.below(6) as u32;
                     let is_wrong = rng.unit() < propensity;
+                    if rng.unit() >= approving {
+                        disapproving.insert(format!("{t}-{v}-{h}"));
+                    }
                     exited += u64::from(people);
                     if is_wrong {
                         wrong += u64::from(people);
@@ -389,6 +434,7 @@ fn wrong_exit_interval_covers_the_truth_about_95_percent() {
         }
     }
     let truth = wrong as f64 / exited as f64;
+    let approval_truth = 1.0 - disapproving.len() as f64 / 4_800.0;
     let wrong_ids: std::collections::HashSet<String> = frame
         .villages
         .iter()
@@ -410,7 +456,7 @@ fn wrong_exit_interval_covers_the_truth_about_95_percent() {
         take_all_when_short: false,
     };
     let totals = CountyTotals::default();
-    let (mut covered, mut runs) = (0u32, 0u32);
+    let (mut covered, mut approval_covered, mut runs) = (0u32, 0u32, 0u32);
     let mut seeds = SplitMix64::new(6);
     for _ in 0..1_000 {
         p.seed = seeds.next_u64();
@@ -419,20 +465,36 @@ fn wrong_exit_interval_covers_the_truth_about_95_percent() {
             .households
             .iter()
             .map(|h| {
-                let ok = !wrong_ids.contains(h.household_id.as_deref().unwrap());
-                verified(h.no, ok, Approval::Yes)
+                let id = h.household_id.as_deref().unwrap();
+                let approval = if disapproving.contains(id) {
+                    Approval::No
+                } else {
+                    Approval::Yes
+                };
+                verified(h.no, !wrong_ids.contains(id), approval)
             })
             .collect();
         let e = estimate(&s, &results, &totals, Region::Central);
         let w = e.indicators[0].as_ref().unwrap();
+        let a = e.indicators[2].as_ref().unwrap();
         runs += 1;
         if w.ci_low <= truth && truth <= w.ci_high {
             covered += 1;
         }
+        if a.ci_low <= approval_truth && approval_truth <= a.ci_high {
+            approval_covered += 1;
+        }
     }
     let coverage = f64::from(covered) / f64::from(runs);
-    println!("truth {truth:.4}, coverage {coverage:.3} over {runs} draws");
+    let approval_coverage = f64::from(approval_covered) / f64::from(runs);
+    println!(
+        "错退率 truth {truth:.4}, coverage {coverage:.3}; 认可度 truth {approval_truth:.4}, coverage {approval_coverage:.3}; over {runs} draws"
+    );
     assert!((0.92..=0.98).contains(&coverage), "coverage {coverage}");
+    assert!(
+        (0.92..=0.98).contains(&approval_coverage),
+        "approval coverage {approval_coverage}"
+    );
 }
 
 /// A register where exactly 10% of exited people are wrong exits (one household in ten,
