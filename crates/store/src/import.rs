@@ -133,11 +133,11 @@ impl Store {
                     )
                     .await?;
                     tx.commit().await?;
-                    progress(IMPORT_STEPS);
                     // Statistics for the planner (SQLite has none otherwise, and then
                     // picks poor plans for searches); sampled, so it takes milliseconds.
                     // The import is done whatever happens here.
                     let _ = sqlx::query(ANALYZE_SAMPLED).execute(&mut *conn).await;
+                    progress(IMPORT_STEPS);
                     Ok::<VersionId, StoreError>(version)
                 }
                 .await;

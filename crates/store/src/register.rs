@@ -653,13 +653,16 @@ impl Store {
                     });
                 };
                 let (filter, _) = scope.sql("a", 5);
+                // One lower bound, the later of the prefix and the previous page's last
+                // number (then left out): given two, SQLite may range from the lower.
+                let from = prefix.clone().max(after.text.clone());
                 (
                     format!(
                         "SELECT {ROW_COLUMNS} FROM {ROW_JOINS} WHERE h.version_id = {CURRENT} \
                          AND h.household_no >= $1 AND h.household_no < $2 \
-                         AND h.household_no > $3{filter} ORDER BY h.household_no LIMIT $4"
+                         AND h.household_no <> $3{filter} ORDER BY h.household_no LIMIT $4"
                     ),
-                    vec![prefix.clone(), end, after.text.clone()],
+                    vec![from, end, after.text.clone()],
                     vec![],
                     false,
                 )
@@ -692,17 +695,25 @@ impl Store {
                         next: None,
                     });
                 };
-                let (filter, _) = scope.sql("a", 6);
+                let (filter, _) = scope.sql("a", 5);
+                // One lower bound, (name, line) after the later of the prefix and the
+                // previous page's last hit: given two (the prefix, and an empty name on
+                // the first page), SQLite ranges from the lower and reads half the index.
+                let (from, line) = if after.text.as_str() >= prefix.as_str() {
+                    (after.text.clone(), after.line as i64)
+                } else {
+                    (prefix.clone(), -1)
+                };
                 (
                     format!(
                         "SELECT {ROW_COLUMNS}, {member_columns} FROM {} \
                          WHERE k.version_id = {CURRENT} AND k.name >= $1 AND k.name < $2 \
-                         AND (k.name > $3 OR (k.name = $3 AND k.line > $4)){filter} \
-                         ORDER BY k.name, k.line LIMIT $5",
+                         AND (k.name, k.line) > ($1, $3){filter} \
+                         ORDER BY k.name, k.line LIMIT $4",
                         member_joins("member_names")
                     ),
-                    vec![prefix.clone(), end, after.text.clone()],
-                    vec![after.line as i64],
+                    vec![from, end],
+                    vec![line],
                     true,
                 )
             }

@@ -194,10 +194,13 @@ pub struct Notice {
     pub user: Option<String>,
 }
 
-/// What a redirect after a change says, from a fixed list (no text from the URL is
-/// shown but the username, escaped).
-fn notice_text(n: &Notice) -> Option<String> {
-    let who = n.user.as_deref().unwrap_or("");
+/// What a redirect after a change says, from a fixed list, about an account that exists
+/// (no other text from the URL is shown).
+fn notice_text(n: &Notice, users: &[User]) -> Option<String> {
+    let who = n.user.as_deref()?;
+    if !users.iter().any(|u| u.username == who) {
+        return None;
+    }
     let (what, then) = match n.done.as_deref()? {
         "added" => ("已创建账号", ""),
         "disabled" => ("已停用账号", "，其登录已全部退出"),
@@ -231,9 +234,10 @@ async fn render_users(
     v: &Viewer,
     form: AddUserForm,
     error: Option<String>,
-    notice: Option<String>,
+    notice: Option<&Notice>,
 ) -> Result<Html<String>, Error> {
     let users = state.store.users().await?;
+    let notice = notice.and_then(|n| notice_text(n, &users));
     let areas = areas(state).await?;
     let p = UsersPage {
         layout: Layout::of(v, "账号管理", "users"),
@@ -283,7 +287,7 @@ pub async fn users_page(
         role: "township_staff".into(),
         ..AddUserForm::default()
     };
-    Ok(render_users(&state, &v, form, None, notice_text(&n)).await?)
+    Ok(render_users(&state, &v, form, None, Some(&n)).await?)
 }
 
 fn done(what: &str, user: &str) -> Response {

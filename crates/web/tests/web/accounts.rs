@@ -56,6 +56,12 @@ async fn the_admin_adds_an_account_that_logs_in_to_its_area(app: App) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let page = admin.get(&r.location()).await.text();
     assert!(page.contains("已创建账号「乡干部」"), "{page}");
+    // A notice speaks only of an account that exists (a link cannot claim one).
+    let page = admin
+        .get("/admin/users?done=added&user=nobody")
+        .await
+        .text();
+    assert!(!page.contains("已创建账号"), "{page}");
     assert!(page.contains(&format!(
         "<td>乡干部</td><td>乡镇工作人员</td><td>{ONE_TOWNSHIP}</td>"
     )));
