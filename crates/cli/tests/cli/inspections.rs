@@ -391,3 +391,85 @@ fn forecast_reports_the_distribution_of_the_sampled_wrong_exit_rate() {
         "{stdout}"
     );
 }
+
+/// Non-registered households given as a list: the drawn ones carry their 户编号 and their
+/// place in the list. A listed household that is registered, and a village whose 农村总户数
+/// is below its registered households, are refused with file, line and value.
+#[test]
+fn rural_households_as_a_list_or_a_count_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (members, villages, totals) = county(tmp.path());
+    let rows = crate::read_fixture_csv(Path::new(&villages));
+    let mut list = String::from("乡镇,行政村,户编号\n");
+    for r in &rows[1..] {
+        for i in 1..=40 {
+            list += &format!("{},{},NR-{}-{i}\n", r[0], r[1], r[1]);
+        }
+    }
+    let list_path = tmp.path().join("list.csv");
+    std::fs::write(&list_path, &list).unwrap();
+    let files = (
+        members.clone(),
+        villages.clone(),
+        list_path.display().to_string(),
+    );
+    let out_dir = tmp.path().join("l");
+    let out = sample(&files, &out_dir, &["--seed", "5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let drawn = read_csv(&out_dir.join("sample.csv"));
+    let non: Vec<&Vec<String>> = drawn.iter().filter(|r| r[4] == "非建档立卡户").collect();
+    assert_eq!(non.len(), 18);
+    for r in non {
+        let k: u32 = r[5]
+            .strip_prefix("非建档立卡户名单中本村第")
+            .and_then(|s| s.strip_suffix('户'))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(r[6], format!("NR-{}-{k}", r[2]));
+    }
+
+    // A registered household listed as non-registered; a count below the register's.
+    let registered = &drawn[1];
+    let bad_list = format!(
+        "{list}{},{},{}\n",
+        registered[1], registered[2], registered[6]
+    );
+    std::fs::write(&list_path, bad_list).unwrap();
+    let out = sample(&files, &tmp.path().join("m"), &["--seed", "5"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("户编号 {} 是", registered[6])),
+        "{stdout}"
+    );
+    // The first village: 农村总户数 1, below its registered households.
+    let counts: String = std::fs::read_to_string(&totals)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 1 {
+                format!("{},{},1\n", rows[1][0], rows[1][1])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&totals, counts).unwrap();
+    let out = sample(
+        &(members, villages, totals.clone()),
+        &tmp.path().join("n"),
+        &["--seed", "5"],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{totals} 第2行「农村总户数」列：{}{}的农村总户数少于登记表中该村的建档立卡户",
+            rows[1][0], rows[1][1]
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("（值：1）"), "{stdout}");
+}
