@@ -367,37 +367,30 @@ async fn target(state: &AppState, v: &Viewer, id: UserId, csrf: &str) -> Result<
     state.store.user(id).await?.ok_or(Error::NotFound)
 }
 
-/// POST /admin/users/{id}/disable
-pub async fn disable_user(
+/// POST /admin/users/{id}/disable and /admin/users/{id}/enable
+pub async fn disable_or_enable_user(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<UserId>,
+    Path((id, change)): Path<(UserId, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
+    let disable = match change.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(Error::NotFound.into()),
+    };
     let u = target(&state, &v, id, &form.csrf).await?;
-    if u.id == v.user().id {
+    if disable && u.id == v.user().id {
         return Err(Error::BadRequest("不能停用自己的账号".into()).into());
     }
     state
         .store
-        .set_user_disabled(id, true, Some(v.user().id))
+        .set_user_disabled(id, disable, Some(v.user().id))
         .await?;
-    Ok(done("disabled", &u.username))
-}
-
-/// POST /admin/users/{id}/enable
-pub async fn enable_user(
-    State(state): State<AppState>,
-    PageUser(v): PageUser,
-    Path(id): Path<UserId>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    let u = target(&state, &v, id, &form.csrf).await?;
-    state
-        .store
-        .set_user_disabled(id, false, Some(v.user().id))
-        .await?;
-    Ok(done("enabled", &u.username))
+    Ok(done(
+        if disable { "disabled" } else { "enabled" },
+        &u.username,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -146,8 +146,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(admin::audit_page))
         .route("/admin/users", get(admin::users_page).post(admin::add_user))
-        .route("/admin/users/{id}/disable", post(admin::disable_user))
-        .route("/admin/users/{id}/enable", post(admin::enable_user))
+        .route(
+            "/admin/users/{id}/{change}",
+            post(admin::disable_or_enable_user),
+        )
         .route("/admin/users/{id}/password", post(admin::reset_password))
         .route("/tasks", get(tasks::matrix_page))
         .route("/tasks/six", get(tasks::six_page))

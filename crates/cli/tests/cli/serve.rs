@@ -6,6 +6,7 @@
 //! file; tests of how a server starts or of several servers start their own.
 
 use crate::{fupin, golden, text};
+use fupin_web::view::enc;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -531,18 +532,6 @@ fn two_servers_on_one_postgres_share_sessions_and_imports() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e);
     }
-}
-
-/// Percent-encoding of a path segment or query value.
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn get(addr: &str, path: &str, cookie: &str) -> Resp {

@@ -145,18 +145,8 @@ async fn a_file_with_errors_is_refused_whole_and_every_problem_listed(app: App) 
     let audit = app.store.audit_entries(None, 500).await.unwrap().items;
     let (jobs, others): (Vec<_>, Vec<_>) = audit.into_iter().partition(|e| e.entity == "job");
     assert_eq!(others, audit_before);
-    let jobs: Vec<_> = jobs
-        .iter()
-        .map(|e| {
-            (
-                e.action.as_str(),
-                e.username.as_deref(),
-                e.entity_id.clone(),
-            )
-        })
-        .collect();
     assert_eq!(
-        jobs,
+        audit_lines(&jobs),
         [
             ("finish_job", Some("admin"), id.to_string()),
             ("start_job", Some("admin"), id.to_string()),

@@ -336,6 +336,22 @@ pub async fn import_golden(store: &Store) -> fupin_store::Imported {
         .unwrap()
 }
 
+/// Audit rows as (action, username, entity id), newest first.
+pub fn audit_lines<'a>(
+    entries: impl IntoIterator<Item = &'a fupin_store::AuditEntry>,
+) -> Vec<(&'a str, Option<&'a str>, String)> {
+    entries
+        .into_iter()
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.username.as_deref(),
+                e.entity_id.clone(),
+            )
+        })
+        .collect()
+}
+
 /// Wait for an import job to finish (through the API) and return it.
 pub async fn wait_for_job(c: &mut Client, id: i64) -> serde_json::Value {
     for _ in 0..600 {
