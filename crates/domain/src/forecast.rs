@@ -60,6 +60,11 @@ pub fn forecast(
         .enumerate()
         .map(|(i, v)| ((v.township.as_str(), v.village.as_str()), i))
         .collect();
+    let asks_registered = plan
+        .households
+        .per_village()
+        .iter()
+        .any(|&(g, k)| g.is_registered() && k > 0);
     let mut rates: Vec<Rate> = Vec::with_capacity(runs as usize);
     let mut without = 0;
     let mut exited_households = 0u64;
@@ -68,7 +73,15 @@ pub fn forecast(
             seed: seeds.next_u64(),
             ..plan.clone()
         };
-        let sample = draw(frame, &run_plan, Scope::RegisteredOnly)?;
+        let sample = match draw(frame, &run_plan, Scope::RegisteredOnly) {
+            Ok(s) => s,
+            // Drawn villages without a registered household: a run without a rate.
+            Err(SamplingError::Empty) if asks_registered => {
+                without += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let (mut wrong, mut exited) = (0u64, 0u64);
         for h in sample.households.iter().filter(|h| h.exited) {
             let v = &sample.villages[h.village as usize];

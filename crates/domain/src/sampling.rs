@@ -494,7 +494,7 @@ pub enum SamplingError {
 impl fmt::Display for SamplingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SamplingError::Empty => write!(f, "抽样方案不抽取任何农户：请设定每村抽取户数"),
+            SamplingError::Empty => write!(f, "抽样方案抽不到任何农户：请设定每乡镇抽取的村数和每村抽取的户数"),
             SamplingError::Short(list) => {
                 write!(
                     f,
@@ -690,6 +690,9 @@ pub fn draw(frame: &Frame, plan: &SamplingPlan, scope: Scope) -> Result<Sample, 
     }
     if !short.is_empty() {
         return Err(SamplingError::Short(short));
+    }
+    if households.is_empty() {
+        return Err(SamplingError::Empty);
     }
     let registered_sampled = households
         .iter()

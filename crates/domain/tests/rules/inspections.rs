@@ -213,7 +213,8 @@ fn short_villages_are_refused_or_taken_whole() {
 }
 
 /// The minimum share: 3 townships × 3 villages × 7 registered = 63 of 5 × 6 × 300 = 9,000
-/// registered households is 0.7% < 1% (90 needed): refused. The minimum total likewise.
+/// registered households is 0.7% < 1% (90 needed): refused. The minimum total likewise,
+/// and a plan that draws no village at all.
 #[test]
 fn minimum_share_and_total_are_enforced() {
     let frame = county(5, 6, 300);
@@ -230,6 +231,13 @@ fn minimum_share_and_total_are_enforced() {
     assert!(err
         .to_string()
         .contains("不足全县建档立卡户 9000 户的 1.00%（至少 90 户）"));
+    let mut p = plan(3);
+    p.poor_villages_per_township = 0;
+    p.other_villages_per_township = 0;
+    assert_eq!(
+        draw(&frame, &p, Scope::All).unwrap_err(),
+        SamplingError::Empty
+    );
     let mut p = plan(3);
     p.min_registered_share_bp = 50;
     p.min_households = 100;
@@ -533,6 +541,26 @@ fn forecast_on_a_register_with_a_known_wrong_exit_share() {
     let f = forecast(&frame, &p, 200, 200).unwrap();
     assert_eq!(f.runs_failing, 0);
     assert!(f.quantiles.iter().all(|q| q.1 .0 == 0));
+
+    // Only a village without registered households can be drawn: every run is without
+    // a rate, and says so, rather than failing the forecast.
+    let mut frame = county(1, 2, 10);
+    frame.villages[1].registered.clear();
+    let p = SamplingPlan {
+        townships: 0,
+        poor_villages_per_township: 0,
+        other_villages_per_township: 1,
+        households: Allocation::Fixed {
+            registered: 3,
+            non_registered: 0,
+        },
+        min_registered_share_bp: 0,
+        take_all_when_short: true,
+        ..plan(1)
+    };
+    let f = forecast(&frame, &p, 20, 200).unwrap();
+    assert_eq!((f.runs_without_exited, f.runs_failing), (20, 0));
+    assert!(f.quantiles.is_empty());
 }
 
 /// Non-exited registered households do not enter 错退率; a plan without non-registered
