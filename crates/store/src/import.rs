@@ -53,7 +53,10 @@ impl Store {
     /// Store a register as a new version of the county register and make it current, in
     /// one transaction: the version row, areas (with the villages file's data when given),
     /// households, members, problems, the engine's assessment of each household, summaries
-    /// per village, township and county, and an audit row. Earlier versions stay.
+    /// per village, township and county, and an audit row. Earlier versions stay. The
+    /// version's gaps are derived, routed by the plan in force and reconciled with the
+    /// stored ones ([`Store::refresh_gaps`]) in the same transaction: if that fails,
+    /// nothing of the import is stored.
     ///
     /// The caller refuses a register with any error-level problem before it gets here,
     /// showing every problem (that is the import rule). The store itself refuses, with
@@ -77,7 +80,7 @@ impl Store {
 
     /// [`Store::import_register`], calling `progress` with the number of steps done (of
     /// [`IMPORT_STEPS`]) as each phase ends: assessing, preparing, each table written,
-    /// making the version current. It runs on the importing task, between writes: it
+    /// the gaps refreshed, committing. It runs on the importing task, between writes: it
     /// should only note the number (an atomic), not wait.
     pub async fn import_register_with_progress(
         &self,
@@ -109,6 +112,9 @@ impl Store {
                 copy_rows(&mut tx, version, &prepared, progress).await?;
                 pg_version::make_current(&mut tx, version, previous, meta, &sha256, at, &prepared)
                     .await?;
+                crate::work::pg_refresh::refresh_in(&mut tx, self, version, None, meta.imported_by)
+                    .await?;
+                progress(IMPORT_STEPS - 1);
                 tx.commit().await?;
                 progress(IMPORT_STEPS);
                 // Fresh statistics, so that the planner knows the new version's rows; in
@@ -132,6 +138,15 @@ impl Store {
                         &mut tx, version, previous, meta, &sha256, at, &prepared,
                     )
                     .await?;
+                    crate::work::sqlite_refresh::refresh_in(
+                        &mut tx,
+                        self,
+                        version,
+                        None,
+                        meta.imported_by,
+                    )
+                    .await?;
+                    progress(IMPORT_STEPS - 1);
                     tx.commit().await?;
                     // Statistics for the planner (SQLite has none otherwise, and then
                     // picks poor plans for searches); sampled, so it takes milliseconds.
@@ -145,10 +160,6 @@ impl Store {
                 loaded?
             }
         };
-        // The new version's gaps, derived, routed by the plan and reconciled with the
-        // stored ones right after the import (issue 5); idempotent, so running it again
-        // repairs whatever an interruption here left.
-        self.refresh_gaps(version, None, meta.imported_by).await?;
         Ok(Imported {
             version,
             households: prepared.households(),
@@ -159,8 +170,8 @@ impl Store {
 }
 
 /// The steps of an import that [`Store::import_register_with_progress`] counts:
-/// assessing, preparing, the ten tables written, committing.
-pub const IMPORT_STEPS: u32 = 13;
+/// assessing, preparing, the ten tables written, the gaps refreshed, committing.
+pub const IMPORT_STEPS: u32 = 14;
 
 /// SQLite's page cache while an import loads: 512 MiB.
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -524288";

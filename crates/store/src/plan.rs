@@ -193,6 +193,22 @@ impl Store {
         Ok(Some(self.plan_by_id(rev).await?))
     }
 
+    /// A stored plan by its id (plans are never changed once stored).
+    pub(crate) async fn plan_with_id(&self, id: PlanId) -> Result<StoredPlan> {
+        let sql = format!(
+            "SELECT {REVISION_COLUMNS} FROM plans p LEFT JOIN users u ON u.id = p.imported_by \
+             WHERE p.id = $1"
+        );
+        let rev = on_pool!(self, pool => {
+            let r = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
+            match r {
+                Some(r) => revision(&r)?,
+                None => return Err(StoreError::corrupt(format!("方案 {id} 不存在"))),
+            }
+        });
+        self.plan_by_id(rev).await
+    }
+
     async fn plan_by_id(&self, rev: PlanRevision) -> Result<StoredPlan> {
         let id = rev.id;
         let (head, tasks, units) = on_pool!(self, pool => {

@@ -443,408 +443,29 @@ impl Store {
     /// year, and reconcile them with the stored gaps (see the module documentation). One
     /// transaction; one audit row (`refresh_gaps`) with the counts. `threshold_bp` is the
     /// incidence threshold (200 central, 300 west); None: the county's setting
-    /// ([`Store::set_incidence_threshold`]). Idempotent.
+    /// ([`Store::set_incidence_threshold`]). Idempotent. A register import runs the same
+    /// refresh inside its own transaction (all or nothing).
     pub async fn refresh_gaps(
         &self,
         version: VersionId,
         threshold_bp: Option<u64>,
         by: Option<UserId>,
     ) -> Result<GapRefresh> {
-        let threshold_bp = match threshold_bp {
-            Some(t) => t,
-            None => self.incidence_threshold().await?,
-        };
-        let (year, imported_at) = on_pool!(self, pool => {
-            let r = sqlx::query("SELECT year, imported_at FROM register_versions WHERE id = $1")
-                .bind(version)
-                .fetch_optional(pool)
-                .await?
-                .ok_or_else(|| StoreError::refused(format!("登记表版本 {version} 不存在")))?;
-            (r.int("year")? as i32, r.time("imported_at")?)
-        });
-        let plan = self.current_plan(Some(year)).await?;
-        let found = self.found_gaps(version, threshold_bp).await?;
-        let on = cst_date(imported_at);
-        let at = now();
-        let mut out = GapRefresh {
-            version,
-            plan: plan.as_ref().map(|p| p.revision.id),
-            found: found.len() as u64,
-            ..GapRefresh::default()
-        };
-        let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
-        let reopened_note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
-        let postgres = self.backend() == "postgres";
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            if postgres {
-                // One refresh at a time across server processes (SQLite's write lock does
-                // this there): two would both insert the same new gaps.
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(REFRESH_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
+        match self {
+            Store::Sqlite(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let out =
+                    sqlite_refresh::refresh_in(&mut tx, self, version, threshold_bp, by).await?;
+                tx.commit().await?;
+                Ok(out)
             }
-            let mut known: HashMap<String, KnownGap> = HashMap::new();
-            for r in sqlx::query(
-                "SELECT g.id, g.gap_key, g.open, g.task_no, g.lead_unit, g.detail, \
-                 w.id AS item_id, w.state FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
-            )
-            .fetch_all(&mut *tx)
-            .await?
-            {
-                let item = match r.opt_int("item_id")? {
-                    Some(i) => Some((i, r.text("state")?)),
-                    None => None,
-                };
-                known.insert(
-                    r.text("gap_key")?,
-                    KnownGap {
-                        id: r.int("id")?,
-                        open: r.bool("open")?,
-                        task_no: r.opt_int("task_no")?,
-                        lead_unit: r.opt_text("lead_unit")?,
-                        detail: r.text("detail")?,
-                        item,
-                    },
-                );
+            Store::Postgres(pool) => {
+                let mut tx = pool.begin_write().await?;
+                let out = pg_refresh::refresh_in(&mut tx, self, version, threshold_bp, by).await?;
+                tx.commit().await?;
+                Ok(out)
             }
-            let mut seen: HashSet<String> = HashSet::with_capacity(found.len());
-            // Open gaps found again unchanged: only their last version moves on.
-            let mut unchanged: Vec<i64> = Vec::new();
-            let mut new_gaps = Vec::new();
-            // Gaps (by id) that get a work item now, with the task they go to.
-            let mut to_assign = Vec::new();
-            for f in &found {
-                let key = f.gap.key();
-                if !seen.insert(key.clone()) {
-                    continue;
-                }
-                let task = plan.as_ref().and_then(|p| match route(&p.plan, &f.gap, f.has_labor) {
-                    Route::Task(no) => p.plan.task(no),
-                    Route::Headquarters => None,
-                });
-                if task.is_none() {
-                    out.unrouted += 1;
-                }
-                let task_no = task.map(|t| i64::from(t.no));
-                let lead_unit = task.map(|t| t.lead_unit.as_str());
-                let Some(k) = known.get(&key) else {
-                    new_gaps.push((f, key, task));
-                    continue;
-                };
-                if k.open && k.task_no == task_no && k.lead_unit.as_deref() == lead_unit && k.detail == f.detail {
-                    unchanged.push(k.id);
-                } else {
-                    sqlx::query(
-                        "UPDATE gaps SET open = TRUE, closed_at = NULL, evidence = NULL, \
-                         detail = $2, last_version = $3, plan_id = $4, task_no = $5, lead_unit = $6 \
-                         WHERE id = $1",
-                    )
-                    .bind(k.id)
-                    .bind(&f.detail)
-                    .bind(version)
-                    .bind(task.and(out.plan))
-                    .bind(task_no)
-                    .bind(lead_unit)
-                    .execute(&mut *tx)
-                    .await?;
-                    match (&k.item, task) {
-                        (Some((item_id, s)), _) if !k.open && matches!(s.as_str(), "done" | "closed") => {
-                            move_item(&mut *tx, *item_id, s, "in_progress", "reopen", &reopened_note, None, at).await?;
-                        }
-                        (Some((item_id, s)), Some(t)) if k.open && s == "todo" => {
-                            // Not yet taken up: it follows the plan's current routing.
-                            sqlx::query(
-                                "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4 WHERE id = $1",
-                            )
-                            .bind(item_id)
-                            .bind(out.plan)
-                            .bind(i64::from(t.no))
-                            .bind(&t.lead_unit)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        _ => {}
-                    }
-                }
-                if !k.open {
-                    out.reopened += 1;
-                }
-                if let (None, Some(t)) = (&k.item, task) {
-                    to_assign.push((k.id, f, t));
-                }
-            }
-            for chunk in unchanged.chunks(BATCH) {
-                let sql = format!(
-                    "UPDATE gaps SET last_version = $1 WHERE id IN ({})",
-                    placeholders(2, chunk.len())
-                );
-                let mut q = sqlx::query(&sql).bind(version);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            // New gaps, many rows per statement.
-            for chunk in new_gaps.chunks(BATCH) {
-                let sql = format!(
-                    "INSERT INTO gaps (gap_key, kind, township, village, household_no, detail, open, \
-                     plan_id, task_no, lead_unit, first_version, last_version, opened_at) VALUES {} \
-                     RETURNING id, gap_key",
-                    value_rows(chunk.len(), 12, |p| format!(
-                        "({}, {}, {}, {}, {}, {}, TRUE, {}, {}, {}, {}, {}, {})",
-                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]
-                    ))
-                );
-                let mut q = sqlx::query(&sql);
-                for (f, key, task) in chunk {
-                    q = q
-                        .bind(key.as_str())
-                        .bind(f.gap.kind.code())
-                        .bind(f.township.as_str())
-                        .bind(f.village.as_str())
-                        .bind(f.gap.household())
-                        .bind(f.detail.as_str())
-                        .bind(task.and(out.plan))
-                        .bind(task.map(|t| i64::from(t.no)))
-                        .bind(task.map(|t| t.lead_unit.as_str()))
-                        .bind(version)
-                        .bind(version)
-                        .bind(at);
-                }
-                let mut ids: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
-                for r in q.fetch_all(&mut *tx).await? {
-                    ids.insert(r.text("gap_key")?, r.int("id")?);
-                }
-                for (f, key, task) in chunk {
-                    let id = *ids.get(key).ok_or_else(|| StoreError::corrupt("新短板未返回编号"))?;
-                    if let Some(t) = task {
-                        to_assign.push((id, *f, *t));
-                    }
-                }
-                out.opened += chunk.len() as u64;
-            }
-            // Their work items (交办 to the task's lead unit), and the items' first events.
-            for chunk in to_assign.chunks(BATCH) {
-                let sql = format!(
-                    "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
-                     village, deadline, state, progress, reminders, created_at, updated_at) VALUES {} \
-                     RETURNING id, gap_id",
-                    value_rows(chunk.len(), 11, |p| format!(
-                        "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'todo', 0, 0, {}, {})",
-                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
-                    ))
-                );
-                let mut q = sqlx::query(&sql);
-                for (gap_id, f, t) in chunk {
-                    q = q
-                        .bind(*gap_id)
-                        .bind(out.plan)
-                        .bind(i64::from(t.no))
-                        .bind(f.gap.title())
-                        .bind(f.detail.as_str())
-                        .bind(t.lead_unit.as_str())
-                        .bind(f.township.as_str())
-                        .bind(f.village.as_str())
-                        .bind(t.deadline.date())
-                        .bind(at)
-                        .bind(at);
-                }
-                let mut items: Vec<(i64, i64)> = Vec::with_capacity(chunk.len());
-                for r in q.fetch_all(&mut *tx).await? {
-                    items.push((r.int("id")?, r.int("gap_id")?));
-                }
-                let sql = format!(
-                    "INSERT INTO work_events (item_id, at, user_id, action, from_state, to_state, note, \
-                     percent) VALUES {}",
-                    value_rows(items.len(), 3, |p| format!(
-                        "({}, {}, NULL, 'assign', 'todo', 'todo', {}, NULL)",
-                        p[0], p[1], p[2]
-                    ))
-                );
-                let mut q = sqlx::query(&sql);
-                for (item_id, gap_id) in &items {
-                    let t = chunk
-                        .iter()
-                        .find(|c| c.0 == *gap_id)
-                        .map(|c| c.2)
-                        .ok_or_else(|| StoreError::corrupt("事项的短板不在本批中"))?;
-                    q = q.bind(*item_id).bind(at).bind(format!(
-                        "第 {version} 版登记表评估发现，按责任分解方案第 {} 项交办{}",
-                        t.no, t.lead_unit
-                    ));
-                }
-                q.execute(&mut *tx).await?;
-                out.items_created += items.len() as u64;
-            }
-            // Open gaps the version no longer has: closed, with the evidence; their pending
-            // items are done by the evidence (closing, 销号, stays the checker's).
-            let mut closing: Vec<i64> = Vec::new();
-            let mut done_by_evidence = Vec::new();
-            for (key, k) in &known {
-                if !k.open || seen.contains(key) {
-                    continue;
-                }
-                closing.push(k.id);
-                if let Some((item_id, s)) = &k.item {
-                    if matches!(s.as_str(), "todo" | "in_progress") {
-                        done_by_evidence.push((*item_id, s.as_str()));
-                    }
-                }
-            }
-            for chunk in closing.chunks(BATCH) {
-                let sql = format!(
-                    "UPDATE gaps SET open = FALSE, closed_at = $1, evidence = $2 WHERE id IN ({})",
-                    placeholders(3, chunk.len())
-                );
-                let mut q = sqlx::query(&sql).bind(at).bind(&evidence);
-                for id in chunk {
-                    q = q.bind(id);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            out.closed = closing.len() as u64;
-            for (item_id, s) in done_by_evidence {
-                move_item(&mut *tx, item_id, s, "done", "reassessed", &evidence, None, at).await?;
-            }
-            tx.audit(Record {
-                at,
-                user: by,
-                action: "refresh_gaps",
-                entity: "register_version",
-                entity_id: version.to_string(),
-                before: None,
-                after: Some(serde_json::to_value(&out).unwrap_or_default()),
-            })
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(out)
-    }
-
-    /// The gaps a version has, in register order: households' failed criteria, open data
-    /// problems, villages' failed conditions and incidence.
-    async fn found_gaps(&self, version: VersionId, threshold_bp: u64) -> Result<Vec<Found>> {
-        let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
-            .into_iter()
-            .filter(|l| l.can_work())
-            .map(|l| l.label())
-            .collect();
-        let households =
-            "SELECT h.household_no, ar.township, ar.village, a.verdict, a.failed, a.explanation, \
-             EXISTS (SELECT 1 FROM members m WHERE m.version_id = h.version_id \
-                     AND m.household_seq = h.seq AND m.labor IN ($2, $3, $4)) AS has_labor \
-             FROM households h \
-             JOIN areas ar ON ar.version_id = h.version_id AND ar.seq = h.area_seq \
-             JOIN assessments a ON a.version_id = h.version_id AND a.household_seq = h.seq \
-             WHERE h.version_id = $1 AND a.failed <> '' AND a.verdict <> 'data_error' \
-             ORDER BY h.seq";
-        let problems = "SELECT household_no, line, code, message, township, village \
-                        FROM problems WHERE version_id = $1 ORDER BY seq";
-        let villages =
-            "SELECT ar.township, ar.village, ar.road, ar.power, ar.broadband, ar.clinic, \
-                        ar.population, s.remaining \
-                        FROM areas ar JOIN village_summaries s \
-                        ON s.version_id = ar.version_id AND s.area_seq = ar.seq \
-                        WHERE ar.version_id = $1 ORDER BY ar.seq";
-        let mut out = Vec::new();
-        on_pool!(self, pool => {
-            for r in sqlx::query(households)
-                .bind(version)
-                .bind(able[0])
-                .bind(able[1])
-                .bind(able[2])
-                .fetch_all(pool)
-                .await?
-            {
-                let a = Assessment {
-                    verdict: verdict(&r)?,
-                    per_capita: None,
-                    failed: failed(&r)?,
-                    explanation: r.text("explanation")?,
-                };
-                debug_assert_ne!(a.verdict, Verdict::DataError);
-                let no = r.text("household_no")?;
-                let (township, village) = (r.text("township")?, r.text("village")?);
-                let has_labor = r.bool("has_labor")?;
-                for gap in household_gaps(&no, &a, &[]) {
-                    out.push(Found {
-                        gap,
-                        township: township.clone(),
-                        village: village.clone(),
-                        has_labor,
-                        detail: a.explanation.clone(),
-                    });
-                }
-            }
-            let rows = sqlx::query(problems).bind(version).fetch_all(pool).await?;
-            let mut listed = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let code = r.text("code")?;
-                let code = ProblemCode::ALL
-                    .into_iter()
-                    .find(|c| c.as_str() == code)
-                    .ok_or_else(|| StoreError::corrupt(format!("问题代码「{code}」")))?;
-                listed.push((
-                    r.opt_text("household_no")?,
-                    r.int("line")? as u64,
-                    code,
-                    r.text("message")?,
-                    r.opt_text("township")?.unwrap_or_default(),
-                    r.opt_text("village")?.unwrap_or_default(),
-                ));
-            }
-            // Problems grouped by the gap they make (several rows of a household with
-            // one code are one gap), in first-seen order.
-            let mut index: HashMap<String, usize> = HashMap::new();
-            let mut grouped: Vec<(Gap, String, String, Vec<String>)> = Vec::new();
-            for p in &listed {
-                let Some(gap) = problem_gap(p.0.as_deref(), p.1, p.2) else {
-                    continue;
-                };
-                let line = format!("第{}行：{}", p.1, p.3);
-                match index.get(&gap.key()) {
-                    Some(&i) => grouped[i].3.push(line),
-                    None => {
-                        index.insert(gap.key(), grouped.len());
-                        grouped.push((gap, p.4.clone(), p.5.clone(), vec![line]));
-                    }
-                }
-            }
-            for (gap, township, village, lines) in grouped {
-                out.push(Found {
-                    gap,
-                    township,
-                    village,
-                    has_labor: false,
-                    detail: lines.join("；"),
-                });
-            }
-            for r in sqlx::query(villages).bind(version).fetch_all(pool).await? {
-                let (township, village) = (r.text("township")?, r.text("village")?);
-                let c = VillageConditions {
-                    road: r.opt_bool("road")?,
-                    power: r.opt_bool("power")?,
-                    broadband: r.opt_bool("broadband")?,
-                    clinic: r.opt_bool("clinic")?,
-                };
-                let after = r
-                    .opt_int("population")?
-                    .and_then(|p| Rate::new(crate::rows::count(&r, "remaining").unwrap_or(0), p.max(0) as u64));
-                for gap in village_gaps(&township, &village, &c, after, threshold_bp) {
-                    let detail = gap.title();
-                    out.push(Found {
-                        gap,
-                        township: township.clone(),
-                        village: village.clone(),
-                        has_labor: false,
-                        detail,
-                    });
-                }
-            }
-        });
-        Ok(out)
+        }
     }
 
     /// Gaps the scope may read, by id, paged by key.
@@ -1472,6 +1093,438 @@ impl Store {
         });
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The refresh on a transaction's connection: the same code on both backends, so that a
+// register import runs it inside its own transaction (a version is stored with its gaps
+// or not at all) and `Store::refresh_gaps` inside a transaction of its own.
+
+macro_rules! refresh_functions {
+    ($conn:ty, $postgres:expr) => {
+        /// The refresh of [`Store::refresh_gaps`] on `conn`, in the caller's transaction.
+        /// Everything it decides on is read after the lock, on `conn`: the version, the
+        /// threshold and which plan is in force (plans are never changed once stored, so
+        /// the plan's tasks are read through the store's pool).
+        pub(crate) async fn refresh_in(
+            conn: &mut $conn,
+            store: &Store,
+            version: VersionId,
+            threshold_bp: Option<u64>,
+            by: Option<UserId>,
+        ) -> Result<GapRefresh> {
+            if $postgres {
+                // One refresh at a time across server processes (SQLite's write lock does
+                // this there): two would both insert the same new gaps.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(REFRESH_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let threshold_bp = match threshold_bp {
+                Some(t) => t,
+                None => {
+                    let r = sqlx::query("SELECT incidence_threshold_bp FROM gap_settings WHERE id = 1")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    crate::rows::count(&r, "incidence_threshold_bp")?
+                }
+            };
+            let r = sqlx::query("SELECT year, imported_at FROM register_versions WHERE id = $1")
+                .bind(version)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| StoreError::refused(format!("登记表版本 {version} 不存在")))?;
+            let (year, imported_at) = (r.int("year")?, r.time("imported_at")?);
+            let plan_id = sqlx::query(
+                "SELECT id FROM plans WHERE year = $1 ORDER BY revision DESC LIMIT 1",
+            )
+            .bind(year)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let plan = match plan_id {
+                Some(r) => Some(store.plan_with_id(r.int("id")?).await?),
+                None => None,
+            };
+            let found = found_gaps(&mut *conn, version, threshold_bp).await?;
+            let on = cst_date(imported_at);
+            let at = now();
+            let mut out = GapRefresh {
+                version,
+                plan: plan.as_ref().map(|p| p.revision.id),
+                found: found.len() as u64,
+                ..GapRefresh::default()
+            };
+            let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
+            let reopened_note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
+            let mut known: HashMap<String, KnownGap> = HashMap::new();
+            for r in sqlx::query(
+                "SELECT g.id, g.gap_key, g.open, g.task_no, g.lead_unit, g.detail, \
+                 w.id AS item_id, w.state FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            {
+                let item = match r.opt_int("item_id")? {
+                    Some(i) => Some((i, r.text("state")?)),
+                    None => None,
+                };
+                known.insert(
+                    r.text("gap_key")?,
+                    KnownGap {
+                        id: r.int("id")?,
+                        open: r.bool("open")?,
+                        task_no: r.opt_int("task_no")?,
+                        lead_unit: r.opt_text("lead_unit")?,
+                        detail: r.text("detail")?,
+                        item,
+                    },
+                );
+            }
+            let mut seen: HashSet<String> = HashSet::with_capacity(found.len());
+            // Open gaps found again unchanged: only their last version moves on.
+            let mut unchanged: Vec<i64> = Vec::new();
+            let mut new_gaps = Vec::new();
+            // Gaps (by id) that get a work item now, with the task they go to.
+            let mut to_assign = Vec::new();
+            for f in &found {
+                let key = f.gap.key();
+                if !seen.insert(key.clone()) {
+                    continue;
+                }
+                let task = plan.as_ref().and_then(|p| match route(&p.plan, &f.gap, f.has_labor) {
+                    Route::Task(no) => p.plan.task(no),
+                    Route::Headquarters => None,
+                });
+                if task.is_none() {
+                    out.unrouted += 1;
+                }
+                let task_no = task.map(|t| i64::from(t.no));
+                let lead_unit = task.map(|t| t.lead_unit.as_str());
+                let Some(k) = known.get(&key) else {
+                    new_gaps.push((f, key, task));
+                    continue;
+                };
+                if k.open && k.task_no == task_no && k.lead_unit.as_deref() == lead_unit && k.detail == f.detail {
+                    unchanged.push(k.id);
+                } else {
+                    sqlx::query(
+                        "UPDATE gaps SET open = TRUE, closed_at = NULL, evidence = NULL, \
+                         detail = $2, last_version = $3, plan_id = $4, task_no = $5, lead_unit = $6 \
+                         WHERE id = $1",
+                    )
+                    .bind(k.id)
+                    .bind(&f.detail)
+                    .bind(version)
+                    .bind(task.and(out.plan))
+                    .bind(task_no)
+                    .bind(lead_unit)
+                    .execute(&mut *conn)
+                    .await?;
+                    match (&k.item, task) {
+                        (Some((item_id, s)), _) if !k.open && matches!(s.as_str(), "done" | "closed") => {
+                            move_item(&mut *conn, *item_id, s, "in_progress", "reopen", &reopened_note, None, at).await?;
+                        }
+                        (Some((item_id, s)), Some(t)) if k.open && s == "todo" => {
+                            // Not yet taken up: it follows the plan's current routing.
+                            sqlx::query(
+                                "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4 WHERE id = $1",
+                            )
+                            .bind(item_id)
+                            .bind(out.plan)
+                            .bind(i64::from(t.no))
+                            .bind(&t.lead_unit)
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        _ => {}
+                    }
+                }
+                if !k.open {
+                    out.reopened += 1;
+                }
+                if let (None, Some(t)) = (&k.item, task) {
+                    to_assign.push((k.id, f, t));
+                }
+            }
+            for chunk in unchanged.chunks(BATCH) {
+                let sql = format!(
+                    "UPDATE gaps SET last_version = $1 WHERE id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(version);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.execute(&mut *conn).await?;
+            }
+            // New gaps, many rows per statement.
+            for chunk in new_gaps.chunks(BATCH) {
+                let sql = format!(
+                    "INSERT INTO gaps (gap_key, kind, township, village, household_no, detail, open, \
+                     plan_id, task_no, lead_unit, first_version, last_version, opened_at) VALUES {} \
+                     RETURNING id, gap_key",
+                    value_rows(chunk.len(), 12, |p| format!(
+                        "({}, {}, {}, {}, {}, {}, TRUE, {}, {}, {}, {}, {}, {})",
+                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]
+                    ))
+                );
+                let mut q = sqlx::query(&sql);
+                for (f, key, task) in chunk {
+                    q = q
+                        .bind(key.as_str())
+                        .bind(f.gap.kind.code())
+                        .bind(f.township.as_str())
+                        .bind(f.village.as_str())
+                        .bind(f.gap.household())
+                        .bind(f.detail.as_str())
+                        .bind(task.and(out.plan))
+                        .bind(task.map(|t| i64::from(t.no)))
+                        .bind(task.map(|t| t.lead_unit.as_str()))
+                        .bind(version)
+                        .bind(version)
+                        .bind(at);
+                }
+                let mut ids: HashMap<String, i64> = HashMap::with_capacity(chunk.len());
+                for r in q.fetch_all(&mut *conn).await? {
+                    ids.insert(r.text("gap_key")?, r.int("id")?);
+                }
+                for (f, key, task) in chunk {
+                    let id = *ids.get(key).ok_or_else(|| StoreError::corrupt("新短板未返回编号"))?;
+                    if let Some(t) = task {
+                        to_assign.push((id, *f, *t));
+                    }
+                }
+                out.opened += chunk.len() as u64;
+            }
+            // Their work items (交办 to the task's lead unit), and the items' first events.
+            for chunk in to_assign.chunks(BATCH) {
+                let sql = format!(
+                    "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
+                     village, deadline, state, progress, reminders, created_at, updated_at) VALUES {} \
+                     RETURNING id, gap_id",
+                    value_rows(chunk.len(), 11, |p| format!(
+                        "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'todo', 0, 0, {}, {})",
+                        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
+                    ))
+                );
+                let mut q = sqlx::query(&sql);
+                for (gap_id, f, t) in chunk {
+                    q = q
+                        .bind(*gap_id)
+                        .bind(out.plan)
+                        .bind(i64::from(t.no))
+                        .bind(f.gap.title())
+                        .bind(f.detail.as_str())
+                        .bind(t.lead_unit.as_str())
+                        .bind(f.township.as_str())
+                        .bind(f.village.as_str())
+                        .bind(t.deadline.date())
+                        .bind(at)
+                        .bind(at);
+                }
+                let mut items: Vec<(i64, i64)> = Vec::with_capacity(chunk.len());
+                for r in q.fetch_all(&mut *conn).await? {
+                    items.push((r.int("id")?, r.int("gap_id")?));
+                }
+                let sql = format!(
+                    "INSERT INTO work_events (item_id, at, user_id, action, from_state, to_state, note, \
+                     percent) VALUES {}",
+                    value_rows(items.len(), 3, |p| format!(
+                        "({}, {}, NULL, 'assign', 'todo', 'todo', {}, NULL)",
+                        p[0], p[1], p[2]
+                    ))
+                );
+                let mut q = sqlx::query(&sql);
+                for (item_id, gap_id) in &items {
+                    let t = chunk
+                        .iter()
+                        .find(|c| c.0 == *gap_id)
+                        .map(|c| c.2)
+                        .ok_or_else(|| StoreError::corrupt("事项的短板不在本批中"))?;
+                    q = q.bind(*item_id).bind(at).bind(format!(
+                        "第 {version} 版登记表评估发现，按责任分解方案第 {} 项交办{}",
+                        t.no, t.lead_unit
+                    ));
+                }
+                q.execute(&mut *conn).await?;
+                out.items_created += items.len() as u64;
+            }
+            // Open gaps the version no longer has: closed, with the evidence; their pending
+            // items are done by the evidence (closing, 销号, stays the checker's).
+            let mut closing: Vec<i64> = Vec::new();
+            let mut done_by_evidence = Vec::new();
+            for (key, k) in &known {
+                if !k.open || seen.contains(key) {
+                    continue;
+                }
+                closing.push(k.id);
+                if let Some((item_id, s)) = &k.item {
+                    if matches!(s.as_str(), "todo" | "in_progress") {
+                        done_by_evidence.push((*item_id, s.as_str()));
+                    }
+                }
+            }
+            for chunk in closing.chunks(BATCH) {
+                let sql = format!(
+                    "UPDATE gaps SET open = FALSE, closed_at = $1, evidence = $2 WHERE id IN ({})",
+                    placeholders(3, chunk.len())
+                );
+                let mut q = sqlx::query(&sql).bind(at).bind(&evidence);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.execute(&mut *conn).await?;
+            }
+            out.closed = closing.len() as u64;
+            for (item_id, s) in done_by_evidence {
+                move_item(&mut *conn, item_id, s, "done", "reassessed", &evidence, None, at).await?;
+            }
+            conn.audit(Record {
+                at,
+                user: by,
+                action: "refresh_gaps",
+                entity: "register_version",
+                entity_id: version.to_string(),
+                before: None,
+                after: Some(serde_json::to_value(&out).unwrap_or_default()),
+            })
+            .await?;
+            Ok(out)
+        }
+
+        /// The gaps a version has, in register order: households' failed criteria, open
+        /// data problems, villages' failed conditions and incidence.
+        async fn found_gaps(conn: &mut $conn, version: VersionId, threshold_bp: u64) -> Result<Vec<Found>> {
+        let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
+            .into_iter()
+            .filter(|l| l.can_work())
+            .map(|l| l.label())
+            .collect();
+        let households =
+            "SELECT h.household_no, ar.township, ar.village, a.verdict, a.failed, a.explanation, \
+             EXISTS (SELECT 1 FROM members m WHERE m.version_id = h.version_id \
+                     AND m.household_seq = h.seq AND m.labor IN ($2, $3, $4)) AS has_labor \
+             FROM households h \
+             JOIN areas ar ON ar.version_id = h.version_id AND ar.seq = h.area_seq \
+             JOIN assessments a ON a.version_id = h.version_id AND a.household_seq = h.seq \
+             WHERE h.version_id = $1 AND a.failed <> '' AND a.verdict <> 'data_error' \
+             ORDER BY h.seq";
+        let problems = "SELECT household_no, line, code, message, township, village \
+                        FROM problems WHERE version_id = $1 ORDER BY seq";
+        let villages =
+            "SELECT ar.township, ar.village, ar.road, ar.power, ar.broadband, ar.clinic, \
+                        ar.population, s.remaining \
+                        FROM areas ar JOIN village_summaries s \
+                        ON s.version_id = ar.version_id AND s.area_seq = ar.seq \
+                        WHERE ar.version_id = $1 ORDER BY ar.seq";
+        let mut out = Vec::new();
+            for r in sqlx::query(households)
+                .bind(version)
+                .bind(able[0])
+                .bind(able[1])
+                .bind(able[2])
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                let a = Assessment {
+                    verdict: verdict(&r)?,
+                    per_capita: None,
+                    failed: failed(&r)?,
+                    explanation: r.text("explanation")?,
+                };
+                debug_assert_ne!(a.verdict, Verdict::DataError);
+                let no = r.text("household_no")?;
+                let (township, village) = (r.text("township")?, r.text("village")?);
+                let has_labor = r.bool("has_labor")?;
+                for gap in household_gaps(&no, &a, &[]) {
+                    out.push(Found {
+                        gap,
+                        township: township.clone(),
+                        village: village.clone(),
+                        has_labor,
+                        detail: a.explanation.clone(),
+                    });
+                }
+            }
+            let rows = sqlx::query(problems).bind(version).fetch_all(&mut *conn).await?;
+            let mut listed = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let code = r.text("code")?;
+                let code = ProblemCode::ALL
+                    .into_iter()
+                    .find(|c| c.as_str() == code)
+                    .ok_or_else(|| StoreError::corrupt(format!("问题代码「{code}」")))?;
+                listed.push((
+                    r.opt_text("household_no")?,
+                    r.int("line")? as u64,
+                    code,
+                    r.text("message")?,
+                    r.opt_text("township")?.unwrap_or_default(),
+                    r.opt_text("village")?.unwrap_or_default(),
+                ));
+            }
+            // Problems grouped by the gap they make (several rows of a household with
+            // one code are one gap), in first-seen order.
+            let mut index: HashMap<String, usize> = HashMap::new();
+            let mut grouped: Vec<(Gap, String, String, Vec<String>)> = Vec::new();
+            for p in &listed {
+                let Some(gap) = problem_gap(p.0.as_deref(), p.1, p.2) else {
+                    continue;
+                };
+                let line = format!("第{}行：{}", p.1, p.3);
+                match index.get(&gap.key()) {
+                    Some(&i) => grouped[i].3.push(line),
+                    None => {
+                        index.insert(gap.key(), grouped.len());
+                        grouped.push((gap, p.4.clone(), p.5.clone(), vec![line]));
+                    }
+                }
+            }
+            for (gap, township, village, lines) in grouped {
+                out.push(Found {
+                    gap,
+                    township,
+                    village,
+                    has_labor: false,
+                    detail: lines.join("；"),
+                });
+            }
+            for r in sqlx::query(villages).bind(version).fetch_all(&mut *conn).await? {
+                let (township, village) = (r.text("township")?, r.text("village")?);
+                let c = VillageConditions {
+                    road: r.opt_bool("road")?,
+                    power: r.opt_bool("power")?,
+                    broadband: r.opt_bool("broadband")?,
+                    clinic: r.opt_bool("clinic")?,
+                };
+                let after = r
+                    .opt_int("population")?
+                    .and_then(|p| Rate::new(crate::rows::count(&r, "remaining").unwrap_or(0), p.max(0) as u64));
+                for gap in village_gaps(&township, &village, &c, after, threshold_bp) {
+                    let detail = gap.title();
+                    out.push(Found {
+                        gap,
+                        township: township.clone(),
+                        village: village.clone(),
+                        has_labor: false,
+                        detail,
+                    });
+                }
+            }
+        Ok(out)
+        }
+    };
+}
+
+pub(crate) mod sqlite_refresh {
+    use super::*;
+    refresh_functions!(sqlx::SqliteConnection, false);
+}
+
+pub(crate) mod pg_refresh {
+    use super::*;
+    refresh_functions!(sqlx::PgConnection, true);
 }
 
 /// The kinds gaps are found as, with their Chinese names (for filters and ledgers).

@@ -39,6 +39,7 @@ both!(
     unit_and_area_staff_read_only_their_items_and_gaps,
     plans_are_revised_not_replaced,
     two_checkers_closing_at_once_close_once,
+    an_import_whose_gap_refresh_fails_stores_nothing,
 );
 
 pub const HOUSING_UNIT: &str = "县住建局";
@@ -722,4 +723,117 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
         .filter(|e| e.action == "work_item_close")
         .count();
     assert_eq!(audited, 1);
+}
+
+/// All or nothing (issue 5): a register import and its gap refresh are one transaction.
+/// When the refresh cannot write (here the database itself refuses new gaps, by a
+/// trigger), the import fails and nothing of it is stored: no version, no current
+/// pointer, no audit row; the earlier version stays current with its gaps. Once the
+/// database takes gaps again, the same import stores the version with its gaps.
+async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
+    store.import_plan(&small_plan(), &source()).await.unwrap();
+    let (register, villages) = golden();
+    let first = store
+        .import_register(&register, &meta("members.csv", None), Some(&villages))
+        .await
+        .unwrap();
+    let gaps_before = all_gaps(&store, &GapFilter::default()).await;
+    assert!(!gaps_before.is_empty());
+    // The next register has one more failed criterion: a new gap to insert.
+    let (mut worse, villages) = golden();
+    let h = worse
+        .households
+        .iter_mut()
+        .find(|h| {
+            h.values.safe_water == Entry::Value(true)
+                && !gaps_before
+                    .iter()
+                    .any(|g| g.household_no.as_deref() == Some(&*h.id))
+        })
+        .expect("a household without gaps");
+    h.values.safe_water = Entry::Value(false);
+    let household = h.id.to_string();
+    let (refuse, allow): (&[&str], &str) = match &store {
+        Store::Sqlite(_) => (
+            &["CREATE TRIGGER refuse_gaps BEFORE INSERT ON gaps \
+               BEGIN SELECT RAISE(ABORT, 'no new gaps'); END"],
+            "DROP TRIGGER refuse_gaps",
+        ),
+        Store::Postgres(_) => (
+            &[
+                "CREATE FUNCTION refuse_gaps() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'no new gaps'; END $$",
+                "CREATE TRIGGER refuse_gaps BEFORE INSERT ON gaps \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_gaps()",
+            ],
+            "DROP TRIGGER refuse_gaps ON gaps",
+        ),
+    };
+    for sql in refuse {
+        execute(&store, sql).await;
+    }
+    let audit_rows = count(&store, "SELECT COUNT(*) FROM audit_log").await;
+    let err = store
+        .import_register(&worse, &meta("members-worse.csv", None), Some(&villages))
+        .await
+        .expect_err("the refresh fails, so the import fails");
+    assert!(err.to_string().contains("no new gaps"), "{err}");
+    assert_eq!(store.versions().await.unwrap().len(), 1);
+    assert_eq!(
+        store.current_version().await.unwrap().unwrap().id,
+        first.version
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM audit_log").await,
+        audit_rows
+    );
+    assert_eq!(
+        count(
+            &store,
+            &format!(
+                "SELECT COUNT(*) FROM households WHERE version_id <> {}",
+                first.version
+            )
+        )
+        .await,
+        0
+    );
+    assert_eq!(all_gaps(&store, &GapFilter::default()).await, gaps_before);
+
+    execute(&store, allow).await;
+    let again = store
+        .import_register(&worse, &meta("members-worse.csv", None), Some(&villages))
+        .await
+        .unwrap();
+    let water = all_gaps(&store, &GapFilter::default())
+        .await
+        .into_iter()
+        .find(|g| g.household_no.as_deref() == Some(household.as_str()) && g.kind == "WATER")
+        .expect("the new gap, stored with the version");
+    assert_eq!(water.first_version, again.version);
+    assert!(water.work_item.is_some());
+}
+
+async fn execute(store: &Store, sql: &str) {
+    match store {
+        Store::Sqlite(p) => {
+            fupin_store::sqlx::raw_sql(sql).execute(p).await.unwrap();
+        }
+        Store::Postgres(p) => {
+            fupin_store::sqlx::raw_sql(sql).execute(p).await.unwrap();
+        }
+    }
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    match store {
+        Store::Sqlite(p) => fupin_store::sqlx::query_scalar(sql)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Store::Postgres(p) => fupin_store::sqlx::query_scalar(sql)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    }
 }
