@@ -10,6 +10,7 @@ pub mod estimates;
 pub mod fields;
 pub mod figures;
 pub mod forecast;
+pub mod funds;
 pub mod gap;
 pub mod household;
 pub mod id_number;

@@ -63,6 +63,26 @@ pub enum ProblemCode {
     P402,
     /// Plan file (warning): unknown columns or 方案信息 items ignored.
     P403,
+    /// Project library or ledger file (projects spec): a required column is missing (nothing is read).
+    F501,
+    /// Project file: a required value is empty.
+    F502,
+    /// Project file: a value outside its allowed set (项目类型, 项目阶段, 资金来源, 带贫方式).
+    F503,
+    /// Project file: an amount that is not yuan ≥ 0 with at most 2 decimals.
+    F504,
+    /// Project file: a date that is not a date in an accepted form.
+    F505,
+    /// Project file: the same project (年度 and 项目名称) on two rows.
+    F506,
+    /// Project file: a year or task number that is not a valid number.
+    F507,
+    /// Project file: dates or stage that contradict each other.
+    F508,
+    /// Project file: a project without any budget.
+    F509,
+    /// Project file (warning): unknown columns ignored.
+    F551,
 }
 
 impl ProblemCode {
@@ -76,6 +96,7 @@ impl ProblemCode {
                 | ProblemCode::P401
                 | ProblemCode::P402
                 | ProblemCode::P403
+                | ProblemCode::F551
         )
     }
 
@@ -84,11 +105,16 @@ impl ProblemCode {
         self.as_str().starts_with('P')
     }
 
+    /// Codes of project library and ledger files (F5xx), not of the register.
+    pub fn is_project(self) -> bool {
+        self.as_str().starts_with('F')
+    }
+
     /// File-level problems stop the whole run: nothing is assessed.
     pub fn is_file_level(self) -> bool {
         matches!(
             self,
-            ProblemCode::E101 | ProblemCode::E110 | ProblemCode::P301
+            ProblemCode::E101 | ProblemCode::E110 | ProblemCode::P301 | ProblemCode::F501
         )
     }
 
@@ -121,6 +147,16 @@ impl ProblemCode {
             ProblemCode::P401 => "P401",
             ProblemCode::P402 => "P402",
             ProblemCode::P403 => "P403",
+            ProblemCode::F501 => "F501",
+            ProblemCode::F502 => "F502",
+            ProblemCode::F503 => "F503",
+            ProblemCode::F504 => "F504",
+            ProblemCode::F505 => "F505",
+            ProblemCode::F506 => "F506",
+            ProblemCode::F507 => "F507",
+            ProblemCode::F508 => "F508",
+            ProblemCode::F509 => "F509",
+            ProblemCode::F551 => "F551",
         }
     }
 
@@ -154,10 +190,20 @@ impl ProblemCode {
             ProblemCode::P401 => "负责问题由多项重点工作负责",
             ProblemCode::P402 => "重点工作数与方案所列不符",
             ProblemCode::P403 => "未识别的列或项目已忽略",
+            ProblemCode::F501 => "项目文件缺少必填列",
+            ProblemCode::F502 => "项目必填项为空",
+            ProblemCode::F503 => "项目取值不在允许范围",
+            ProblemCode::F504 => "项目金额格式错误",
+            ProblemCode::F505 => "项目日期格式错误",
+            ProblemCode::F506 => "项目重复",
+            ProblemCode::F507 => "年度或序号无效",
+            ProblemCode::F508 => "日期与阶段矛盾",
+            ProblemCode::F509 => "项目没有预算",
+            ProblemCode::F551 => "项目文件未识别的列已忽略",
         }
     }
 
-    pub const ALL: [ProblemCode; 27] = [
+    pub const ALL: [ProblemCode; 37] = [
         ProblemCode::E101,
         ProblemCode::E102,
         ProblemCode::E103,
@@ -185,6 +231,16 @@ impl ProblemCode {
         ProblemCode::P401,
         ProblemCode::P402,
         ProblemCode::P403,
+        ProblemCode::F501,
+        ProblemCode::F502,
+        ProblemCode::F503,
+        ProblemCode::F504,
+        ProblemCode::F505,
+        ProblemCode::F506,
+        ProblemCode::F507,
+        ProblemCode::F508,
+        ProblemCode::F509,
+        ProblemCode::F551,
     ];
 }
 

@@ -1,6 +1,8 @@
 //! Property tests of the register rules: ID numbers (GB 11643-1999), income against the
 //! line in fen, ages on the 1 September boundary, amounts.
 
+#[path = "rules/funds.rs"]
+mod funds;
 #[path = "rules/inspections.rs"]
 mod inspections;
 

@@ -13,6 +13,7 @@ pub mod inspection;
 pub mod members;
 pub mod merge;
 pub mod plan_file;
+pub mod projects_file;
 pub mod rows;
 pub mod standards_file;
 pub mod table;

@@ -2,6 +2,8 @@
 
 #[path = "io/plan.rs"]
 mod plan;
+#[path = "io/projects.rs"]
+mod projects;
 
 use fupin_io::{read_members, ReadOptions};
 use std::path::Path;
