@@ -1,7 +1,8 @@
 // The fupin server in a browser: log in; the dashboard's figures are the assessment's;
 // drill down to a household and see why it fails; a file with errors is refused with
 // every problem listed and nothing changed; a good file becomes a new version; a township
-// user is refused another township.
+// user is refused another township; the admin adds an account in the browser, which logs
+// in to its village until the admin disables it.
 'use strict';
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -113,6 +114,37 @@ describe('fupin in the browser', () => {
     await page.goto(env.server.url + '/versions');
     assert.equal(await page.locator('#versions tbody tr').count(), 2);
     await page.context().close();
+  });
+
+  it('lets the admin add a village account, which logs in to its village until disabled', async () => {
+    const admin = await h.login(env.browser, env.server.url, 'admin');
+    await admin.goto(env.server.url + '/admin/users');
+    await admin.fill('#add-user input[name=username]', '甲村文书');
+    await admin.selectOption('#add-user select[name=role]', 'village_staff');
+    await admin.fill('#add-user input[name=township]', '示例一乡');
+    await admin.fill('#add-user input[name=village]', '示例一乡甲村');
+    await admin.fill('#add-user input[name=password]', '甲村-文书-2018');
+    await admin.fill('#add-user input[name=password2]', '甲村-文书-2018');
+    await Promise.all([admin.waitForURL(/done=added/), admin.click('#add-user button[type=submit]')]);
+    assert.match(await admin.textContent('#notice'), /已创建账号「甲村文书」/);
+    assert.match(await admin.textContent('tr[data-user="甲村文书"]'), /村级工作人员.*示例一乡 示例一乡甲村.*正常/s);
+
+    const context = await env.browser.newContext();
+    const clerk = await context.newPage();
+    await clerk.goto(env.server.url + '/login');
+    await clerk.fill('input[name=username]', '甲村文书');
+    await clerk.fill('input[name=password]', '甲村-文书-2018');
+    await Promise.all([clerk.waitForURL(env.server.url + '/'), clerk.click('button[type=submit]')]);
+    assert.match(await clerk.textContent('#who'), /甲村文书/);
+    const other = await clerk.goto(env.server.url + '/townships/' + encodeURIComponent('示例一乡') + '/villages/' + encodeURIComponent('示例一乡乙村'));
+    assert.equal(other.status(), 404);
+
+    await Promise.all([admin.waitForURL(/done=disabled/), admin.click('tr[data-user="甲村文书"] button:text-is("停用")')]);
+    assert.match(await admin.textContent('tr[data-user="甲村文书"]'), /已停用/);
+    await clerk.goto(env.server.url + '/');
+    assert.match(clerk.url(), /\/login$/);
+    await context.close();
+    await admin.context().close();
   });
 
   it('refuses a township user another township', async () => {
