@@ -256,6 +256,29 @@ pub fn can(
     Ok(())
 }
 
+/// Policy (issue 5): only headquarters changes an item's deadline or reassigns it to
+/// another unit (改期、改派), always with a reason; a closed (已销号) item is not changed.
+/// Returns the reason, trimmed.
+pub fn can_edit<'r>(
+    actor: Actor<'_>,
+    state: WorkState,
+    reason: &'r str,
+) -> Result<&'r str, Refusal> {
+    if actor != Actor::Headquarters {
+        return Err(Refusal::NotAllowed(
+            "只有指挥部可以调整事项的时限或承办单位".into(),
+        ));
+    }
+    if state == WorkState::Closed {
+        return Err(Refusal::WrongState("已销号的事项不能调整".into()));
+    }
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(Refusal::WrongState("调整时限或承办单位必须写明理由".into()));
+    }
+    Ok(r)
+}
+
 /// A reopen's reason: trimmed, not empty.
 pub fn reopen_reason(text: &str) -> Result<&str, Refusal> {
     let t = text.trim();
@@ -298,6 +321,37 @@ mod tests {
 
     fn ok(actor: Actor<'_>, state: WorkState, a: WorkAction) -> bool {
         can(actor, &item(state), a, day(TODAY)).is_ok()
+    }
+
+    #[test]
+    fn only_headquarters_edits_an_open_item_and_always_with_a_reason() {
+        let hq = Actor::Headquarters;
+        assert_eq!(
+            can_edit(hq, WorkState::Todo, " 现场核实需延期 "),
+            Ok("现场核实需延期")
+        );
+        assert_eq!(can_edit(hq, WorkState::Done, "改派"), Ok("改派"));
+        assert!(matches!(
+            can_edit(hq, WorkState::InProgress, "  "),
+            Err(Refusal::WrongState(_))
+        ));
+        assert!(matches!(
+            can_edit(hq, WorkState::Closed, "改派"),
+            Err(Refusal::WrongState(_))
+        ));
+        for other in [
+            Actor::UnitStaff { unit: HOUSING },
+            Actor::Inspector,
+            Actor::AreaStaff,
+            Actor::CountyLeader {
+                post: Some("分管副县长"),
+            },
+        ] {
+            assert!(matches!(
+                can_edit(other, WorkState::Todo, "改派"),
+                Err(Refusal::NotAllowed(_))
+            ));
+        }
     }
 
     #[test]

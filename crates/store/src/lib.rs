@@ -24,6 +24,7 @@
 mod accounts;
 mod audit;
 mod error;
+mod funds;
 mod import;
 mod jobs;
 mod migrations;
@@ -38,6 +39,10 @@ pub use accounts::{
 };
 pub use audit::AuditEntry;
 pub use error::StoreError;
+pub use funds::{
+    Behind, Benefit, BenefitFlag, FundEntry, FundFigure, FundRefusal, FundsBy, FundsInPlace,
+    NewFundEntry, ProjectId, ProjectImport, StoredProject,
+};
 pub use import::{Imported, RegisterMeta, IMPORT_STEPS};
 pub use jobs::{Job, JobId, JobState};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
@@ -50,8 +55,8 @@ pub use scope::Scope;
 pub use sqlx;
 pub use work::{
     gap_kind_name, today, ActingUser, Attachment, AttachmentInfo, GapCounts, GapFilter, GapId,
-    GapRefresh, GapRow, IncomeBands, ItemCounts, ItemFilter, ItemScope, MatrixRow, NewAttachment,
-    NewWorkItem, Step, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
+    GapRefresh, GapRow, IncomeBands, ItemCounts, ItemEdit, ItemFilter, ItemScope, MatrixRow,
+    NewAttachment, NewWorkItem, Step, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -46,6 +46,16 @@ const SQLITE: Files = &[
         "plan gaps work",
         include_str!("../migrations/sqlite/0007_plan_gaps_work.sql"),
     ),
+    (
+        8,
+        "household gaps escalation",
+        include_str!("../migrations/sqlite/0008_household_gaps_escalation.sql"),
+    ),
+    (
+        9,
+        "projects funds",
+        include_str!("../migrations/sqlite/0009_projects_funds.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -83,6 +93,16 @@ const POSTGRES: Files = &[
         7,
         "plan gaps work",
         include_str!("../migrations/postgres/0007_plan_gaps_work.sql"),
+    ),
+    (
+        8,
+        "household gaps escalation",
+        include_str!("../migrations/postgres/0008_household_gaps_escalation.sql"),
+    ),
+    (
+        9,
+        "projects funds",
+        include_str!("../migrations/postgres/0009_projects_funds.sql"),
     ),
 ];
 

@@ -28,7 +28,8 @@ use fupin_domain::gap::{household_gaps, problem_gap, route, village_gaps, Gap, R
 use fupin_domain::plan::GapKind;
 use fupin_domain::values::Labor;
 use fupin_domain::work_item::{
-    can, is_overdue, percent, reopen_reason, Actor, ItemFacts, Refusal, WorkAction, WorkState,
+    can, can_edit, is_overdue, percent, reopen_reason, Actor, ItemFacts, Refusal, WorkAction,
+    WorkState,
 };
 use fupin_domain::{Assessment, ProblemCode, Verdict};
 use serde::Serialize;
@@ -183,6 +184,17 @@ struct KnownGap {
 
 /// The advisory lock key of gap refreshes on PostgreSQL.
 const REFRESH_LOCK: i64 = 0x6675_7069_6e07;
+
+/// The advisory lock key of scheduled escalations on PostgreSQL.
+const ESCALATE_LOCK: i64 = 0x6675_7069_6e08;
+
+/// What an escalation says: the deadline missed and the leader it goes to.
+fn escalation_note(deadline: Option<NaiveDate>, leader: &str) -> String {
+    format!(
+        "逾期未办结（时限 {}），升级至责任领导{leader}督办",
+        deadline.map(|d| d.to_string()).unwrap_or_default()
+    )
+}
 
 /// Rows per statement when a refresh writes many (at most 12 values a row: well under
 /// SQLite's 32,766 and PostgreSQL's 65,535 parameters).
@@ -367,6 +379,17 @@ pub struct NewWorkItem {
     pub deadline: Option<NaiveDate>,
 }
 
+/// A change of an item's deadline or unit by the headquarters (改期、改派).
+#[derive(Clone, Debug)]
+pub struct ItemEdit {
+    /// The new deadline (None: no deadline).
+    pub deadline: Option<NaiveDate>,
+    /// The unit it is assigned to (unchanged: the same unit).
+    pub unit: String,
+    /// Why: required.
+    pub reason: String,
+}
+
 /// A step to take on an item.
 #[derive(Clone, Debug)]
 pub struct Step {
@@ -509,6 +532,46 @@ impl Store {
             rows.iter().map(gap_row).collect::<Result<Vec<_>>>()?
         });
         Ok(Page::of(items, limit, |g| g.id))
+    }
+
+    /// A household's gaps, open first, then by id, each with its work item when the
+    /// scope may read it. Scoped like the gaps list (unit staff: the gaps routed to their
+    /// unit, or whose item they now hold; area staff: their area's).
+    pub async fn household_gaps(
+        &self,
+        scope: &ItemScope,
+        household_no: &str,
+    ) -> Result<Vec<(GapRow, Option<WorkItem>)>> {
+        let (cond, values) = match scope {
+            ItemScope::Unit(u) => (
+                " AND (g.lead_unit = $2 OR EXISTS (SELECT 1 FROM work_items x \
+                  WHERE x.gap_id = g.id AND x.unit = $2))"
+                    .to_string(),
+                vec![u.clone()],
+            ),
+            s => s.sql("g", "lead_unit", 2),
+        };
+        let sql = format!(
+            "SELECT {GAP_COLUMNS} FROM gaps g WHERE g.household_no = $1{cond} \
+             ORDER BY g.open DESC, g.id"
+        );
+        let gaps = on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(household_no);
+            for v in &values {
+                q = q.bind(v);
+            }
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(gap_row).collect::<Result<Vec<_>>>()?
+        });
+        let mut out = Vec::with_capacity(gaps.len());
+        for g in gaps {
+            let item = match g.work_item {
+                Some(id) => self.work_item(scope, id).await?,
+                None => None,
+            };
+            out.push((g, item));
+        }
+        Ok(out)
     }
 
     /// A gap the scope may read.
@@ -963,11 +1026,7 @@ impl Store {
                 }
                 let step = Step {
                     action: WorkAction::Escalate,
-                    note: format!(
-                        "逾期未办结（时限 {}），升级至责任领导{}督办",
-                        i.deadline.map(|d| d.to_string()).unwrap_or_default(),
-                        i.leader.clone().unwrap_or_default()
-                    ),
+                    note: escalation_note(i.deadline, i.leader.as_deref().unwrap_or_default()),
                     percent: None,
                     attachments: Vec::new(),
                 };
@@ -978,6 +1037,204 @@ impl Store {
             match page.next {
                 Some(k) => before = Some(k),
                 None => return Ok(Ok(n)),
+            }
+        }
+    }
+
+    /// Change an item's deadline and/or reassign it to another unit (改期、改派):
+    /// headquarters only, with a reason (`work_item::can_edit`), checked again against
+    /// the item as it is in the transaction. The item leaves the old unit's inbox and is
+    /// in the new one's at once (inboxes are `work_items.unit`). A new deadline clears the
+    /// escalation: an item is escalated once per deadline, so if the new deadline passes
+    /// too it is escalated again. One event (`edit`) with the change and the reason, and
+    /// an audit row `work_item_edit` with deadline, unit and escalation before and after.
+    /// `Ok(Ok(None))` when the item does not exist.
+    pub async fn edit_work_item(
+        &self,
+        by: &ActingUser<'_>,
+        id: WorkItemId,
+        edit: &ItemEdit,
+    ) -> Result<Result<Option<WorkItem>, Refusal>> {
+        let scope = ItemScope::of(&by.user.role);
+        let Some(before) = self.work_item(&scope, id).await? else {
+            return Ok(Ok(None));
+        };
+        let reason = match can_edit(by.actor(), before.state, &edit.reason) {
+            Ok(r) => r.to_string(),
+            Err(e) => return Ok(Err(e)),
+        };
+        let unit = edit.unit.trim();
+        if unit.is_empty() {
+            return Ok(Err(Refusal::WrongState("承办单位不能为空".into())));
+        }
+        let moved = unit != before.unit;
+        let redated = edit.deadline != before.deadline;
+        if !moved && !redated {
+            return Ok(Err(Refusal::WrongState("时限和承办单位都没有改动".into())));
+        }
+        let mut changes = Vec::new();
+        if redated {
+            let d = |d: Option<NaiveDate>| d.map_or("无时限".to_string(), |d| d.to_string());
+            changes.push(format!(
+                "时限 {} → {}",
+                d(before.deadline),
+                d(edit.deadline)
+            ));
+        }
+        if moved {
+            changes.push(format!("承办单位 {} → {}", before.unit, unit));
+        }
+        let note = format!("{}。理由：{reason}", changes.join("，"));
+        let at = now();
+        let postgres = self.backend() == "postgres";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let r = sqlx::query(if postgres {
+                "SELECT state, unit, deadline, escalated_at FROM work_items WHERE id = $1 FOR UPDATE"
+            } else {
+                "SELECT state, unit, deadline, escalated_at FROM work_items WHERE id = $1"
+            })
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if r.text("state")? != before.state.word()
+                || r.text("unit")? != before.unit
+                || r.opt_date("deadline")? != before.deadline
+                || r.opt_time("escalated_at")?.is_some() != before.escalated_at.is_some()
+            {
+                return Ok(Err(Refusal::WrongState("事项刚被他人处理过，请刷新后再试".into())));
+            }
+            sqlx::query(
+                "UPDATE work_items SET unit = $2, deadline = $3, updated_at = $4, \
+                 escalated_at = CASE WHEN $5 THEN NULL ELSE escalated_at END WHERE id = $1",
+            )
+            .bind(id)
+            .bind(unit)
+            .bind(edit.deadline)
+            .bind(at)
+            .bind(redated)
+            .execute(&mut *tx)
+            .await?;
+            let s = before.state.word();
+            event(&mut *tx, id, at, Some(by.user.id), "edit", s, s, &note, None).await?;
+            let mut after = item_json(&before);
+            after["unit"] = json!(unit);
+            after["deadline"] = json!(edit.deadline);
+            if redated {
+                after["escalated_at"] = serde_json::Value::Null;
+            }
+            after["reason"] = json!(reason);
+            tx.audit(Record {
+                at,
+                user: Some(by.user.id),
+                action: "work_item_edit",
+                entity: "work_item",
+                entity_id: id.to_string(),
+                before: Some(item_json(&before)),
+                after: Some(after),
+            })
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(Ok(self.work_item(&scope, id).await?))
+    }
+
+    /// Scheduled escalation (督办升级 by the system): every item of a plan task still with
+    /// its unit after its deadline on `today`, and not yet escalated for that deadline, is
+    /// put before the task's responsible leader — the step the headquarters takes by hand,
+    /// as the system (events and audit rows without a user). Items outside the plan have
+    /// no leader and are left to the headquarters. Idempotent: an item is escalated once
+    /// per deadline (a new deadline clears the escalation, [`Store::edit_work_item`]).
+    ///
+    /// Safe from several server processes on one PostgreSQL: each batch of 500 takes a
+    /// transaction-scoped advisory lock with `pg_try_advisory_xact_lock` — a process that
+    /// does not get it stops, the one holding it is escalating — and the items with
+    /// `FOR UPDATE SKIP LOCKED`, and writes only rows still not escalated. On SQLite the
+    /// write lock does the same for one process. Returns how many items this call
+    /// escalated.
+    pub async fn escalate_overdue_as_system(&self, today: NaiveDate) -> Result<u64> {
+        let postgres = self.backend() == "postgres";
+        let select = format!(
+            "SELECT w.id, w.state, w.deadline, t.leader FROM work_items w \
+             JOIN plan_tasks t ON t.plan_id = w.plan_id AND t.task_no = w.task_no \
+             WHERE w.state IN ('todo', 'in_progress') AND w.deadline < $1 \
+             AND w.escalated_at IS NULL ORDER BY w.id LIMIT {BATCH}{}",
+            if postgres {
+                " FOR UPDATE OF w SKIP LOCKED"
+            } else {
+                ""
+            }
+        );
+        let mut n = 0;
+        loop {
+            let at = now();
+            let done = on_pool!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                if postgres {
+                    let r = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+                        .bind(ESCALATE_LOCK)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if !r.bool("locked")? {
+                        // Another process is escalating; it takes what is left.
+                        return Ok(n);
+                    }
+                }
+                let mut due = Vec::new();
+                for r in sqlx::query(&select).bind(today).fetch_all(&mut *tx).await? {
+                    due.push((
+                        r.int("id")?,
+                        r.text("state")?,
+                        r.opt_date("deadline")?,
+                        r.text("leader")?,
+                    ));
+                }
+                if !due.is_empty() {
+                    let sql = format!(
+                        "UPDATE work_items SET escalated_at = $1, updated_at = $1 \
+                         WHERE escalated_at IS NULL AND id IN ({})",
+                        placeholders(2, due.len())
+                    );
+                    let mut q = sqlx::query(&sql).bind(at);
+                    for d in &due {
+                        q = q.bind(d.0);
+                    }
+                    q.execute(&mut *tx).await?;
+                    let sql = format!(
+                        "INSERT INTO work_events (item_id, at, user_id, action, from_state, \
+                         to_state, note, percent) VALUES {}",
+                        value_rows(due.len(), 4, |p| format!(
+                            "({}, {}, NULL, 'escalate', {}, {}, {}, NULL)",
+                            p[0], p[1], p[2], p[2], p[3]
+                        ))
+                    );
+                    let mut q = sqlx::query(&sql);
+                    for (id, state, deadline, leader) in &due {
+                        q = q.bind(*id).bind(at).bind(state.as_str()).bind(escalation_note(*deadline, leader));
+                    }
+                    q.execute(&mut *tx).await?;
+                    for (id, state, deadline, leader) in &due {
+                        tx.audit(Record {
+                            at,
+                            user: None,
+                            action: "work_item_escalate",
+                            entity: "work_item",
+                            entity_id: id.to_string(),
+                            before: Some(json!({ "state": state, "deadline": deadline, "escalated_at": null })),
+                            after: Some(json!({
+                                "state": state, "deadline": deadline, "escalated_at": at,
+                                "leader": leader, "by": "system",
+                            })),
+                        })
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                n += due.len() as u64;
+                due.len() < BATCH
+            });
+            if done {
+                return Ok(n);
             }
         }
     }

@@ -7,8 +7,8 @@ use fupin_domain::plan::{Deadline, GapKind, KeyTask, Plan, UnitAssignment};
 use fupin_domain::values::HousingGrade;
 use fupin_domain::work_item::{Refusal, WorkAction, WorkState};
 use fupin_store::{
-    ActingUser, GapFilter, ItemFilter, ItemScope, NewUser, NewWorkItem, PlanSource, Role, Scope,
-    Step, Store, User,
+    ActingUser, GapFilter, ItemEdit, ItemFilter, ItemScope, NewUser, NewWorkItem, PlanSource, Role,
+    Scope, Step, Store, User,
 };
 
 macro_rules! both {
@@ -40,6 +40,10 @@ both!(
     plans_are_revised_not_replaced,
     two_checkers_closing_at_once_close_once,
     an_import_whose_gap_refresh_fails_stores_nothing,
+    headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_follow,
+    overdue_items_are_escalated_by_the_system_once_per_deadline,
+    two_server_processes_escalating_at_once_escalate_each_item_once,
+    a_household_shows_its_gaps_and_items_in_the_readers_scope,
 );
 
 pub const HOUSING_UNIT: &str = "县住建局";
@@ -836,4 +840,417 @@ async fn count(store: &Store, sql: &str) -> i64 {
             .await
             .unwrap(),
     }
+}
+
+fn housing_item_of(gaps: &[fupin_store::GapRow]) -> i64 {
+    gaps.iter()
+        .find(|g| g.key == format!("household:{HOUSING_HOUSEHOLD}:HOUSING"))
+        .and_then(|g| g.work_item)
+        .expect("the housing gap's item")
+}
+
+async fn inbox(store: &Store, unit: &str) -> Vec<i64> {
+    store
+        .work_items(
+            &ItemScope::Unit(unit.into()),
+            &ItemFilter::default(),
+            None,
+            500,
+        )
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| i.id)
+        .collect()
+}
+
+/// 改期、改派 (issue 5): only headquarters changes an item's deadline or unit, and only
+/// with a reason; the item leaves the old unit's inbox for the new one's; the change is
+/// an event with the reason and an audit row with deadline and unit before and after; a
+/// closed item is not changed.
+async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_follow(store: Store) {
+    plan_and_golden(&store).await;
+    let hq = user(&store, "hq", Role::HqAdmin).await;
+    let housing = user(
+        &store,
+        "zjj",
+        Role::UnitStaff {
+            unit: HOUSING_UNIT.into(),
+        },
+    )
+    .await;
+    let inspector = user(&store, "dc", Role::Inspector).await;
+    let id = housing_item_of(&all_gaps(&store, &GapFilter::default()).await);
+    assert!(inbox(&store, HOUSING_UNIT).await.contains(&id));
+    let edit = ItemEdit {
+        deadline: Some(day("2018-12-15")),
+        unit: "县扶贫办".into(),
+        reason: "需先完成危房鉴定，改由扶贫办牵头".into(),
+    };
+    for who in [&housing, &inspector] {
+        let r = store.edit_work_item(&acting(who), id, &edit).await.unwrap();
+        assert!(matches!(r, Err(Refusal::NotAllowed(_))), "{r:?}");
+    }
+    let no_reason = ItemEdit {
+        reason: "  ".into(),
+        ..edit.clone()
+    };
+    let r = store
+        .edit_work_item(&acting(&hq), id, &no_reason)
+        .await
+        .unwrap();
+    assert!(matches!(r, Err(Refusal::WrongState(_))), "{r:?}");
+    let unchanged = store.work_item(&ItemScope::All, id).await.unwrap().unwrap();
+    assert_eq!(
+        (unchanged.unit.as_str(), unchanged.deadline),
+        (HOUSING_UNIT, Some(day("2018-10-31")))
+    );
+
+    let item = store
+        .edit_work_item(&acting(&hq), id, &edit)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (item.unit.as_str(), item.deadline),
+        ("县扶贫办", Some(day("2018-12-15")))
+    );
+    assert!(!inbox(&store, HOUSING_UNIT).await.contains(&id));
+    assert!(inbox(&store, "县扶贫办").await.contains(&id));
+    // The old unit can no longer act on it.
+    let r = store
+        .act_on_work_item(
+            &acting(&housing),
+            id,
+            &step(WorkAction::Start, ""),
+            day("2018-11-01"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r, Ok(None));
+    let e = store.work_events(id).await.unwrap();
+    let last = e.last().unwrap();
+    assert_eq!(last.action, "edit");
+    assert_eq!(last.username.as_deref(), Some("hq"));
+    assert!(
+        last.note.contains("2018-10-31 → 2018-12-15")
+            && last.note.contains("县住建局 → 县扶贫办")
+            && last.note.contains("需先完成危房鉴定"),
+        "{}",
+        last.note
+    );
+    let audit = store.audit_entries(None, 50).await.unwrap().items;
+    let a = audit
+        .iter()
+        .find(|a| a.action == "work_item_edit")
+        .expect("audited");
+    assert_eq!(a.user_id, Some(hq.id));
+    assert_eq!(a.entity_id, id.to_string());
+    let (before, after) = (a.before.as_ref().unwrap(), a.after.as_ref().unwrap());
+    assert_eq!(
+        (&before["unit"], &before["deadline"]),
+        (
+            &serde_json::json!(HOUSING_UNIT),
+            &serde_json::json!("2018-10-31")
+        )
+    );
+    assert_eq!(
+        (&after["unit"], &after["deadline"], &after["reason"]),
+        (
+            &serde_json::json!("县扶贫办"),
+            &serde_json::json!("2018-12-15"),
+            &serde_json::json!("需先完成危房鉴定，改由扶贫办牵头")
+        )
+    );
+    // Nothing to change is refused; a closed item is not changed.
+    let r = store.edit_work_item(&acting(&hq), id, &edit).await.unwrap();
+    assert!(matches!(r, Err(Refusal::WrongState(_))), "{r:?}");
+    for a in [WorkAction::Complete, WorkAction::Close] {
+        store
+            .act_on_work_item(&acting(&hq), id, &step(a, "完成"), day("2018-11-01"))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+    let r = store
+        .edit_work_item(
+            &acting(&hq),
+            id,
+            &ItemEdit {
+                unit: HOUSING_UNIT.into(),
+                ..edit
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(r, Err(Refusal::WrongState(_))), "{r:?}");
+}
+
+/// The pending items of plan tasks past their deadline on `today`.
+async fn overdue(store: &Store, today: NaiveDate) -> Vec<fupin_store::WorkItem> {
+    store
+        .work_items(
+            &ItemScope::All,
+            &ItemFilter {
+                overdue_on: Some(today),
+                ..ItemFilter::default()
+            },
+            None,
+            500,
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|i| i.task_no.is_some())
+        .collect()
+}
+
+async fn escalations(store: &Store, id: i64) -> usize {
+    store
+        .work_events(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "escalate")
+        .count()
+}
+
+/// Scheduled escalation (issue 5): on a day after the plan's deadline every overdue
+/// item of a task is escalated to the task's leader by the system (no user), once: a
+/// second run escalates nothing. An item given a new deadline is escalated again only
+/// when that one passes too.
+async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Store) {
+    plan_and_golden(&store).await;
+    let hq = user(&store, "hq", Role::HqAdmin).await;
+    assert_eq!(
+        store
+            .escalate_overdue_as_system(day("2018-10-31"))
+            .await
+            .unwrap(),
+        0,
+        "nothing is overdue on the deadline itself"
+    );
+    let today = day("2018-11-05");
+    let due = overdue(&store, today).await;
+    assert!(due.len() > 3, "{}", due.len());
+    // One reported done is waiting on the checker: not overdue, not escalated.
+    let done = due[0].id;
+    store
+        .act_on_work_item(
+            &acting(&hq),
+            done,
+            &step(WorkAction::Complete, "完成"),
+            today,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let n = store.escalate_overdue_as_system(today).await.unwrap();
+    assert_eq!(n as usize, due.len() - 1);
+    assert_eq!(store.escalate_overdue_as_system(today).await.unwrap(), 0);
+    assert_eq!(escalations(&store, done).await, 0);
+    let one = due[1].id;
+    let item = store
+        .work_item(&ItemScope::All, one)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(item.escalated_at.is_some());
+    let e = store.work_events(one).await.unwrap();
+    let last = e.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.username.as_deref()),
+        ("escalate", None)
+    );
+    assert!(
+        last.note.contains(item.leader.as_deref().unwrap()),
+        "{}",
+        last.note
+    );
+    let audited = store
+        .audit_entries(None, 500)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|a| a.action == "work_item_escalate")
+        .collect::<Vec<_>>();
+    assert_eq!(audited.len(), due.len() - 1);
+    assert!(audited
+        .iter()
+        .all(|a| a.user_id.is_none() && a.after.as_ref().unwrap()["by"] == "system"));
+
+    // A new deadline: not escalated while it holds, escalated again once it passes.
+    store
+        .edit_work_item(
+            &acting(&hq),
+            one,
+            &ItemEdit {
+                deadline: Some(day("2018-11-20")),
+                unit: item.unit.clone(),
+                reason: "延期至11月20日".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .escalate_overdue_as_system(day("2018-11-10"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .escalate_overdue_as_system(day("2018-11-21"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(escalations(&store, one).await, 2);
+    assert_eq!(
+        store
+            .escalate_overdue_as_system(day("2018-11-22"))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// Several `fupin serve` processes on one database (issue 5): two stores, each with its
+/// own pool, escalate at the same moment; every overdue item is escalated exactly once
+/// between them (one event, one audit row each).
+async fn two_server_processes_escalating_at_once_escalate_each_item_once(store: Store) {
+    plan_and_golden(&store).await;
+    let other = match &store {
+        Store::Sqlite(p) => Store::Sqlite(
+            fupin_store::sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(2)
+                .connect_with((*p.connect_options()).clone())
+                .await
+                .unwrap(),
+        ),
+        Store::Postgres(p) => Store::Postgres(
+            fupin_store::sqlx::postgres::PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with((*p.connect_options()).clone())
+                .await
+                .unwrap(),
+        ),
+    };
+    let today = day("2018-11-05");
+    let due = overdue(&store, today).await;
+    assert!(!due.is_empty());
+    let mut runs = Vec::new();
+    for s in [store.clone(), other.clone(), store.clone(), other.clone()] {
+        runs.push(tokio::spawn(async move {
+            s.escalate_overdue_as_system(today).await.unwrap()
+        }));
+    }
+    let mut total = 0;
+    for r in runs {
+        total += r.await.unwrap();
+    }
+    other.close().await;
+    assert_eq!(total as usize, due.len());
+    for i in &due {
+        assert_eq!(escalations(&store, i.id).await, 1, "item {}", i.id);
+    }
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'work_item_escalate'"
+        )
+        .await as usize,
+        due.len()
+    );
+}
+
+/// The household page's gaps (issue 5): headquarters sees every gap of the household
+/// with its item; the housing unit its housing gap; another unit nothing until the item
+/// is reassigned to it; staff of another township nothing.
+async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store) {
+    plan_and_golden(&store).await;
+    let hq = user(&store, "hq", Role::HqAdmin).await;
+    let all = store
+        .household_gaps(&ItemScope::All, HOUSING_HOUSEHOLD)
+        .await
+        .unwrap();
+    let housing = all
+        .iter()
+        .find(|(g, _)| g.kind == "HOUSING")
+        .expect("the housing gap");
+    let item = housing.1.as_ref().expect("with its item");
+    assert_eq!(item.unit, HOUSING_UNIT);
+    assert!(all
+        .iter()
+        .all(|(g, _)| g.household_no.as_deref() == Some(HOUSING_HOUSEHOLD)));
+    let unit = store
+        .household_gaps(&ItemScope::Unit(HOUSING_UNIT.into()), HOUSING_HOUSEHOLD)
+        .await
+        .unwrap();
+    assert!(unit.iter().any(|(g, i)| g.kind == "HOUSING" && i.is_some()));
+    assert!(unit
+        .iter()
+        .all(|(g, _)| g.lead_unit.as_deref() == Some(HOUSING_UNIT)));
+    let other_unit = ItemScope::Unit("县扶贫办".into());
+    assert!(store
+        .household_gaps(&other_unit, HOUSING_HOUSEHOLD)
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .edit_work_item(
+            &acting(&hq),
+            item.id,
+            &ItemEdit {
+                deadline: item.deadline,
+                unit: "县扶贫办".into(),
+                reason: "改派".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let now_theirs = store
+        .household_gaps(&other_unit, HOUSING_HOUSEHOLD)
+        .await
+        .unwrap();
+    assert_eq!(now_theirs.len(), 1);
+    assert_eq!(now_theirs[0].1.as_ref().map(|i| i.id), Some(item.id));
+    let township = all[0].0.township.clone();
+    let elsewhere = if township == "示例一乡" {
+        "示例二镇"
+    } else {
+        "示例一乡"
+    };
+    assert!(store
+        .household_gaps(
+            &ItemScope::Area(Scope::Township {
+                township: elsewhere.into()
+            }),
+            HOUSING_HOUSEHOLD
+        )
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .household_gaps(
+                &ItemScope::Area(Scope::Township { township }),
+                HOUSING_HOUSEHOLD
+            )
+            .await
+            .unwrap()
+            .len(),
+        all.len()
+    );
 }
