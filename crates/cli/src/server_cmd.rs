@@ -13,12 +13,15 @@ use fupin_domain::standards::Standards;
 use fupin_io::villages::read_villages;
 use fupin_io::{read_members, ReadOptions};
 use fupin_store::{NewUser, PlanSource, RegisterMeta, Role, Scope, Store, StoreError};
-use fupin_web::import::{check_files, resolve_line, sha256_file, store_checked, Checked, Upload};
+use fupin_web::import::{
+    check_files, resolve_line, sha256_file, store_checked, Checked, ImportProgress, Upload,
+};
 use fupin_web::{AppState, Config};
 use serde::Deserialize;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -299,9 +302,14 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
             .as_deref()
             .zip(villages_name.as_deref())
             .map(|(path, name)| Upload { path, name });
-        let checked = tokio::task::block_in_place(|| check_files(&m, v.as_ref(), args.year, None));
+        let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+        let progress = Arc::new(ImportProgress::new(size));
+        let shown = ShownProgress::start(&progress);
+        let read = Some(Arc::clone(&progress.read));
+        let checked = tokio::task::block_in_place(|| check_files(&m, v.as_ref(), args.year, read));
         let (register, villages, warnings) = match checked {
             Checked::Rejected { summary, problems } => {
+                drop(shown);
                 for p in &problems {
                     eprintln!("{p}");
                 }
@@ -322,7 +330,10 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
             line,
             imported_by: Some(user.id),
         };
-        match store_checked(&store, &register, villages.as_ref(), &meta, None).await {
+        let stored = Some(&progress.stored);
+        let outcome = store_checked(&store, &register, villages.as_ref(), &meta, stored).await;
+        drop(shown);
+        match outcome {
             Ok(imported) => {
                 println!(
                     "已导入「{}」为登记表版本 {}：{} 户 {} 人，警告 {} 个",
@@ -409,6 +420,39 @@ pub fn user(cmd: &UserCommand) -> Result<ExitCode> {
             Err(e) => Err(e.into()),
         }
     })
+}
+
+/// An import's percentage on a terminal's stderr, once a second, until dropped (nothing
+/// when stderr is not a terminal: scripts and tests read problems from it).
+struct ShownProgress {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ShownProgress {
+    fn start(progress: &Arc<ImportProgress>) -> ShownProgress {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let (stop, progress) = (Arc::clone(&stop), Arc::clone(progress));
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    eprint!("\r导入进度 {:>3}%", progress.percent());
+                }
+                eprintln!();
+            })
+        });
+        ShownProgress { stop, thread }
+    }
+}
+
+impl Drop for ShownProgress {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
