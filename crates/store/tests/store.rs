@@ -6,6 +6,8 @@
 #[path = "store/support.rs"]
 mod support;
 
+#[path = "store/funds.rs"]
+mod funds;
 #[path = "store/work.rs"]
 mod work;
 
