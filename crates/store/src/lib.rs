@@ -26,6 +26,7 @@ mod audit;
 mod error;
 mod funds;
 mod import;
+mod inspection;
 mod jobs;
 mod migrations;
 mod plan;
@@ -44,6 +45,11 @@ pub use funds::{
     NewFundEntry, ProjectId, ProjectImport, StoredProject,
 };
 pub use import::{Imported, RegisterMeta, IMPORT_STEPS};
+pub use inspection::{
+    may_record, EstimateState, FindingId, FindingRow, Inspection, InspectionId, InspectionLevel,
+    NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample,
+    FINDING_CATEGORIES,
+};
 pub use jobs::{Job, JobId, JobState};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use register::{

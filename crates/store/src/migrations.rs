@@ -56,6 +56,11 @@ const SQLITE: Files = &[
         "projects funds",
         include_str!("../migrations/sqlite/0009_projects_funds.sql"),
     ),
+    (
+        10,
+        "inspections",
+        include_str!("../migrations/sqlite/0010_inspections.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -103,6 +108,11 @@ const POSTGRES: Files = &[
         9,
         "projects funds",
         include_str!("../migrations/postgres/0009_projects_funds.sql"),
+    ),
+    (
+        10,
+        "inspections",
+        include_str!("../migrations/postgres/0010_inspections.sql"),
     ),
 ];
 

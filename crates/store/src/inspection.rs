@@ -1,0 +1,1216 @@
+//! Inspections (考核评估) in the database: the inspection, its sampling plan drawn over the
+//! stored register's current version and recorded with its seed, the field teams'
+//! verification results, the four veto indicators estimated from them, the forecast from
+//! the register, and findings (问题), each of which becomes a work item of the
+//! responsibility loop (交办 → 整改 → 销号) next to those from gaps.
+//!
+//! The draw, the estimators and the forecast are `fupin_domain::{sampling, estimates,
+//! forecast}`; the store builds the frame from the version's areas and households (frame
+//! order: villages and households in register order) and keeps what anyone needs to
+//! redraw: the version, the plan with its seed and the non-registered households given per
+//! village ([`Store::redraw_sample`] does it and must give the same sample).
+//!
+//! Who may write: headquarters and inspectors ([`may_record`]). What a user reads is
+//! decided in SQL: sampled households by the register [`Scope`], findings by the
+//! [`ItemScope`] of their work items.
+
+use crate::accounts::{Role, User};
+use crate::audit::{Audit, Record};
+use crate::register::VersionId;
+use crate::rows::{BeginWrite, Get};
+use crate::scope::Scope;
+use crate::work::{ItemScope, WorkItemId};
+use crate::{now, on_pool, Result, Store, StoreError};
+use chrono::{DateTime, NaiveDate, Utc};
+use fupin_domain::estimates::{estimate, Approval, Estimates, Verification};
+use fupin_domain::figures::Region;
+use fupin_domain::forecast::{forecast, Forecast};
+use fupin_domain::sampling::{
+    draw, CountyTotals, Frame, FrameHousehold, FrameVillage, NonRegistered, Sample,
+    SampledHousehold, SamplingError, SamplingPlan,
+};
+use fupin_domain::values::{Labor, PovertyStatus};
+use fupin_domain::work_item::{Refusal, WorkState};
+use fupin_domain::Verdict;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+
+pub type InspectionId = i64;
+pub type FindingId = i64;
+
+/// Who inspects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InspectionLevel {
+    /// 省际交叉考核.
+    CrossProvince,
+    /// 第三方评估.
+    ThirdParty,
+    /// 县级自查.
+    CountySelf,
+}
+
+impl InspectionLevel {
+    pub const ALL: [InspectionLevel; 3] = [
+        InspectionLevel::CrossProvince,
+        InspectionLevel::ThirdParty,
+        InspectionLevel::CountySelf,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            InspectionLevel::CrossProvince => "cross_province",
+            InspectionLevel::ThirdParty => "third_party",
+            InspectionLevel::CountySelf => "county_self",
+        }
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            InspectionLevel::CrossProvince => "省际交叉考核",
+            InspectionLevel::ThirdParty => "第三方评估",
+            InspectionLevel::CountySelf => "县级自查",
+        }
+    }
+
+    /// From its word or its Chinese name.
+    pub fn parse(text: &str) -> Option<InspectionLevel> {
+        let t = text.trim();
+        InspectionLevel::ALL
+            .into_iter()
+            .find(|l| l.word() == t || l.chinese() == t)
+    }
+}
+
+/// How grave a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// 一般.
+    General,
+    /// 较重.
+    Serious,
+    /// 严重.
+    Grave,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::General, Severity::Serious, Severity::Grave];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Severity::General => "general",
+            Severity::Serious => "serious",
+            Severity::Grave => "grave",
+        }
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Severity::General => "一般",
+            Severity::Serious => "较重",
+            Severity::Grave => "严重",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        let t = text.trim();
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.word() == t || s.chinese() == t)
+    }
+}
+
+/// The categories of findings, as the inspection reports group them.
+pub const FINDING_CATEGORIES: [&str; 8] = [
+    "错退",
+    "漏评",
+    "群众认可度",
+    "两不愁三保障",
+    "收入核算",
+    "数据质量",
+    "工作作风",
+    "其他",
+];
+
+/// Policy (issue 6): headquarters and inspectors record inspections, samples, results and
+/// findings; everyone else reads.
+pub fn may_record(role: &Role) -> bool {
+    matches!(role, Role::HqAdmin | Role::Inspector)
+}
+
+fn not_allowed() -> Refusal {
+    Refusal::NotAllowed("只有指挥部或督查人员可以录入考核评估".into())
+}
+
+fn wrong(msg: impl Into<String>) -> Refusal {
+    Refusal::WrongState(msg.into())
+}
+
+/// An inspection to record.
+#[derive(Clone, Debug)]
+pub struct NewInspection {
+    pub name: String,
+    pub level: InspectionLevel,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    /// The team (组成单位、组长职务), as the notice names it.
+    pub team: String,
+}
+
+/// A stored inspection with its progress.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Inspection {
+    pub id: InspectionId,
+    pub name: String,
+    pub level: InspectionLevel,
+    pub starts_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub team: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    /// Sampled households (0: not drawn yet).
+    pub sampled: u64,
+    /// Verification results recorded.
+    pub verified: u64,
+    pub findings: u64,
+}
+
+const INSPECTION_SELECT: &str = "SELECT i.id, i.name, i.level, i.starts_on, i.ends_on, i.team, \
+     i.created_at, u.username AS created_by, \
+     (SELECT COUNT(*) FROM sampled_households s WHERE s.inspection_id = i.id) AS sampled, \
+     (SELECT COUNT(*) FROM verification_results r WHERE r.inspection_id = i.id) AS verified, \
+     (SELECT COUNT(*) FROM findings f WHERE f.inspection_id = i.id) AS findings \
+     FROM inspections i LEFT JOIN users u ON u.id = i.created_by";
+
+fn inspection(r: &impl Get) -> Result<Inspection> {
+    let level = r.text("level")?;
+    Ok(Inspection {
+        id: r.int("id")?,
+        name: r.text("name")?,
+        level: InspectionLevel::parse(&level)
+            .ok_or_else(|| StoreError::corrupt(format!("考核类别「{level}」")))?,
+        starts_on: r
+            .opt_date("starts_on")?
+            .ok_or_else(|| StoreError::corrupt("考核开始日期为空"))?,
+        ends_on: r.opt_date("ends_on")?,
+        team: r.text("team")?,
+        created_at: r.time("created_at")?,
+        created_by: r.opt_text("created_by")?,
+        sampled: crate::rows::count(r, "sampled")?,
+        verified: crate::rows::count(r, "verified")?,
+        findings: crate::rows::count(r, "findings")?,
+    })
+}
+
+/// The non-registered households of one village given for a draw: the village's rural
+/// households in all (农村总户数, registered ones included) or the list of their 户编号.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuralVillage {
+    pub township: String,
+    pub village: String,
+    /// 农村总户数 (non-registered = this − the village's registered households).
+    pub total: Option<u32>,
+    /// 户编号 of the non-registered households, in the village roster's order.
+    pub list: Option<Vec<String>>,
+}
+
+/// A recorded draw.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoredSample {
+    pub inspection_id: InspectionId,
+    pub version_id: VersionId,
+    pub plan: SamplingPlan,
+    pub rural: Vec<RuralVillage>,
+    pub totals: CountyTotals,
+    pub sample: Sample,
+    pub drawn_at: DateTime<Utc>,
+    pub drawn_by: Option<String>,
+}
+
+/// A sampled household as lists show it, with its result when recorded.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SampleRow {
+    pub household: SampledHousehold,
+    pub township: String,
+    pub village: String,
+    pub poor_village: bool,
+    pub result: Option<Verification>,
+}
+
+/// Where the estimates of an inspection stand.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EstimateState {
+    pub sampled: usize,
+    pub verified: usize,
+    /// Only when every sampled household has its result: the design weights assume it.
+    pub estimates: Option<Estimates>,
+}
+
+/// A finding to record; it becomes a work item at once.
+#[derive(Clone, Debug, Default)]
+pub struct NewFinding {
+    pub description: String,
+    pub category: String,
+    pub severity: Option<Severity>,
+    /// A household of the current register (its place is taken from it).
+    pub household_no: Option<String>,
+    /// A village (when no household is given).
+    pub township: Option<String>,
+    pub village: Option<String>,
+    /// A key task of the plan in force: routes the item to its lead unit.
+    pub task_no: Option<u32>,
+    /// The unit chosen by hand (overrides the task's lead unit).
+    pub unit: Option<String>,
+    /// 责任人 (a post); default: the unit's responsible post in the plan's task.
+    pub owner: Option<String>,
+    /// 整改措施.
+    pub measure: String,
+    pub deadline: Option<NaiveDate>,
+}
+
+/// A finding with its work item as the findings page and the ledger show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingRow {
+    pub id: FindingId,
+    pub inspection_id: InspectionId,
+    pub inspection: String,
+    pub description: String,
+    pub category: String,
+    pub severity: Severity,
+    pub household_no: Option<String>,
+    pub township: Option<String>,
+    pub village: Option<String>,
+    pub task_no: Option<u32>,
+    pub measure: String,
+    pub owner: String,
+    pub work_item: WorkItemId,
+    pub unit: String,
+    pub deadline: Option<NaiveDate>,
+    pub state: WorkState,
+    pub progress: u8,
+    /// The latest progress report or step note.
+    pub latest_note: Option<String>,
+    /// When it was closed (销号), the time of the close step.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The conditions of an item scope on the work item aliased `w`, placeholders from
+/// `first`.
+fn item_scope_sql(scope: &ItemScope, first: usize) -> (String, Vec<String>) {
+    match scope {
+        ItemScope::All | ItemScope::Area(Scope::County) => (String::new(), Vec::new()),
+        ItemScope::Unit(u) => (format!(" AND w.unit = ${first}"), vec![u.clone()]),
+        ItemScope::Area(Scope::Township { township }) => (
+            format!(" AND w.township = ${first}"),
+            vec![township.clone()],
+        ),
+        ItemScope::Area(Scope::Village { township, village }) => (
+            format!(" AND w.township = ${first} AND w.village = ${}", first + 1),
+            vec![township.clone(), village.clone()],
+        ),
+    }
+}
+
+const FINDING_SELECT: &str = "SELECT f.id, f.inspection_id, i.name AS inspection, f.description, \
+     f.category, f.severity, f.household_no, f.township, f.village, f.task_no, f.measure, \
+     f.owner, f.work_item_id, f.created_at, w.unit, w.deadline, w.state, w.progress, \
+     (SELECT e.note FROM work_events e WHERE e.item_id = w.id ORDER BY e.id DESC LIMIT 1) \
+        AS latest_note, \
+     (SELECT MAX(e.at) FROM work_events e WHERE e.item_id = w.id AND e.action = 'close') \
+        AS closed_at \
+     FROM findings f JOIN inspections i ON i.id = f.inspection_id \
+     JOIN work_items w ON w.id = f.work_item_id";
+
+fn finding(r: &impl Get) -> Result<FindingRow> {
+    let sev = r.text("severity")?;
+    let state = r.text("state")?;
+    let closed = WorkState::parse(&state) == Some(WorkState::Closed);
+    Ok(FindingRow {
+        id: r.int("id")?,
+        inspection_id: r.int("inspection_id")?,
+        inspection: r.text("inspection")?,
+        description: r.text("description")?,
+        category: r.text("category")?,
+        severity: Severity::parse(&sev)
+            .ok_or_else(|| StoreError::corrupt(format!("问题严重程度「{sev}」")))?,
+        household_no: r.opt_text("household_no")?,
+        township: r.opt_text("township")?,
+        village: r.opt_text("village")?,
+        task_no: r.opt_int("task_no")?.map(|n| n as u32),
+        measure: r.text("measure")?,
+        owner: r.text("owner")?,
+        work_item: r.int("work_item_id")?,
+        unit: r.text("unit")?,
+        deadline: r.opt_date("deadline")?,
+        state: WorkState::parse(&state)
+            .ok_or_else(|| StoreError::corrupt(format!("事项状态「{state}」")))?,
+        progress: r.int("progress")?.clamp(0, 100) as u8,
+        latest_note: r.opt_text("latest_note")?,
+        // A reopened item keeps its old close event: only a closed item shows one.
+        closed_at: if closed {
+            r.opt_time("closed_at")?
+        } else {
+            None
+        },
+        created_at: r.time("created_at")?,
+    })
+}
+
+fn verification(r: &impl Get, registered: bool) -> Result<Verification> {
+    let a = r.text("approval")?;
+    let approval = match a.as_str() {
+        "yes" => Approval::Yes,
+        "no" => Approval::No,
+        "unsure" => Approval::Unsure,
+        _ => return Err(StoreError::corrupt(format!("是否认可「{a}」"))),
+    };
+    let mut checks = Vec::new();
+    if registered {
+        for c in [
+            "income",
+            "food",
+            "clothing",
+            "education",
+            "medical",
+            "housing",
+        ] {
+            checks.push(
+                r.opt_bool(c)?
+                    .ok_or_else(|| StoreError::corrupt(format!("核验结果缺少 {c}")))?,
+            );
+        }
+        if let Some(w) = r.opt_bool("water")? {
+            checks.push(w);
+        }
+    }
+    Ok(Verification {
+        no: r.int("no")? as u32,
+        people: r.opt_int("people")?.map(|p| p as u32),
+        checks,
+        missed: r.opt_bool("missed")?,
+        approval,
+    })
+}
+
+fn approval_word(a: Approval) -> &'static str {
+    match a {
+        Approval::Yes => "yes",
+        Approval::No => "no",
+        Approval::Unsure => "unsure",
+    }
+}
+
+/// A result checked against its sampled household: what a registered or non-registered
+/// household needs (`docs/inspections.md`, Verification results).
+fn check_result(h: &SampledHousehold, v: &Verification) -> std::result::Result<(), String> {
+    let no = h.no;
+    if h.group.is_registered() {
+        if !(6..=7).contains(&v.checks.len()) {
+            return Err(format!(
+                "样本 {no} 是建档立卡户：收入及两不愁三保障六项核验结果都要填写（饮水安全可空）"
+            ));
+        }
+        if v.missed.is_some() {
+            return Err(format!("样本 {no} 是建档立卡户，不填是否漏评"));
+        }
+    } else {
+        if !v.checks.is_empty() {
+            return Err(format!("样本 {no} 是非建档立卡户，不填两不愁三保障核验"));
+        }
+        if v.missed.is_none() {
+            return Err(format!("样本 {no} 是非建档立卡户：要填写是否漏评"));
+        }
+        if v.people.is_none_or(|p| p == 0) {
+            return Err(format!("样本 {no} 是非建档立卡户：家庭人口应为大于0的整数"));
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Record an inspection: headquarters or an inspector. Audited (`create_inspection`).
+    pub async fn create_inspection(
+        &self,
+        by: &User,
+        new: &NewInspection,
+    ) -> Result<Result<Inspection, Refusal>> {
+        if !may_record(&by.role) {
+            return Ok(Err(not_allowed()));
+        }
+        let (name, team) = (new.name.trim(), new.team.trim());
+        if name.is_empty() || team.is_empty() {
+            return Ok(Err(wrong("考核评估要写明名称和考核组")));
+        }
+        if new.ends_on.is_some_and(|e| e < new.starts_on) {
+            return Ok(Err(wrong("结束日期早于开始日期")));
+        }
+        let at = now();
+        let id = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let r = sqlx::query(
+                "INSERT INTO inspections (name, level, starts_on, ends_on, team, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(name)
+            .bind(new.level.word())
+            .bind(new.starts_on)
+            .bind(new.ends_on)
+            .bind(team)
+            .bind(at)
+            .bind(by.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let id = r.int("id")?;
+            tx.audit(Record {
+                at,
+                user: Some(by.id),
+                action: "create_inspection",
+                entity: "inspection",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({
+                    "name": name, "level": new.level.word(), "starts_on": new.starts_on,
+                    "ends_on": new.ends_on, "team": team,
+                })),
+            })
+            .await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(Ok(self.inspection(id).await?.ok_or_else(|| {
+            StoreError::corrupt("刚录入的考核评估找不到了")
+        })?))
+    }
+
+    /// Every inspection, newest first (every role reads the list; what lies in an area
+    /// is scoped where it is read).
+    pub async fn inspections(&self) -> Result<Vec<Inspection>> {
+        let sql = format!("{INSPECTION_SELECT} ORDER BY i.id DESC");
+        Ok(on_pool!(self, pool => {
+            let rows = sqlx::query(&sql).fetch_all(pool).await?;
+            rows.iter().map(inspection).collect::<Result<Vec<_>>>()?
+        }))
+    }
+
+    pub async fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>> {
+        let sql = format!("{INSPECTION_SELECT} WHERE i.id = $1");
+        Ok(on_pool!(self, pool => {
+            match sqlx::query(&sql).bind(id).fetch_optional(pool).await? {
+                Some(r) => Some(inspection(&r)?),
+                None => None,
+            }
+        }))
+    }
+
+    /// The sampling frame of a register version and the county's totals: villages
+    /// (areas) and their registered households in register order; "able" = some member
+    /// able to work; `wrong_exit` = exited and not assessed `stable`. The non-registered
+    /// households of each village come from `rural` (unknown where not given).
+    pub async fn sampling_frame(
+        &self,
+        version: VersionId,
+        rural: &[RuralVillage],
+    ) -> Result<std::result::Result<(Frame, CountyTotals), Vec<String>>> {
+        let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
+            .into_iter()
+            .filter(|l| l.can_work())
+            .map(|l| l.label())
+            .collect();
+        let areas = "SELECT seq, township, village, population, poor_village FROM areas \
+                     WHERE version_id = $1 ORDER BY seq";
+        let households = "SELECT h.household_no, h.area_seq, h.members, h.status, a.verdict, \
+             EXISTS (SELECT 1 FROM members m WHERE m.version_id = h.version_id \
+                     AND m.household_seq = h.seq AND m.labor IN ($2, $3, $4)) AS able \
+             FROM households h JOIN assessments a \
+             ON a.version_id = h.version_id AND a.household_seq = h.seq \
+             WHERE h.version_id = $1 ORDER BY h.seq";
+        let exited = PovertyStatus::Exited.label();
+        let remaining = PovertyStatus::NotExited.label();
+        let (mut frame, totals) = on_pool!(self, pool => {
+            let mut frame = Frame::default();
+            let mut index = HashMap::new();
+            let mut totals = CountyTotals::default();
+            for r in sqlx::query(areas).bind(version).fetch_all(pool).await? {
+                index.insert(r.int("seq")?, frame.villages.len());
+                totals.rural_population += r.opt_int("population")?.unwrap_or(0).max(0) as u64;
+                frame.villages.push(FrameVillage {
+                    township: r.text("township")?,
+                    village: r.text("village")?,
+                    poor: r.opt_bool("poor_village")? == Some(true),
+                    registered: Vec::new(),
+                    non_registered: NonRegistered::Unknown,
+                });
+            }
+            for r in sqlx::query(households)
+                .bind(version)
+                .bind(able[0])
+                .bind(able[1])
+                .bind(able[2])
+                .fetch_all(pool)
+                .await?
+            {
+                let people = r.int("members")?.max(0) as u32;
+                let status = r.opt_text("status")?;
+                totals.registered_people += u64::from(people);
+                totals.registered_households += 1;
+                let is_exited = status.as_deref() == Some(exited);
+                if is_exited {
+                    totals.exited_people += u64::from(people);
+                } else if status.as_deref() == Some(remaining) {
+                    totals.remaining_poor += u64::from(people);
+                }
+                let Some(&vi) = index.get(&r.int("area_seq")?) else {
+                    return Err(StoreError::corrupt("农户所在村不在村列表中"));
+                };
+                let verdict = r.text("verdict")?;
+                frame.villages[vi].registered.push(FrameHousehold {
+                    id: r.text("household_no")?,
+                    able: r.bool("able")?,
+                    people,
+                    exited: is_exited,
+                    wrong_exit: is_exited && verdict != Verdict::Stable.word(),
+                });
+            }
+            (frame, totals)
+        });
+        let mut problems = Vec::new();
+        for rv in rural {
+            let Some(fv) = frame
+                .villages
+                .iter_mut()
+                .find(|v| v.township == rv.township && v.village == rv.village)
+            else {
+                problems.push(format!(
+                    "{}{}不在登记表的村中：请更正乡镇/行政村名称",
+                    rv.township, rv.village
+                ));
+                continue;
+            };
+            fv.non_registered = match (&rv.total, &rv.list) {
+                (Some(total), None) => {
+                    let registered = fv.registered.len() as u32;
+                    if *total < registered {
+                        problems.push(format!(
+                            "{}{}的农村总户数 {total} 少于登记表中该村的建档立卡户 {registered} 户：农村总户数应包含建档立卡户",
+                            rv.township, rv.village
+                        ));
+                    }
+                    NonRegistered::Count(total.saturating_sub(registered))
+                }
+                (None, Some(list)) => {
+                    for id in list {
+                        if fv.registered.iter().any(|h| h.id == *id) {
+                            problems.push(format!(
+                                "户编号 {id} 是{}{}的建档立卡户，不应列为非建档立卡户",
+                                rv.township, rv.village
+                            ));
+                        }
+                    }
+                    NonRegistered::List(list.clone())
+                }
+                _ => {
+                    problems.push(format!(
+                        "{}{}：应给出农村总户数或非建档立卡户名单之一",
+                        rv.township, rv.village
+                    ));
+                    NonRegistered::Unknown
+                }
+            };
+        }
+        Ok(if problems.is_empty() {
+            Ok((frame, totals))
+        } else {
+            Err(problems)
+        })
+    }
+
+    /// Draw the inspection's sample over the current register version with the plan
+    /// (its seed included) and record it: the version, plan, seed, non-registered
+    /// households given, totals and every sampled household. One draw per inspection: a
+    /// recorded sample is what the field teams carry and is not replaced. Headquarters or
+    /// an inspector; audited (`draw_sample`, with the plan, seed and counts).
+    pub async fn draw_sample(
+        &self,
+        by: &User,
+        id: InspectionId,
+        plan: &SamplingPlan,
+        rural: &[RuralVillage],
+    ) -> Result<Result<StoredSample, Refusal>> {
+        if !may_record(&by.role) {
+            return Ok(Err(not_allowed()));
+        }
+        if self.inspection(id).await?.is_none() {
+            return Ok(Err(wrong(format!("考核评估 {id} 不存在"))));
+        }
+        let Some(version) = self.current_version().await? else {
+            return Ok(Err(wrong("还没有导入登记表，无法抽样")));
+        };
+        let (frame, totals) = match self.sampling_frame(version.id, rural).await? {
+            Ok(f) => f,
+            Err(problems) => return Ok(Err(wrong(problems.join("；")))),
+        };
+        let sample = match draw(&frame, plan, fupin_domain::sampling::Scope::All) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(wrong(e.to_string()))),
+        };
+        let (plan_json, rural_json, totals_json, sample_json) = (
+            to_json(plan),
+            to_json(&rural),
+            to_json(&totals),
+            to_json(&sample),
+        );
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let exists = sqlx::query("SELECT 1 AS x FROM inspection_samples WHERE inspection_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_some() {
+                return Ok(Err(wrong("该考核评估已抽样：样本已记录，不能重抽")));
+            }
+            sqlx::query(
+                "INSERT INTO inspection_samples (inspection_id, version_id, seed, plan_json, \
+                 rural_json, totals_json, sample_json, drawn_at, drawn_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(version.id)
+            .bind(plan.seed.to_string())
+            .bind(&plan_json)
+            .bind(&rural_json)
+            .bind(&totals_json)
+            .bind(&sample_json)
+            .bind(at)
+            .bind(by.id)
+            .execute(&mut *tx)
+            .await?;
+            for chunk in sample.households.chunks(500) {
+                let sql = format!(
+                    "INSERT INTO sampled_households (inspection_id, no, township, village, grp, household_no) VALUES {}",
+                    (0..chunk.len())
+                        .map(|i| {
+                            let p = 6 * i;
+                            format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for h in chunk {
+                    let v = &sample.villages[h.village as usize];
+                    q = q
+                        .bind(id)
+                        .bind(i64::from(h.no))
+                        .bind(&v.township)
+                        .bind(&v.village)
+                        .bind(serde_json::to_value(h.group).ok().and_then(|g| g.as_str().map(str::to_string)).unwrap_or_default())
+                        .bind(h.household_id.as_deref());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.audit(Record {
+                at,
+                user: Some(by.id),
+                action: "draw_sample",
+                entity: "inspection",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({
+                    "version_id": version.id, "seed": plan.seed.to_string(), "plan": plan,
+                    "villages": sample.villages.len(), "households": sample.households.len(),
+                    "rural_villages": rural.len(),
+                })),
+            })
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(Ok(self.sample(id).await?.ok_or_else(|| {
+            StoreError::corrupt("刚记录的样本找不到了")
+        })?))
+    }
+
+    /// The recorded draw of an inspection.
+    pub async fn sample(&self, id: InspectionId) -> Result<Option<StoredSample>> {
+        let sql =
+            "SELECT s.inspection_id, s.version_id, s.plan_json, s.rural_json, s.totals_json, \
+                   s.sample_json, s.drawn_at, u.username FROM inspection_samples s \
+                   LEFT JOIN users u ON u.id = s.drawn_by WHERE s.inspection_id = $1";
+        let row = on_pool!(self, pool => {
+            match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
+                Some(r) => Some((
+                    r.int("version_id")?,
+                    r.text("plan_json")?,
+                    r.text("rural_json")?,
+                    r.text("totals_json")?,
+                    r.text("sample_json")?,
+                    r.time("drawn_at")?,
+                    r.opt_text("username")?,
+                )),
+                None => None,
+            }
+        });
+        let Some((version_id, plan, rural, totals, sample, drawn_at, drawn_by)) = row else {
+            return Ok(None);
+        };
+        let parse = |what: &str, e: serde_json::Error| StoreError::corrupt(format!("{what}：{e}"));
+        Ok(Some(StoredSample {
+            inspection_id: id,
+            version_id,
+            plan: serde_json::from_str(&plan).map_err(|e| parse("抽样方案", e))?,
+            rural: serde_json::from_str(&rural).map_err(|e| parse("农村户数", e))?,
+            totals: serde_json::from_str(&totals).map_err(|e| parse("全县总数", e))?,
+            sample: serde_json::from_str(&sample).map_err(|e| parse("样本", e))?,
+            drawn_at,
+            drawn_by,
+        }))
+    }
+
+    /// Draw the recorded plan again over the recorded version and villages: anyone may
+    /// check that it gives the recorded sample.
+    pub async fn redraw_sample(
+        &self,
+        id: InspectionId,
+    ) -> Result<Option<std::result::Result<Sample, SamplingError>>> {
+        let Some(s) = self.sample(id).await? else {
+            return Ok(None);
+        };
+        let frame = match self.sampling_frame(s.version_id, &s.rural).await? {
+            Ok((f, _)) => f,
+            Err(p) => return Err(StoreError::corrupt(p.join("；"))),
+        };
+        Ok(Some(draw(
+            &frame,
+            &s.plan,
+            fupin_domain::sampling::Scope::All,
+        )))
+    }
+
+    /// The sampled households the scope may read, by 样本编号, with their results.
+    pub async fn sample_rows(&self, scope: &Scope, id: InspectionId) -> Result<Vec<SampleRow>> {
+        let Some(s) = self.sample(id).await? else {
+            return Ok(Vec::new());
+        };
+        let (cond, values) = scope.sql("s", 2);
+        let sql = format!(
+            "SELECT s.no FROM sampled_households s WHERE s.inspection_id = $1{cond} ORDER BY s.no"
+        );
+        let visible: Vec<i64> = on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(id);
+            for v in &values {
+                q = q.bind(*v);
+            }
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(|r| r.int("no")).collect::<Result<Vec<_>, _>>()?
+        });
+        let mut results = self.results(id).await?;
+        let by_no: HashMap<u32, &SampledHousehold> =
+            s.sample.households.iter().map(|h| (h.no, h)).collect();
+        let mut out = Vec::with_capacity(visible.len());
+        for no in visible {
+            let Some(h) = by_no.get(&(no as u32)) else {
+                return Err(StoreError::corrupt(format!("样本 {no} 不在记录的样本中")));
+            };
+            let v = &s.sample.villages[h.village as usize];
+            out.push(SampleRow {
+                household: (*h).clone(),
+                township: v.township.clone(),
+                village: v.village.clone(),
+                poor_village: v.poor,
+                result: results.remove(&h.no),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every recorded result of an inspection, by 样本编号.
+    async fn results(&self, id: InspectionId) -> Result<HashMap<u32, Verification>> {
+        let sql = "SELECT r.no, r.people, r.income, r.food, r.clothing, r.education, r.medical, \
+                   r.housing, r.water, r.missed, r.approval, s.grp FROM verification_results r \
+                   JOIN sampled_households s ON s.inspection_id = r.inspection_id AND s.no = r.no \
+                   WHERE r.inspection_id = $1";
+        Ok(on_pool!(self, pool => {
+            let mut out = HashMap::new();
+            for r in sqlx::query(sql).bind(id).fetch_all(pool).await? {
+                let registered = r.text("grp")? != "non_registered";
+                let v = verification(&r, registered)?;
+                out.insert(v.no, v);
+            }
+            out
+        }))
+    }
+
+    /// Record (or correct) verification results, all or nothing: each must be a sampled
+    /// household's and carry what its group needs. Headquarters or an inspector. One
+    /// audit row (`record_verification`) with every result written and those it replaced.
+    /// Returns how many were written.
+    pub async fn record_results(
+        &self,
+        by: &User,
+        id: InspectionId,
+        results: &[Verification],
+    ) -> Result<Result<usize, Refusal>> {
+        if !may_record(&by.role) {
+            return Ok(Err(not_allowed()));
+        }
+        let Some(s) = self.sample(id).await? else {
+            return Ok(Err(wrong("该考核评估还没有抽样")));
+        };
+        let by_no: HashMap<u32, &SampledHousehold> =
+            s.sample.households.iter().map(|h| (h.no, h)).collect();
+        let mut problems = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for v in results {
+            match by_no.get(&v.no) {
+                None => problems.push(format!("样本编号 {} 不在本次样本中", v.no)),
+                Some(h) => {
+                    if let Err(p) = check_result(h, v) {
+                        problems.push(p);
+                    }
+                }
+            }
+            if !seen.insert(v.no) {
+                problems.push(format!("样本编号 {} 重复", v.no));
+            }
+        }
+        if results.is_empty() {
+            problems.push("没有核验结果".into());
+        }
+        if !problems.is_empty() {
+            return Ok(Err(wrong(problems.join("；"))));
+        }
+        let before = self.results(id).await?;
+        let replaced: Vec<&Verification> =
+            results.iter().filter_map(|v| before.get(&v.no)).collect();
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            for v in results {
+                let c = |i: usize| v.checks.get(i).copied();
+                sqlx::query(
+                    "INSERT INTO verification_results (inspection_id, no, people, income, food, \
+                     clothing, education, medical, housing, water, missed, approval, recorded_at, \
+                     recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                     ON CONFLICT (inspection_id, no) DO UPDATE SET people = excluded.people, \
+                     income = excluded.income, food = excluded.food, clothing = excluded.clothing, \
+                     education = excluded.education, medical = excluded.medical, \
+                     housing = excluded.housing, water = excluded.water, missed = excluded.missed, \
+                     approval = excluded.approval, recorded_at = excluded.recorded_at, \
+                     recorded_by = excluded.recorded_by",
+                )
+                .bind(id)
+                .bind(i64::from(v.no))
+                .bind(v.people.map(i64::from))
+                .bind(c(0))
+                .bind(c(1))
+                .bind(c(2))
+                .bind(c(3))
+                .bind(c(4))
+                .bind(c(5))
+                .bind(c(6))
+                .bind(v.missed)
+                .bind(approval_word(v.approval))
+                .bind(at)
+                .bind(by.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.audit(Record {
+                at,
+                user: Some(by.id),
+                action: "record_verification",
+                entity: "inspection",
+                entity_id: id.to_string(),
+                before: (!replaced.is_empty()).then(|| json!(replaced)),
+                after: Some(json!(results)),
+            })
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(Ok(results.len()))
+    }
+
+    /// The four indicators of an inspection, once every sampled household has its result.
+    pub async fn inspection_estimates(
+        &self,
+        id: InspectionId,
+        region: Region,
+    ) -> Result<Option<EstimateState>> {
+        let Some(s) = self.sample(id).await? else {
+            return Ok(None);
+        };
+        let results: Vec<Verification> = self.results(id).await?.into_values().collect();
+        let sampled = s.sample.households.len();
+        let estimates =
+            (results.len() == sampled).then(|| estimate(&s.sample, &results, &s.totals, region));
+        Ok(Some(EstimateState {
+            sampled,
+            verified: results.len(),
+            estimates,
+        }))
+    }
+
+    /// The forecast of the inspectors' 错退率 from the current register: `runs` draws of
+    /// the plan over registered households (`fupin_domain::forecast`). None: no register.
+    pub async fn register_forecast(
+        &self,
+        plan: &SamplingPlan,
+        runs: u32,
+    ) -> Result<Option<std::result::Result<Forecast, SamplingError>>> {
+        let Some(version) = self.current_version().await? else {
+            return Ok(None);
+        };
+        let frame = match self.sampling_frame(version.id, &[]).await? {
+            Ok((f, _)) => f,
+            Err(p) => return Err(StoreError::corrupt(p.join("；"))),
+        };
+        Ok(Some(forecast(&frame, plan, runs, 200)))
+    }
+
+    /// Record a finding and assign its work item in one transaction: to the unit chosen
+    /// by hand, or else the lead unit of the linked key task of the plan in force; with
+    /// the household's place, or the village given. The item enters the loop like a gap's
+    /// (待办, one `assign` event). Headquarters or an inspector. Audited twice, as every
+    /// assignment is: `create_finding` and `create_work_item`.
+    pub async fn create_finding(
+        &self,
+        by: &User,
+        inspection_id: InspectionId,
+        new: &NewFinding,
+    ) -> Result<Result<FindingRow, Refusal>> {
+        if !may_record(&by.role) {
+            return Ok(Err(not_allowed()));
+        }
+        let Some(insp) = self.inspection(inspection_id).await? else {
+            return Ok(Err(wrong(format!("考核评估 {inspection_id} 不存在"))));
+        };
+        let description = new.description.trim();
+        let measure = new.measure.trim();
+        if description.is_empty() || measure.is_empty() {
+            return Ok(Err(wrong("问题要写明问题描述和整改措施")));
+        }
+        let category = new.category.trim();
+        if !FINDING_CATEGORIES.contains(&category) {
+            return Ok(Err(wrong(format!(
+                "问题类别「{category}」不对：应为 {}",
+                FINDING_CATEGORIES.join("、")
+            ))));
+        }
+        let Some(severity) = new.severity else {
+            return Ok(Err(wrong("请选择严重程度：一般、较重或严重")));
+        };
+        let name = |o: &Option<String>| {
+            o.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let household_no = name(&new.household_no);
+        let (mut township, mut village) = (name(&new.township), name(&new.village));
+        let version = self.current_version().await?;
+        if let Some(no) = &household_no {
+            let scope = Scope::County;
+            let place = match &version {
+                Some(_) => self
+                    .household(&scope, no)
+                    .await?
+                    .map(|h| (h.row.township.clone(), h.row.village.clone())),
+                None => None,
+            };
+            let Some((t, v)) = place else {
+                return Ok(Err(wrong(format!("现行登记表中没有户编号 {no}"))));
+            };
+            township = Some(t);
+            village = Some(v);
+        } else if let (Some(t), Some(v)) = (&township, &village) {
+            let known = match &version {
+                Some(ver) => on_pool!(self, pool => {
+                    sqlx::query("SELECT 1 AS x FROM areas WHERE version_id = $1 AND township = $2 AND village = $3")
+                        .bind(ver.id)
+                        .bind(t)
+                        .bind(v)
+                        .fetch_optional(pool)
+                        .await?
+                        .is_some()
+                }),
+                None => false,
+            };
+            if !known {
+                return Ok(Err(wrong(format!("现行登记表中没有{t}{v}"))));
+            }
+        } else if township.is_some() || village.is_some() {
+            return Ok(Err(wrong("关联的村要同时写明乡镇和行政村")));
+        }
+        let plan = match version.as_ref().map(|v| v.year) {
+            Some(y) => match self.current_plan(Some(y)).await? {
+                Some(p) => Some(p),
+                None => self.current_plan(None).await?,
+            },
+            None => self.current_plan(None).await?,
+        };
+        let task = match new.task_no {
+            Some(no) => match plan.as_ref().and_then(|p| p.plan.task(no)) {
+                Some(t) => Some(t.clone()),
+                None => return Ok(Err(wrong(format!("现行方案中没有第 {no} 项重点工作")))),
+            },
+            None => None,
+        };
+        let Some(unit) = name(&new.unit).or_else(|| task.as_ref().map(|t| t.lead_unit.clone()))
+        else {
+            return Ok(Err(wrong(
+                "请关联一项重点工作（交其牵头单位）或选择承办单位",
+            )));
+        };
+        let owner = name(&new.owner)
+            .or_else(|| {
+                task.as_ref().and_then(|t| {
+                    t.units
+                        .iter()
+                        .find(|u| u.unit == unit)
+                        .map(|u| u.owner.clone())
+                })
+            })
+            .unwrap_or_else(|| format!("{unit}主要负责人"));
+        let plan_id = task.as_ref().and(plan.as_ref()).map(|p| p.revision.id);
+        let short: String = description.chars().take(40).collect();
+        let title = format!("【{}】{short}", insp.level.chinese());
+        let detail = format!(
+            "{}（{}，{}）发现：{description}\n整改措施：{measure}",
+            insp.name,
+            category,
+            severity.chinese()
+        );
+        let at = now();
+        let id = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let r = sqlx::query(
+                "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
+                 village, deadline, state, progress, reminders, created_at, created_by, updated_at) \
+                 VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, 'todo', 0, 0, $9, $10, $9) RETURNING id",
+            )
+            .bind(plan_id)
+            .bind(new.task_no.filter(|_| plan_id.is_some()).map(i64::from))
+            .bind(&title)
+            .bind(&detail)
+            .bind(&unit)
+            .bind(township.as_deref())
+            .bind(village.as_deref())
+            .bind(new.deadline)
+            .bind(at)
+            .bind(by.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let item = r.int("id")?;
+            sqlx::query(
+                "INSERT INTO work_events (item_id, at, user_id, action, from_state, to_state, note, percent) \
+                 VALUES ($1, $2, $3, 'assign', 'todo', 'todo', $4, NULL)",
+            )
+            .bind(item)
+            .bind(at)
+            .bind(by.id)
+            .bind(format!("考核问题交办{unit}"))
+            .execute(&mut *tx)
+            .await?;
+            let r = sqlx::query(
+                "INSERT INTO findings (inspection_id, description, category, severity, household_no, \
+                 township, village, plan_id, task_no, measure, owner, work_item_id, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            )
+            .bind(inspection_id)
+            .bind(description)
+            .bind(category)
+            .bind(severity.word())
+            .bind(household_no.as_deref())
+            .bind(township.as_deref())
+            .bind(village.as_deref())
+            .bind(plan_id)
+            .bind(new.task_no.filter(|_| plan_id.is_some()).map(i64::from))
+            .bind(measure)
+            .bind(&owner)
+            .bind(item)
+            .bind(at)
+            .bind(by.id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let id = r.int("id")?;
+            tx.audit(Record {
+                at,
+                user: Some(by.id),
+                action: "create_finding",
+                entity: "finding",
+                entity_id: id.to_string(),
+                before: None,
+                after: Some(json!({
+                    "inspection_id": inspection_id, "description": description,
+                    "category": category, "severity": severity.word(),
+                    "household_no": household_no, "township": township, "village": village,
+                    "task_no": new.task_no, "measure": measure, "owner": owner,
+                    "work_item_id": item,
+                })),
+            })
+            .await?;
+            tx.audit(Record {
+                at,
+                user: Some(by.id),
+                action: "create_work_item",
+                entity: "work_item",
+                entity_id: item.to_string(),
+                before: None,
+                after: Some(json!({
+                    "finding_id": id, "task_no": new.task_no, "title": title, "unit": unit,
+                    "deadline": new.deadline, "state": "todo",
+                })),
+            })
+            .await?;
+            tx.commit().await?;
+            id
+        });
+        Ok(Ok(self.finding(&ItemScope::All, id).await?.ok_or_else(
+            || StoreError::corrupt("刚录入的问题找不到了"),
+        )?))
+    }
+
+    /// Findings the scope may read (through their work items: unit staff their unit's,
+    /// area staff their area's), of one inspection or all, in the order recorded.
+    pub async fn findings(
+        &self,
+        scope: &ItemScope,
+        inspection: Option<InspectionId>,
+    ) -> Result<Vec<FindingRow>> {
+        let (cond, values) = item_scope_sql(scope, 2);
+        let sql =
+            format!("{FINDING_SELECT} WHERE ($1 < 0 OR f.inspection_id = $1){cond} ORDER BY f.id");
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(inspection.unwrap_or(-1));
+            for v in &values {
+                q = q.bind(v);
+            }
+            let rows = q.fetch_all(pool).await?;
+            rows.iter().map(finding).collect::<Result<Vec<_>>>()?
+        }))
+    }
+
+    /// A finding the scope may read.
+    pub async fn finding(&self, scope: &ItemScope, id: FindingId) -> Result<Option<FindingRow>> {
+        let (cond, values) = item_scope_sql(scope, 2);
+        let sql = format!("{FINDING_SELECT} WHERE f.id = $1{cond}");
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(id);
+            for v in &values {
+                q = q.bind(v);
+            }
+            match q.fetch_optional(pool).await? {
+                Some(r) => Some(finding(&r)?),
+                None => None,
+            }
+        }))
+    }
+}
+
+/// A JSON column's text.
+fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
