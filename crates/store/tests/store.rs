@@ -11,6 +11,9 @@ mod funds;
 #[path = "store/work.rs"]
 mod work;
 
+#[path = "store/inspections.rs"]
+mod inspections;
+
 use chrono::{Duration, Utc};
 use fupin_domain::household::Entry;
 use fupin_domain::{Fen, Verdict};
