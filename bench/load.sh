@@ -12,6 +12,7 @@
 #   bench/load.sh --seconds 30 1m-postgres # one scenario, longer
 #   bench/load.sh --fresh 20k-sqlite       # generate and import again
 #   bench/load.sh --prepare                # only generate and import (before a quiet moment)
+#   FUPIN_BIN=path/to/fupin bench/load.sh  # use a binary built beforehand
 #
 # Scenarios: 20k-sqlite 20k-postgres 1m-sqlite 1m-postgres. Registers are made with
 # `fupin gen --households N --seed 1 --error-rate 0` (an import refuses a file with any
@@ -31,7 +32,7 @@ while [[ $# -gt 0 ]]; do
     --connections) connections=$2; shift 2 ;;
     --fresh) fresh=1; shift ;;
     --prepare) prepare=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) scenarios+=("$1"); shift ;;
   esac
 done
@@ -40,9 +41,14 @@ done
 say() { printf 'bench/load.sh: %s\n' "$*" >&2; }
 
 target=${CARGO_TARGET_DIR:-$root/target}
-fupin=$target/release/fupin
-say "building fupin and fupin-load (release)"
-(cd "$root" && cargo build --release -p fupin --quiet)
+if [[ -n ${FUPIN_BIN:-} ]]; then
+  fupin=$FUPIN_BIN   # a binary built beforehand, so that no build shares the cores with a run
+else
+  fupin=$target/release/fupin
+  say "building fupin (release)"
+  (cd "$root" && cargo build --release -p fupin --quiet)
+fi
+say "building fupin-load (release)"
 (cd "$root/bench/load" && cargo build --release --quiet)
 load=$root/bench/load/target/release/fupin-load
 
