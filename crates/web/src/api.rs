@@ -329,6 +329,10 @@ async fn household(
         .iter()
         .find(|h| h.version == d.version)
         .map(|h| h.line);
+    let gaps = state
+        .store
+        .household_gaps(&crate::tasks::item_scope(&v), &no)
+        .await?;
     let vals = &d.values;
     let m = |e: Entry<Fen>| entry(e, |f| json!(f.plain()));
     let b = |e: Entry<bool>| entry(e, |x| json!(x));
@@ -387,6 +391,12 @@ async fn household(
         "problems": d.problems.iter().map(|p| json!({
             "line": p.line, "column": p.column, "code": p.code.as_str(), "value": p.value, "message": p.message,
         })).collect::<Vec<_>>(),
+        // The household's gaps and their work items, in the reader's scope for items.
+        "gaps": gaps.iter().map(|(g, i)| {
+            let mut o = crate::work_api::gap_json(g);
+            o["item"] = i.as_ref().map_or(Value::Null, crate::work_api::item_json);
+            o
+        }).collect::<Vec<_>>(),
         "history": d.history.iter().map(|h| json!({
             "version": h.version,
             "imported_at": h.imported_at,

@@ -1,6 +1,7 @@
 //! One household: its members, income components and per-capita income, each of the seven
 //! criteria passed or failed with the values that decided it (the engine's stored
-//! explanation), the problems on its rows, and its verdict in every register version.
+//! explanation), the problems on its rows, its gaps (短板) with their work items in the
+//! reader's scope, and its verdict in every register version.
 
 use crate::auth::PageUser;
 use crate::error::{Error, PageError};
@@ -13,7 +14,8 @@ use axum::response::Html;
 use fupin_domain::household::Entry;
 use fupin_domain::values::{Relocation, Renovation};
 use fupin_domain::{Criterion, Fen, Verdict};
-use fupin_store::{HouseholdDetail, Scope};
+use crate::tasks::{item_scope, ItemLine};
+use fupin_store::{gap_kind_name, today, HouseholdDetail, Scope};
 
 /// A criterion's line: passed or not, and why.
 pub struct CriterionLine {
@@ -145,6 +147,20 @@ pub struct ProblemLine {
     pub message: String,
 }
 
+/// A gap of the household with its work item, as the household page lists them.
+pub struct GapLine {
+    pub kind: &'static str,
+    pub detail: String,
+    pub open: bool,
+    /// Closed: the evidence.
+    pub evidence: String,
+    /// "—" in the headquarters' queue.
+    pub task: String,
+    pub item: Option<ItemLine>,
+    /// It has an item the reader may not see (reassigned to another unit).
+    pub item_elsewhere: bool,
+}
+
 #[derive(Template)]
 #[template(path = "household.html")]
 struct HouseholdPage {
@@ -159,6 +175,7 @@ struct HouseholdPage {
     income: Vec<(&'static str, String)>,
     members: Vec<MemberLine>,
     problems: Vec<ProblemLine>,
+    gaps: Vec<GapLine>,
     history: Vec<HistoryLine>,
 }
 
@@ -178,6 +195,25 @@ pub async fn page(
         .iter()
         .find(|h| h.version == d.version)
         .map(|h| h.line);
+    let day = today();
+    let gaps = state
+        .store
+        .household_gaps(&item_scope(&v), &no)
+        .await?
+        .iter()
+        .map(|(g, i)| GapLine {
+            kind: gap_kind_name(&g.kind),
+            detail: g.detail.clone(),
+            open: g.open,
+            evidence: g.evidence.clone().unwrap_or_default(),
+            task: match (g.task_no, &g.lead_unit) {
+                (Some(n), Some(u)) => format!("第 {n} 项（{u}牵头）"),
+                _ => "待指挥部分派".into(),
+            },
+            item: i.as_ref().map(|i| ItemLine::of(i, day)),
+            item_elsewhere: i.is_none() && g.work_item.is_some(),
+        })
+        .collect();
     let vals = &d.values;
     let facts = vec![
         ("脱贫属性", label(vals.status, |s| s.label())),
@@ -266,6 +302,7 @@ pub async fn page(
         income,
         members,
         problems,
+        gaps,
         history,
     };
     Ok(Html(p.render()?))

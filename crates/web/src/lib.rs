@@ -167,6 +167,7 @@ pub fn router(state: AppState) -> Router {
                 .post(tasks::item_step)
                 .layer(DefaultBodyLimit::max(4 * fupin_store::MAX_ATTACHMENT_BYTES)),
         )
+        .route("/tasks/items/{id}/edit", post(tasks::item_edit))
         .route("/tasks/attachments/{id}", get(tasks::attachment))
         .route("/tasks/ledger.xlsx", get(tasks::ledger_xlsx))
         .route("/static/app.css", get(app_css));

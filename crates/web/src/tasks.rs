@@ -22,11 +22,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::NaiveDate;
 use fupin_domain::plan::GapKind;
-use fupin_domain::work_item::{can, state_label, WorkAction, WorkState};
+use fupin_domain::work_item::{can, can_edit, state_label, WorkAction, WorkState};
 use fupin_domain::Criterion;
 use fupin_store::{
-    gap_kind_name, today, ActingUser, GapFilter, GapRow, ItemFilter, ItemScope, MatrixRow,
-    NewAttachment, NewWorkItem, PlanSource, Role, Step, StoredPlan, WorkItem,
+    gap_kind_name, today, ActingUser, GapFilter, GapRow, ItemEdit, ItemFilter, ItemScope,
+    MatrixRow, NewAttachment, NewWorkItem, PlanSource, Role, Step, StoredPlan, WorkItem,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -890,6 +890,12 @@ struct ItemPage {
     events: Vec<EventLine>,
     actions: Vec<(&'static str, &'static str)>,
     can_report: bool,
+    /// The headquarters may change the deadline and unit (改期、改派).
+    can_edit: bool,
+    /// The deadline as the date field takes it ('' without one).
+    deadline_value: String,
+    /// Units of the plan in force, offered when reassigning.
+    units: Vec<String>,
     message: String,
 }
 
@@ -908,6 +914,7 @@ fn action_name(word: &str) -> String {
         Some(a) => a.chinese().into(),
         None => match word {
             "assign" => "交办".into(),
+            "edit" => "改期/改派".into(),
             "reassessed" => "复核达标".into(),
             w => w.into(),
         },
@@ -952,6 +959,28 @@ pub async fn item_page(
     .map(|a| (a.word(), a.chinese()))
     .collect();
     let can_report = can(acting.actor(), &facts, WorkAction::Report, day).is_ok();
+    // Whether the actor may edit at all; the reason is the form's to give.
+    let can_edit = can_edit(acting.actor(), item.state, "—").is_ok();
+    let units = if can_edit {
+        let mut u: Vec<String> = plan_in_force(&state)
+            .await?
+            .map(|p| {
+                p.plan
+                    .tasks
+                    .iter()
+                    .flat_map(|t| {
+                        std::iter::once(t.lead_unit.clone())
+                            .chain(t.units.iter().map(|u| u.unit.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        u.sort();
+        u.dedup();
+        u
+    } else {
+        Vec::new()
+    };
     let gap = match item.gap_id {
         Some(g) => state
             .store
@@ -1004,6 +1033,9 @@ pub async fn item_page(
         events,
         actions,
         can_report,
+        can_edit,
+        deadline_value: item.deadline.map(|d| d.to_string()).unwrap_or_default(),
+        units,
         message: q.msg.unwrap_or_default(),
     };
     Ok(Html(p.render()?))
@@ -1104,6 +1136,71 @@ pub async fn item_step(
     let f = read_step(mp).await?;
     v.check_csrf(f.csrf.as_deref())?;
     match take_step(&state, &v, id, f).await {
+        Ok(_) => Ok(Redirect::to(&format!("/tasks/items/{id}")).into_response()),
+        Err(Error::BadRequest(m)) => {
+            Ok(Redirect::to(&format!("/tasks/items/{id}?msg={}", view::enc(&m))).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Change an item's deadline and unit as the viewer (headquarters). Err(NotFound)
+/// outside the scope; 403 for anyone else; 400 for a missing reason, no change or a
+/// closed item.
+pub async fn edit_item(
+    state: &AppState,
+    v: &Viewer,
+    id: i64,
+    edit: ItemEdit,
+) -> Result<WorkItem, Error> {
+    let acting = ActingUser {
+        user: v.user(),
+        post: None,
+    };
+    match state.store.edit_work_item(&acting, id, &edit).await? {
+        Ok(Some(item)) => Ok(item),
+        Ok(None) => Err(Error::NotFound),
+        Err(fupin_domain::work_item::Refusal::NotAllowed(m)) => Err(Error::Forbidden(m)),
+        Err(r) => Err(Error::BadRequest(r.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub deadline: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// POST /tasks/items/{id}/edit — 改期、改派 (headquarters; reason required).
+pub async fn item_edit(
+    State(state): State<AppState>,
+    PageUser(v): PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<EditForm>,
+) -> Result<Response, PageError> {
+    v.check_csrf(Some(&f.csrf))?;
+    let outcome = match parse_deadline(&f.deadline) {
+        Ok(deadline) => {
+            edit_item(
+                &state,
+                &v,
+                id,
+                ItemEdit {
+                    deadline,
+                    unit: f.unit,
+                    reason: f.reason,
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/tasks/items/{id}")).into_response()),
         Err(Error::BadRequest(m)) => {
             Ok(Redirect::to(&format!("/tasks/items/{id}?msg={}", view::enc(&m))).into_response())

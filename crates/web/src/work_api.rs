@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fupin_domain::work_item::state_label;
-use fupin_store::{gap_kind_name, today, GapFilter, GapRow, NewWorkItem, WorkItem};
+use fupin_store::{gap_kind_name, today, GapFilter, GapRow, ItemEdit, NewWorkItem, WorkItem};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -35,6 +35,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/v1/work-items", get(items).post(create))
         .route("/v1/work-items/{id}", get(item))
         .route("/v1/work-items/{id}/steps", post(step))
+        .route("/v1/work-items/{id}/edit", post(edit))
 }
 
 pub fn gap_json(g: &GapRow) -> Value {
@@ -248,6 +249,39 @@ async fn step(
             note: b.note,
             percent: b.percent,
             attachments: Vec::new(),
+        },
+    )
+    .await?;
+    ok(item_json(&i))
+}
+
+#[derive(Deserialize)]
+pub struct EditBody {
+    /// "2018-12-15"; null or "" for no deadline.
+    pub deadline: Option<String>,
+    pub unit: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// POST /api/v1/work-items/{id}/edit — 改期、改派 (headquarters):
+/// `{"deadline": "2018-12-15", "unit": "县扶贫办", "reason": "…"}`.
+async fn edit(
+    State(state): State<AppState>,
+    ApiUser(v): ApiUser,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Json(b): Json<EditBody>,
+) -> ApiResult {
+    v.check_csrf_header(&headers)?;
+    let i = tasks::edit_item(
+        &state,
+        &v,
+        id,
+        ItemEdit {
+            deadline: tasks::parse_deadline(b.deadline.as_deref().unwrap_or_default())?,
+            unit: b.unit,
+            reason: b.reason,
         },
     )
     .await?;

@@ -16,6 +16,8 @@ both!(
     the_ledger_read_back_matches_the_screen,
     the_api_serves_items_and_steps_with_the_same_rules,
     a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_escalates,
+    headquarters_changes_deadline_and_unit_and_units_cannot,
+    the_household_page_shows_its_gaps_and_items_in_the_readers_scope,
 );
 
 const HOUSING_BUREAU: &str = "县住建局";
@@ -505,6 +507,7 @@ async fn the_api_serves_items_and_steps_with_the_same_rules(app: App) {
         "/v1/work-items",
         "/v1/work-items/{id}",
         "/v1/work-items/{id}/steps",
+        "/v1/work-items/{id}/edit",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} in the OpenAPI document");
     }
@@ -604,4 +607,242 @@ async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_esca
         .await
         .text();
     assert!(page.contains("升级至责任领导分管城建副县长督办"));
+}
+
+async fn demo_plan_and_golden(app: &App) {
+    app.store
+        .import_plan(
+            &fupin_io::plan_file::demo_plan_2018().unwrap().plan,
+            &fupin_store::PlanSource {
+                file_name: "plan.csv".into(),
+                sha256: "cd".repeat(32),
+                imported_by: None,
+            },
+        )
+        .await
+        .unwrap();
+    import_golden(&app.store).await;
+}
+
+/// The housing gap's work item of the golden household.
+async fn housing_item(app: &App) -> i64 {
+    app.store
+        .gaps(&ItemScope::All, &GapFilter::default(), None, 500)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|g| g.key == format!("household:{HOUSING_HOUSEHOLD}:HOUSING"))
+        .and_then(|g| g.work_item)
+        .expect("the housing gap's item")
+}
+
+/// 改期、改派 (issue 5): the headquarters sees the form on the item page and changes the
+/// deadline and unit with a reason (CSRF checked); the item moves from the housing
+/// bureau's inbox to the new unit's; without a reason nothing changes; unit staff have no
+/// form and are refused (403) on the page's POST and in the API; the API changes it too.
+async fn headquarters_changes_deadline_and_unit_and_units_cannot(app: App) {
+    demo_plan_and_golden(&app).await;
+    let id = housing_item(&app).await;
+    let page = format!("/tasks/items/{id}");
+    let edit = format!("/tasks/items/{id}/edit");
+    let mut unit = app
+        .logged_in(
+            "zjj",
+            Role::UnitStaff {
+                unit: HOUSING_BUREAU.into(),
+            },
+        )
+        .await;
+    let mut poverty_office = app
+        .logged_in(
+            "fpb",
+            Role::UnitStaff {
+                unit: "县扶贫办".into(),
+            },
+        )
+        .await;
+    let mut hq = app.logged_in("admin", Role::HqAdmin).await;
+    let html = unit.get(&page).await.text();
+    assert!(!html.contains("id=\"edit-form\""));
+    let token = unit.token();
+    let fields = |t: &str| {
+        vec![
+            ("csrf".to_string(), t.to_string()),
+            ("deadline".to_string(), "2018-12-15".to_string()),
+            ("unit".to_string(), "县扶贫办".to_string()),
+            ("reason".to_string(), "需先完成危房鉴定".to_string()),
+        ]
+    };
+    let r = post(&mut unit, fields(&token), edit.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = unit
+        .post_json(
+            &format!("/api/v1/work-items/{id}/edit"),
+            &serde_json::json!({ "deadline": "2018-12-15", "unit": "县扶贫办", "reason": "改派" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let html = hq.get(&page).await.text();
+    assert!(html.contains("id=\"edit-form\""));
+    assert!(
+        html.contains("<option value=\"县扶贫办\">"),
+        "the plan's units offered"
+    );
+    let token = hq.token();
+    let r = post(&mut hq, fields("forged"), edit.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let mut no_reason = fields(&token);
+    no_reason[3].1 = " ".into();
+    let r = post(&mut hq, no_reason, edit.clone()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().contains("msg="), "{}", r.location());
+    assert!(unit.get("/tasks/items").await.text().contains(&page));
+
+    let r = post(&mut hq, fields(&token), edit.clone()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), page);
+    let html = hq.get(&page).await.text();
+    assert!(html.contains("<td id=\"unit\">县扶贫办</td>"));
+    assert!(html.contains("2018-12-15"));
+    assert!(html.contains("改期/改派") && html.contains("需先完成危房鉴定"));
+    // The inboxes follow: gone from the housing bureau's, in the poverty office's.
+    assert!(!unit.get("/tasks/items").await.text().contains(&page));
+    assert_eq!(unit.get(&page).await.status, StatusCode::NOT_FOUND);
+    assert!(poverty_office
+        .get("/tasks/items")
+        .await
+        .text()
+        .contains(&page));
+    let audit = hq.get("/api/v1/audit").await.json();
+    let row = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "work_item_edit")
+        .expect("audited");
+    assert_eq!(row["before"]["unit"], HOUSING_BUREAU);
+    assert_eq!(row["after"]["unit"], "县扶贫办");
+
+    // The API: back to the housing bureau, no deadline.
+    let r = hq
+        .post_json(
+            &format!("/api/v1/work-items/{id}/edit"),
+            &serde_json::json!({ "deadline": null, "unit": HOUSING_BUREAU, "reason": "鉴定完成，交回住建局" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let j = r.json();
+    assert_eq!(
+        (j["unit"].as_str(), j["deadline"].is_null()),
+        (Some(HOUSING_BUREAU), true)
+    );
+    let r = hq
+        .post_json(
+            &format!("/api/v1/work-items/{id}/edit"),
+            &serde_json::json!({ "deadline": null, "unit": HOUSING_BUREAU, "reason": "" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+/// The household page (issue 5) lists the household's gaps with their work items — state,
+/// unit, deadline, overdue, a link to the item — and the API has them too, in the
+/// reader's scope: the housing bureau sees the housing gap, the water bureau not, staff
+/// of another township not even the household.
+async fn the_household_page_shows_its_gaps_and_items_in_the_readers_scope(app: App) {
+    demo_plan_and_golden(&app).await;
+    let id = housing_item(&app).await;
+    let page = format!("/households/{HOUSING_HOUSEHOLD}");
+    let mut hq = app.logged_in("admin", Role::HqAdmin).await;
+    let html = hq.get(&page).await.text();
+    assert!(html.contains("id=\"household-gaps\""));
+    assert!(html.contains(&format!("href=\"/tasks/items/{id}\"")));
+    assert!(html.contains(HOUSING_BUREAU) && html.contains("住房安全"));
+    // The demo plan's deadlines are in 2018: the item is overdue today.
+    assert!(html.contains("（逾期）"), "overdue shown");
+    let j = hq
+        .get(&format!("/api/v1/households/{HOUSING_HOUSEHOLD}"))
+        .await
+        .json();
+    let gaps = j["gaps"].as_array().unwrap();
+    let housing = gaps
+        .iter()
+        .find(|g| g["kind"] == "HOUSING")
+        .expect("the housing gap in the API");
+    assert_eq!(housing["item"]["id"], id);
+    assert_eq!(housing["item"]["unit"], HOUSING_BUREAU);
+    assert_eq!(housing["item"]["overdue"], true);
+    assert!(housing["item"]["deadline"].is_string());
+
+    let mut unit = app
+        .logged_in(
+            "zjj",
+            Role::UnitStaff {
+                unit: HOUSING_BUREAU.into(),
+            },
+        )
+        .await;
+    let j = unit
+        .get(&format!("/api/v1/households/{HOUSING_HOUSEHOLD}"))
+        .await
+        .json();
+    let kinds: Vec<&str> = j["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"HOUSING"));
+    assert!(j["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["lead_unit"] == HOUSING_BUREAU));
+    let mut water = app
+        .logged_in(
+            "slj",
+            Role::UnitStaff {
+                unit: "县水利局".into(),
+            },
+        )
+        .await;
+    let html = water.get(&page).await.text();
+    assert!(!html.contains(&format!("/tasks/items/{id}")));
+    let j = water
+        .get(&format!("/api/v1/households/{HOUSING_HOUSEHOLD}"))
+        .await
+        .json();
+    assert!(j["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["kind"] != "HOUSING"));
+    let township = j["household"]["township"].as_str().unwrap().to_string();
+    let elsewhere = if township == ONE_TOWNSHIP {
+        OTHER_TOWNSHIP
+    } else {
+        ONE_TOWNSHIP
+    };
+    let mut town = app
+        .logged_in(
+            "t2",
+            Role::TownshipStaff {
+                township: elsewhere.into(),
+            },
+        )
+        .await;
+    assert_eq!(town.get(&page).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn post(c: &mut Client, fields: Vec<(String, String)>, path: String) -> Resp {
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    c.post_form(&path, &refs).await
 }
