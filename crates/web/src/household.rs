@@ -6,6 +6,7 @@
 use crate::auth::PageUser;
 use crate::error::{Error, PageError};
 use crate::registry::HouseholdLine;
+use crate::tasks::{item_scope, ItemLine};
 use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;
@@ -14,7 +15,6 @@ use axum::response::Html;
 use fupin_domain::household::Entry;
 use fupin_domain::values::{Relocation, Renovation};
 use fupin_domain::{Criterion, Fen, Verdict};
-use crate::tasks::{item_scope, ItemLine};
 use fupin_store::{gap_kind_name, today, HouseholdDetail, Scope};
 
 /// A criterion's line: passed or not, and why.
