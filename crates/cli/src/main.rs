@@ -5,6 +5,7 @@ mod assess_cmd;
 mod gen_cmd;
 mod output;
 mod plan_cmd;
+mod projects_cmd;
 mod sample_cmd;
 mod server_cmd;
 mod standards_cmd;
@@ -104,6 +105,12 @@ enum Command {
     /// Check or show a responsibility plan file (责任分解方案).
     #[command(subcommand)]
     Plan(plan_cmd::PlanCommand),
+    /// Check or import the project library (项目库).
+    #[command(subcommand)]
+    Projects(projects_cmd::ProjectsCommand),
+    /// Record disbursements and reversals (资金拨付台账) and print the figures.
+    #[command(subcommand)]
+    Funds(projects_cmd::FundsCommand),
     /// Draw an inspection sample as inspectors draw it (seeded, reproducible): the sample
     /// list as XLSX and CSV for the field teams, and the plan, seed and design recorded.
     Sample(sample_cmd::SampleArgs),
@@ -157,6 +164,8 @@ fn main() -> ExitCode {
         Command::Import(args) => server_cmd::import(&args),
         Command::User(cmd) => server_cmd::user(&cmd),
         Command::Plan(cmd) => plan_cmd::run(&cmd),
+        Command::Projects(cmd) => projects_cmd::projects(&cmd),
+        Command::Funds(cmd) => projects_cmd::funds(&cmd),
         Command::Sample(args) => sample_cmd::sample(&args),
         Command::Estimate(args) => sample_cmd::estimate_cmd(&args),
         Command::Forecast(args) => sample_cmd::forecast_cmd(&args),

@@ -193,13 +193,13 @@ fn load_config(args: &ServeArgs) -> Result<ServeConfig> {
     Ok(ServeConfig { db, addr, web })
 }
 
-fn db_url(args: &DbArgs) -> Result<String> {
+pub(crate) fn db_url(args: &DbArgs) -> Result<String> {
     args.db.clone().or_else(|| env("FUPIN_DB")).ok_or_else(|| {
         anyhow!("请用 --db 指定数据库（sqlite://文件 或 postgres://…），或设置 FUPIN_DB")
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -214,7 +214,7 @@ fn init_logging() {
         .try_init();
 }
 
-async fn open(url: &str) -> Result<Store> {
+pub(crate) async fn open(url: &str) -> Result<Store> {
     let store = Store::connect(url).await?;
     store.migrate().await?;
     Ok(store)

@@ -7,6 +7,7 @@ mod golden;
 mod inspections;
 mod plan;
 mod plan_import;
+mod projects;
 mod serve;
 
 use std::path::{Path, PathBuf};
