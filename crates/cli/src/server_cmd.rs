@@ -32,9 +32,13 @@ pub struct ServeArgs {
     #[arg(long)]
     pub addr: Option<String>,
     /// A TOML configuration file (keys: db, addr, secure_cookies, region, session_hours,
-    /// upload_dir, max_upload_mb).
+    /// upload_dir, max_upload_mb, escalate_minutes).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Escalate overdue work items to their task's leader every N minutes (default 10;
+    /// 0: never). Several servers on one PostgreSQL escalate each item once.
+    #[arg(long)]
+    pub escalate_minutes: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -101,6 +105,7 @@ struct FileConfig {
     session_hours: Option<i64>,
     upload_dir: Option<PathBuf>,
     max_upload_mb: Option<usize>,
+    escalate_minutes: Option<u64>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -128,7 +133,12 @@ pub struct ServeConfig {
     pub db: String,
     pub addr: String,
     pub web: Config,
+    /// How often overdue items are escalated; None: never.
+    pub escalate_every: Option<std::time::Duration>,
 }
+
+/// How often `fupin serve` escalates overdue items unless told otherwise.
+const ESCALATE_MINUTES: u64 = 10;
 
 fn load_config(args: &ServeArgs) -> Result<ServeConfig> {
     let path = args
@@ -190,7 +200,21 @@ fn load_config(args: &ServeArgs) -> Result<ServeConfig> {
         .or_else(|| env("FUPIN_ADDR"))
         .or(file.addr)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
-    Ok(ServeConfig { db, addr, web })
+    let minutes = match (args.escalate_minutes, env("FUPIN_ESCALATE_MINUTES")) {
+        (Some(m), _) => m,
+        (None, Some(m)) => m
+            .trim()
+            .parse()
+            .context("FUPIN_ESCALATE_MINUTES 应为分钟数（0 表示不自动升级）")?,
+        (None, None) => file.escalate_minutes.unwrap_or(ESCALATE_MINUTES),
+    };
+    let escalate_every = (minutes > 0).then(|| std::time::Duration::from_secs(minutes * 60));
+    Ok(ServeConfig {
+        db,
+        addr,
+        web,
+        escalate_every,
+    })
 }
 
 pub(crate) fn db_url(args: &DbArgs) -> Result<String> {
@@ -220,7 +244,32 @@ pub(crate) async fn open(url: &str) -> Result<Store> {
     Ok(store)
 }
 
-async fn run_server(store: Store, addr: &str, web: Config) -> Result<()> {
+/// Scheduled escalation (issue 5): every `every`, the items still with their unit after
+/// their deadline (today in UTC+8) are escalated to their task's leader by the system,
+/// once per deadline. Safe with several servers on one PostgreSQL: the store takes an
+/// advisory lock and skips locked rows, so each item is escalated once.
+async fn escalate_periodically(store: Store, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.escalate_overdue_as_system(fupin_store::today()).await {
+            Ok(0) => {}
+            Ok(n) => {
+                println!("已将 {n} 个逾期事项升级至责任领导督办");
+                let _ = std::io::stdout().flush();
+            }
+            Err(e) => eprintln!("定时升级督办未完成（下次再试）：{e}"),
+        }
+    }
+}
+
+async fn run_server(
+    store: Store,
+    addr: &str,
+    web: Config,
+    escalate_every: Option<std::time::Duration>,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("无法监听 {addr}（端口被占用？用 --addr 换一个）"))?;
@@ -231,6 +280,9 @@ async fn run_server(store: Store, addr: &str, web: Config) -> Result<()> {
     store
         .set_incidence_threshold(web.region.threshold_bp())
         .await?;
+    if let Some(every) = escalate_every {
+        tokio::spawn(escalate_periodically(store.clone(), every));
+    }
     fupin_web::serve(listener, AppState::new(store, web)).await?;
     Ok(())
 }
@@ -242,7 +294,7 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let store = open(&cfg.db).await?;
         println!("数据库：{}", store.backend());
-        run_server(store, &cfg.addr, cfg.web).await
+        run_server(store, &cfg.addr, cfg.web, cfg.escalate_every).await
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -692,7 +744,13 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             );
         }
         println!();
-        run_server(store, &args.addr, Config::default()).await
+        run_server(
+            store,
+            &args.addr,
+            Config::default(),
+            Some(std::time::Duration::from_secs(ESCALATE_MINUTES * 60)),
+        )
+        .await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -620,3 +620,99 @@ fn a_served_township_account_reads_only_its_township() {
     }
     assert_eq!(get(addr, "/admin/users", &cookie).status, 403);
 }
+
+/// Scheduled escalation (issue 5) with two `fupin serve` processes on one PostgreSQL:
+/// both escalate at start (the first tick) and every minute; every overdue item of a
+/// plan task (the demo plan's deadlines are in 2018) is escalated to its leader exactly
+/// once between them, by the system.
+#[test]
+fn two_servers_on_one_postgres_escalate_each_overdue_item_once() {
+    let Some(admin_url) = fupin_test_support::pg_admin_url("fupin (escalation)") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let fresh = rt.block_on(fupin_test_support::FreshPg::create(
+        &admin_url,
+        "fupin_cli_test",
+    ));
+    let db = fresh.url.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let outcome = std::panic::catch_unwind(|| {
+        let o = fupin(&["migrate", "--db", &db]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        add_user(&db, "admin", &["--role", "hq_admin"]);
+        let members = tmp.path().join("members.csv");
+        std::fs::write(&members, golden_without_errors()).unwrap();
+        let o = import_2018(&db, members.to_str().unwrap(), "admin");
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let plan = tmp.path().join("plan.csv").display().to_string();
+        assert!(fupin(&["plan", "demo", "--out", &plan]).status.success());
+        let o = fupin(&[
+            "plan", "import", &plan, "--year", "2018", "--db", &db, "--user", "admin",
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+
+        let count = |sql: &str| -> i64 {
+            rt.block_on(async {
+                let store = fupin_store::Store::connect_with(&db, 1).await.unwrap();
+                let fupin_store::Store::Postgres(pool) = &store else {
+                    unreachable!()
+                };
+                let n: i64 = fupin_store::sqlx::query_scalar(sql)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                store.close().await;
+                n
+            })
+        };
+        let due = count(
+            "SELECT COUNT(*) FROM work_items WHERE task_no IS NOT NULL \
+             AND state IN ('todo', 'in_progress') AND deadline < CURRENT_DATE",
+        );
+        assert!(due > 0, "the demo plan's 2018 deadlines have passed");
+        let args = [
+            "--db",
+            &db,
+            "--addr",
+            "127.0.0.1:0",
+            "--escalate-minutes",
+            "1",
+        ];
+        let a = serve(&args, &[]);
+        let b = serve(&args, &[]);
+        let escalated = "SELECT COUNT(*) FROM work_items WHERE escalated_at IS NOT NULL";
+        let start = Instant::now();
+        while count(escalated) < due {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "escalated {} of {due}",
+                count(escalated)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        // Give the slower process its first tick too.
+        std::thread::sleep(Duration::from_secs(2));
+        drop((a, b));
+        assert_eq!(count(escalated), due);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM work_events WHERE action = 'escalate' AND user_id IS NULL"),
+            due,
+            "one escalation per item"
+        );
+        assert_eq!(
+            count(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'work_item_escalate' \
+                 AND user_id IS NULL"
+            ),
+            due
+        );
+    });
+    rt.block_on(fresh.drop_database());
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+}
