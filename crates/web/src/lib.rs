@@ -14,7 +14,7 @@
 //! One module per area: [`auth`] (login, sessions, CSRF, throttling), [`dashboard`],
 //! [`registry`] (drill-down county → township → village), [`household`], [`search`],
 //! [`problems`], [`import`], [`admin`] (audit log, users), [`tasks`] (the responsibility
-//! plan, gaps and work items), [`api`] and [`work_api`] (JSON and OpenAPI).
+//! plan, gaps and work items), [`api`], [`work_api`] and [`funds_api`] (JSON and OpenAPI).
 
 pub mod admin;
 pub mod api;
@@ -22,6 +22,7 @@ pub mod auth;
 pub mod charts;
 pub mod dashboard;
 pub mod error;
+pub mod funds_api;
 pub mod household;
 pub mod import;
 pub mod problems;
@@ -171,7 +172,9 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/attachments/{id}", get(tasks::attachment))
         .route("/tasks/ledger.xlsx", get(tasks::ledger_xlsx))
         .route("/static/app.css", get(app_css));
-    let api = api::routes(upload_limit).merge(work_api::routes(upload_limit));
+    let api = api::routes(upload_limit)
+        .merge(work_api::routes(upload_limit))
+        .merge(funds_api::routes());
     Router::new()
         .merge(pages)
         .nest("/api", api)

@@ -13,6 +13,8 @@ mod accounts;
 mod auth;
 #[path = "web/figures.rs"]
 mod figures;
+#[path = "web/funds.rs"]
+mod funds;
 #[path = "web/import.rs"]
 mod import;
 #[path = "web/tasks.rs"]
