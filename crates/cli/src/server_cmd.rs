@@ -530,7 +530,7 @@ pub struct DemoArgs {
 const DEMO_LEADER_POST: &str = "分管城建副县长";
 
 /// The demo plan (the seed county's 2018 plan, embedded), when the database has no 2018
-/// plan yet; an existing register's gaps are then routed by it.
+/// plan yet; an existing 2018 register's gaps are routed by it in the same transaction.
 async fn load_demo_plan(store: &Store) -> Result<()> {
     if store.current_plan(Some(2018)).await?.is_some() {
         return Ok(());
@@ -551,9 +551,6 @@ async fn load_demo_plan(store: &Store) -> Result<()> {
         "已载入演示责任分解方案：{} 年第 {} 版，{} 项重点工作",
         rev.year, rev.revision, rev.tasks
     );
-    if let Some(v) = store.current_version().await? {
-        store.refresh_gaps(v.id, None, None).await?;
-    }
     Ok(())
 }
 
@@ -590,8 +587,8 @@ pub fn plan_import(args: &crate::plan_cmd::PlanArgs, db: &DbArgs, user: &str) ->
                 account.role.chinese()
             );
         }
-        let rev = store
-            .import_plan(
+        let (rev, routed) = store
+            .import_plan_and_route(
                 &read.plan,
                 &PlanSource {
                     file_name: file_name.clone(),
@@ -604,14 +601,11 @@ pub fn plan_import(args: &crate::plan_cmd::PlanArgs, db: &DbArgs, user: &str) ->
             "已导入「{file_name}」为 {} 年责任分解方案第 {} 版：{} 项重点工作",
             rev.year, rev.revision, rev.tasks
         );
-        if let Some(v) = store.current_version().await? {
-            if v.year == rev.year {
-                let r = store.refresh_gaps(v.id, None, Some(account.id)).await?;
-                println!(
-                    "已按新方案分派当前登记表（版本 {}）的短板：未整改 {} 个，其中待指挥部分派 {} 个",
-                    v.id, r.found, r.unrouted
-                );
-            }
+        if let Some(r) = routed {
+            println!(
+                "已按新方案分派当前登记表（版本 {}）的短板：未整改 {} 个，其中待指挥部分派 {} 个",
+                r.version, r.found, r.unrouted
+            );
         }
         store.close().await;
         Ok(ExitCode::SUCCESS)

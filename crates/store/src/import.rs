@@ -112,8 +112,15 @@ impl Store {
                 copy_rows(&mut tx, version, &prepared, progress).await?;
                 pg_version::make_current(&mut tx, version, previous, meta, &sha256, at, &prepared)
                     .await?;
-                crate::work::pg_refresh::refresh_in(&mut tx, self, version, None, meta.imported_by)
-                    .await?;
+                crate::work::pg_refresh::refresh_in(
+                    &mut tx,
+                    self,
+                    version,
+                    None,
+                    meta.imported_by,
+                    None,
+                )
+                .await?;
                 progress(IMPORT_STEPS - 1);
                 tx.commit().await?;
                 progress(IMPORT_STEPS);
@@ -144,6 +151,7 @@ impl Store {
                         version,
                         None,
                         meta.imported_by,
+                        None,
                     )
                     .await?;
                     progress(IMPORT_STEPS - 1);

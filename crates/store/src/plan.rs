@@ -8,6 +8,7 @@
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
 use crate::rows::{BeginWrite, Get};
+use crate::work::{GapRefresh, RefreshOn, REFRESH_LOCK};
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::plan::{Deadline, GapKind, KeyTask, Plan, UnitAssignment};
@@ -78,15 +79,36 @@ fn owns_text(task: &KeyTask) -> String {
 }
 
 impl Store {
-    /// Store a checked plan as the next revision of its year's plan, in one transaction,
-    /// audited (`import_plan`, with the revision, file and tasks). Returns the revision.
+    /// [`Store::import_plan_and_route`] without what the routing did.
     pub async fn import_plan(&self, plan: &Plan, source: &PlanSource) -> Result<PlanRevision> {
+        Ok(self.import_plan_and_route(plan, source).await?.0)
+    }
+
+    /// Store a checked plan as the next revision of its year's plan, audited
+    /// (`import_plan`, with the revision, file and tasks), and — when the current register
+    /// is of the plan's year — route that register's gaps by it ([`Store::refresh_gaps`]),
+    /// all in one transaction: the plan is stored with its routing or not at all. Returns
+    /// the revision and, if the register was routed, what the refresh did.
+    pub async fn import_plan_and_route(
+        &self,
+        plan: &Plan,
+        source: &PlanSource,
+    ) -> Result<(PlanRevision, Option<GapRefresh>)> {
         if plan.tasks.is_empty() {
             return Err(StoreError::refused("责任分解方案中没有任何重点工作"));
         }
         let at = now();
-        let id = on_pool!(self, pool => {
+        let postgres = self.backend() == "postgres";
+        let (id, routed) = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            if postgres {
+                // The refresh's lock before the current register is read: a register
+                // import committing meanwhile is routed by this plan or waited for.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(REFRESH_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let r = sqlx::query(
                 "INSERT INTO plans (year, revision, name, overall_post, commander_post, \
                  declared_tasks, file_name, sha256, imported_at, imported_by) \
@@ -157,14 +179,42 @@ impl Store {
                 })),
             })
             .await?;
+            let current = sqlx::query(
+                "SELECT v.id, v.year FROM current_register c \
+                 JOIN register_versions v ON v.id = c.version_id WHERE c.id = 1",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            let routed = match current {
+                Some(r) if r.int("year")? == i64::from(plan.year) => {
+                    let stored = StoredPlan {
+                        revision: PlanRevision {
+                            id,
+                            year: plan.year,
+                            revision: rev,
+                            file_name: source.file_name.clone(),
+                            sha256: source.sha256.clone(),
+                            imported_at: at,
+                            imported_by: None,
+                            tasks: plan.tasks.len() as u64,
+                        },
+                        plan: plan.clone(),
+                    };
+                    let version = r.int("id")?;
+                    Some((*tx).refresh_on(self, version, source.imported_by, Some(&stored)).await?)
+                }
+                _ => None,
+            };
             tx.commit().await?;
-            id
+            (id, routed)
         });
-        self.plan_revisions()
+        let revision = self
+            .plan_revisions()
             .await?
             .into_iter()
             .find(|r| r.id == id)
-            .ok_or_else(|| StoreError::corrupt("刚导入的方案找不到了"))
+            .ok_or_else(|| StoreError::corrupt("刚导入的方案找不到了"))?;
+        Ok((revision, routed))
     }
 
     /// Every plan revision, newest year and revision first.

@@ -183,7 +183,7 @@ struct KnownGap {
 }
 
 /// The advisory lock key of gap refreshes on PostgreSQL.
-const REFRESH_LOCK: i64 = 0x6675_7069_6e07;
+pub(crate) const REFRESH_LOCK: i64 = 0x6675_7069_6e07;
 
 /// The advisory lock key of scheduled escalations on PostgreSQL.
 const ESCALATE_LOCK: i64 = 0x6675_7069_6e08;
@@ -478,13 +478,15 @@ impl Store {
             Store::Sqlite(pool) => {
                 let mut tx = pool.begin_write().await?;
                 let out =
-                    sqlite_refresh::refresh_in(&mut tx, self, version, threshold_bp, by).await?;
+                    sqlite_refresh::refresh_in(&mut tx, self, version, threshold_bp, by, None)
+                        .await?;
                 tx.commit().await?;
                 Ok(out)
             }
             Store::Postgres(pool) => {
                 let mut tx = pool.begin_write().await?;
-                let out = pg_refresh::refresh_in(&mut tx, self, version, threshold_bp, by).await?;
+                let out =
+                    pg_refresh::refresh_in(&mut tx, self, version, threshold_bp, by, None).await?;
                 tx.commit().await?;
                 Ok(out)
             }
@@ -1357,6 +1359,18 @@ impl Store {
 // register import runs it inside its own transaction (a version is stored with its gaps
 // or not at all) and `Store::refresh_gaps` inside a transaction of its own.
 
+/// The refresh on either backend's connection, for callers written once for both (a plan
+/// import routes the register's gaps by the new plan in its own transaction).
+pub(crate) trait RefreshOn {
+    async fn refresh_on(
+        &mut self,
+        store: &Store,
+        version: VersionId,
+        by: Option<UserId>,
+        given: Option<&StoredPlan>,
+    ) -> Result<GapRefresh>;
+}
+
 macro_rules! refresh_functions {
     ($conn:ty, $postgres:expr) => {
         /// The refresh of [`Store::refresh_gaps`] on `conn`, in the caller's transaction.
@@ -1369,6 +1383,7 @@ macro_rules! refresh_functions {
             version: VersionId,
             threshold_bp: Option<u64>,
             by: Option<UserId>,
+            given: Option<&StoredPlan>,
         ) -> Result<GapRefresh> {
             if $postgres {
                 // One refresh at a time across server processes (SQLite's write lock does
@@ -1399,9 +1414,11 @@ macro_rules! refresh_functions {
             .bind(year)
             .fetch_optional(&mut *conn)
             .await?;
-            let plan = match plan_id {
-                Some(r) => Some(store.plan_with_id(r.int("id")?).await?),
-                None => None,
+            let plan = match (given, plan_id) {
+                // A plan being imported in this transaction: the pool cannot see it yet.
+                (Some(p), _) => Some(p.clone()),
+                (None, Some(r)) => Some(store.plan_with_id(r.int("id")?).await?),
+                (None, None) => None,
             };
             let found = found_gaps(&mut *conn, version, threshold_bp).await?;
             let on = cst_date(imported_at);
@@ -1648,6 +1665,18 @@ macro_rules! refresh_functions {
             })
             .await?;
             Ok(out)
+        }
+
+        impl super::RefreshOn for $conn {
+            async fn refresh_on(
+                &mut self,
+                store: &Store,
+                version: VersionId,
+                by: Option<UserId>,
+                given: Option<&StoredPlan>,
+            ) -> Result<GapRefresh> {
+                refresh_in(self, store, version, None, by, given).await
+            }
         }
 
         /// The gaps a version has, in register order: households' failed criteria, open

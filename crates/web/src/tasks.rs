@@ -371,9 +371,10 @@ pub async fn import_plan(
         }
     };
     let sha = sha256_hex(&up.bytes);
-    let revision = state
+    // Stored with the current register's gaps routed by it (when of its year), at once.
+    let (revision, _) = state
         .store
-        .import_plan(
+        .import_plan_and_route(
             &file.plan,
             &PlanSource {
                 file_name: base,
@@ -382,14 +383,6 @@ pub async fn import_plan(
             },
         )
         .await?;
-    if let Some(cur) = state.store.current_version().await? {
-        if cur.year == revision.year {
-            state
-                .store
-                .refresh_gaps(cur.id, None, Some(v.user().id))
-                .await?;
-        }
-    }
     Ok(PlanImport::Stored {
         revision,
         warnings: file.warnings,

@@ -44,6 +44,7 @@ both!(
     overdue_items_are_escalated_by_the_system_once_per_deadline,
     two_server_processes_escalating_at_once_escalate_each_item_once,
     a_household_shows_its_gaps_and_items_in_the_readers_scope,
+    a_plan_is_stored_with_its_routing_or_not_at_all,
 );
 
 pub const HOUSING_UNIT: &str = "县住建局";
@@ -1253,4 +1254,70 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
             .len(),
         all.len()
     );
+}
+
+/// A plan import routes the current register's gaps in its own transaction (issue 5):
+/// when routing cannot be stored (the database refuses new work items, by a trigger), the
+/// plan is not stored either and the gaps stay in the headquarters' queue; once it can,
+/// the same plan is revision 1 and the gaps have their items.
+async fn a_plan_is_stored_with_its_routing_or_not_at_all(store: Store) {
+    let (register, villages) = golden();
+    store
+        .import_register(&register, &meta("members.csv", None), Some(&villages))
+        .await
+        .unwrap();
+    let queued = all_gaps(&store, &GapFilter::default()).await;
+    assert!(queued
+        .iter()
+        .all(|g| g.task_no.is_none() && g.work_item.is_none()));
+    let (refuse, allow): (&[&str], &str) = match &store {
+        Store::Sqlite(_) => (
+            &["CREATE TRIGGER refuse_items BEFORE INSERT ON work_items \
+               BEGIN SELECT RAISE(ABORT, 'no new items'); END"],
+            "DROP TRIGGER refuse_items",
+        ),
+        Store::Postgres(_) => (
+            &[
+                "CREATE FUNCTION refuse_items() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'no new items'; END $$",
+                "CREATE TRIGGER refuse_items BEFORE INSERT ON work_items \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_items()",
+            ],
+            "DROP TRIGGER refuse_items ON work_items",
+        ),
+    };
+    for sql in refuse {
+        execute(&store, sql).await;
+    }
+    let err = store
+        .import_plan_and_route(&small_plan(), &source())
+        .await
+        .expect_err("routing fails, so the plan import fails");
+    assert!(err.to_string().contains("no new items"), "{err}");
+    assert!(store.plan_revisions().await.unwrap().is_empty());
+    assert_eq!(all_gaps(&store, &GapFilter::default()).await, queued);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'import_plan'"
+        )
+        .await,
+        0
+    );
+
+    execute(&store, allow).await;
+    let (rev, routed) = store
+        .import_plan_and_route(&small_plan(), &source())
+        .await
+        .unwrap();
+    assert_eq!(rev.revision, 1);
+    let routed = routed.expect("the 2018 register is routed by the 2018 plan");
+    assert!(routed.items_created > 0);
+    let housing = all_gaps(&store, &GapFilter::default())
+        .await
+        .into_iter()
+        .find(|g| g.key == format!("household:{HOUSING_HOUSEHOLD}:HOUSING"))
+        .unwrap();
+    assert_eq!(housing.task_no, Some(4));
+    assert!(housing.work_item.is_some());
 }
