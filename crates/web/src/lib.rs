@@ -14,7 +14,8 @@
 //! One module per area: [`auth`] (login, sessions, CSRF, throttling), [`dashboard`],
 //! [`registry`] (drill-down county → township → village), [`household`], [`search`],
 //! [`problems`], [`import`], [`admin`] (audit log, users), [`tasks`] (the responsibility
-//! plan, gaps and work items), [`api`], [`work_api`] and [`funds_api`] (JSON and OpenAPI).
+//! plan, gaps and work items), [`inspections`] (samples, results, estimates, findings),
+//! [`api`], [`work_api`], [`funds_api`] and [`inspections_api`] (JSON and OpenAPI).
 
 pub mod admin;
 pub mod api;
@@ -25,6 +26,8 @@ pub mod error;
 pub mod funds_api;
 pub mod household;
 pub mod import;
+pub mod inspections;
+pub mod inspections_api;
 pub mod problems;
 pub mod registry;
 pub mod search;
@@ -171,10 +174,45 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/items/{id}/edit", post(tasks::item_edit))
         .route("/tasks/attachments/{id}", get(tasks::attachment))
         .route("/tasks/ledger.xlsx", get(tasks::ledger_xlsx))
+        .route(
+            "/inspections",
+            get(inspections::list_page).post(inspections::create_page),
+        )
+        .route("/inspections/forecast", get(inspections::forecast_page))
+        .route("/inspections/{id}", get(inspections::detail_page))
+        .route(
+            "/inspections/{id}/sample",
+            post(inspections::draw_page).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/inspections/{id}/sample.xlsx",
+            get(inspections::sample_xlsx),
+        )
+        .route(
+            "/inspections/{id}/results",
+            post(inspections::results_upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/inspections/{id}/results/{no}",
+            get(inspections::result_page).post(inspections::result_post),
+        )
+        .route(
+            "/inspections/{id}/estimates",
+            get(inspections::estimates_page),
+        )
+        .route(
+            "/inspections/{id}/findings",
+            get(inspections::findings_page).post(inspections::finding_post),
+        )
+        .route(
+            "/inspections/{id}/ledger.xlsx",
+            get(inspections::ledger_xlsx),
+        )
         .route("/static/app.css", get(app_css));
     let api = api::routes(upload_limit)
         .merge(work_api::routes(upload_limit))
-        .merge(funds_api::routes());
+        .merge(funds_api::routes())
+        .merge(inspections_api::routes());
     Router::new()
         .merge(pages)
         .nest("/api", api)

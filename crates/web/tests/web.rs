@@ -17,5 +17,7 @@ mod figures;
 mod funds;
 #[path = "web/import.rs"]
 mod import;
+#[path = "web/inspections.rs"]
+mod inspections;
 #[path = "web/tasks.rs"]
 mod tasks;
