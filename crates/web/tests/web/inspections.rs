@@ -443,7 +443,8 @@ async fn only_headquarters_and_inspectors_record_and_each_area_sees_its_own(app:
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     // The audit log names the inspection's writes in Chinese.
     let audit = hq.get("/admin/audit").await.text();
-    for label in ["新建考核评估", "考核抽样", "登记考核问题并交办", "交办事项"] {
+    for label in ["新建考核评估", "考核抽样", "登记考核问题并交办", "交办事项"]
+    {
         assert!(audit.contains(label), "{label} in the audit log");
     }
     for (name, role) in [
