@@ -357,8 +357,10 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
         let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
         let progress = Arc::new(ImportProgress::new(size));
         let shown = ShownProgress::start(&progress);
+        let clock = StepClock::start(&progress);
         let read = Some(Arc::clone(&progress.read));
         let checked = tokio::task::block_in_place(|| check_files(&m, v.as_ref(), args.year, read));
+        let checked_at = std::time::Instant::now();
         let (register, villages, warnings) = match checked {
             Checked::Rejected { summary, problems } => {
                 drop(shown);
@@ -385,12 +387,14 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
         let stored = Some(&progress.stored);
         let outcome = store_checked(&store, &register, villages.as_ref(), &meta, stored).await;
         drop(shown);
+        let times = clock.stop(checked_at);
         match outcome {
             Ok(imported) => {
                 println!(
                     "已导入「{}」为登记表版本 {}：{} 户 {} 人，警告 {} 个",
                     members_name, imported.version, imported.households, imported.members, warnings
                 );
+                eprintln!("{times}");
                 store.close().await;
                 Ok(ExitCode::SUCCESS)
             }
@@ -495,6 +499,66 @@ impl ShownProgress {
             })
         });
         ShownProgress { stop, thread }
+    }
+}
+
+/// When each of the store's import steps ended, seen by polling the progress every 10 ms:
+/// how long `fupin import` spent reading, assessing, writing the register, deriving and
+/// routing the gaps, and committing (printed to stderr after an import).
+struct StepClock {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<(u32, std::time::Instant)>>,
+    start: std::time::Instant,
+}
+
+impl StepClock {
+    fn start(progress: &Arc<ImportProgress>) -> StepClock {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, p) = (Arc::clone(&stop), Arc::clone(progress));
+        let thread = std::thread::spawn(move || {
+            let mut seen: Vec<(u32, std::time::Instant)> = Vec::new();
+            loop {
+                let step = p.stored.load(std::sync::atomic::Ordering::Relaxed);
+                if seen.last().is_none_or(|l| l.0 != step) {
+                    seen.push((step, std::time::Instant::now()));
+                }
+                if s.load(std::sync::atomic::Ordering::Relaxed) {
+                    return seen;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        StepClock {
+            stop,
+            thread,
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// "用时：…" with the phases' seconds; `checked_at`: when reading and checking ended.
+    fn stop(self, checked_at: std::time::Instant) -> String {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let end = std::time::Instant::now();
+        let seen = self.thread.join().unwrap_or_default();
+        // The first moment a step count was reached (or passed).
+        let at = |step: u32| {
+            seen.iter()
+                .find(|(s, _)| *s >= step)
+                .map_or(end, |(_, t)| *t)
+        };
+        let secs = |a: std::time::Instant, b: std::time::Instant| {
+            format!("{:.1}", b.saturating_duration_since(a).as_secs_f64())
+        };
+        let last = fupin_store::IMPORT_STEPS;
+        format!(
+            "用时：读取与检查 {} 秒，评估与准备 {} 秒，写入登记表 {} 秒，生成并分派短板 {} 秒，提交 {} 秒，共 {} 秒",
+            secs(self.start, checked_at),
+            secs(checked_at, at(2)),
+            secs(at(2), at(last - 2)),
+            secs(at(last - 2), at(last - 1)),
+            secs(at(last - 1), at(last)),
+            secs(self.start, end),
+        )
     }
 }
 
