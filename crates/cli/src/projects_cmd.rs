@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use fupin_domain::funds::{EntryKind, FundSource, Override};
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
+use fupin_io::funds_file::{read_beneficiaries, read_disbursements};
 use fupin_io::projects_file::{read_projects, ProjectsFile};
 use fupin_io::{FileError, TextEncoding};
 use fupin_store::{FundsBy, ItemScope, NewFundEntry, Role, Store, User};
@@ -99,6 +100,22 @@ pub enum FundsCommand {
         /// Why (required: a reversal corrects a mistake).
         #[arg(long)]
         note: String,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Record a disbursement file (资金拨付明细: 年度, 项目名称, 拨付日期, 资金来源, 金额,
+    /// 凭证号, 收款单位, 备注), all or nothing; over-budget rows are refused.
+    Import {
+        #[command(flatten)]
+        file: ProjectsFileArgs,
+        #[command(flatten)]
+        acting: Acting,
+    },
+    /// Record a beneficiaries file (带贫户名单: 年度, 项目名称, 户编号, 带贫方式, 年收益),
+    /// all or nothing.
+    Beneficiaries {
+        #[command(flatten)]
+        file: ProjectsFileArgs,
         #[command(flatten)]
         acting: Acting,
     },
@@ -222,6 +239,29 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
     }
 }
 
+fn encoding_or(text: &str) -> Result<Option<TextEncoding>> {
+    TextEncoding::from_option(text).map_err(|msg| anyhow!("{msg}"))
+}
+
+/// Print the problems of a file that was refused; the exit code as `fupin check`'s.
+fn print_problems<T>(read: Result<T, FileError>) -> Result<T, ExitCode> {
+    match read {
+        Ok(v) => Ok(v),
+        Err(FileError::Problems { summary, problems }) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            println!("{summary}");
+            let file_level = problems.iter().any(|p| p.code.is_file_level());
+            Err(ExitCode::from(if file_level { 2 } else { 1 }))
+        }
+        Err(e) => {
+            eprintln!("错误：{e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 async fn account(store: &Store, user: &str) -> Result<User> {
     store
         .users()
@@ -246,10 +286,63 @@ pub fn funds(cmd: &FundsCommand) -> Result<ExitCode> {
     let acting = match cmd {
         FundsCommand::Add { acting, .. }
         | FundsCommand::Reverse { acting, .. }
+        | FundsCommand::Import { acting, .. }
+        | FundsCommand::Beneficiaries { acting, .. }
         | FundsCommand::Figures { acting, .. } => acting,
     };
     let url = db_url(&acting.db)?;
+    // Files are read before the database is opened: a file with errors touches nothing.
+    let read = match cmd {
+        FundsCommand::Import { file, .. } => {
+            match print_problems(read_disbursements(&file.file, encoding_or(&file.encoding)?)) {
+                Ok((rows, warnings)) => Some((file, Ok(rows), warnings)),
+                Err(code) => return Ok(code),
+            }
+        }
+        FundsCommand::Beneficiaries { file, .. } => {
+            match print_problems(read_beneficiaries(&file.file, encoding_or(&file.encoding)?)) {
+                Ok((rows, warnings)) => Some((file, Err(rows), warnings)),
+                Err(code) => return Ok(code),
+            }
+        }
+        _ => None,
+    };
     runtime()?.block_on(async {
+        if let Some((file, rows, warnings)) = read {
+            for p in &warnings {
+                println!("{p}");
+            }
+            let store = open(&url).await?;
+            let user = account(&store, &acting.user).await?;
+            let name = file.file.display().to_string();
+            let (done, what) = match &rows {
+                Ok(rows) => (
+                    store.import_disbursements(&user, &name, rows).await?,
+                    "拨付记录",
+                ),
+                Err(rows) => (
+                    store.import_beneficiaries(&user, &name, rows).await?,
+                    "带贫户记录",
+                ),
+            };
+            store.close().await;
+            return Ok(match done {
+                Ok(n) => {
+                    println!("已登记「{name}」中的 {n} 条{what}");
+                    ExitCode::SUCCESS
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        println!("{p}");
+                    }
+                    println!(
+                        "{name}：有 {} 个错误，整个文件未登记（改正后重新提交）",
+                        problems.len()
+                    );
+                    ExitCode::from(1)
+                }
+            });
+        }
         let store = open(&url).await?;
         let user = account(&store, &acting.user).await?;
         let code = run_funds(&store, &user, cmd).await;
@@ -336,6 +429,9 @@ async fn run_funds(store: &Store, user: &User, cmd: &FundsCommand) -> Result<Exi
                 },
                 None,
             )
+        }
+        FundsCommand::Import { .. } | FundsCommand::Beneficiaries { .. } => {
+            unreachable!("files are recorded before")
         }
         FundsCommand::Figures { by, .. } => {
             let by = match by.as_str() {

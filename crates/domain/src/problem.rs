@@ -81,6 +81,10 @@ pub enum ProblemCode {
     F508,
     /// Project file: a project without any budget.
     F509,
+    /// Ledger or beneficiaries file: a project (年度 and 项目名称) not in the library or not in the user's scope, or one the user may not record for.
+    F510,
+    /// Ledger file: an entry the ledger's rule refuses (over budget, not positive).
+    F511,
     /// Project file (warning): unknown columns ignored.
     F551,
 }
@@ -156,6 +160,8 @@ impl ProblemCode {
             ProblemCode::F507 => "F507",
             ProblemCode::F508 => "F508",
             ProblemCode::F509 => "F509",
+            ProblemCode::F510 => "F510",
+            ProblemCode::F511 => "F511",
             ProblemCode::F551 => "F551",
         }
     }
@@ -199,11 +205,13 @@ impl ProblemCode {
             ProblemCode::F507 => "年度或序号无效",
             ProblemCode::F508 => "日期与阶段矛盾",
             ProblemCode::F509 => "项目没有预算",
+            ProblemCode::F510 => "项目不存在或无权登记",
+            ProblemCode::F511 => "拨付不符合资金规则",
             ProblemCode::F551 => "项目文件未识别的列已忽略",
         }
     }
 
-    pub const ALL: [ProblemCode; 37] = [
+    pub const ALL: [ProblemCode; 39] = [
         ProblemCode::E101,
         ProblemCode::E102,
         ProblemCode::E103,
@@ -240,6 +248,8 @@ impl ProblemCode {
         ProblemCode::F507,
         ProblemCode::F508,
         ProblemCode::F509,
+        ProblemCode::F510,
+        ProblemCode::F511,
         ProblemCode::F551,
     ];
 }

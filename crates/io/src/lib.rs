@@ -9,6 +9,7 @@ pub mod blocks;
 pub mod encoding;
 pub mod engine;
 pub mod error;
+pub mod funds_file;
 pub mod inspection;
 pub mod members;
 pub mod merge;

@@ -322,6 +322,10 @@ const ENTRY_SELECT: &str = "SELECT e.id, e.project_id, e.source, e.entry_date, e
 const NET: &str =
     "CAST(SUM(CASE WHEN e.kind = 'disbursement' THEN e.amount ELSE -e.amount END) AS BIGINT)";
 
+/// A project of a file being recorded, its budget and its ledger as it grows; None when
+/// the user may not record it.
+type OpenLedger = Option<(ProjectId, Budget, Vec<LedgerEntry>)>;
+
 /// Per project and source: (budget, net disbursed) — and per project, source and date the
 /// net sums, for the figures.
 struct Rollup {
@@ -1187,6 +1191,234 @@ impl Store {
                 })
             })
             .collect())
+    }
+
+    /// Record a disbursement file (`fupin_io::funds_file`) in one transaction, all or
+    /// nothing: each row's project (年度 + 项目名称) must be in the user's scope and theirs
+    /// to record (F510), and each disbursement must pass the ledger's rule counting the
+    /// rows before it (F511: over budget is refused — an override is given one entry at a
+    /// time). Every entry is audited (`disburse`). Returns the number recorded, or every
+    /// problem with its line.
+    pub async fn import_disbursements(
+        &self,
+        user: &User,
+        file_name: &str,
+        rows: &[fupin_io::funds_file::DisbursementRow],
+    ) -> Result<std::result::Result<u64, Vec<Problem>>> {
+        let scope = ItemScope::of(&user.role);
+        let (cond, binds) = project_scope(&scope, 3);
+        let lock = match self {
+            Store::Postgres(_) => " FOR UPDATE",
+            Store::Sqlite(_) => "",
+        };
+        let project_sql = format!(
+            "SELECT p.id, p.unit FROM projects p WHERE p.year = $1 AND p.name = $2{cond}{lock}"
+        );
+        let file: Arc<str> = file_name.into();
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut problems = Vec::new();
+            // Per project: its budget and its ledger as it grows.
+            let mut ledgers: HashMap<(i32, String), OpenLedger> = HashMap::new();
+            let mut written = 0u64;
+            for row in rows {
+                let key = (row.year, row.project.clone());
+                if !ledgers.contains_key(&key) {
+                    let mut q = sqlx::query(&project_sql).bind(i64::from(row.year)).bind(&row.project);
+                    for b in &binds {
+                        q = q.bind(b);
+                    }
+                    let found = match q.fetch_optional(&mut *tx).await? {
+                        None => None,
+                        Some(r) => {
+                            let (id, unit) = (r.int("id")?, r.text("unit")?);
+                            match can_record(ActingUser { user, post: None }.actor(), &unit, false) {
+                                Err(_) => None,
+                                Ok(()) => {
+                                    let mut budget = Budget::default();
+                                    for b in sqlx::query("SELECT source, amount FROM project_budgets WHERE project_id = $1")
+                                        .bind(id)
+                                        .fetch_all(&mut *tx)
+                                        .await?
+                                    {
+                                        let s = parse_code(&b.text("source")?, FundSource::parse, "资金来源")?;
+                                        budget.set(s, Fen(b.int("amount")?));
+                                    }
+                                    let ledger = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.project_id = $1 ORDER BY e.id"))
+                                        .bind(id)
+                                        .fetch_all(&mut *tx)
+                                        .await?
+                                        .iter()
+                                        .map(|r| entry_row(r).map(|e| e.ledger()))
+                                        .collect::<Result<Vec<_>>>()?;
+                                    Some((id, budget, ledger))
+                                }
+                            }
+                        }
+                    };
+                    ledgers.insert(key.clone(), found);
+                }
+                let Some(Some((id, budget, ledger))) = ledgers.get_mut(&key) else {
+                    problems.push(Problem::new(
+                        &file,
+                        row.line,
+                        "项目名称",
+                        ProblemCode::F510,
+                        format!(
+                            "项目库中没有{}年度「{}」，或您无权登记它的资金拨付（指挥部可登记所有项目，实施单位只能登记本单位的项目）",
+                            row.year, row.project
+                        ),
+                        row.project.as_str(),
+                    ));
+                    continue;
+                };
+                let new = NewEntry {
+                    date: row.date,
+                    source: row.source,
+                    amount: row.amount,
+                    kind: EntryKind::Disbursement,
+                };
+                if let Err(r) = check_entry(budget, ledger, &new, None) {
+                    problems.push(Problem::new(
+                        &file,
+                        row.line,
+                        "金额",
+                        ProblemCode::F511,
+                        format!("{}年度「{}」：{r}", row.year, row.project),
+                        row.amount.plain(),
+                    ));
+                    continue;
+                }
+                if !problems.is_empty() {
+                    // Keep checking the rest, but write nothing more.
+                    ledger.push(LedgerEntry { id: -(row.line as i64), date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
+                    continue;
+                }
+                let entry_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO fund_entries (project_id, source, entry_date, amount, kind, reverses, \
+                     voucher, payee, note, override_reason, recorded_at, recorded_by) \
+                     VALUES ($1, $2, $3, $4, 'disbursement', NULL, $5, $6, $7, NULL, $8, $9) RETURNING id",
+                )
+                .bind(*id)
+                .bind(row.source.code())
+                .bind(row.date)
+                .bind(row.amount.0)
+                .bind(row.voucher.trim())
+                .bind(row.payee.trim())
+                .bind(row.note.trim())
+                .bind(at)
+                .bind(user.id)
+                .fetch_one(&mut *tx)
+                .await?;
+                ledger.push(LedgerEntry { id: entry_id, date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
+                tx.audit(Record {
+                    at,
+                    user: Some(user.id),
+                    action: "disburse",
+                    entity: "fund_entry",
+                    entity_id: entry_id.to_string(),
+                    before: None,
+                    after: Some(json!({
+                        "project_id": *id, "date": row.date, "source": row.source.code(),
+                        "amount": row.amount.plain(), "kind": {"kind": "disbursement"},
+                        "voucher": row.voucher.trim(), "payee": row.payee.trim(),
+                        "note": row.note.trim(), "file_name": file_name, "line": row.line,
+                    })),
+                })
+                .await?;
+                written += 1;
+            }
+            if !problems.is_empty() {
+                tx.rollback().await?;
+                return Ok(Err(problems));
+            }
+            tx.commit().await?;
+            Ok(Ok(written))
+        })
+    }
+
+    /// Record a beneficiaries file in one transaction, all or nothing: each row's project
+    /// must be in the user's scope and theirs to write (F510). Each row is audited
+    /// (`set_beneficiary`, before and after). Returns the number of rows.
+    pub async fn import_beneficiaries(
+        &self,
+        user: &User,
+        file_name: &str,
+        rows: &[fupin_io::funds_file::BeneficiaryRow],
+    ) -> Result<std::result::Result<u64, Vec<Problem>>> {
+        let scope = ItemScope::of(&user.role);
+        let (cond, binds) = project_scope(&scope, 3);
+        let project_sql =
+            format!("SELECT p.id, p.unit FROM projects p WHERE p.year = $1 AND p.name = $2{cond}");
+        let file: Arc<str> = file_name.into();
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut problems = Vec::new();
+            for row in rows {
+                let mut q = sqlx::query(&project_sql).bind(i64::from(row.year)).bind(&row.project);
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                let id = match q.fetch_optional(&mut *tx).await? {
+                    Some(r) if can_record(ActingUser { user, post: None }.actor(), &r.text("unit")?, false).is_ok() => r.int("id")?,
+                    _ => {
+                        problems.push(Problem::new(
+                            &file,
+                            row.line,
+                            "项目名称",
+                            ProblemCode::F510,
+                            format!(
+                                "项目库中没有{}年度「{}」，或您无权登记它的带贫户（指挥部可登记所有项目，实施单位只能登记本单位的项目）",
+                                row.year, row.project
+                            ),
+                            row.project.as_str(),
+                        ));
+                        continue;
+                    }
+                };
+                if !problems.is_empty() {
+                    continue;
+                }
+                let before: Option<i64> = sqlx::query_scalar(
+                    "SELECT yearly FROM project_beneficiaries \
+                     WHERE project_id = $1 AND household_no = $2 AND kind = $3",
+                )
+                .bind(id)
+                .bind(row.household_no.trim())
+                .bind(row.kind.code())
+                .fetch_optional(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO project_beneficiaries (project_id, household_no, kind, yearly) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, household_no, kind) \
+                     DO UPDATE SET yearly = excluded.yearly",
+                )
+                .bind(id)
+                .bind(row.household_no.trim())
+                .bind(row.kind.code())
+                .bind(row.yearly.0)
+                .execute(&mut *tx)
+                .await?;
+                tx.audit(Record {
+                    at,
+                    user: Some(user.id),
+                    action: "set_beneficiary",
+                    entity: "project",
+                    entity_id: id.to_string(),
+                    before: before.map(|b| json!({"household_no": row.household_no.trim(), "kind": row.kind.code(), "yearly": Fen(b).plain()})),
+                    after: Some(json!({"household_no": row.household_no.trim(), "kind": row.kind.code(), "yearly": row.yearly.plain(), "file_name": file_name, "line": row.line})),
+                })
+                .await?;
+            }
+            if !problems.is_empty() {
+                tx.rollback().await?;
+                return Ok(Err(problems));
+            }
+            tx.commit().await?;
+            Ok(Ok(rows.len() as u64))
+        })
     }
 }
 

@@ -174,6 +174,29 @@ fn projects_import_and_the_ledger_from_the_command_line() {
         text(&o.stdout)
     );
 
+    // A disbursement file: one row over budget refuses the whole file.
+    let pay = dir.path().join("pay.csv");
+    std::fs::write(
+        &pay,
+        "年度,项目名称,拨付日期,资金来源,金额,凭证号,收款单位\n\
+         2018,示例村光伏电站,2018-05-01,中央,1000,记-0501,示例光伏建设公司\n\
+         2018,示例村光伏电站,2018-05-02,中央,6000,记-0502,示例光伏建设公司\n",
+    )
+    .unwrap();
+    let pay = pay.display().to_string();
+    let o = fupin(&["funds", "import", &pay, "--db", &db, "--user", "nyj"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("第3行「金额」列 F511"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        text(&o.stdout).contains("整个文件未登记"),
+        "{}",
+        text(&o.stdout)
+    );
+
     let o = fupin(&[
         "funds", "figures", "--by", "source", "--db", &db, "--user", "admin",
     ]);

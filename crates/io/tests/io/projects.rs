@@ -129,3 +129,58 @@ fn an_xlsx_library_with_english_headers_numbers_and_dates() {
     assert_eq!(p.planned_start.unwrap().to_string(), "2018-04-01");
     assert_eq!(f.format, "XLSX");
 }
+
+/// The disbursement file: every problem listed, nothing read; a good file read whole.
+#[test]
+fn a_disbursement_file_lists_every_problem() {
+    use fupin_io::funds_file::{read_beneficiaries, read_disbursements};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pay.csv");
+    std::fs::write(
+        &path,
+        "年度,项目名称,拨付日期,资金来源,金额(元),凭证号,收款单位,备注\n\
+         2018,示例村光伏电站,2018-05-01,中央,6000,记-0501,示例光伏建设公司,首笔\n\
+         2018,示例村光伏电站,2018-05-32,央企,0,记-0502,示例光伏建设公司,\n\
+         18,,2018-05-03,县级,-1,,示例光伏建设公司,\n",
+    )
+    .unwrap();
+    let err = read_disbursements(&path, None).unwrap_err();
+    let got: Vec<(u64, &str, ProblemCode)> = err
+        .problems()
+        .iter()
+        .map(|p| (p.line, p.column, p.code))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, "资金来源", ProblemCode::F503),
+            (3, "金额", ProblemCode::F504),
+            (3, "拨付日期", ProblemCode::F505),
+            (4, "项目名称", ProblemCode::F502),
+            (4, "凭证号", ProblemCode::F502),
+            (4, "金额", ProblemCode::F504),
+            (4, "年度", ProblemCode::F507),
+        ]
+    );
+    std::fs::write(
+        &path,
+        "year,project,date,source,amount,voucher,payee\n2018,示例村光伏电站,2018/5/1,central,\"1,200.50\",记-0501,示例光伏建设公司\n",
+    )
+    .unwrap();
+    let (rows, warnings) = read_disbursements(&path, None).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(rows[0].amount, Fen(120_050));
+    assert_eq!(rows[0].source, FundSource::Central);
+
+    let b = dir.path().join("b.csv");
+    std::fs::write(
+        &b,
+        "年度,项目名称,户编号,带贫方式,年收益（元）\n2018,示例村光伏电站,1409300102007,分红,3000\n2018,示例村光伏电站,1409300102008,入股,3000\n",
+    )
+    .unwrap();
+    let err = read_beneficiaries(&b, None).unwrap_err();
+    assert_eq!(err.problems().len(), 1);
+    assert!(err.problems()[0]
+        .message
+        .contains("分红、务工、土地流转、服务"));
+}

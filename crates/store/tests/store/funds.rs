@@ -45,6 +45,7 @@ both!(
     units_and_areas_reach_only_their_projects,
     figures_by_project_source_task_unit_township_and_month,
     benefits_above_declared_income_are_flagged,
+    a_disbursement_file_is_recorded_all_or_nothing,
 );
 
 const ENERGY: &str = "县能源局";
@@ -855,5 +856,147 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
     assert_eq!(
         last.before.as_ref().unwrap()["yearly"],
         Fen(a_income + 100).plain()
+    );
+}
+
+fn disbursement_file(rows: &[(&str, &str, u32)]) -> Vec<fupin_io::funds_file::DisbursementRow> {
+    rows.iter()
+        .enumerate()
+        .map(
+            |(i, (project, amount, day))| fupin_io::funds_file::DisbursementRow {
+                line: i as u64 + 2,
+                year: 2018,
+                project: project.to_string(),
+                date: date(5, *day),
+                source: FundSource::Central,
+                amount: Fen::parse_yuan(amount).unwrap(),
+                voucher: format!("记-05{day:02}"),
+                payee: "示例光伏建设公司".into(),
+                note: String::new(),
+            },
+        )
+        .collect()
+}
+
+async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
+    let admin = hq(&store).await;
+    let (solar, _) = imported(&store, &admin).await;
+    let energy = user(
+        &store,
+        "nyj",
+        Role::UnitStaff {
+            unit: ENERGY.into(),
+        },
+    )
+    .await;
+    // Line 3 takes the central budget (10,000 yuan) over by the rows before it; line 4
+    // names another unit's project; line 5 a project not in the library.
+    let bad = disbursement_file(&[
+        ("示例村光伏电站", "6000", 1),
+        ("示例村光伏电站", "4000.01", 2),
+        ("二镇饮水巩固", "10", 3),
+        ("不存在的项目", "10", 4),
+    ]);
+    let problems = store
+        .import_disbursements(&energy, "pay.csv", &bad)
+        .await
+        .unwrap()
+        .unwrap_err();
+    let got: Vec<(u64, ProblemCode)> = problems.iter().map(|p| (p.line, p.code)).collect();
+    assert_eq!(
+        got,
+        [
+            (3, ProblemCode::F511),
+            (4, ProblemCode::F510),
+            (5, ProblemCode::F510)
+        ]
+    );
+    assert!(
+        problems[0].message.contains("超出预算 0.01 元"),
+        "{}",
+        problems[0].message
+    );
+    assert!(store
+        .fund_entries(&ItemScope::All, solar)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(!audit_actions(&store)
+        .await
+        .iter()
+        .any(|a| a.0 == "disburse"));
+
+    let good = disbursement_file(&[("示例村光伏电站", "6000", 1), ("示例村光伏电站", "4000", 2)]);
+    assert_eq!(
+        store
+            .import_disbursements(&energy, "pay.csv", &good)
+            .await
+            .unwrap(),
+        Ok(2)
+    );
+    let p = store
+        .project(&ItemScope::All, solar)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.disbursed.get(FundSource::Central), Fen(1_000_000));
+    assert_eq!(
+        audit_actions(&store)
+            .await
+            .iter()
+            .filter(|a| a.0 == "disburse")
+            .count(),
+        2
+    );
+    // The beneficiaries file: the unit's own project only.
+    let rows = vec![
+        fupin_io::funds_file::BeneficiaryRow {
+            line: 2,
+            year: 2018,
+            project: "示例村光伏电站".into(),
+            household_no: "1409300102007".into(),
+            kind: BenefitKind::Dividend,
+            yearly: Fen(300_000),
+        },
+        fupin_io::funds_file::BeneficiaryRow {
+            line: 3,
+            year: 2018,
+            project: "二镇饮水巩固".into(),
+            household_no: "1409300102007".into(),
+            kind: BenefitKind::Wage,
+            yearly: Fen(100_000),
+        },
+    ];
+    let problems = store
+        .import_beneficiaries(&energy, "b.csv", &rows)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        problems
+            .iter()
+            .map(|p| (p.line, p.code))
+            .collect::<Vec<_>>(),
+        [(3, ProblemCode::F510)]
+    );
+    assert!(store
+        .household_benefits(&ItemScope::All, "1409300102007")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .import_beneficiaries(&admin, "b.csv", &rows)
+            .await
+            .unwrap(),
+        Ok(2)
+    );
+    assert_eq!(
+        store
+            .household_benefits(&ItemScope::of(&energy.role), "1409300102007")
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }
