@@ -1164,6 +1164,110 @@ struct FindingsPage {
     categories: [&'static str; 8],
     severities: Vec<(&'static str, &'static str)>,
     tasks: Vec<(u32, String)>,
+    /// What the verification results show that no finding records yet.
+    proposals: Vec<Proposal>,
+    /// The form's starting values (from a proposal's link).
+    prefill: Prefill,
+}
+
+/// A finding the results suggest: a wrong exit, a missed household or a household that
+/// does not approve, with the link that fills the form with it.
+pub struct Proposal {
+    pub text: String,
+    pub category: &'static str,
+    pub url: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Prefill {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub household_no: String,
+    #[serde(default)]
+    pub township: String,
+    #[serde(default)]
+    pub village: String,
+}
+
+/// Policy (专项评估检查实施办法 2017): each wrong exit (an exited household with a check
+/// not met), missed household (是否漏评 = 是) and household not approving (否) found in the
+/// field is a problem to rectify. Proposed in 样本编号 order; one already recorded with the
+/// same description is not proposed again.
+pub fn proposals(id: i64, rows: &[SampleRow], recorded: &[FindingRow]) -> Vec<Proposal> {
+    const CHECKS: [&str; 7] = [
+        "收入",
+        "不愁吃",
+        "不愁穿",
+        "义务教育",
+        "基本医疗",
+        "住房安全",
+        "饮水安全",
+    ];
+    let mut out = Vec::new();
+    for r in rows {
+        let Some(v) = &r.result else { continue };
+        let h = &r.household;
+        let who = match &h.household_id {
+            Some(no) => format!("样本 {} 户编号 {no}", h.no),
+            None => format!("样本 {}（{}{}）", h.no, r.village, list_cells(r)[5]),
+        };
+        let mut found: Vec<(&'static str, String)> = Vec::new();
+        if h.group.is_registered() && h.exited && !v.all_verified() {
+            let failed: Vec<&str> = v
+                .checks
+                .iter()
+                .zip(CHECKS)
+                .filter(|(c, _)| !**c)
+                .map(|(_, n)| n)
+                .collect();
+            found.push((
+                "错退",
+                format!("{who}已脱贫，实地核验{}未达标（错退）", failed.join("、")),
+            ));
+        }
+        if v.missed == Some(true) {
+            found.push((
+                "漏评",
+                format!(
+                    "{who}为非建档立卡户，实地核验应识别为贫困户（漏评，{} 人）",
+                    v.people.unwrap_or(0)
+                ),
+            ));
+        }
+        if v.approval == Approval::No {
+            found.push(("群众认可度", format!("{who}对脱贫攻坚工作不认可")));
+        }
+        for (category, text) in found {
+            if recorded.iter().any(|f| f.description == text) {
+                continue;
+            }
+            let mut url = format!(
+                "/inspections/{id}/findings?description={}&category={}",
+                view::enc(&text),
+                view::enc(category)
+            );
+            match &h.household_id {
+                Some(no) if h.group.is_registered() => {
+                    url.push_str(&format!("&household_no={}", view::enc(no)))
+                }
+                _ => url.push_str(&format!(
+                    "&township={}&village={}",
+                    view::enc(&r.township),
+                    view::enc(&r.village)
+                )),
+            }
+            url.push_str("#new-finding");
+            out.push(Proposal {
+                text,
+                category,
+                url,
+            });
+        }
+    }
+    out
 }
 
 /// GET /inspections/{id}/findings — the findings the reader may see, as the ledger
@@ -1172,6 +1276,7 @@ pub async fn findings_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
+    Query(prefill): Query<Prefill>,
 ) -> Result<Html<String>, PageError> {
     let insp = inspection_of(&state, id).await?;
     let findings = state
@@ -1190,6 +1295,13 @@ pub async fn findings_page(
         header: LEDGER_HEADER,
         rows: ledger_rows(&findings),
         items: findings.iter().map(|f| f.work_item).collect(),
+        proposals: if may_record(&v.user().role) {
+            let rows = state.store.sample_rows(&v.scope, id).await?;
+            proposals(id, &rows, &findings)
+        } else {
+            Vec::new()
+        },
+        prefill,
         can_record: may_record(&v.user().role),
         categories: FINDING_CATEGORIES,
         severities: Severity::ALL

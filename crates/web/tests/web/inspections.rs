@@ -251,6 +251,61 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
     let lines = table(&est, "indicators");
     assert_eq!(lines[2][3], "14 / 15（93.33%）");
     assert_ne!(lines[1][1], "0.00%");
+    // What the results show is proposed as findings, each with a link that fills the form.
+    let page = c.get(&format!("/inspections/{id}/findings")).await.text();
+    let start = page.find("id=\"proposals\"").expect("proposals");
+    let list = &page[start..page[start..].find("</ul>").unwrap() + start];
+    assert!(list.contains("〔漏评〕"), "{list}");
+    assert!(list.contains("〔群众认可度〕"), "{list}");
+    assert_eq!(list.contains("〔错退〕"), wrong_marked, "{list}");
+    let href = &list[list.find("〔漏评〕").unwrap()..];
+    let href = &href[href.find("href=\"").unwrap() + 6..];
+    let href = href[..href.find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    let form = c.get(&href).await.text();
+    let desc_at = form.find("name=\"description\"").unwrap();
+    let desc = &form[desc_at..];
+    let desc = &desc[desc.find('>').unwrap() + 1..desc.find("</textarea>").unwrap()];
+    assert!(desc.contains("漏评，5 人"), "{desc}");
+    assert!(form.contains("<option selected>漏评</option>"));
+    let at = form.find("name=\"village\"").unwrap();
+    assert!(
+        form[at..].starts_with(&format!(
+            "name=\"village\" size=\"12\" value=\"{}\"",
+            rows[1..].iter().find(|r| r[0] == no).unwrap()[2]
+        )),
+        "{}",
+        &form[at..]
+    );
+    let r = c
+        .post_form(
+            &format!("/inspections/{id}/findings"),
+            &[
+                ("csrf", &token),
+                ("description", desc),
+                ("category", "漏评"),
+                ("severity", "serious"),
+                (
+                    "township",
+                    &rows[1..].iter().find(|r| r[0] == no).unwrap()[1],
+                ),
+                (
+                    "village",
+                    &rows[1..].iter().find(|r| r[0] == no).unwrap()[2],
+                ),
+                ("unit", "县扶贫办"),
+                ("measure", "按程序识别纳入"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = c.get(&format!("/inspections/{id}/findings")).await.text();
+    assert!(
+        !page.contains("〔漏评〕样本"),
+        "a recorded proposal is not proposed again"
+    );
+    assert!(page.contains("〔群众认可度〕"));
     // The forecast from the register.
     let f = c
         .get("/inspections/forecast?seed=7&runs=200&townships=0&poor_villages=2&other_villages=0&per_village=5&min_share=0&take_all=1")
