@@ -13,6 +13,7 @@
 #   bench/load.sh --fresh 20k-sqlite       # generate and import again
 #   bench/load.sh --prepare                # only generate and import (before a quiet moment)
 #   FUPIN_BIN=path/to/fupin bench/load.sh  # use a binary built beforehand
+#   bench/load.sh --skip dashboard 1m-sqlite  # leave endpoints out (comma-separated)
 #
 # Scenarios: 20k-sqlite 20k-postgres 1m-sqlite 1m-postgres. Registers are made with
 # `fupin gen --households N --seed 1 --error-rate 0` (an import refuses a file with any
@@ -25,6 +26,7 @@ seconds=20
 connections=32
 fresh=0
 prepare=0
+skip=""
 scenarios=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -32,7 +34,8 @@ while [[ $# -gt 0 ]]; do
     --connections) connections=$2; shift 2 ;;
     --fresh) fresh=1; shift ;;
     --prepare) prepare=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --skip) skip=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) scenarios+=("$1"); shift ;;
   esac
 done
@@ -116,7 +119,8 @@ for scenario in "${scenarios[@]}"; do
   register "$size"
   url=$(database "$size" "$backend")
   [[ $prepare == 1 ]] && continue
-  log=$out/$scenario.server.log
+  name=$scenario${skip:+-without-${skip//,/-}}
+  log=$out/$name.server.log
   "$fupin" serve --db "$url" --addr 127.0.0.1:0 >"$log" 2>&1 &
   server_pid=$!
   addr=""
@@ -130,12 +134,12 @@ for scenario in "${scenarios[@]}"; do
   load_before=$(uptime | sed 's/.*load average: //')
   say "$scenario: $connections connections for $seconds s on $addr (load before: $load_before)"
   {
-    printf '### %s (%s households, %s)\n\n' "$scenario" "$(households "$size")" "$backend"
+    printf '### %s (%s households, %s%s)\n\n' "$scenario" "$(households "$size")" "$backend" "${skip:+; without $skip}"
     printf '%s connections, %s s; `uptime` load average before the run: %s; at %s\n\n' \
       "$connections" "$seconds" "$load_before" "$(date -u '+%Y-%m-%d %H:%M UTC')"
-    "$load" "$addr" admin "$password" "$connections" "$seconds" "$out/$scenario.json"
+    "$load" "$addr" admin "$password" "$connections" "$seconds" "$out/$name.json" ${skip:+"$skip"}
     printf '\nload average after the run: %s\n\n' "$(uptime | sed 's/.*load average: //')"
-  } >"$out/$scenario.md"
+  } >"$out/$name.md"
   stop_server
-  cat "$out/$scenario.md"
+  cat "$out/$name.md"
 done

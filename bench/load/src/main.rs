@@ -9,7 +9,8 @@
 //! clock fine enough to time requests per endpoint; a mixed workload (searches beside
 //! dashboards, as users make it) with per-endpoint percentiles needs its own timer.
 //!
-//! Usage: fupin-load ADDR USER PASSWORD CONNECTIONS SECONDS OUT.json
+//! Usage: fupin-load ADDR USER PASSWORD CONNECTIONS SECONDS OUT.json [SKIP,…]
+//! (SKIP: endpoints left out, to see how the others fare without them).
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -226,10 +227,16 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() != 7 {
-        eprintln!("usage: fupin-load ADDR USER PASSWORD CONNECTIONS SECONDS OUT.json");
+    if !(7..=8).contains(&args.len()) {
+        eprintln!("usage: fupin-load ADDR USER PASSWORD CONNECTIONS SECONDS OUT.json [SKIP,…]");
         std::process::exit(2);
     }
+    let skip: Vec<&str> = args.get(7).map_or(Vec::new(), |s| s.split(',').collect());
+    let driven: Arc<Vec<usize>> = Arc::new(
+        (0..ENDPOINTS.len())
+            .filter(|&e| !skip.contains(&ENDPOINTS[e]))
+            .collect(),
+    );
     let addr = args[1].clone();
     let connections: usize = args[4].parse().expect("CONNECTIONS");
     let seconds: u64 = args[5].parse().expect("SECONDS");
@@ -265,6 +272,7 @@ async fn main() {
     let mut tasks = Vec::new();
     for i in 0..connections {
         let (addr, cookie, targets) = (addr.clone(), Arc::clone(&cookie), Arc::clone(&targets));
+        let driven = Arc::clone(&driven);
         tasks.push(tokio::spawn(async move {
             let mut conn = connect(&addr).await;
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((i as u64 + 1) * 0x1000_0001));
@@ -272,7 +280,7 @@ async fn main() {
             let mut bad = vec![0u64; ENDPOINTS.len()];
             let mut k = i;
             while Instant::now() < end {
-                let e = k % ENDPOINTS.len();
+                let e = driven[k % driven.len()];
                 k += 1;
                 let path = targets.path(ENDPOINTS[e], &mut rng);
                 let t = Instant::now();
@@ -300,6 +308,9 @@ async fn main() {
     println!("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | non-200 |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (e, name) in ENDPOINTS.iter().enumerate() {
+        if !driven.contains(&e) {
+            continue;
+        }
         let v = &mut times[e];
         v.sort_unstable();
         all.extend_from_slice(v);

@@ -481,6 +481,29 @@ impl Store {
         }))
     }
 
+    /// One township's summary, if it is in scope (without reading the others: a province
+    /// register has hundreds).
+    pub async fn township(&self, scope: &Scope, name: &str) -> Result<Option<Summary>> {
+        if matches!(scope, Scope::Village { .. }) {
+            return Ok(None);
+        }
+        let (filter, binds) = scope.sql("t", 2);
+        let sql = format!(
+            "SELECT t.township, t.population, {TALLY_SELECT} FROM township_summaries t \
+             WHERE t.version_id = {CURRENT} AND t.township = $1{filter}"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(name);
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            match q.fetch_optional(pool).await? {
+                Some(r) => Some(summary(&r, true, false)?),
+                None => None,
+            }
+        }))
+    }
+
     /// The villages of a township that are in scope, with their summaries, in register
     /// order.
     pub async fn villages(&self, scope: &Scope, township: &str) -> Result<Vec<Summary>> {

@@ -42,6 +42,7 @@ contract!(
     a_started_job_runs_at_once_and_carries_its_progress,
     job_state_changes_are_audited_in_the_name_of_who_asked,
     an_import_reports_each_of_its_steps,
+    one_township_reads_as_in_the_list_and_only_in_scope,
     id_keys_computed_in_sql_match_the_domain,
 );
 
@@ -1146,6 +1147,31 @@ async fn job_state_changes_are_audited_in_the_name_of_who_asked(store: Store) {
     assert_eq!(jobs[2].before.as_ref().unwrap()["taken_by"], json!(null));
     assert_eq!(jobs[3].after.as_ref().unwrap()["error"], "磁盘已满");
     assert_eq!(jobs[3].username.as_deref(), Some("admin"));
+}
+
+/// One township read alone is the list's entry; outside the scope (another township,
+/// village staff) or unknown, it is absent.
+async fn one_township_reads_as_in_the_list_and_only_in_scope(store: Store) {
+    import_golden(&store).await;
+    for name in [ONE_TOWNSHIP, OTHER_TOWNSHIP] {
+        let listed = store.townships(&Scope::County).await.unwrap();
+        let entry = listed.iter().find(|t| t.township.as_deref() == Some(name));
+        let alone = store.township(&Scope::County, name).await.unwrap();
+        assert_eq!(alone.as_ref(), entry, "{name}");
+        assert!(alone.is_some());
+    }
+    let mine = township(ONE_TOWNSHIP);
+    assert!(store.township(&mine, ONE_TOWNSHIP).await.unwrap().is_some());
+    assert_eq!(store.township(&mine, OTHER_TOWNSHIP).await.unwrap(), None);
+    let village = Scope::Village {
+        township: ONE_TOWNSHIP.into(),
+        village: "示例一乡甲村".into(),
+    };
+    assert_eq!(store.township(&village, ONE_TOWNSHIP).await.unwrap(), None);
+    assert_eq!(
+        store.township(&Scope::County, "无此乡").await.unwrap(),
+        None
+    );
 }
 
 /// An import reports its steps in order, ending with all of them done.

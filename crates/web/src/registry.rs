@@ -19,12 +19,7 @@ pub const PAGE: u32 = 50;
 
 /// A township's summary, if it is in scope.
 pub async fn township(store: &Store, scope: &Scope, name: &str) -> Result<Summary, Error> {
-    store
-        .townships(scope)
-        .await?
-        .into_iter()
-        .find(|t| t.township.as_deref() == Some(name))
-        .ok_or(Error::NotFound)
+    store.township(scope, name).await?.ok_or(Error::NotFound)
 }
 
 /// A village's summary, if it is in scope.
