@@ -1077,11 +1077,25 @@ impl Store {
         let plan_id = task.as_ref().and(plan.as_ref()).map(|p| p.revision.id);
         let short: String = description.chars().take(40).collect();
         let title = format!("【{}】{short}", insp.level.chinese());
+        let place = [
+            township.clone(),
+            village.clone(),
+            household_no.as_ref().map(|h| format!("户编号 {h}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
         let detail = format!(
-            "{}（{}，{}）发现：{description}\n整改措施：{measure}",
+            "{}（{}，{}）发现：{description}{}\n整改措施：{measure}",
             insp.name,
             category,
-            severity.chinese()
+            severity.chinese(),
+            if place.is_empty() {
+                String::new()
+            } else {
+                format!("（{place}）")
+            }
         );
         let at = now();
         let id = on_pool!(self, pool => {

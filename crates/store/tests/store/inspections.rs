@@ -403,6 +403,13 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
     assert_eq!(item.task_no, Some(4));
     assert_eq!(item.deadline, NaiveDate::from_ymd_opt(2018, 12, 31));
     assert!(item.title.contains("省际交叉考核"));
+    // The unit reads which household and what to do on the item itself.
+    assert!(
+        item.detail.contains("户编号 1409300102007"),
+        "{}",
+        item.detail
+    );
+    assert!(item.detail.contains("整改措施：年底前完成危房改造并入住"));
     // By hand: another unit, no task.
     let by_hand = store
         .create_finding(
