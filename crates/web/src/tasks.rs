@@ -466,6 +466,8 @@ pub struct Six {
     pub village: Vec<(String, u64)>,
     pub overdue: u64,
     pub items: fupin_store::ItemCounts,
+    /// 资金拨付到位: the projects in the viewer's scope and their disbursement.
+    pub funds: fupin_store::FundsInPlace,
 }
 
 fn share(n: u64, of: u64) -> String {
@@ -531,6 +533,7 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
             .count()
     });
     let items = state.store.work_item_counts(&scope, today()).await?;
+    let funds = state.store.funds_in_place(&scope, None, today()).await?;
     Ok(Six {
         has_plan: plan.is_some(),
         tasks: plan.as_ref().map_or(0, |p| p.plan.tasks.len()),
@@ -555,6 +558,7 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
         .collect(),
         overdue: items.overdue,
         items,
+        funds,
     })
 }
 

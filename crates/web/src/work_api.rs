@@ -154,7 +154,7 @@ async fn six(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
             "bands": s.bands.iter().map(|(b, n)| json!({"band": b, "households": n})).collect::<Vec<_>>() },
         "basic_records": { "open_data_gaps": s.data_gaps },
         "exit_guarantees": s.village.iter().map(|(c, n)| json!({"condition": c, "villages": n})).collect::<Vec<_>>(),
-        "funds": { "tracked": false, "message": "资金拨付尚未纳入跟踪" },
+        "funds": s.funds,
     }))
 }
 

@@ -160,6 +160,13 @@ async fn units_and_areas_read_and_record_only_their_projects(app: App) {
     assert_eq!(detail["disbursed_total"], "2500.00");
     assert_eq!(detail["rate"], "25.00");
     assert_eq!(detail["entries"].as_array().unwrap().len(), 1);
+    // The six-in-place panel shows the funds of the viewer's scope.
+    let page = energy.get("/tasks/six").await.text();
+    assert!(
+        page.contains(r#"class="fund-disbursed">2,500.00<"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"class="fund-rate">25.00%<"#), "{page}");
     let six = town.get("/api/v1/funds/six-in-place").await.json();
     assert_eq!(
         (six["projects"].as_u64(), six["disbursed"].as_str()),

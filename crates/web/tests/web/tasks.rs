@@ -95,7 +95,7 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
     let mut hq = app.logged_in("admin", Role::HqAdmin).await;
     let six = hq.get("/tasks/six").await.text();
     assert!(six.contains("尚未导入责任分解方案"));
-    assert!(six.contains("资金拨付尚未纳入跟踪"));
+    assert!(six.contains("尚未导入项目库"));
     let queued_before = six_value(&six, "unrouted");
     assert!(queued_before > 0);
     // Without a plan every gap waits in the headquarters' queue, shown on the dashboard.
@@ -496,7 +496,8 @@ async fn the_api_serves_items_and_steps_with_the_same_rules(app: App) {
     let detail = unit.get(&format!("/api/v1/work-items/{id}")).await.json();
     assert_eq!(detail["events"].as_array().unwrap().len(), 2);
     let six = hq.get("/api/v1/six-in-place").await.json();
-    assert_eq!(six["funds"]["message"], "资金拨付尚未纳入跟踪");
+    assert_eq!(six["funds"]["projects"], 0);
+    assert_eq!(six["funds"]["rate"], serde_json::Value::Null);
     assert_eq!(six["responsibility"]["tasks"], 25);
 
     let doc = hq.get("/api/openapi.json").await.json();
