@@ -181,6 +181,21 @@ async fn units_and_areas_read_and_record_only_their_projects(app: App) {
         .collect();
     // In code-point order.
     assert_eq!(units, ["县水利局", "县能源局"]);
+    let doc = inspector.get("/api/openapi.json").await.json();
+    for path in [
+        "/v1/projects",
+        "/v1/projects/{id}",
+        "/v1/projects/{id}/entries",
+        "/v1/projects/{id}/stage",
+        "/v1/projects/{id}/beneficiaries",
+        "/v1/funds/figures",
+        "/v1/funds/behind",
+        "/v1/funds/six-in-place",
+        "/v1/funds/benefit-flags",
+        "/v1/funds/benefits/{household_no}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
     let behind = inspector
         .get("/api/v1/funds/behind?by=2018-04-30&min_percent=30")
         .await
