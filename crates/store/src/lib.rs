@@ -47,8 +47,7 @@ pub use funds::{
 pub use import::{Imported, RegisterMeta, IMPORT_STEPS};
 pub use inspection::{
     may_record, EstimateState, FindingId, FindingRow, Inspection, InspectionId, InspectionLevel,
-    NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample,
-    FINDING_CATEGORIES,
+    NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
 };
 pub use jobs::{Job, JobId, JobState};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
