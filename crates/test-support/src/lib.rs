@@ -108,6 +108,39 @@ impl FreshPg {
     }
 }
 
+/// For a synchronous test (one that runs `fupin` processes): a fresh PostgreSQL database
+/// and a runtime to reach it; the database is dropped when this goes, pass or fail.
+pub struct BlockingPg {
+    pub rt: tokio::runtime::Runtime,
+    pub url: String,
+    db: Option<FreshPg>,
+}
+
+impl BlockingPg {
+    /// None, after saying so once, when FUPIN_TEST_PG is not set.
+    pub fn create(suite: &str, prefix: &str) -> Option<BlockingPg> {
+        let admin = pg_admin_url(suite)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let db = rt.block_on(FreshPg::create(&admin, prefix));
+        Some(BlockingPg {
+            url: db.url.clone(),
+            db: Some(db),
+            rt,
+        })
+    }
+}
+
+impl Drop for BlockingPg {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            self.rt.block_on(db.drop_database());
+        }
+    }
+}
+
 async fn admin_sql(admin: &str, sql: &str) {
     let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
     conn.execute(sql).await.unwrap();

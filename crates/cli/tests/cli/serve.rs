@@ -411,18 +411,11 @@ fn serve_reads_a_toml_config_and_the_environment() {
 /// other, and an import through one shows on the other.
 #[test]
 fn two_servers_on_one_postgres_share_sessions_and_imports() {
-    let Some(admin_url) = fupin_test_support::pg_admin_url("fupin (two servers)") else {
+    let Some(pg) = fupin_test_support::BlockingPg::create("fupin (two servers)", "fupin_cli_test")
+    else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let fresh = rt.block_on(fupin_test_support::FreshPg::create(
-        &admin_url,
-        "fupin_cli_test",
-    ));
-    let db = fresh.url.clone();
+    let db = pg.url.clone();
     let outcome = std::panic::catch_unwind(|| {
         let o = fupin(&["migrate", "--db", &db]);
         assert!(o.status.success(), "{}", text(&o.stderr));
@@ -528,7 +521,6 @@ fn two_servers_on_one_postgres_share_sessions_and_imports() {
         );
         drop((a, b));
     });
-    rt.block_on(fresh.drop_database());
     if let Err(e) = outcome {
         std::panic::resume_unwind(e);
     }
@@ -627,18 +619,11 @@ fn a_served_township_account_reads_only_its_township() {
 /// once between them, by the system.
 #[test]
 fn two_servers_on_one_postgres_escalate_each_overdue_item_once() {
-    let Some(admin_url) = fupin_test_support::pg_admin_url("fupin (escalation)") else {
+    let Some(pg) = fupin_test_support::BlockingPg::create("fupin (escalation)", "fupin_cli_test")
+    else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let fresh = rt.block_on(fupin_test_support::FreshPg::create(
-        &admin_url,
-        "fupin_cli_test",
-    ));
-    let db = fresh.url.clone();
+    let (rt, db) = (&pg.rt, pg.url.clone());
     let tmp = tempfile::tempdir().unwrap();
     let outcome = std::panic::catch_unwind(|| {
         let o = fupin(&["migrate", "--db", &db]);
@@ -711,7 +696,6 @@ fn two_servers_on_one_postgres_escalate_each_overdue_item_once() {
             due
         );
     });
-    rt.block_on(fresh.drop_database());
     if let Err(e) = outcome {
         std::panic::resume_unwind(e);
     }
