@@ -215,6 +215,9 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
                     .await?
                 {
                     Ok(r) => {
+                        for w in &r.warnings {
+                            println!("{w}");
+                        }
                         println!(
                             "已导入「{name}」：新增项目 {} 个，修改 {} 个，未变 {} 个",
                             r.created, r.updated, r.unchanged

@@ -87,6 +87,9 @@ pub enum ProblemCode {
     F511,
     /// Project file (warning): unknown columns ignored.
     F551,
+    /// Project library (warning, at import): a 服务重点工作 序号 that is not a task of that
+    /// year's plan in force (or no plan of that year is imported).
+    F552,
 }
 
 impl ProblemCode {
@@ -101,6 +104,7 @@ impl ProblemCode {
                 | ProblemCode::P402
                 | ProblemCode::P403
                 | ProblemCode::F551
+                | ProblemCode::F552
         )
     }
 
@@ -163,6 +167,7 @@ impl ProblemCode {
             ProblemCode::F510 => "F510",
             ProblemCode::F511 => "F511",
             ProblemCode::F551 => "F551",
+            ProblemCode::F552 => "F552",
         }
     }
 
@@ -208,10 +213,11 @@ impl ProblemCode {
             ProblemCode::F510 => "项目不存在或无权登记",
             ProblemCode::F511 => "拨付不符合资金规则",
             ProblemCode::F551 => "项目文件未识别的列已忽略",
+            ProblemCode::F552 => "服务重点工作不在方案中",
         }
     }
 
-    pub const ALL: [ProblemCode; 39] = [
+    pub const ALL: [ProblemCode; 40] = [
         ProblemCode::E101,
         ProblemCode::E102,
         ProblemCode::E103,
@@ -251,6 +257,7 @@ impl ProblemCode {
         ProblemCode::F510,
         ProblemCode::F511,
         ProblemCode::F551,
+        ProblemCode::F552,
     ];
 }
 

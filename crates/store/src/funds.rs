@@ -59,6 +59,8 @@ pub struct ProjectImport {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// F552: projects serving a 序号 that is not a task of their year's plan in force.
+    pub warnings: Vec<Problem>,
 }
 
 /// An entry to record in a project's ledger.
@@ -349,7 +351,7 @@ impl Store {
     ) -> Result<std::result::Result<ProjectImport, Vec<Problem>>> {
         let at = now();
         let file: Arc<str> = file_name.into();
-        on_pool!(self, pool => {
+        let imported = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let mut done = ProjectImport::default();
             let mut problems = Vec::new();
@@ -491,11 +493,44 @@ impl Store {
             }
             if !problems.is_empty() {
                 tx.rollback().await?;
-                return Ok(Err(problems));
+                Ok(Err(problems))
+            } else {
+                tx.commit().await?;
+                Ok::<_, StoreError>(Ok(done))
             }
-            tx.commit().await?;
-            Ok(Ok(done))
-        })
+        })?;
+        // Warnings after the fact: a 序号 that the year's plan in force does not list.
+        let Ok(mut done) = imported else {
+            return Ok(imported);
+        };
+        let mut plans: HashMap<i32, Option<Vec<u32>>> = HashMap::new();
+        for (line, p) in projects {
+            let Some(no) = p.task_no else { continue };
+            if let std::collections::hash_map::Entry::Vacant(e) = plans.entry(p.year) {
+                let tasks = self.current_plan(Some(p.year)).await?;
+                e.insert(tasks.map(|s| s.plan.tasks.iter().map(|t| t.no).collect()));
+            }
+            let message = match plans.get(&p.year) {
+                Some(Some(nos)) if nos.contains(&no) => continue,
+                Some(Some(_)) => format!(
+                    "{}年度「{}」服务的重点工作序号 {no} 不在{}年责任分解方案中：按任务统计时归入该序号，请核对",
+                    p.year, p.name, p.year
+                ),
+                _ => format!(
+                    "尚未导入{}年责任分解方案，无法核对「{}」服务的重点工作序号 {no}",
+                    p.year, p.name
+                ),
+            };
+            done.warnings.push(Problem::new(
+                &file,
+                *line,
+                "服务重点工作(序号)",
+                ProblemCode::F552,
+                message,
+                no.to_string(),
+            ));
+        }
+        Ok(Ok(done))
     }
 
     /// The projects in a scope, by year (newest first) and name, with their budgets and

@@ -102,6 +102,8 @@ fn projects_import_and_the_ledger_from_the_command_line() {
     let o = fupin(&["projects", "import", &file, "--db", &db, "--user", "admin"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("新增项目 1 个，修改 0 个，未变 0 个"));
+    // No 2018 plan is imported: the 序号 cannot be checked (a warning).
+    assert!(text(&o.stdout).contains("F552"), "{}", text(&o.stdout));
 
     let add = |user: &str, amount: &str, extra: &[&str]| {
         let mut args = vec![

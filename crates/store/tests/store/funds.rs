@@ -11,7 +11,7 @@ use fupin_domain::funds::{
 };
 use fupin_domain::{Fen, ProblemCode};
 use fupin_store::{
-    FundRefusal, FundsBy, ItemScope, NewFundEntry, NewUser, ProjectImport, Role, Scope, Store, User,
+    FundRefusal, FundsBy, ItemScope, NewFundEntry, NewUser, Role, Scope, Store, User,
 };
 
 macro_rules! both {
@@ -168,13 +168,60 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
         .await
         .unwrap()
         .unwrap();
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
+    // No 2018 plan yet: each project's 序号 cannot be checked (a warning, F552).
     assert_eq!(
-        again,
-        ProjectImport {
-            created: 0,
-            updated: 0,
-            unchanged: 2
-        }
+        again
+            .warnings
+            .iter()
+            .map(|w| (w.line, w.code))
+            .collect::<Vec<_>>(),
+        [(2, ProblemCode::F552), (3, ProblemCode::F552)]
+    );
+    // With the plan in force, a 序号 it lists is fine and one it does not is flagged.
+    let task = |no: u32| fupin_domain::plan::KeyTask {
+        no,
+        name: format!("重点工作{no}"),
+        leader: "常务副县长".into(),
+        lead_unit: ENERGY.into(),
+        units: vec![fupin_domain::plan::UnitAssignment {
+            unit: ENERGY.into(),
+            owner: "局长".into(),
+        }],
+        deadline: fupin_domain::plan::Deadline::None,
+        owns: Vec::new(),
+    };
+    store
+        .import_plan(
+            &fupin_domain::plan::Plan {
+                year: 2018,
+                name: "2018年方案".into(),
+                overall_post: "县委书记".into(),
+                commander_post: "县长".into(),
+                declared_tasks: None,
+                tasks: vec![task(3)],
+            },
+            &fupin_store::PlanSource {
+                file_name: "plan.csv".into(),
+                sha256: "ab".repeat(32),
+                imported_by: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut other_task = library();
+    other_task[1].1.task_no = Some(9);
+    let r = store
+        .import_projects("projects.csv", &other_task, Some(admin.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.warnings
+            .iter()
+            .map(|w| (w.line, w.code, w.value.as_str()))
+            .collect::<Vec<_>>(),
+        [(3, ProblemCode::F552, "9")]
     );
     let mut edited = library();
     edited[0].1.stage = Stage::Completed;
@@ -185,7 +232,8 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((r.created, r.updated, r.unchanged), (0, 1, 1));
+    // The water project goes back to 序号 3: changed too.
+    assert_eq!((r.created, r.updated, r.unchanged), (0, 2, 0));
     let p = store
         .project(&ItemScope::All, solar)
         .await
@@ -195,8 +243,10 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     assert_eq!(p.project, edited[0].1);
     assert_eq!(p.project.budget.total(), Fen(1_530_000));
     let log = store.audit_entries(None, 50).await.unwrap().items;
-    let update = log.iter().find(|e| e.action == "update_project").unwrap();
-    assert_eq!(update.entity_id, solar.to_string());
+    let update = log
+        .iter()
+        .find(|e| e.action == "update_project" && e.entity_id == solar.to_string())
+        .unwrap();
     assert_eq!(update.user_id, Some(admin.id));
     assert_eq!(
         update.before.as_ref().unwrap()["project"]["stage"],
