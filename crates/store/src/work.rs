@@ -200,19 +200,32 @@ fn escalation_note(deadline: Option<NaiveDate>, leader: &str) -> String {
 /// SQLite's 32,766 and PostgreSQL's 65,535 parameters).
 const BATCH: usize = 500;
 
-/// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
+/// Placeholder number `i`: `$i` on PostgreSQL; on SQLite the anonymous `?`, bound in
+/// order (every statement built with it uses each value once, in bind order). SQLite
+/// keeps `$N` (and `?N`) parameters in a list that it searches linearly for each bind, so
+/// a statement of 6,000 numbered parameters costs 18 million steps to bind: 64% of a gap
+/// refresh's time at 10^6 households (perf), the register import uses `?` for this.
+fn mark(postgres: bool, i: usize) -> String {
+    if postgres {
+        format!("${i}")
+    } else {
+        "?".to_string()
+    }
+}
+
+/// `$first, $first+1, …` (or `?, ?, …`) for `n` values.
+fn placeholders(postgres: bool, first: usize, n: usize) -> String {
     (first..first + n)
-        .map(|i| format!("${i}"))
+        .map(|i| mark(postgres, i))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// `n` rows of `width` placeholders numbered from 1, each written by `row`.
-fn value_rows(n: usize, width: usize, row: impl Fn(&[String]) -> String) -> String {
+/// `n` rows of `width` placeholders numbered from 1 (or `?`), each written by `row`.
+fn value_rows(postgres: bool, n: usize, width: usize, row: impl Fn(&[String]) -> String) -> String {
     (0..n)
         .map(|r| {
-            let p: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            let p: Vec<String> = (1..=width).map(|c| mark(postgres, r * width + c)).collect();
             row(&p)
         })
         .collect::<Vec<_>>()
@@ -1195,7 +1208,7 @@ impl Store {
                     let sql = format!(
                         "UPDATE work_items SET escalated_at = $1, updated_at = $1 \
                          WHERE escalated_at IS NULL AND id IN ({})",
-                        placeholders(2, due.len())
+                        placeholders(true, 2, due.len())
                     );
                     let mut q = sqlx::query(&sql).bind(at);
                     for d in &due {
@@ -1205,7 +1218,7 @@ impl Store {
                     let sql = format!(
                         "INSERT INTO work_events (item_id, at, user_id, action, from_state, \
                          to_state, note, percent) VALUES {}",
-                        value_rows(due.len(), 4, |p| format!(
+                        value_rows(true, due.len(), 4, |p| format!(
                             "({}, {}, NULL, 'escalate', {}, {}, {}, NULL)",
                             p[0], p[1], p[2], p[2], p[3]
                         ))
@@ -1523,8 +1536,9 @@ macro_rules! refresh_functions {
             }
             for chunk in unchanged.chunks(BATCH) {
                 let sql = format!(
-                    "UPDATE gaps SET last_version = $1 WHERE id IN ({})",
-                    placeholders(2, chunk.len())
+                    "UPDATE gaps SET last_version = {} WHERE id IN ({})",
+                    mark($postgres, 1),
+                    placeholders($postgres, 2, chunk.len())
                 );
                 let mut q = sqlx::query(&sql).bind(version);
                 for id in chunk {
@@ -1538,7 +1552,7 @@ macro_rules! refresh_functions {
                     "INSERT INTO gaps (gap_key, kind, township, village, household_no, detail, open, \
                      plan_id, task_no, lead_unit, first_version, last_version, opened_at) VALUES {} \
                      RETURNING id, gap_key",
-                    value_rows(chunk.len(), 12, |p| format!(
+                    value_rows($postgres, chunk.len(), 12, |p| format!(
                         "({}, {}, {}, {}, {}, {}, TRUE, {}, {}, {}, {}, {}, {})",
                         p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]
                     ))
@@ -1577,7 +1591,7 @@ macro_rules! refresh_functions {
                     "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
                      village, deadline, state, progress, reminders, created_at, updated_at) VALUES {} \
                      RETURNING id, gap_id",
-                    value_rows(chunk.len(), 11, |p| format!(
+                    value_rows($postgres, chunk.len(), 11, |p| format!(
                         "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'todo', 0, 0, {}, {})",
                         p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]
                     ))
@@ -1604,7 +1618,7 @@ macro_rules! refresh_functions {
                 let sql = format!(
                     "INSERT INTO work_events (item_id, at, user_id, action, from_state, to_state, note, \
                      percent) VALUES {}",
-                    value_rows(items.len(), 3, |p| format!(
+                    value_rows($postgres, items.len(), 3, |p| format!(
                         "({}, {}, NULL, 'assign', 'todo', 'todo', {}, NULL)",
                         p[0], p[1], p[2]
                     ))
@@ -1641,8 +1655,10 @@ macro_rules! refresh_functions {
             }
             for chunk in closing.chunks(BATCH) {
                 let sql = format!(
-                    "UPDATE gaps SET open = FALSE, closed_at = $1, evidence = $2 WHERE id IN ({})",
-                    placeholders(3, chunk.len())
+                    "UPDATE gaps SET open = FALSE, closed_at = {}, evidence = {} WHERE id IN ({})",
+                    mark($postgres, 1),
+                    mark($postgres, 2),
+                    placeholders($postgres, 3, chunk.len())
                 );
                 let mut q = sqlx::query(&sql).bind(at).bind(&evidence);
                 for id in chunk {
