@@ -61,6 +61,11 @@ const SQLITE: Files = &[
         "inspections",
         include_str!("../migrations/sqlite/0010_inspections.sql"),
     ),
+    (
+        11,
+        "gap counts",
+        include_str!("../migrations/sqlite/0011_gap_counts.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -113,6 +118,11 @@ const POSTGRES: Files = &[
         10,
         "inspections",
         include_str!("../migrations/postgres/0010_inspections.sql"),
+    ),
+    (
+        11,
+        "gap counts",
+        include_str!("../migrations/postgres/0011_gap_counts.sql"),
     ),
 ];
 

@@ -608,15 +608,39 @@ impl Store {
     /// Open gaps by kind, the headquarters' queue and closed gaps, in the scope.
     pub async fn gap_counts(&self, scope: &ItemScope) -> Result<GapCounts> {
         let (cond, values) = scope.sql("g", "lead_unit", 1);
-        let by_kind = format!(
-            "SELECT g.kind, COUNT(*) AS n FROM gaps g WHERE g.open{cond} GROUP BY g.kind ORDER BY g.kind"
+        // The county and a unit read the few rows of `gap_counts` (kept by every refresh);
+        // a township or village counts its own gaps through the area index.
+        let whole_county = matches!(
+            scope,
+            ItemScope::All | ItemScope::Unit(_) | ItemScope::Area(Scope::County)
         );
-        let totals = format!(
-            "SELECT COALESCE(SUM(CASE WHEN g.open THEN 1 ELSE 0 END), 0) AS open_n, \
-             COALESCE(SUM(CASE WHEN g.open AND g.task_no IS NULL THEN 1 ELSE 0 END), 0) AS unrouted, \
-             COALESCE(SUM(CASE WHEN g.open THEN 0 ELSE 1 END), 0) AS closed \
-             FROM gaps g WHERE 1 = 1{cond}"
-        );
+        let (by_kind, totals) = if whole_county {
+            (
+                format!(
+                    "SELECT g.kind, CAST(SUM(g.n) AS BIGINT) AS n FROM gap_counts g \
+                     WHERE g.open{cond} GROUP BY g.kind ORDER BY g.kind"
+                ),
+                format!(
+                    "SELECT CAST(COALESCE(SUM(CASE WHEN g.open THEN g.n ELSE 0 END), 0) AS BIGINT) AS open_n, \
+                     CAST(COALESCE(SUM(CASE WHEN g.open AND g.unrouted THEN g.n ELSE 0 END), 0) AS BIGINT) AS unrouted, \
+                     CAST(COALESCE(SUM(CASE WHEN g.open THEN 0 ELSE g.n END), 0) AS BIGINT) AS closed \
+                     FROM gap_counts g WHERE 1 = 1{cond}"
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "SELECT g.kind, COUNT(*) AS n FROM gaps g WHERE g.open{cond} \
+                     GROUP BY g.kind ORDER BY g.kind"
+                ),
+                format!(
+                    "SELECT COALESCE(SUM(CASE WHEN g.open THEN 1 ELSE 0 END), 0) AS open_n, \
+                     COALESCE(SUM(CASE WHEN g.open AND g.task_no IS NULL THEN 1 ELSE 0 END), 0) AS unrouted, \
+                     COALESCE(SUM(CASE WHEN g.open THEN 0 ELSE 1 END), 0) AS closed \
+                     FROM gaps g WHERE 1 = 1{cond}"
+                ),
+            )
+        };
         Ok(on_pool!(self, pool => {
             let mut q = sqlx::query(&by_kind);
             for v in &values {
@@ -1670,6 +1694,15 @@ macro_rules! refresh_functions {
             for (item_id, s) in done_by_evidence {
                 move_item(&mut *conn, item_id, s, "done", "reassessed", &evidence, None, at).await?;
             }
+            // The dashboard's counts, rebuilt from the gaps as they now stand (0011).
+            sqlx::query("DELETE FROM gap_counts").execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO gap_counts (kind, lead_unit, unrouted, open, n) \
+                 SELECT kind, lead_unit, task_no IS NULL, open, COUNT(*) FROM gaps \
+                 GROUP BY kind, lead_unit, task_no IS NULL, open",
+            )
+            .execute(&mut *conn)
+            .await?;
             conn.audit(Record {
                 at,
                 user: by,
