@@ -19,7 +19,7 @@ use fupin_io::inspection::{
     build_frame, read_results, read_rural_households, InspectionError, RESULT_COLUMNS,
 };
 use fupin_io::TextEncoding;
-use rust_xlsxwriter::{DataValidation, Format, Workbook};
+use rust_xlsxwriter::{Format, Workbook};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -537,21 +537,7 @@ fn write_xlsx(path: &Path, rows: &[ListRow], rec: &Recorded) -> Result<()> {
         }
         ws.write_number(row, 9, r.weight)?;
     }
-    let last = rows.len().max(1) as u32;
-    let yes_no = DataValidation::new()
-        .allow_list_strings(&["是", "否"])?
-        .ignore_blank(true);
-    ws.add_data_validation(1, n_list, last, n_list + 7, &yes_no)?;
-    let approval = DataValidation::new()
-        .allow_list_strings(&["是", "否", "不清楚"])?
-        .ignore_blank(true);
-    ws.add_data_validation(1, n_list + 8, last, n_list + 8, &approval)?;
-    ws.set_column_width(1, 12)?;
-    ws.set_column_width(2, 16)?;
-    ws.set_column_width(4, 24)?;
-    ws.set_column_width(5, 34)?;
-    ws.set_column_width(6, 20)?;
-    ws.set_freeze_panes(1, 0)?;
+    fupin_io::inspection::shape_sample_sheet(ws, n_list, rows.len())?;
 
     let about = wb.add_worksheet();
     about.set_name("抽样说明")?;

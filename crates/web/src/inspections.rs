@@ -32,7 +32,7 @@ use fupin_store::{
     may_record, FindingRow, Inspection, InspectionLevel, ItemScope, NewFinding, NewInspection,
     RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
 };
-use rust_xlsxwriter::{DataValidation, Format, Workbook, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 
 // ---------------------------------------------------------------------------------------
@@ -308,21 +308,7 @@ pub fn sample_workbook(
         }
         ws.write_number(row, 9, r.household.weight)?;
     }
-    let last = rows.len().max(1) as u32;
-    let yes_no = DataValidation::new()
-        .allow_list_strings(&["是", "否"])?
-        .ignore_blank(true);
-    ws.add_data_validation(1, n_list, last, n_list + 7, &yes_no)?;
-    let approval = DataValidation::new()
-        .allow_list_strings(&["是", "否", "不清楚"])?
-        .ignore_blank(true);
-    ws.add_data_validation(1, n_list + 8, last, n_list + 8, &approval)?;
-    ws.set_column_width(1, 12)?;
-    ws.set_column_width(2, 16)?;
-    ws.set_column_width(4, 24)?;
-    ws.set_column_width(5, 34)?;
-    ws.set_column_width(6, 20)?;
-    ws.set_freeze_panes(1, 0)?;
+    fupin_io::inspection::shape_sample_sheet(ws, n_list, rows.len())?;
     let about = wb.add_worksheet();
     about.set_name("抽样说明")?;
     let lines = [
