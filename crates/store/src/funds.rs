@@ -117,13 +117,15 @@ pub enum FundRefusal {
     Rule(Refusal),
     /// A stage change that is not one step forward.
     Stage { from: Stage, to: Stage },
+    /// A project (or setting) that does not pass the library's checks, in Chinese.
+    Invalid(String),
 }
 
 impl std::fmt::Display for FundRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FundRefusal::NoProject(id) => write!(f, "没有编号为 {id} 的项目（或不在您的范围内）"),
-            FundRefusal::NotAllowed(m) => f.write_str(m),
+            FundRefusal::NotAllowed(m) | FundRefusal::Invalid(m) => f.write_str(m),
             FundRefusal::Rule(r) => write!(f, "{r}"),
             FundRefusal::Stage { from, to } => write!(
                 f,
@@ -226,7 +228,7 @@ pub struct BenefitFlag {
 }
 
 /// SQL conditions on a `projects` row aliased `p` for a scope, placeholders from `first`.
-fn project_scope(scope: &ItemScope, first: usize) -> (String, Vec<String>) {
+pub(crate) fn project_scope(scope: &ItemScope, first: usize) -> (String, Vec<String>) {
     match scope {
         ItemScope::All | ItemScope::Area(Scope::County) => (String::new(), Vec::new()),
         ItemScope::Unit(u) => (format!(" AND p.unit = ${first}"), vec![u.clone()]),
@@ -241,14 +243,15 @@ fn project_scope(scope: &ItemScope, first: usize) -> (String, Vec<String>) {
     }
 }
 
-const PROJECT_COLUMNS: &str = "p.id, p.year, p.name, p.kind, p.township, p.village, p.task_no, \
+pub(crate) const PROJECT_COLUMNS: &str =
+    "p.id, p.year, p.name, p.kind, p.township, p.village, p.task_no, \
      p.unit, p.stage, p.planned_start, p.planned_end, p.actual_start, p.actual_end, p.revision";
 
-fn parse_code<T>(text: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
+pub(crate) fn parse_code<T>(text: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
     parse(text).ok_or_else(|| StoreError::corrupt(format!("{what}「{text}」")))
 }
 
-fn project_row(r: &impl Get) -> Result<(ProjectId, i64, Project)> {
+pub(crate) fn project_row(r: &impl Get) -> Result<(ProjectId, i64, Project)> {
     Ok((
         r.int("id")?,
         r.int("revision")?,
@@ -270,7 +273,7 @@ fn project_row(r: &impl Get) -> Result<(ProjectId, i64, Project)> {
     ))
 }
 
-fn entry_row(r: &impl Get) -> Result<FundEntry> {
+pub(crate) fn entry_row(r: &impl Get) -> Result<FundEntry> {
     let kind = match (r.text("kind")?.as_str(), r.opt_int("reverses")?) {
         ("disbursement", None) => EntryKind::Disbursement,
         ("reversal", Some(of)) => EntryKind::Reversal { of },
@@ -295,7 +298,7 @@ fn entry_row(r: &impl Get) -> Result<FundEntry> {
 }
 
 /// A project as JSON for the audit log.
-fn project_json(p: &Project) -> Value {
+pub(crate) fn project_json(p: &Project) -> Value {
     json!({
         "year": p.year, "name": p.name, "type": p.kind.code(), "township": p.township,
         "village": p.village, "task_no": p.task_no, "unit": p.unit, "stage": p.stage.code(),
@@ -315,13 +318,14 @@ fn entry_json(e: &FundEntry) -> Value {
     })
 }
 
-const ENTRY_SELECT: &str = "SELECT e.id, e.project_id, e.source, e.entry_date, e.amount, e.kind, \
+pub(crate) const ENTRY_SELECT: &str =
+    "SELECT e.id, e.project_id, e.source, e.entry_date, e.amount, e.kind, \
      e.reverses, e.voucher, e.payee, e.note, e.override_reason, e.recorded_at, \
      u.username AS recorded_by_name \
      FROM fund_entries e LEFT JOIN users u ON u.id = e.recorded_by";
 
 /// Net sum of entries, as BIGINT on both backends (PostgreSQL's SUM of BIGINT is NUMERIC).
-const NET: &str =
+pub(crate) const NET: &str =
     "CAST(SUM(CASE WHEN e.kind = 'disbursement' THEN e.amount ELSE -e.amount END) AS BIGINT)";
 
 /// A project of a file being recorded, its budget and its ledger as it grows; None when
@@ -728,60 +732,15 @@ impl Store {
     }
 
     /// Move a project one stage forward (入库 → 批复 → …): headquarters or the project's
-    /// unit. Audited (`set_project_stage`), the revision raised.
+    /// unit. Audited (`set_project_stage`), the revision raised. Without an actual date:
+    /// see [`Store::advance_project_stage`] for the step that records one.
     pub async fn set_project_stage(
         &self,
         user: &User,
         project: ProjectId,
         to: Stage,
     ) -> Result<std::result::Result<(), FundRefusal>> {
-        let scope = ItemScope::of(&user.role);
-        let (cond, binds) = project_scope(&scope, 2);
-        let lock = match self {
-            Store::Postgres(_) => " FOR UPDATE",
-            Store::Sqlite(_) => "",
-        };
-        let at = now();
-        let sql = format!(
-            "SELECT p.unit, p.stage, p.revision FROM projects p WHERE p.id = $1{cond}{lock}"
-        );
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let mut q = sqlx::query(&sql).bind(project);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            let Some(r) = q.fetch_optional(&mut *tx).await? else {
-                return Ok(Err(FundRefusal::NoProject(project)));
-            };
-            let unit = r.text("unit")?;
-            let from = parse_code(&r.text("stage")?, Stage::parse, "项目阶段")?;
-            let revision = r.int("revision")?;
-            if let Err(m) = can_record(ActingUser { user, post: None }.actor(), &unit, false) {
-                return Ok(Err(FundRefusal::NotAllowed(m.replace("登记资金拨付", "推进项目阶段"))));
-            }
-            if !from.can_move_to(to) {
-                return Ok(Err(FundRefusal::Stage { from, to }));
-            }
-            sqlx::query("UPDATE projects SET stage = $2, revision = revision + 1, updated_at = $3 WHERE id = $1")
-                .bind(project)
-                .bind(to.code())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-            tx.audit(Record {
-                at,
-                user: Some(user.id),
-                action: "set_project_stage",
-                entity: "project",
-                entity_id: project.to_string(),
-                before: Some(json!({"stage": from.code(), "revision": revision})),
-                after: Some(json!({"stage": to.code(), "revision": revision + 1})),
-            })
-            .await?;
-            tx.commit().await?;
-            Ok(Ok(()))
-        })
+        self.advance_project_stage(user, project, to, None).await
     }
 
     async fn rollup(&self, scope: &ItemScope) -> Result<Rollup> {
@@ -1457,7 +1416,7 @@ impl Store {
     }
 }
 
-fn benefit_row(r: &impl Get) -> Result<Benefit> {
+pub(crate) fn benefit_row(r: &impl Get) -> Result<Benefit> {
     Ok(Benefit {
         project_id: r.int("project_id")?,
         project: r.text("name")?,

@@ -30,6 +30,7 @@ mod inspection;
 mod jobs;
 mod migrations;
 mod plan;
+mod projects;
 mod register;
 mod rows;
 mod scope;
@@ -51,6 +52,7 @@ pub use inspection::{
 };
 pub use jobs::{Job, JobId, JobState};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
+pub use projects::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
 pub use register::{
     HistoryEntry, HouseholdDetail, HouseholdRow, MemberHit, Page, ProblemRow, RegisterVersion,
     Search, SearchHit, SearchKey, StoredMember, Summary, VersionId,

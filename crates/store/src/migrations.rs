@@ -66,6 +66,11 @@ const SQLITE: Files = &[
         "gap counts",
         include_str!("../migrations/sqlite/0011_gap_counts.sql"),
     ),
+    (
+        12,
+        "fund settings",
+        include_str!("../migrations/sqlite/0012_fund_settings.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -123,6 +128,11 @@ const POSTGRES: Files = &[
         11,
         "gap counts",
         include_str!("../migrations/postgres/0011_gap_counts.sql"),
+    ),
+    (
+        12,
+        "fund settings",
+        include_str!("../migrations/postgres/0012_fund_settings.sql"),
     ),
 ];
 
