@@ -2,76 +2,21 @@
 //! findings flowing into work items — on both backends.
 
 use crate::support::*;
-use crate::work::{small_plan, HOUSING_UNIT};
 use chrono::NaiveDate;
 use fupin_domain::estimates::{Approval, Verification};
 use fupin_domain::sampling::{Allocation, Group, SamplingPlan};
 use fupin_domain::work_item::{Refusal, WorkAction, WorkState};
 use fupin_store::{
-    ActingUser, InspectionLevel, ItemFilter, ItemScope, NewFinding, NewInspection, NewUser,
-    PlanSource, Role, RuralVillage, Scope, Severity, Step, Store, User,
+    InspectionLevel, ItemFilter, ItemScope, NewFinding, NewInspection, Role, RuralVillage, Scope,
+    Severity, Store,
 };
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::support::on_sqlite(super::$name).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::support::on_postgres(super::$name).await
-                }
-            )*
-        }
-    };
-}
-
-both!(
+contract!(
     a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same,
     results_are_all_or_nothing_and_estimates_wait_for_every_household,
     findings_become_work_items_routed_by_the_plan_and_inspectors_close_them,
     only_headquarters_and_inspectors_record,
 );
-
-async fn user(store: &Store, name: &str, role: Role) -> User {
-    store
-        .create_user(
-            &NewUser {
-                username: name.into(),
-                password: "测试密码-2018".into(),
-                role,
-            },
-            None,
-        )
-        .await
-        .unwrap()
-}
-
-async fn plan_and_golden(store: &Store) {
-    store
-        .import_plan(
-            &small_plan(),
-            &PlanSource {
-                file_name: "plan.csv".into(),
-                sha256: "cd".repeat(32),
-                imported_by: None,
-            },
-        )
-        .await
-        .unwrap();
-    let (register, villages) = golden();
-    store
-        .import_register(&register, &meta("members.csv", None), Some(&villages))
-        .await
-        .unwrap();
-}
 
 fn new_inspection() -> NewInspection {
     NewInspection {
@@ -316,19 +261,12 @@ async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store
     assert!(entries[0].before.is_some());
 }
 
-fn act(u: &User) -> ActingUser<'_> {
-    ActingUser {
-        user: u,
-        post: None,
-    }
-}
-
 fn finding(desc: &str) -> NewFinding {
     NewFinding {
         description: desc.into(),
         category: "两不愁三保障".into(),
         severity: Some(Severity::Serious),
-        household_no: Some("1409300102007".into()),
+        household_no: Some(HOUSING_HOUSEHOLD.into()),
         task_no: Some(4),
         measure: "年底前完成危房改造并入住".into(),
         deadline: NaiveDate::from_ymd_opt(2018, 12, 31),
@@ -343,22 +281,8 @@ fn finding(desc: &str) -> NewFinding {
 async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them(store: Store) {
     plan_and_golden(&store).await;
     let inspector = user(&store, "inspector", Role::Inspector).await;
-    let housing = user(
-        &store,
-        "housing",
-        Role::UnitStaff {
-            unit: HOUSING_UNIT.into(),
-        },
-    )
-    .await;
-    let water = user(
-        &store,
-        "water",
-        Role::UnitStaff {
-            unit: "县水利局".into(),
-        },
-    )
-    .await;
+    let housing = unit_user(&store, "housing", HOUSING_UNIT).await;
+    let water = unit_user(&store, "water", "县水利局").await;
     let other_township = user(
         &store,
         "town2",
@@ -405,7 +329,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
     assert!(item.title.contains("省际交叉考核"));
     // The unit reads which household and what to do on the item itself.
     assert!(
-        item.detail.contains("户编号 1409300102007"),
+        item.detail.contains(&format!("户编号 {HOUSING_HOUSEHOLD}")),
         "{}",
         item.detail
     );
@@ -464,38 +388,28 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         .is_none());
     // The loop: the unit reports and completes; the inspector closes (销号).
     let today = NaiveDate::from_ymd_opt(2018, 11, 1).unwrap();
-    let step = |action, note: &str| Step {
-        action,
-        note: note.into(),
-        percent: None,
-        attachments: Vec::new(),
-    };
-    store
-        .act_on_work_item(
-            &act(&housing),
-            f.work_item,
-            &step(WorkAction::Report, "已拆除旧房，新房主体完工"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    take_step(
+        &store,
+        &housing,
+        f.work_item,
+        &step(WorkAction::Report, "已拆除旧房，新房主体完工"),
+        today,
+    )
+    .await;
     let mid = store.finding(&ItemScope::All, f.id).await.unwrap().unwrap();
     assert_eq!(mid.state, WorkState::InProgress);
     assert_eq!(mid.latest_note.as_deref(), Some("已拆除旧房，新房主体完工"));
-    store
-        .act_on_work_item(
-            &act(&housing),
-            f.work_item,
-            &step(WorkAction::Complete, "已入住"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    take_step(
+        &store,
+        &housing,
+        f.work_item,
+        &step(WorkAction::Complete, "已入住"),
+        today,
+    )
+    .await;
     let refused = store
         .act_on_work_item(
-            &act(&housing),
+            &acting(&housing),
             f.work_item,
             &step(WorkAction::Close, ""),
             today,
@@ -503,16 +417,14 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         .await
         .unwrap();
     assert!(matches!(refused, Err(Refusal::NotAllowed(_))));
-    store
-        .act_on_work_item(
-            &act(&inspector),
-            f.work_item,
-            &step(WorkAction::Close, "现场核验通过"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    take_step(
+        &store,
+        &inspector,
+        f.work_item,
+        &step(WorkAction::Close, "现场核验通过"),
+        today,
+    )
+    .await;
     let closed = store.finding(&ItemScope::All, f.id).await.unwrap().unwrap();
     assert_eq!(closed.state, WorkState::Closed);
     assert!(closed.closed_at.is_some());

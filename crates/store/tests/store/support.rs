@@ -1,10 +1,17 @@
 //! Running each contract test on a fresh database of each backend (the shared
-//! `fupin-test-support` makes them), and registers to store.
+//! `fupin-test-support` makes them), and what the tests store: registers, accounts, a
+//! small plan, steps on work items.
 
+use chrono::NaiveDate;
+use fupin_domain::plan::{Deadline, GapKind, KeyTask, Plan, UnitAssignment};
+use fupin_domain::work_item::WorkAction;
 use fupin_io::villages::{read_villages, Villages};
 use fupin_io::{read_members, ReadOptions, Register};
 use fupin_store::sqlx;
-use fupin_store::{RegisterMeta, Store, UserId};
+use fupin_store::{
+    ActingUser, NewUser, PlanSource, RegisterMeta, Role, Step, Store, User, UserId, WorkItem,
+    WorkItemId,
+};
 pub use fupin_test_support::{golden, golden_csv, line_3535};
 use std::future::Future;
 
@@ -27,14 +34,15 @@ where
     fupin_test_support::on_postgres("fupin-store", |store| store, test).await
 }
 
-/// The contract suite: each test once on SQLite and once on PostgreSQL.
+/// The contract suite: each test once on SQLite and once on PostgreSQL (the tests are
+/// the functions of the module that names them).
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    $crate::support::on_sqlite($crate::$name).await
+                    $crate::support::on_sqlite(super::$name).await
                 }
             )*
         }
@@ -42,7 +50,7 @@ macro_rules! contract {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    $crate::support::on_postgres($crate::$name).await
+                    $crate::support::on_postgres(super::$name).await
                 }
             )*
         }
@@ -83,4 +91,143 @@ pub async fn execute(store: &Store, sql: &str) -> Result<u64, sqlx::Error> {
         Store::Sqlite(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
         Store::Postgres(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Accounts, the plan, work items.
+
+pub const HOUSING_UNIT: &str = "县住建局";
+pub const HOUSING_HOUSEHOLD: &str = "1409300102007";
+
+/// An account with the test password.
+pub async fn user(store: &Store, name: &str, role: Role) -> User {
+    store
+        .create_user(
+            &NewUser {
+                username: name.into(),
+                password: "测试密码-2018".into(),
+                role,
+            },
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+/// An account of a unit's staff.
+pub async fn unit_user(store: &Store, name: &str, unit: &str) -> User {
+    user(store, name, Role::UnitStaff { unit: unit.into() }).await
+}
+
+fn task(no: u32, name: &str, leader: &str, unit: &str, owns: &[GapKind]) -> KeyTask {
+    KeyTask {
+        no,
+        name: name.into(),
+        leader: leader.into(),
+        lead_unit: unit.into(),
+        units: vec![UnitAssignment {
+            unit: unit.into(),
+            owner: format!("{unit}局长"),
+        }],
+        deadline: Deadline::Date(NaiveDate::from_ymd_opt(2018, 10, 31).unwrap()),
+        owns: owns.to_vec(),
+    }
+}
+
+/// A small plan: housing, employment (income, able to work), social security (income,
+/// unable to work), water; nothing owns DATA or the village conditions.
+pub fn small_plan() -> Plan {
+    Plan {
+        year: 2018,
+        name: "2018年脱贫攻坚重点工作责任分解方案".into(),
+        overall_post: "县委书记".into(),
+        commander_post: "县长".into(),
+        declared_tasks: Some(4),
+        tasks: vec![
+            task(
+                4,
+                "大力实施危房改造",
+                "分管副县长",
+                HOUSING_UNIT,
+                &[GapKind::Housing],
+            ),
+            task(
+                6,
+                "加强饮水安全保障",
+                "分管副县长",
+                "县水利局",
+                &[GapKind::Water],
+            ),
+            task(
+                7,
+                "大力实施兜底保障",
+                "常务副县长",
+                "县民政局",
+                &[GapKind::IncomeNoLabor],
+            ),
+            task(
+                8,
+                "大力实施劳动力转移就业培训和职业培训教育",
+                "常务副县长",
+                "县人社局",
+                &[GapKind::IncomeLabor, GapKind::Income],
+            ),
+        ],
+    }
+}
+
+/// Where a test's plan came from.
+pub fn plan_source() -> PlanSource {
+    PlanSource {
+        file_name: "plan.csv".into(),
+        sha256: "cd".repeat(32),
+        imported_by: None,
+    }
+}
+
+/// The small plan, then the golden register (its gaps routed by the plan).
+pub async fn plan_and_golden(store: &Store) -> fupin_store::Imported {
+    store
+        .import_plan(&small_plan(), &plan_source())
+        .await
+        .unwrap();
+    let (register, villages) = golden();
+    store
+        .import_register(&register, &meta("members.csv", None), Some(&villages))
+        .await
+        .unwrap()
+}
+
+/// A user acting without a leader's post.
+pub fn acting(u: &User) -> ActingUser<'_> {
+    ActingUser {
+        user: u,
+        post: None,
+    }
+}
+
+/// A step with a note and nothing else.
+pub fn step(action: WorkAction, note: &str) -> Step {
+    Step {
+        action,
+        note: note.into(),
+        percent: None,
+        attachments: Vec::new(),
+    }
+}
+
+/// A step that must be taken: the item after it.
+pub async fn take_step(
+    store: &Store,
+    who: &User,
+    id: WorkItemId,
+    step: &Step,
+    today: NaiveDate,
+) -> WorkItem {
+    store
+        .act_on_work_item(&acting(who), id, step, today)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_or_else(|| panic!("item {id} in the scope of {}", who.username))
 }

@@ -3,36 +3,11 @@
 use crate::support::*;
 use chrono::NaiveDate;
 use fupin_domain::household::Entry;
-use fupin_domain::plan::{Deadline, GapKind, KeyTask, Plan, UnitAssignment};
 use fupin_domain::values::HousingGrade;
 use fupin_domain::work_item::{Refusal, WorkAction, WorkState};
-use fupin_store::{
-    ActingUser, GapFilter, ItemEdit, ItemFilter, ItemScope, NewUser, NewWorkItem, PlanSource, Role,
-    Scope, Step, Store, User,
-};
+use fupin_store::{GapFilter, ItemEdit, ItemFilter, ItemScope, NewWorkItem, Role, Scope, Store};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::support::on_sqlite(super::$name).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::support::on_postgres(super::$name).await
-                }
-            )*
-        }
-    };
-}
-
-both!(
+contract!(
     gaps_are_routed_by_the_plan_and_stored_with_their_route,
     the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_closes_itself,
     only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close,
@@ -47,110 +22,12 @@ both!(
     a_plan_is_stored_with_its_routing_or_not_at_all,
 );
 
-pub const HOUSING_UNIT: &str = "县住建局";
-const HOUSING_HOUSEHOLD: &str = "1409300102007";
-
-fn task(no: u32, name: &str, leader: &str, unit: &str, owns: &[GapKind]) -> KeyTask {
-    KeyTask {
-        no,
-        name: name.into(),
-        leader: leader.into(),
-        lead_unit: unit.into(),
-        units: vec![UnitAssignment {
-            unit: unit.into(),
-            owner: format!("{unit}局长"),
-        }],
-        deadline: Deadline::Date(NaiveDate::from_ymd_opt(2018, 10, 31).unwrap()),
-        owns: owns.to_vec(),
-    }
-}
-
-/// A small plan: housing, employment (income, able to work), social security (income,
-/// unable to work), water; nothing owns DATA or the village conditions.
-pub fn small_plan() -> Plan {
-    Plan {
-        year: 2018,
-        name: "2018年脱贫攻坚重点工作责任分解方案".into(),
-        overall_post: "县委书记".into(),
-        commander_post: "县长".into(),
-        declared_tasks: Some(4),
-        tasks: vec![
-            task(
-                4,
-                "大力实施危房改造",
-                "分管副县长",
-                HOUSING_UNIT,
-                &[GapKind::Housing],
-            ),
-            task(
-                6,
-                "加强饮水安全保障",
-                "分管副县长",
-                "县水利局",
-                &[GapKind::Water],
-            ),
-            task(
-                7,
-                "大力实施兜底保障",
-                "常务副县长",
-                "县民政局",
-                &[GapKind::IncomeNoLabor],
-            ),
-            task(
-                8,
-                "大力实施劳动力转移就业培训和职业培训教育",
-                "常务副县长",
-                "县人社局",
-                &[GapKind::IncomeLabor, GapKind::Income],
-            ),
-        ],
-    }
-}
-
-fn source() -> PlanSource {
-    PlanSource {
-        file_name: "plan.csv".into(),
-        sha256: "cd".repeat(32),
-        imported_by: None,
-    }
-}
-
-async fn user(store: &Store, name: &str, role: Role) -> User {
-    store
-        .create_user(
-            &NewUser {
-                username: name.into(),
-                password: "测试密码-2018".into(),
-                role,
-            },
-            None,
-        )
-        .await
-        .unwrap()
-}
-
-async fn plan_and_golden(store: &Store) -> fupin_store::Imported {
-    store.import_plan(&small_plan(), &source()).await.unwrap();
-    let (register, villages) = golden();
-    store
-        .import_register(&register, &meta("members.csv", None), Some(&villages))
-        .await
-        .unwrap()
-}
-
 async fn all_gaps(store: &Store, filter: &GapFilter) -> Vec<fupin_store::GapRow> {
     store
         .gaps(&ItemScope::All, filter, None, 500)
         .await
         .unwrap()
         .items
-}
-
-fn acting(u: &User) -> ActingUser<'_> {
-    ActingUser {
-        user: u,
-        post: None,
-    }
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -334,37 +211,14 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
     assert_eq!(item.state, WorkState::InProgress);
 }
 
-fn step(action: WorkAction, note: &str) -> Step {
-    Step {
-        action,
-        note: note.into(),
-        percent: None,
-        attachments: Vec::new(),
-    }
-}
-
 /// The state machine's permissions, through the store (issue 5): another unit cannot
 /// even see the item; the unit reports and reports done but cannot close; an inspector
 /// sends it back (with a reason) and headquarters closes; every step is audited.
 async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close(store: Store) {
     plan_and_golden(&store).await;
     let hq = user(&store, "hq", Role::HqAdmin).await;
-    let housing = user(
-        &store,
-        "zjj",
-        Role::UnitStaff {
-            unit: HOUSING_UNIT.into(),
-        },
-    )
-    .await;
-    let water = user(
-        &store,
-        "slj",
-        Role::UnitStaff {
-            unit: "县水利局".into(),
-        },
-    )
-    .await;
+    let housing = unit_user(&store, "zjj", HOUSING_UNIT).await;
+    let water = unit_user(&store, "slj", "县水利局").await;
     let inspector = user(&store, "dc", Role::Inspector).await;
     let today = day("2018-09-01");
     let id = all_gaps(&store, &GapFilter::default())
@@ -387,12 +241,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         content_type: "image/jpeg".into(),
         data: vec![0xff, 0xd8, 0xff, 0xe0, 1, 2, 3],
     }];
-    let item = store
-        .act_on_work_item(&acting(&housing), id, &report, today)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let item = take_step(&store, &housing, id, &report, today).await;
     assert_eq!((item.state, item.progress), (WorkState::InProgress, 40));
     let refused = store
         .act_on_work_item(&acting(&housing), id, &step(WorkAction::Close, ""), today)
@@ -410,17 +259,14 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         matches!(refused, Err(Refusal::WrongState(_))),
         "closing needs 已完成待核 first"
     );
-    let item = store
-        .act_on_work_item(
-            &acting(&housing),
-            id,
-            &step(WorkAction::Complete, "改造完成，已验收"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let item = take_step(
+        &store,
+        &housing,
+        id,
+        &step(WorkAction::Complete, "改造完成，已验收"),
+        today,
+    )
+    .await;
     assert_eq!((item.state, item.progress), (WorkState::Done, 100));
     let no_reason = store
         .act_on_work_item(
@@ -432,39 +278,31 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         .await
         .unwrap();
     assert!(no_reason.is_err());
-    let item = store
-        .act_on_work_item(
-            &acting(&inspector),
-            id,
-            &step(WorkAction::Reopen, "缺少鉴定报告"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let item = take_step(
+        &store,
+        &inspector,
+        id,
+        &step(WorkAction::Reopen, "缺少鉴定报告"),
+        today,
+    )
+    .await;
     assert_eq!(item.state, WorkState::InProgress);
-    store
-        .act_on_work_item(
-            &acting(&housing),
-            id,
-            &step(WorkAction::Complete, "补交鉴定报告"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let item = store
-        .act_on_work_item(
-            &acting(&hq),
-            id,
-            &step(WorkAction::Close, "核查属实，销号"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    take_step(
+        &store,
+        &housing,
+        id,
+        &step(WorkAction::Complete, "补交鉴定报告"),
+        today,
+    )
+    .await;
+    let item = take_step(
+        &store,
+        &hq,
+        id,
+        &step(WorkAction::Close, "核查属实，销号"),
+        today,
+    )
+    .await;
     assert_eq!(item.state, WorkState::Closed);
 
     let events = store.work_events(id).await.unwrap();
@@ -634,10 +472,13 @@ async fn unit_and_area_staff_read_only_their_items_and_gaps(store: Store) {
 /// A plan belongs to a year and is revised, not replaced: each import is the next
 /// revision, the highest is in force, every one is audited.
 async fn plans_are_revised_not_replaced(store: Store) {
-    let first = store.import_plan(&small_plan(), &source()).await.unwrap();
+    let first = store
+        .import_plan(&small_plan(), &plan_source())
+        .await
+        .unwrap();
     let mut revised = small_plan();
     revised.tasks[0].lead_unit = "县住建局（房管所）".into();
-    let second = store.import_plan(&revised, &source()).await.unwrap();
+    let second = store.import_plan(&revised, &plan_source()).await.unwrap();
     assert_eq!((first.revision, second.revision), (1, 2));
     let current = store.current_plan(Some(2018)).await.unwrap().unwrap();
     assert_eq!(current.revision.id, second.id);
@@ -659,14 +500,7 @@ async fn plans_are_revised_not_replaced(store: Store) {
         store.leader_post(leader.id).await.unwrap().as_deref(),
         Some("分管副县长")
     );
-    let unit = user(
-        &store,
-        "u",
-        Role::UnitStaff {
-            unit: HOUSING_UNIT.into(),
-        },
-    )
-    .await;
+    let unit = unit_user(&store, "u", HOUSING_UNIT).await;
     assert!(store
         .set_leader_post(unit.id, Some("县长"), None)
         .await
@@ -686,41 +520,21 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
         .unwrap()
         .items[0]
         .id;
-    store
-        .act_on_work_item(&acting(&hq), id, &step(WorkAction::Complete, "完成"), today)
-        .await
-        .unwrap()
-        .unwrap();
+    take_step(&store, &hq, id, &step(WorkAction::Complete, "完成"), today).await;
     let close = step(WorkAction::Close, "销号");
     // Each on a task of its own, so that they truly run at once.
     let (s1, s2) = (store.clone(), store.clone());
     let (c1, c2) = (close.clone(), close.clone());
     let (u1, u2) = (hq.clone(), inspector.clone());
     let a = tokio::spawn(async move {
-        s1.act_on_work_item(
-            &ActingUser {
-                user: &u1,
-                post: None,
-            },
-            id,
-            &c1,
-            today,
-        )
-        .await
-        .map(|r| r.map(|i| i.is_some()))
+        s1.act_on_work_item(&acting(&u1), id, &c1, today)
+            .await
+            .map(|r| r.map(|i| i.is_some()))
     });
     let b = tokio::spawn(async move {
-        s2.act_on_work_item(
-            &ActingUser {
-                user: &u2,
-                post: None,
-            },
-            id,
-            &c2,
-            today,
-        )
-        .await
-        .map(|r| r.map(|i| i.is_some()))
+        s2.act_on_work_item(&acting(&u2), id, &c2, today)
+            .await
+            .map(|r| r.map(|i| i.is_some()))
     });
     let (a, b) = (a.await.unwrap(), b.await.unwrap());
     let outcomes = [a.unwrap(), b.unwrap()];
@@ -759,7 +573,10 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
 /// pointer, no audit row; the earlier version stays current with its gaps. Once the
 /// database takes gaps again, the same import stores the version with its gaps.
 async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
-    store.import_plan(&small_plan(), &source()).await.unwrap();
+    store
+        .import_plan(&small_plan(), &plan_source())
+        .await
+        .unwrap();
     let (register, villages) = golden();
     let first = store
         .import_register(&register, &meta("members.csv", None), Some(&villages))
@@ -781,25 +598,7 @@ async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
         .expect("a household without gaps");
     h.values.safe_water = Entry::Value(false);
     let household = h.id.to_string();
-    let (refuse, allow): (&[&str], &str) = match &store {
-        Store::Sqlite(_) => (
-            &["CREATE TRIGGER refuse_gaps BEFORE INSERT ON gaps \
-               BEGIN SELECT RAISE(ABORT, 'no new gaps'); END"],
-            "DROP TRIGGER refuse_gaps",
-        ),
-        Store::Postgres(_) => (
-            &[
-                "CREATE FUNCTION refuse_gaps() RETURNS trigger LANGUAGE plpgsql AS \
-                 $$ BEGIN RAISE EXCEPTION 'no new gaps'; END $$",
-                "CREATE TRIGGER refuse_gaps BEFORE INSERT ON gaps \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_gaps()",
-            ],
-            "DROP TRIGGER refuse_gaps ON gaps",
-        ),
-    };
-    for sql in refuse {
-        execute(&store, sql).await;
-    }
+    let allow = refuse_inserts(&store, "gaps", "no new gaps").await;
     let audit_rows = count(&store, "SELECT COUNT(*) FROM audit_log").await;
     let err = store
         .import_register(&worse, &meta("members-worse.csv", None), Some(&villages))
@@ -828,7 +627,7 @@ async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
     );
     assert_eq!(all_gaps(&store, &GapFilter::default()).await, gaps_before);
 
-    execute(&store, allow).await;
+    execute(&store, &allow).await;
     let again = store
         .import_register(&worse, &meta("members-worse.csv", None), Some(&villages))
         .await
@@ -840,6 +639,38 @@ async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
         .expect("the new gap, stored with the version");
     assert_eq!(water.first_version, again.version);
     assert!(water.work_item.is_some());
+}
+
+/// Make the database itself refuse new rows of `table` with `message` (a trigger), as a
+/// failure in the middle of a write; the SQL returned drops the trigger again.
+async fn refuse_inserts(store: &Store, table: &str, message: &str) -> String {
+    let trigger = format!("refuse_{table}");
+    let (refuse, allow) = match store {
+        Store::Sqlite(_) => (
+            vec![format!(
+                "CREATE TRIGGER {trigger} BEFORE INSERT ON {table} \
+                 BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )],
+            format!("DROP TRIGGER {trigger}"),
+        ),
+        Store::Postgres(_) => (
+            vec![
+                format!(
+                    "CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+                ),
+                format!(
+                    "CREATE TRIGGER {trigger} BEFORE INSERT ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION {trigger}()"
+                ),
+            ],
+            format!("DROP TRIGGER {trigger} ON {table}"),
+        ),
+    };
+    for sql in &refuse {
+        execute(store, sql).await;
+    }
+    allow
 }
 
 async fn execute(store: &Store, sql: &str) {
@@ -896,14 +727,7 @@ async fn inbox(store: &Store, unit: &str) -> Vec<i64> {
 async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_follow(store: Store) {
     plan_and_golden(&store).await;
     let hq = user(&store, "hq", Role::HqAdmin).await;
-    let housing = user(
-        &store,
-        "zjj",
-        Role::UnitStaff {
-            unit: HOUSING_UNIT.into(),
-        },
-    )
-    .await;
+    let housing = unit_user(&store, "zjj", HOUSING_UNIT).await;
     let inspector = user(&store, "dc", Role::Inspector).await;
     let id = housing_item_of(&all_gaps(&store, &GapFilter::default()).await);
     assert!(inbox(&store, HOUSING_UNIT).await.contains(&id));
@@ -992,12 +816,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
     let r = store.edit_work_item(&acting(&hq), id, &edit).await.unwrap();
     assert!(matches!(r, Err(Refusal::WrongState(_))), "{r:?}");
     for a in [WorkAction::Complete, WorkAction::Close] {
-        store
-            .act_on_work_item(&acting(&hq), id, &step(a, "完成"), day("2018-11-01"))
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
+        take_step(&store, &hq, id, &step(a, "完成"), day("2018-11-01")).await;
     }
     let r = store
         .edit_work_item(
@@ -1063,17 +882,14 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
     assert!(due.len() > 3, "{}", due.len());
     // One reported done is waiting on the checker: not overdue, not escalated.
     let done = due[0].id;
-    store
-        .act_on_work_item(
-            &acting(&hq),
-            done,
-            &step(WorkAction::Complete, "完成"),
-            today,
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    take_step(
+        &store,
+        &hq,
+        done,
+        &step(WorkAction::Complete, "完成"),
+        today,
+    )
+    .await;
     let n = store.escalate_overdue_as_system(today).await.unwrap();
     assert_eq!(n as usize, due.len() - 1);
     assert_eq!(store.escalate_overdue_as_system(today).await.unwrap(), 0);
@@ -1293,27 +1109,9 @@ async fn a_plan_is_stored_with_its_routing_or_not_at_all(store: Store) {
     assert!(queued
         .iter()
         .all(|g| g.task_no.is_none() && g.work_item.is_none()));
-    let (refuse, allow): (&[&str], &str) = match &store {
-        Store::Sqlite(_) => (
-            &["CREATE TRIGGER refuse_items BEFORE INSERT ON work_items \
-               BEGIN SELECT RAISE(ABORT, 'no new items'); END"],
-            "DROP TRIGGER refuse_items",
-        ),
-        Store::Postgres(_) => (
-            &[
-                "CREATE FUNCTION refuse_items() RETURNS trigger LANGUAGE plpgsql AS \
-                 $$ BEGIN RAISE EXCEPTION 'no new items'; END $$",
-                "CREATE TRIGGER refuse_items BEFORE INSERT ON work_items \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_items()",
-            ],
-            "DROP TRIGGER refuse_items ON work_items",
-        ),
-    };
-    for sql in refuse {
-        execute(&store, sql).await;
-    }
+    let allow = refuse_inserts(&store, "work_items", "no new items").await;
     let err = store
-        .import_plan_and_route(&small_plan(), &source())
+        .import_plan_and_route(&small_plan(), &plan_source())
         .await
         .expect_err("routing fails, so the plan import fails");
     assert!(err.to_string().contains("no new items"), "{err}");
@@ -1328,9 +1126,9 @@ async fn a_plan_is_stored_with_its_routing_or_not_at_all(store: Store) {
         0
     );
 
-    execute(&store, allow).await;
+    execute(&store, &allow).await;
     let (rev, routed) = store
-        .import_plan_and_route(&small_plan(), &source())
+        .import_plan_and_route(&small_plan(), &plan_source())
         .await
         .unwrap();
     assert_eq!(rev.revision, 1);
