@@ -6,8 +6,7 @@
 use crate::support::*;
 use axum::http::StatusCode;
 use calamine::{Data, Reader, Xlsx};
-use fupin_io::plan_file::demo_plan_2018;
-use fupin_store::{PlanSource, Role};
+use fupin_store::Role;
 use std::io::Cursor;
 
 both!(
@@ -16,25 +15,6 @@ both!(
     only_headquarters_and_inspectors_record_and_each_area_sees_its_own,
     the_api_follows_the_same_rules,
 );
-
-const HOUSING_BUREAU: &str = "县住建局";
-const HOUSING_HOUSEHOLD: &str = "1409300102007";
-
-/// The golden register and the demo plan (task 4 危房改造 led by 县住建局).
-async fn setup(app: &App) {
-    import_golden(&app.store).await;
-    app.store
-        .import_plan(
-            &demo_plan_2018().unwrap().plan,
-            &PlanSource {
-                file_name: "demo-plan-2018.csv".into(),
-                sha256: "cd".repeat(32),
-                imported_by: None,
-            },
-        )
-        .await
-        .unwrap();
-}
 
 async fn new_inspection(c: &mut Client) -> i64 {
     let token = c.token();
@@ -53,6 +33,27 @@ async fn new_inspection(c: &mut Client) -> i64 {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     r.location().rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// A finding entered by hand for the water bureau in the other township's village.
+async fn water_finding(c: &mut Client, id: i64) {
+    let token = c.token();
+    let r = c
+        .post_form(
+            &format!("/inspections/{id}/findings"),
+            &[
+                ("csrf", &token),
+                ("description", "村集中供水点水质未检测"),
+                ("category", "其他"),
+                ("severity", "general"),
+                ("township", OTHER_TOWNSHIP),
+                ("village", OTHER_VILLAGE),
+                ("unit", "县水利局"),
+                ("measure", "委托检测并公示"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
 }
 
 const RURAL_CSV: &str = "乡镇,行政村,农村总户数\n示例一乡,示例一乡甲村,30\n示例一乡,示例一乡乙村,40\n示例二镇,示例二镇丙村,20\n";
@@ -113,17 +114,8 @@ fn table(html: &str, id: &str) -> Vec<Vec<String>> {
                 .skip(1)
                 .map(|cell| {
                     let cell = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
-                    let mut text = String::new();
-                    let mut in_tag = false;
-                    for ch in cell.chars() {
-                        match ch {
-                            '<' => in_tag = true,
-                            '>' => in_tag = false,
-                            ch if !in_tag => text.push(ch),
-                            _ => {}
-                        }
-                    }
-                    text.replace("&amp;", "&")
+                    without_tags(cell)
+                        .replace("&amp;", "&")
                         .replace("&lt;", "<")
                         .replace("&gt;", ">")
                         .replace("&quot;", "\"")
@@ -139,7 +131,7 @@ fn table(html: &str, id: &str) -> Vec<Vec<String>> {
 /// all or nothing; one household is corrected by the form; the four indicators appear
 /// with intervals, pass/fail and probabilities. The forecast runs on the register.
 async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(app: App) {
-    setup(&app).await;
+    demo_plan_and_golden(&app.store).await;
     let mut c = app.logged_in("inspector", Role::Inspector).await;
     let id = new_inspection(&mut c).await;
     // No seed: refused with what to do.
@@ -323,16 +315,9 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
 /// deadline; the bureau rectifies, an inspector closes it; the ledger downloaded equals
 /// the findings table on the screen, before and after 销号.
 async fn findings_flow_into_work_items_and_the_ledger_read_back_matches_the_screen(app: App) {
-    setup(&app).await;
+    demo_plan_and_golden(&app.store).await;
     let mut insp = app.logged_in("inspector", Role::Inspector).await;
-    let mut unit = app
-        .logged_in(
-            "housing",
-            Role::UnitStaff {
-                unit: HOUSING_BUREAU.into(),
-            },
-        )
-        .await;
+    let mut unit = app.unit_staff("housing", HOUSING_BUREAU).await;
     let id = new_inspection(&mut insp).await;
     let token = insp.token();
     let r = insp
@@ -351,22 +336,7 @@ async fn findings_flow_into_work_items_and_the_ledger_read_back_matches_the_scre
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let r = insp
-        .post_form(
-            &format!("/inspections/{id}/findings"),
-            &[
-                ("csrf", &token),
-                ("description", "村集中供水点水质未检测"),
-                ("category", "其他"),
-                ("severity", "general"),
-                ("township", OTHER_TOWNSHIP),
-                ("village", OTHER_VILLAGE),
-                ("unit", "县水利局"),
-                ("measure", "委托检测并公示"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    water_finding(&mut insp, id).await;
 
     let page = insp
         .get(&format!("/inspections/{id}/findings"))
@@ -475,27 +445,11 @@ async fn ledger(c: &mut Client, id: i64) -> Vec<Vec<String>> {
 /// a village's staff see their village's sampled households only and not the county's
 /// estimates; a township's staff see the findings of their township only.
 async fn only_headquarters_and_inspectors_record_and_each_area_sees_its_own(app: App) {
-    setup(&app).await;
+    demo_plan_and_golden(&app.store).await;
     let mut hq = app.logged_in("hq", Role::HqAdmin).await;
     let id = new_inspection(&mut hq).await;
     assert_eq!(draw(&mut hq, id, "3").await.status, StatusCode::SEE_OTHER);
-    let token = hq.token();
-    let r = hq
-        .post_form(
-            &format!("/inspections/{id}/findings"),
-            &[
-                ("csrf", &token),
-                ("description", "村集中供水点水质未检测"),
-                ("category", "其他"),
-                ("severity", "general"),
-                ("township", OTHER_TOWNSHIP),
-                ("village", OTHER_VILLAGE),
-                ("unit", "县水利局"),
-                ("measure", "委托检测并公示"),
-            ],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    water_finding(&mut hq, id).await;
     // The audit log names the inspection's writes in Chinese.
     let audit = hq.get("/admin/audit").await.text();
     for label in ["新建考核评估", "考核抽样", "登记考核问题并交办", "交办事项"]
@@ -622,7 +576,7 @@ async fn only_headquarters_and_inspectors_record_and_each_area_sees_its_own(app:
 /// The API: the same records, rules and scopes; POSTs need the CSRF header; the
 /// OpenAPI document lists the paths.
 async fn the_api_follows_the_same_rules(app: App) {
-    setup(&app).await;
+    demo_plan_and_golden(&app.store).await;
     let mut c = app.logged_in("inspector", Role::Inspector).await;
     let token = c.token();
     let body = serde_json::json!({
@@ -704,14 +658,7 @@ async fn the_api_follows_the_same_rules(app: App) {
     assert_eq!(fc.status, StatusCode::OK, "{}", fc.text());
     assert_eq!(fc.json()["runs"], 50);
     // Another unit's staff: the finding is not theirs; cannot record.
-    let mut water = app
-        .logged_in(
-            "water",
-            Role::UnitStaff {
-                unit: "县水利局".into(),
-            },
-        )
-        .await;
+    let mut water = app.unit_staff("water", "县水利局").await;
     let theirs = water
         .get(&format!("/api/v1/inspections/{id}/findings"))
         .await

@@ -22,6 +22,9 @@ pub const OTHER_TOWNSHIP: &str = "示例二镇";
 pub const OWN_VILLAGE: &str = "示例一乡甲村";
 pub const SIBLING_VILLAGE: &str = "示例一乡乙村";
 pub const OTHER_VILLAGE: &str = "示例二镇丙村";
+/// The demo plan's lead unit for housing (task 4), and a golden household with a housing gap.
+pub const HOUSING_BUREAU: &str = "县住建局";
+pub const HOUSING_HOUSEHOLD: &str = "1409300102007";
 
 /// The app under test.
 #[derive(Clone)]
@@ -68,6 +71,12 @@ impl App {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
         c.fetch_csrf().await;
         c
+    }
+
+    /// A logged-in client of a new account of a unit's staff.
+    pub async fn unit_staff(&self, name: &str, unit: &str) -> Client {
+        self.logged_in(name, Role::UnitStaff { unit: unit.into() })
+            .await
     }
 }
 
@@ -334,6 +343,38 @@ pub async fn import_golden(store: &Store) -> fupin_store::Imported {
         .import_register(&register, &meta, Some(&villages))
         .await
         .unwrap()
+}
+
+/// The demo plan (the seed county's 2018 plan: task 4 危房改造 led by 县住建局), then the
+/// golden register, its gaps routed by the plan.
+pub async fn demo_plan_and_golden(store: &Store) {
+    store
+        .import_plan(
+            &fupin_io::plan_file::demo_plan_2018().unwrap().plan,
+            &fupin_store::PlanSource {
+                file_name: "plan.csv".into(),
+                sha256: "cd".repeat(32),
+                imported_by: None,
+            },
+        )
+        .await
+        .unwrap();
+    import_golden(store).await;
+}
+
+/// The text of an HTML fragment without its tags.
+pub fn without_tags(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// Audit rows as (action, username, entity id), newest first.

@@ -20,9 +20,6 @@ both!(
     the_household_page_shows_its_gaps_and_items_in_the_readers_scope,
 );
 
-const HOUSING_BUREAU: &str = "县住建局";
-const HOUSING_HOUSEHOLD: &str = "1409300102007";
-
 /// Upload the demo plan (the seed county's 2018 plan) as the headquarters.
 async fn upload_plan(c: &mut Client, csv: &str) -> Resp {
     let token = c.token();
@@ -50,17 +47,7 @@ fn matrix_cell(html: &str, task: u32, class: &str) -> u64 {
     let cell = &row[row.find(&format!("class=\"num {class}\"")).unwrap()..];
     let cell = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
     // The cell's text without its tags (the open count is a link).
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in cell.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text.parse().unwrap()
+    without_tags(cell).parse().unwrap()
 }
 
 /// The number inside `<b class="{class}">…</b>` of the six-in-place panel.
@@ -121,14 +108,7 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
     let open_gaps_before = six_value(&six, "open-gaps");
     let closed_before = six_value(&six, "items-closed");
 
-    let mut unit = app
-        .logged_in(
-            "zjj",
-            Role::UnitStaff {
-                unit: HOUSING_BUREAU.into(),
-            },
-        )
-        .await;
+    let mut unit = app.unit_staff("zjj", HOUSING_BUREAU).await;
     let inbox = unit.get("/tasks/items").await.text();
     assert!(inbox.contains("县住建局 待办箱"));
     let id = item_id_of(&inbox, &format!("户 {HOUSING_HOUSEHOLD}：住房安全有保障"));
@@ -214,18 +194,7 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
 /// Permissions over HTTP: another unit does not find the item (404), the unit cannot close
 /// it (403), township staff see only their township's gaps, a forged form is refused.
 async fn units_see_only_their_items_and_cannot_close(app: App) {
-    app.store
-        .import_plan(
-            &fupin_io::plan_file::demo_plan_2018().unwrap().plan,
-            &fupin_store::PlanSource {
-                file_name: "plan.csv".into(),
-                sha256: "cd".repeat(32),
-                imported_by: None,
-            },
-        )
-        .await
-        .unwrap();
-    import_golden(&app.store).await;
+    demo_plan_and_golden(&app.store).await;
     let item = app
         .store
         .work_items(
@@ -238,14 +207,7 @@ async fn units_see_only_their_items_and_cannot_close(app: App) {
         .unwrap()
         .items
         .remove(0);
-    let mut water = app
-        .logged_in(
-            "slj",
-            Role::UnitStaff {
-                unit: "县水利局".into(),
-            },
-        )
-        .await;
+    let mut water = app.unit_staff("slj", "县水利局").await;
     assert_eq!(
         water.get(&format!("/tasks/items/{}", item.id)).await.status,
         StatusCode::NOT_FOUND
@@ -266,14 +228,7 @@ async fn units_see_only_their_items_and_cannot_close(app: App) {
         .text()
         .contains(HOUSING_BUREAU));
 
-    let mut unit = app
-        .logged_in(
-            "zjj",
-            Role::UnitStaff {
-                unit: HOUSING_BUREAU.into(),
-            },
-        )
-        .await;
+    let mut unit = app.unit_staff("zjj", HOUSING_BUREAU).await;
     let token = unit.token();
     for (action, status) in [
         ("complete", StatusCode::SEE_OTHER),
@@ -462,14 +417,7 @@ async fn the_api_serves_items_and_steps_with_the_same_rules(app: App) {
     import_golden(&app.store).await;
     let mut hq = app.logged_in("admin", Role::HqAdmin).await;
     upload_plan(&mut hq, DEMO_PLAN_2018_CSV).await;
-    let mut unit = app
-        .logged_in(
-            "zjj",
-            Role::UnitStaff {
-                unit: HOUSING_BUREAU.into(),
-            },
-        )
-        .await;
+    let mut unit = app.unit_staff("zjj", HOUSING_BUREAU).await;
     let list = unit.get("/api/v1/work-items").await.json();
     let items = list["items"].as_array().unwrap();
     assert!(!items.is_empty() && items.iter().all(|i| i["unit"] == HOUSING_BUREAU));
@@ -610,21 +558,6 @@ async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_esca
     assert!(page.contains("升级至责任领导分管城建副县长督办"));
 }
 
-async fn demo_plan_and_golden(app: &App) {
-    app.store
-        .import_plan(
-            &fupin_io::plan_file::demo_plan_2018().unwrap().plan,
-            &fupin_store::PlanSource {
-                file_name: "plan.csv".into(),
-                sha256: "cd".repeat(32),
-                imported_by: None,
-            },
-        )
-        .await
-        .unwrap();
-    import_golden(&app.store).await;
-}
-
 /// The housing gap's work item of the golden household.
 async fn housing_item(app: &App) -> i64 {
     app.store
@@ -643,26 +576,12 @@ async fn housing_item(app: &App) -> i64 {
 /// bureau's inbox to the new unit's; without a reason nothing changes; unit staff have no
 /// form and are refused (403) on the page's POST and in the API; the API changes it too.
 async fn headquarters_changes_deadline_and_unit_and_units_cannot(app: App) {
-    demo_plan_and_golden(&app).await;
+    demo_plan_and_golden(&app.store).await;
     let id = housing_item(&app).await;
     let page = format!("/tasks/items/{id}");
     let edit = format!("/tasks/items/{id}/edit");
-    let mut unit = app
-        .logged_in(
-            "zjj",
-            Role::UnitStaff {
-                unit: HOUSING_BUREAU.into(),
-            },
-        )
-        .await;
-    let mut poverty_office = app
-        .logged_in(
-            "fpb",
-            Role::UnitStaff {
-                unit: "县扶贫办".into(),
-            },
-        )
-        .await;
+    let mut unit = app.unit_staff("zjj", HOUSING_BUREAU).await;
+    let mut poverty_office = app.unit_staff("fpb", "县扶贫办").await;
     let mut hq = app.logged_in("admin", Role::HqAdmin).await;
     let html = unit.get(&page).await.text();
     assert!(!html.contains("id=\"edit-form\""));
@@ -756,7 +675,7 @@ async fn headquarters_changes_deadline_and_unit_and_units_cannot(app: App) {
 /// reader's scope: the housing bureau sees the housing gap, the water bureau not, staff
 /// of another township not even the household.
 async fn the_household_page_shows_its_gaps_and_items_in_the_readers_scope(app: App) {
-    demo_plan_and_golden(&app).await;
+    demo_plan_and_golden(&app.store).await;
     let id = housing_item(&app).await;
     let page = format!("/households/{HOUSING_HOUSEHOLD}");
     let mut hq = app.logged_in("admin", Role::HqAdmin).await;
@@ -780,14 +699,7 @@ async fn the_household_page_shows_its_gaps_and_items_in_the_readers_scope(app: A
     assert_eq!(housing["item"]["overdue"], true);
     assert!(housing["item"]["deadline"].is_string());
 
-    let mut unit = app
-        .logged_in(
-            "zjj",
-            Role::UnitStaff {
-                unit: HOUSING_BUREAU.into(),
-            },
-        )
-        .await;
+    let mut unit = app.unit_staff("zjj", HOUSING_BUREAU).await;
     let j = unit
         .get(&format!("/api/v1/households/{HOUSING_HOUSEHOLD}"))
         .await
@@ -804,14 +716,7 @@ async fn the_household_page_shows_its_gaps_and_items_in_the_readers_scope(app: A
         .unwrap()
         .iter()
         .all(|g| g["lead_unit"] == HOUSING_BUREAU));
-    let mut water = app
-        .logged_in(
-            "slj",
-            Role::UnitStaff {
-                unit: "县水利局".into(),
-            },
-        )
-        .await;
+    let mut water = app.unit_staff("slj", "县水利局").await;
     let html = water.get(&page).await.text();
     assert!(!html.contains(&format!("/tasks/items/{id}")));
     let j = water
