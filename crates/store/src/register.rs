@@ -481,6 +481,47 @@ impl Store {
         }))
     }
 
+    /// The townships in scope with their summaries, in register order, `limit` at a time
+    /// after the township whose key (its position in the register) is `after`: a
+    /// province register has hundreds, and a page should not carry them all. The key of
+    /// the last one is `next`. Village staff see none.
+    pub async fn townships_page(
+        &self,
+        scope: &Scope,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Page<Summary, u64>> {
+        if matches!(scope, Scope::Village { .. }) {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let limit = clamp_limit(limit);
+        let (filter, binds) = scope.sql("t", 3);
+        let sql = format!(
+            "SELECT t.seq, t.township, t.population, {TALLY_SELECT} FROM township_summaries t \
+             WHERE t.version_id = {CURRENT} AND t.seq > $1{filter} ORDER BY t.seq LIMIT $2"
+        );
+        let items = on_pool!(self, pool => {
+            let mut q = sqlx::query(&sql)
+                .bind(after.map_or(-1, |a| a.min(i64::MAX as u64) as i64))
+                .bind(limit + 1);
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            let rows = q.fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((count(r, "seq")?, summary(r, true, false)?)))
+                .collect::<Result<Vec<_>>>()?
+        });
+        let page = Page::of(items, limit, |(seq, _)| *seq);
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, s)| s).collect(),
+            next: page.next,
+        })
+    }
+
     /// One township's summary, if it is in scope (without reading the others: a province
     /// register has hundreds).
     pub async fn township(&self, scope: &Scope, name: &str) -> Result<Option<Summary>> {

@@ -43,6 +43,7 @@ contract!(
     job_state_changes_are_audited_in_the_name_of_who_asked,
     an_import_reports_each_of_its_steps,
     one_township_reads_as_in_the_list_and_only_in_scope,
+    township_pages_by_key_hold_every_township_once_in_scope,
     id_keys_computed_in_sql_match_the_domain,
 );
 
@@ -1172,6 +1173,46 @@ async fn one_township_reads_as_in_the_list_and_only_in_scope(store: Store) {
         store.township(&Scope::County, "无此乡").await.unwrap(),
         None
     );
+}
+
+/// Townships page by key (their place in the register): every page of any size, taken in
+/// turn, holds the list's townships once each, in its order; a scope's pages hold only its
+/// own, village staff none.
+async fn township_pages_by_key_hold_every_township_once_in_scope(store: Store) {
+    import_golden(&store).await;
+    let village = Scope::Village {
+        township: ONE_TOWNSHIP.into(),
+        village: "示例一乡甲村".into(),
+    };
+    for scope in [
+        Scope::County,
+        township(ONE_TOWNSHIP),
+        township(OTHER_TOWNSHIP),
+        village,
+    ] {
+        let listed = store.townships(&scope).await.unwrap();
+        for limit in [1, 2, 3, 500] {
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store.townships_page(&scope, after, limit).await.unwrap();
+                assert!(page.items.len() <= limit as usize);
+                paged.extend(page.items);
+                match page.next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            assert_eq!(paged, listed, "{scope:?} by {limit}");
+        }
+    }
+    assert_eq!(store.townships(&Scope::County).await.unwrap().len(), 2);
+    // Past the end: an empty last page.
+    let page = store
+        .townships_page(&Scope::County, Some(u64::MAX), 5)
+        .await
+        .unwrap();
+    assert!(page.items.is_empty() && page.next.is_none());
 }
 
 /// An import reports its steps in order, ending with all of them done.

@@ -4,7 +4,7 @@
 //! `X-CSRF-Token` header. The OpenAPI 3 document is at `/api/openapi.json`.
 
 use crate::auth::{self, ApiUser};
-use crate::dashboard::{area_view, incidence};
+use crate::dashboard::{area_view, incidence, AreaPage};
 use crate::error::{ApiError, Error};
 use crate::household::{criteria, failure_reason};
 use crate::import::{self, import_job};
@@ -226,27 +226,42 @@ async fn me(ApiUser(v): ApiUser) -> ApiResult {
     }))
 }
 
-/// GET /api/v1/summary — the figures of the user's whole area and of the areas one
-/// level down, as on the dashboard.
-async fn summary(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
+/// GET /api/v1/summary?after=key&limit=n — the figures of the user's whole area and one
+/// page of the areas one level down (`children`, 50 by default; `next` is the `after`
+/// of the following page, or null), as on the dashboard.
+async fn summary(
+    State(state): State<AppState>,
+    ApiUser(v): ApiUser,
+    Query(q): Query<AreaPage>,
+) -> ApiResult {
     let region = state.config.region;
-    let area = area_view(&state.store, &v.scope).await?;
+    let area = area_view(&state.store, &v.scope, &q).await?;
     let version = state.store.current_version().await?;
     ok(json!({
         "scope": scope_json(&v.scope),
         "version": version.as_ref().map(version_json),
         "area": area.as_ref().map(|a| summary_json(&a.summary, region)),
         "children": area.as_ref().map(|a| a.children.iter().map(|s| summary_json(s, region)).collect::<Vec<_>>()).unwrap_or_default(),
+        "next": area.as_ref().and_then(|a| a.next),
     }))
 }
 
-async fn townships(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
+/// GET /api/v1/townships?after=key&limit=n — the townships in scope, in register order,
+/// by key: `{items, next}`, `next` the `after` of the following page (null at the end).
+async fn townships(
+    State(state): State<AppState>,
+    ApiUser(v): ApiUser,
+    Query(q): Query<AreaPage>,
+) -> ApiResult {
     let region = state.config.region;
-    let list = state.store.townships(&v.scope).await?;
-    ok(json!(list
-        .iter()
-        .map(|s| summary_json(s, region))
-        .collect::<Vec<_>>()))
+    let page = state
+        .store
+        .townships_page(&v.scope, q.after()?, q.limit())
+        .await?;
+    ok(json!({
+        "items": page.items.iter().map(|s| summary_json(s, region)).collect::<Vec<_>>(),
+        "next": page.next,
+    }))
 }
 
 async fn township(

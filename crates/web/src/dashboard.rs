@@ -8,11 +8,12 @@ use crate::error::{Error, PageError};
 use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use fupin_domain::figures::{village_exit_ready, Rate, Region};
 use fupin_domain::{Criterion, Verdict};
 use fupin_store::{RegisterVersion, Scope, Store, Summary};
+use serde::Deserialize;
 
 /// A verdict's or criterion's line in a figures table.
 pub struct CountRow {
@@ -216,36 +217,74 @@ impl AreaRow {
     }
 }
 
-/// The summary of the viewer's whole area, and the areas one level down.
+/// Areas on one page of the dashboard's table (a province has hundreds of townships).
+pub const AREA_PAGE: u32 = 50;
+
+/// The summary of the viewer's whole area, and one page of the areas one level down.
 pub struct AreaView {
     pub summary: Summary,
     pub children: Vec<Summary>,
     /// What the children are: 乡镇 or 行政村.
     pub child_kind: &'static str,
+    /// The key of the next page of townships (`after`); None on the last page. A
+    /// township's villages (tens) come on one page.
+    pub next: Option<u64>,
 }
 
-/// What the viewer's area holds, or None before the first import.
-pub async fn area_view(store: &Store, scope: &Scope) -> Result<Option<AreaView>, Error> {
+/// Which page of the areas table: `after` the key of the previous page's last township
+/// (its `next`), `limit` areas (default [`AREA_PAGE`]).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct AreaPage {
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl AreaPage {
+    /// The key to read after; an empty one is the first page.
+    pub fn after(&self) -> Result<Option<u64>, Error> {
+        match self.after.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(a) => a.parse().map(Some).map_err(|_| {
+                Error::BadRequest(format!("分页参数 after「{a}」无效：应为上一页给出的 next"))
+            }),
+        }
+    }
+
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(AREA_PAGE)
+    }
+}
+
+/// What the viewer's area holds, or None before the first import: its summary (never a
+/// sum over the page) and one page of the areas one level down.
+pub async fn area_view(
+    store: &Store,
+    scope: &Scope,
+    page: &AreaPage,
+) -> Result<Option<AreaView>, Error> {
+    let after = page.after()?;
     Ok(match scope {
         Scope::County => match store.county_summary(scope).await? {
             None => None,
+            Some(summary) => {
+                let townships = store.townships_page(scope, after, page.limit()).await?;
+                Some(AreaView {
+                    summary,
+                    children: townships.items,
+                    child_kind: "乡镇",
+                    next: townships.next,
+                })
+            }
+        },
+        Scope::Township { township } => match store.township(scope, township).await? {
+            None => None,
             Some(summary) => Some(AreaView {
                 summary,
-                children: store.townships(scope).await?,
-                child_kind: "乡镇",
+                children: store.villages(scope, township).await?,
+                child_kind: "行政村",
+                next: None,
             }),
         },
-        Scope::Township { township } => {
-            let mut ts = store.townships(scope).await?;
-            match ts.pop() {
-                None => None,
-                Some(summary) => Some(AreaView {
-                    summary,
-                    children: store.villages(scope, township).await?,
-                    child_kind: "行政村",
-                }),
-            }
-        }
         Scope::Village { township, village } => store
             .villages(scope, township)
             .await?
@@ -255,6 +294,7 @@ pub async fn area_view(store: &Store, scope: &Scope) -> Result<Option<AreaView>,
                 summary,
                 children: Vec::new(),
                 child_kind: "",
+                next: None,
             }),
     })
 }
@@ -292,6 +332,9 @@ struct DashboardPage {
     figures: Option<Figures>,
     rows: Vec<AreaRow>,
     child_kind: &'static str,
+    /// The areas table's pages: back to the first, and the next.
+    first_url: Option<String>,
+    next_url: Option<String>,
     /// Village staff: their households.
     households_url: String,
     version: Option<VersionLine>,
@@ -299,9 +342,9 @@ struct DashboardPage {
     gaps: fupin_store::GapCounts,
 }
 
-pub async fn render(state: &AppState, v: &Viewer) -> Result<String, Error> {
+pub async fn render(state: &AppState, v: &Viewer, page: &AreaPage) -> Result<String, Error> {
     let region = state.config.region;
-    let area = area_view(&state.store, &v.scope).await?;
+    let area = area_view(&state.store, &v.scope, page).await?;
     let version = state
         .store
         .current_version()
@@ -309,6 +352,11 @@ pub async fn render(state: &AppState, v: &Viewer) -> Result<String, Error> {
         .map(|v| VersionLine::of(&v));
     let households_url = match &v.scope {
         Scope::Village { township, village } => view::village_url(township, village),
+        _ => String::new(),
+    };
+    // The page size travels with the links when it is not the default.
+    let limit = match page.limit {
+        Some(l) if l != AREA_PAGE => format!("&limit={l}"),
         _ => String::new(),
     };
     let page = DashboardPage {
@@ -320,6 +368,13 @@ pub async fn render(state: &AppState, v: &Viewer) -> Result<String, Error> {
             .map(|a| a.children.iter().map(|s| AreaRow::of(s, region)).collect())
             .unwrap_or_default(),
         child_kind: area.as_ref().map_or("", |a| a.child_kind),
+        first_url: page
+            .after()?
+            .map(|_| format!("/{}", limit.replacen('&', "?", 1))),
+        next_url: area
+            .as_ref()
+            .and_then(|a| a.next)
+            .map(|n| format!("/?after={n}{limit}")),
         households_url,
         version,
         gaps: state.store.gap_counts(&crate::tasks::item_scope(v)).await?,
@@ -327,10 +382,11 @@ pub async fn render(state: &AppState, v: &Viewer) -> Result<String, Error> {
     Ok(page.render()?)
 }
 
-/// GET /
+/// GET /?after=key&limit=n — the areas table by key, 50 at a time.
 pub async fn page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
+    Query(q): Query<AreaPage>,
 ) -> Result<Html<String>, PageError> {
-    Ok(Html(render(&state, &v).await?))
+    Ok(Html(render(&state, &v, &q).await?))
 }

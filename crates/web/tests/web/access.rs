@@ -89,7 +89,19 @@ async fn a_township_user_cannot_reach_another_township(app: App) {
     assert_eq!(s["area"]["township"], ONE_TOWNSHIP);
     assert_eq!(s["area"]["households"], 26);
     let ts = c.get("/api/v1/townships").await.json();
-    assert_eq!(ts.as_array().unwrap().len(), 1);
+    assert_eq!(ts["items"].as_array().unwrap().len(), 1);
+    assert_eq!(ts["items"][0]["township"], ONE_TOWNSHIP);
+    assert!(ts["next"].is_null());
+    // Paging on from the own township's key does not reach the other one.
+    for path in [
+        "/api/v1/townships?after=0&limit=1",
+        "/api/v1/summary?after=0&limit=1",
+        "/?after=0&limit=1",
+    ] {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(!r.text().contains(OTHER_TOWNSHIP), "{path}");
+    }
     // Search: by 户编号, by ID number — nothing of the other township.
     let r = c.get("/search?q=14093002").await.text();
     assert!(!r.contains(OTHER_HOUSEHOLD), "{r}");

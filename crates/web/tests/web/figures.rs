@@ -14,6 +14,7 @@ both!(
     a_household_page_shows_each_criterion_and_why_it_fails,
     the_openapi_document_lists_every_api_route,
     an_empty_store_shows_an_empty_dashboard,
+    the_township_table_pages_by_key_and_the_figures_stay_whole,
 );
 
 async fn dashboard_figures_equal_the_engine_tallies_for_the_golden_register(app: App) {
@@ -187,4 +188,68 @@ async fn an_empty_store_shows_an_empty_dashboard(app: App) {
     assert!(s["area"].is_null());
     assert_eq!(c.get("/problems").await.status, StatusCode::OK);
     assert_eq!(c.get("/versions").await.status, StatusCode::OK);
+}
+
+/// A province has hundreds of townships: the dashboard's table, `/api/v1/summary`'s
+/// children and `/api/v1/townships` come a page at a time, by key, each township once and
+/// in register order, while the county's figures stay those of the whole county.
+async fn the_township_table_pages_by_key_and_the_figures_stay_whole(app: App) {
+    import_golden(&app.store).await;
+    let mut c = app.logged_in("leader", Role::CountyLeader).await;
+    let whole = c.get("/api/v1/summary").await.json();
+    assert_eq!(whole["children"].as_array().unwrap().len(), 2);
+    assert!(whole["next"].is_null());
+    for base in ["/api/v1/townships", "/api/v1/summary"] {
+        let list = if base.ends_with("summary") {
+            "children"
+        } else {
+            "items"
+        };
+        let mut seen = Vec::new();
+        let mut url = format!("{base}?limit=1");
+        loop {
+            let p = c.get(&url).await.json();
+            let items = p[list].as_array().unwrap();
+            assert!(items.len() <= 1, "{url}");
+            seen.extend(
+                items
+                    .iter()
+                    .map(|t| t["township"].as_str().unwrap().to_string()),
+            );
+            if list == "children" {
+                assert_eq!(p["area"], whole["area"], "{url}");
+            }
+            match p["next"].as_u64() {
+                Some(n) => url = format!("{base}?limit=1&after={n}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, [ONE_TOWNSHIP, OTHER_TOWNSHIP], "{base}");
+    }
+    // The dashboard: one township a page, the next page by its link, the county's figures
+    // on every page.
+    let first = c.get("/?limit=1").await.text();
+    assert!(first.contains(r#"id="kpi-households">33<"#));
+    assert!(first.contains(ONE_TOWNSHIP) && !first.contains(OTHER_TOWNSHIP));
+    assert!(!first.contains(r#"id="first-page""#));
+    let next = first
+        .split(r#"<a href=""#)
+        .find_map(|a| a.split_once(r#"" id="next-page""#))
+        .map(|(href, _)| href.replace("&#38;", "&").replace("&amp;", "&"))
+        .expect("a next-page link");
+    assert_eq!(next, "/?after=0&limit=1");
+    let second = c.get(&next).await.text();
+    assert!(second.contains(r#"id="kpi-households">33<"#));
+    assert!(second.contains(OTHER_TOWNSHIP), "{second}");
+    assert!(
+        second.contains(r#"href="/?limit=1" id="first-page""#),
+        "{second}"
+    );
+    assert!(!second.contains(r#"id="next-page""#));
+    // A key that is not one is refused, not read as the first page.
+    assert_eq!(c.get("/?after=x").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        c.get("/api/v1/townships?after=x").await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
