@@ -164,13 +164,23 @@ async fn get_json(c: &mut Conn, path: &str, cookie: &str) -> Value {
 }
 
 async fn discover(c: &mut Conn, cookie: &str) -> Targets {
-    let list = get_json(c, "/api/v1/townships", cookie).await;
-    let townships: Vec<String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["township"].as_str().unwrap().to_string())
-        .collect();
+    // Every township, a page of 500 at a time (the list pages by key).
+    let mut townships: Vec<String> = Vec::new();
+    let mut path = "/api/v1/townships?limit=500".to_string();
+    loop {
+        let page = get_json(c, &path, cookie).await;
+        townships.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["township"].as_str().unwrap().to_string()),
+        );
+        match page["next"].as_u64() {
+            Some(n) => path = format!("/api/v1/townships?limit=500&after={n}"),
+            None => break,
+        }
+    }
     let mut villages = Vec::new();
     for t in &townships {
         let vs = get_json(c, &format!("/api/v1/townships/{}/villages", enc(t)), cookie).await;
