@@ -595,15 +595,19 @@ const DEMO_LEADER_POST: &str = "分管城建副县长";
 
 /// The demo plan (the seed county's 2018 plan, embedded), when the database has no 2018
 /// plan yet; an existing 2018 register's gaps are routed by it in the same transaction.
-async fn load_demo_plan(store: &Store) -> Result<()> {
+/// It is loaded as if issued on `today`, the day the demo database is made: its dated
+/// deadlines keep their distance from 1 January 2018, counted from `today`
+/// (`Plan::issued_on`), so the demo starts with its work due in the months ahead, not
+/// every item years overdue and escalated by the first run (docs/plan-decisions.md).
+async fn load_demo_plan(store: &Store, today: chrono::NaiveDate) -> Result<()> {
     if store.current_plan(Some(2018)).await?.is_some() {
         return Ok(());
     }
-    let file = fupin_io::plan_file::demo_plan_2018()?;
+    let plan = fupin_io::plan_file::demo_plan_2018()?.plan.issued_on(today);
     let sha256 = fupin_web::tasks::sha256_hex(fupin_io::plan_file::DEMO_PLAN_2018_CSV.as_bytes());
     let rev = store
         .import_plan(
-            &file.plan,
+            &plan,
             &PlanSource {
                 file_name: "demo-plan-2018.csv".into(),
                 sha256,
@@ -612,7 +616,7 @@ async fn load_demo_plan(store: &Store) -> Result<()> {
         )
         .await?;
     println!(
-        "已载入演示责任分解方案：{} 年第 {} 版，{} 项重点工作",
+        "已载入演示责任分解方案：{} 年第 {} 版，{} 项重点工作（完成时限自今日 {today} 起按原方案顺延）",
         rev.year, rev.revision, rev.tasks
     );
     Ok(())
@@ -688,7 +692,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         store
             .set_incidence_threshold(Config::default().region.threshold_bp())
             .await?;
-        load_demo_plan(&store).await?;
+        load_demo_plan(&store, fupin_store::today()).await?;
         if store.current_version().await?.is_none() {
             println!("正在载入虚拟登记表到 {} ……", db.display());
             let year = 2018;
@@ -811,4 +815,58 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
         .await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    /// The demo's plan is due after the demo starts (docs/plan-decisions.md, "The demo
+    /// plan"): the golden register routed by the demo plan loaded years after 2018 has
+    /// work items, none overdue, and the first escalation run escalates nothing; they
+    /// fall due as the plan's did — 任务 10's (2018-06-30, day 180) first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_demo_plan_falls_due_after_the_demo_starts() {
+        fupin_test_support::on_sqlite(
+            |store| store,
+            |store| async move {
+                let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+                load_demo_plan(&store, today).await.unwrap();
+                let (register, villages) = fupin_test_support::golden();
+                let meta = RegisterMeta {
+                    file_name: "members.csv".into(),
+                    sha256: "ab".repeat(32),
+                    year: 2018,
+                    line: fupin_test_support::line_3535(),
+                    imported_by: None,
+                };
+                store
+                    .import_register(&register, &meta, Some(&villages))
+                    .await
+                    .unwrap();
+                let items = store
+                    .work_items(&fupin_store::ItemScope::All, &Default::default(), None, 500)
+                    .await
+                    .unwrap()
+                    .items;
+                assert!(items.len() > 3, "{}", items.len());
+                assert!(items.iter().all(|i| !i.overdue(today)));
+                assert_eq!(store.escalate_overdue_as_system(today).await.unwrap(), 0);
+                let plan = store.current_plan(Some(2018)).await.unwrap().unwrap().plan;
+                assert_eq!(plan.year, 2018);
+                let first = plan.tasks.iter().filter_map(|t| t.deadline.date()).min();
+                assert_eq!(first, NaiveDate::from_ymd_opt(2027, 5, 28));
+                // Loaded once: a later start keeps the deadlines the demo began with.
+                load_demo_plan(&store, today + chrono::Days::new(400))
+                    .await
+                    .unwrap();
+                assert_eq!(store.plan_revisions().await.unwrap().len(), 1);
+                // Once a deadline passes, the system escalates as in any county.
+                let later = NaiveDate::from_ymd_opt(2028, 1, 1).unwrap();
+                assert!(store.escalate_overdue_as_system(later).await.unwrap() > 0);
+            },
+        )
+        .await
+    }
 }

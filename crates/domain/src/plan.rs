@@ -438,6 +438,23 @@ impl Plan {
         v
     }
 
+    /// The plan as if issued on `start` (the demo, run years after its plan's year): every
+    /// dated 完成时限 keeps its distance from 1 January of the plan's year, counted from
+    /// `start`; 长期 and no deadline stay; the year, tasks and routing do not change.
+    pub fn issued_on(&self, start: NaiveDate) -> Plan {
+        let Some(year_start) = NaiveDate::from_ymd_opt(self.year, 1, 1) else {
+            return self.clone();
+        };
+        let by = start.signed_duration_since(year_start);
+        let mut plan = self.clone();
+        for t in &mut plan.tasks {
+            if let Deadline::Date(d) = t.deadline {
+                t.deadline = Deadline::Date(d.checked_add_signed(by).unwrap_or(d));
+            }
+        }
+        plan
+    }
+
     /// Whether the declared number of tasks differs from the number listed.
     pub fn declared_mismatch(&self) -> Option<(u32, usize)> {
         self.declared_tasks
@@ -503,5 +520,48 @@ mod tests {
         );
         assert_eq!(split_list(" 局长、 、"), vec!["局长"]);
         assert!(split_list("").is_empty());
+    }
+
+    /// The demo's plan: dated deadlines keep their distance from 1 January of the plan's
+    /// year, counted from the day it is issued; 长期 and none stay; nothing else changes.
+    #[test]
+    fn a_plan_issued_later_keeps_its_deadlines_distance_from_the_start_of_its_year() {
+        let task = |no, deadline| KeyTask {
+            no,
+            name: format!("任务{no}"),
+            leader: "常务副县长".into(),
+            lead_unit: "县扶贫办".into(),
+            units: Vec::new(),
+            deadline,
+            owns: Vec::new(),
+        };
+        let plan = Plan {
+            year: 2018,
+            name: "2018年方案".into(),
+            overall_post: "县委书记".into(),
+            commander_post: "县长".into(),
+            declared_tasks: None,
+            tasks: vec![
+                task(1, date(2018, 6, 30)),
+                task(2, date(2018, 12, 31)),
+                task(3, Deadline::Ongoing),
+                task(4, Deadline::None),
+            ],
+        };
+        let start = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        let issued = plan.issued_on(start);
+        // 2018-06-30 is day 180 of 2018, 2018-12-31 day 364.
+        assert_eq!(issued.tasks[0].deadline, date(2027, 5, 28));
+        assert_eq!(issued.tasks[1].deadline, date(2027, 11, 28));
+        assert_eq!(issued.tasks[2].deadline, Deadline::Ongoing);
+        assert_eq!(issued.tasks[3].deadline, Deadline::None);
+        let mut back = issued.clone();
+        for (t, o) in back.tasks.iter_mut().zip(&plan.tasks) {
+            t.deadline = o.deadline;
+        }
+        assert_eq!(back, plan);
+        // Issued on its own 1 January, it is the plan itself.
+        let own = NaiveDate::from_ymd_opt(2018, 1, 1).unwrap();
+        assert_eq!(plan.issued_on(own), plan);
     }
 }
