@@ -177,6 +177,11 @@ struct HouseholdPage {
     problems: Vec<ProblemLine>,
     gaps: Vec<GapLine>,
     history: Vec<HistoryLine>,
+    /// The household's project benefits in the reader's scope: (project url, project,
+    /// kind, yearly yuan).
+    benefits: Vec<(String, String, &'static str, String)>,
+    /// Income components that do not account for the recorded benefits, in words.
+    benefit_flags: Vec<String>,
 }
 
 /// GET /households/{household_no}
@@ -212,6 +217,28 @@ pub async fn page(
             },
             item: i.as_ref().map(|i| ItemLine::of(i, day)),
             item_elsewhere: i.is_none() && g.work_item.is_some(),
+        })
+        .collect();
+    let benefits = state.store.household_benefits(&item_scope(&v), &no).await?;
+    // The check counts every benefit recorded for the household (as the API's
+    // benefit-flags does for the reader's area), not only the projects the reader sees.
+    let recorded: Vec<_> = state
+        .store
+        .household_benefits(&fupin_store::ItemScope::All, &no)
+        .await?
+        .iter()
+        .map(|b| (b.kind, b.yearly))
+        .collect();
+    let benefit_flags = fupin_domain::funds::unaccounted_benefits(&d.values, &recorded)
+        .iter()
+        .map(|u| {
+            format!(
+                "{}填报 {}，低于登记的项目收益 {} 元：收入核算未计入项目带贫收益",
+                u.component.chinese(),
+                u.declared
+                    .map_or("为空".to_string(), |f| format!("{} 元", f.grouped())),
+                u.recorded.grouped()
+            )
         })
         .collect();
     let vals = &d.values;
@@ -304,6 +331,18 @@ pub async fn page(
         problems,
         gaps,
         history,
+        benefits: benefits
+            .iter()
+            .map(|b| {
+                (
+                    format!("/projects/{}", b.project_id),
+                    format!("{}年 {}", b.year, b.project),
+                    b.kind.chinese(),
+                    b.yearly.grouped(),
+                )
+            })
+            .collect(),
+        benefit_flags,
     };
     Ok(Html(p.render()?))
 }

@@ -15,6 +15,7 @@
 //! [`registry`] (drill-down county → township → village), [`household`], [`search`],
 //! [`problems`], [`import`], [`admin`] (audit log, users), [`tasks`] (the responsibility
 //! plan, gaps and work items), [`inspections`] (samples, results, estimates, findings),
+//! [`funds`] (the project library, its ledger, uploads, figures and ledgers as XLSX),
 //! [`api`], [`work_api`], [`funds_api`] and [`inspections_api`] (JSON and OpenAPI).
 
 pub mod admin;
@@ -23,6 +24,7 @@ pub mod auth;
 pub mod charts;
 pub mod dashboard;
 pub mod error;
+pub mod funds;
 pub mod funds_api;
 pub mod household;
 pub mod import;
@@ -208,6 +210,27 @@ pub fn router(state: AppState) -> Router {
             "/inspections/{id}/ledger.xlsx",
             get(inspections::ledger_xlsx),
         )
+        .route("/projects", get(funds::list_page).post(funds::create))
+        .route("/projects/new", get(funds::new_page))
+        .route(
+            "/projects/upload",
+            post(funds::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/projects/ledger.xlsx", get(funds::projects_xlsx))
+        .route("/projects/entries.xlsx", get(funds::entries_xlsx))
+        .route("/projects/{id}", get(funds::detail_page))
+        .route(
+            "/projects/{id}/edit",
+            get(funds::edit_page).post(funds::edit),
+        )
+        .route("/projects/{id}/stage", post(funds::set_stage))
+        .route("/projects/{id}/entries", post(funds::add_entry))
+        .route(
+            "/projects/{id}/entries.xlsx",
+            get(funds::project_entries_xlsx),
+        )
+        .route("/funds", get(funds::figures))
+        .route("/funds/rule", post(funds::set_rule))
         .route("/static/app.css", get(app_css));
     let api = api::routes(upload_limit)
         .merge(work_api::routes(upload_limit))

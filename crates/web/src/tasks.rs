@@ -468,6 +468,8 @@ pub struct Six {
     pub items: fupin_store::ItemCounts,
     /// 资金拨付到位: the projects in the viewer's scope and their disbursement.
     pub funds: fupin_store::FundsInPlace,
+    /// The behind-schedule rule in words, empty while none is set.
+    pub funds_rule: String,
 }
 
 fn share(n: u64, of: u64) -> String {
@@ -533,7 +535,12 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
             .count()
     });
     let items = state.store.work_item_counts(&scope, today()).await?;
-    let funds = state.store.funds_in_place(&scope, None, today()).await?;
+    // The county's behind-schedule rule (set by headquarters on the funds page).
+    let funds_rule = state.store.schedule_rule().await?;
+    let funds = state
+        .store
+        .funds_in_place(&scope, funds_rule, today())
+        .await?;
     Ok(Six {
         has_plan: plan.is_some(),
         tasks: plan.as_ref().map_or(0, |p| p.plan.tasks.len()),
@@ -559,6 +566,10 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
         overdue: items.overdue,
         items,
         funds,
+        funds_rule: funds_rule
+            .as_ref()
+            .map(crate::funds::rule_text)
+            .unwrap_or_default(),
     })
 }
 

@@ -90,3 +90,72 @@ pub fn download(bytes: Vec<u8>, file_name: &str) -> Response {
     )
         .into_response()
 }
+
+/// A cell of a ledger (台账): text (an ID number or 户编号 keeps its digits), a count, or
+/// yuan from fen (a number formatted `#,##0.00`, so the sheet can be summed).
+pub enum Cell {
+    Text(String),
+    Int(i64),
+    Yuan(fupin_domain::Fen),
+}
+
+/// A ledger in the usual layout: the title merged across the first row, the header in bold
+/// on the second, one row per line from the third, the top two rows frozen, column widths
+/// given; a sheet holds 1,048,576 rows, so long ledgers go on to further sheets.
+pub fn ledger_workbook(
+    sheet: &str,
+    title: &str,
+    header: &[&str],
+    widths: &[f64],
+    rows: &[Vec<Cell>],
+) -> Result<Vec<u8>, XlsxError> {
+    const LEDGER_ROWS: usize = 1_048_574;
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let chunks: Vec<&[Vec<Cell>]> = if rows.is_empty() {
+        vec![&[]]
+    } else {
+        rows.chunks(LEDGER_ROWS).collect()
+    };
+    for (i, chunk) in chunks.iter().enumerate() {
+        let ws = wb.add_worksheet();
+        ws.set_name(if i == 0 {
+            sheet.to_string()
+        } else {
+            format!("{sheet}{}", i + 1)
+        })?;
+        let last = header.len().saturating_sub(1) as u16;
+        if last > 0 {
+            ws.merge_range(0, 0, 0, last, title, &bold)?;
+        } else {
+            ws.write_string_with_format(0, 0, title, &bold)?;
+        }
+        for (c, h) in header.iter().enumerate() {
+            ws.write_string_with_format(1, c as u16, *h, &bold)?;
+        }
+        for (r, line) in chunk.iter().enumerate() {
+            let r = r as u32 + 2;
+            for (c, cell) in line.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(t) => {
+                        ws.write_string(r, c, t)?;
+                    }
+                    Cell::Int(n) => {
+                        ws.write_number(r, c, *n as f64)?;
+                    }
+                    // Fen to yuan: exact for any sum below 2^53 fen.
+                    Cell::Yuan(f) => {
+                        ws.write_number_with_format(r, c, f.0 as f64 / 100.0, &money)?;
+                    }
+                }
+            }
+        }
+        for (c, w) in widths.iter().enumerate() {
+            ws.set_column_width(c as u16, *w)?;
+        }
+        ws.set_freeze_panes(2, 0)?;
+    }
+    wb.save_to_buffer()
+}
