@@ -9,7 +9,7 @@
 
 use crate::encoding::TextEncoding;
 use crate::error::FileError;
-use crate::table::read_table;
+use crate::table::{self, read_table};
 use crate::xlsx::{self, SheetRow};
 use calamine::{open_workbook, Reader, Xlsx};
 use chrono::NaiveDate;
@@ -123,12 +123,22 @@ impl Col {
     fn required(self) -> bool {
         !matches!(self, Col::Deadline | Col::Owns)
     }
+}
 
+impl table::Column for Col {
     fn from_header(h: &str) -> Option<Col> {
         let h = trim_cell(h);
         Col::ALL
             .into_iter()
             .find(|c| c.chinese() == h || c.alias().eq_ignore_ascii_case(h))
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn chinese(self) -> &'static str {
+        Col::chinese(self)
     }
 }
 
@@ -223,45 +233,17 @@ pub fn parse_plan_csv_text(
     text: &str,
     facts: &PlanFacts,
 ) -> Result<PlanFile, FileError> {
-    let path = Path::new(file_name);
     let file: Arc<str> = file_name.into();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut header = None;
-    let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| FileError::NotText {
-            path: path.to_path_buf(),
-            what: e.to_string(),
-        })?;
-        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
-        if header.is_none() {
-            header = Some(cells);
-            continue;
-        }
-        if cells.iter().all(|c| trim_cell(c).is_empty()) {
-            continue;
-        }
-        rows.push(SheetRow {
-            line: rec.position().map_or(0, |p| p.line()),
-            numeric: vec![false; cells.len()],
-            cells,
-        });
-    }
-    // An empty file has no header: every required column is missing (P301).
-    let header = header.unwrap_or_default();
+    let table = table::csv_text_table(file_name, text)?;
     finish(
-        path,
+        Path::new(file_name),
         &file,
-        &header,
-        &rows,
+        &table.header,
+        &table.rows,
         false,
         FactSources::from_options(facts),
         Vec::new(),
-        "CSV（UTF-8）".into(),
+        table.format,
     )
 }
 
@@ -460,37 +442,13 @@ fn finish(
     format: String,
 ) -> Result<PlanFile, FileError> {
     // Header: positions, repeats, unknown and missing columns.
-    let mut pos: [Option<usize>; 8] = [None; 8];
-    let mut unknown = Vec::new();
-    for (i, h) in header.iter().enumerate() {
-        match Col::from_header(h) {
-            Some(c) => {
-                if let Some(first) = pos[c as usize] {
-                    return Err(FileError::RepeatedColumn {
-                        path: path.to_path_buf(),
-                        column: c.chinese(),
-                        first,
-                        second: i,
-                    });
-                }
-                pos[c as usize] = Some(i);
-            }
-            None if trim_cell(h).is_empty() => {}
-            None => unknown.push(trim_cell(h).to_string()),
-        }
-    }
+    let (pos, unknown) = table::locate_columns::<Col>(path, header, Col::ALL.len())?;
     if !unknown.is_empty() {
-        problems.push(Problem::new(
+        problems.push(table::unknown_columns(
             file,
-            1,
-            "",
             ProblemCode::P403,
-            format!(
-                "未识别的列已忽略：{}；可用的列：{}",
-                unknown.join("、"),
-                Col::ALL.map(Col::chinese).join("、")
-            ),
-            unknown.join("、"),
+            &unknown,
+            &Col::ALL.map(Col::chinese),
         ));
     }
     let missing: Vec<Col> = Col::ALL
@@ -667,14 +625,7 @@ fn finish(
 }
 
 fn rejected(path: &Path, problems: Vec<Problem>) -> FileError {
-    let errors = problems.iter().filter(|p| p.code.is_error()).count();
-    FileError::Problems {
-        summary: format!(
-            "{}：责任分解方案有 {errors} 个错误，整个方案未读入（改正后重新提交）",
-            path.display()
-        ),
-        problems,
-    }
+    table::rejected(path, "责任分解方案", "方案", problems)
 }
 
 /// `1-25` or `1-3、5、7-9`.
@@ -717,17 +668,12 @@ fn excel_serial_date(text: &str) -> Option<NaiveDate> {
 fn read_row(
     file: &Arc<str>,
     row: &SheetRow,
-    pos: &[Option<usize>; 8],
+    pos: &[Option<usize>],
     is_xlsx: bool,
     tasks: &mut BTreeMap<u32, Building>,
     problems: &mut Vec<Problem>,
 ) {
-    let get = |c: Col| {
-        pos[c as usize]
-            .and_then(|p| row.cells.get(p))
-            .map(|c| trim_cell(c))
-            .unwrap_or("")
-    };
+    let get = |c: Col| table::cell(row, pos[c as usize]);
     let line = row.line;
     let mut problem = |col: Col, code: ProblemCode, message: String, value: &str| {
         problems.push(Problem::new(

@@ -8,7 +8,7 @@
 
 use crate::encoding::TextEncoding;
 use crate::error::FileError;
-use crate::table::read_table;
+use crate::table::{self, read_table};
 use crate::xlsx::SheetRow;
 use chrono::NaiveDate;
 use fupin_domain::fields::trim_cell;
@@ -134,7 +134,9 @@ impl Col {
             Col::Name | Col::Year | Col::Kind | Col::Township | Col::Unit | Col::Stage
         )
     }
+}
 
+impl table::Column for Col {
     fn from_header(h: &str) -> Option<Col> {
         let h = trim_cell(h);
         // Full-width brackets and the bare name are accepted for 服务重点工作(序号).
@@ -150,6 +152,14 @@ impl Col {
         Col::all()
             .into_iter()
             .find(|c| c.chinese() == bare || c.alias().eq_ignore_ascii_case(h))
+    }
+
+    fn index(self) -> usize {
+        Col::index(self)
+    }
+
+    fn chinese(self) -> &'static str {
+        Col::chinese(self)
     }
 }
 
@@ -213,38 +223,14 @@ fn parse(
     // An XLSX date cell reads as its Excel serial number.
     let is_xlsx = format == "XLSX";
     let ncols = FIXED.len() + FundSource::ALL.len();
-    let mut pos: Vec<Option<usize>> = vec![None; ncols];
+    let (pos, unknown) = table::locate_columns::<Col>(path, header, ncols)?;
     let mut problems = Vec::new();
-    let mut unknown = Vec::new();
-    for (i, h) in header.iter().enumerate() {
-        match Col::from_header(h) {
-            Some(c) => {
-                if let Some(first) = pos[c.index()] {
-                    return Err(FileError::RepeatedColumn {
-                        path: path.to_path_buf(),
-                        column: c.chinese(),
-                        first,
-                        second: i,
-                    });
-                }
-                pos[c.index()] = Some(i);
-            }
-            None if trim_cell(h).is_empty() => {}
-            None => unknown.push(trim_cell(h).to_string()),
-        }
-    }
     if !unknown.is_empty() {
-        problems.push(Problem::new(
+        problems.push(table::unknown_columns(
             &file,
-            1,
-            "",
             ProblemCode::F551,
-            format!(
-                "未识别的列已忽略：{}；可用的列：{}",
-                unknown.join("、"),
-                template_header().join("、")
-            ),
-            unknown.join("、"),
+            &unknown,
+            &template_header(),
         ));
     }
     let required: Vec<&str> = Col::all()
@@ -341,14 +327,7 @@ fn parse(
 }
 
 fn rejected(path: &Path, problems: Vec<Problem>) -> FileError {
-    let errors = problems.iter().filter(|p| p.code.is_error()).count();
-    FileError::Problems {
-        summary: format!(
-            "{}：项目库有 {errors} 个错误，整个文件未读入（改正后重新提交）",
-            path.display()
-        ),
-        problems,
-    }
+    table::rejected(path, "项目库", "文件", problems)
 }
 
 fn read_row(
@@ -358,11 +337,11 @@ fn read_row(
     is_xlsx: bool,
     problems: &mut Vec<Problem>,
 ) -> Option<Project> {
+    // An XLSX cell that is there may be a date cell (its serial number).
     let cell = |c: Col| {
-        pos[c.index()]
-            .and_then(|p| row.cells.get(p))
-            .map(|t| (trim_cell(t), is_xlsx))
-            .unwrap_or(("", false))
+        let at = pos[c.index()];
+        let present = at.is_some_and(|p| p < row.cells.len());
+        (table::cell(row, at), is_xlsx && present)
     };
     let get = |c: Col| cell(c).0;
     let before = problems.len();
@@ -538,37 +517,11 @@ fn read_row(
 
 /// Read a project library from CSV text already decoded (an upload, a test).
 pub fn parse_projects_csv_text(file_name: &str, text: &str) -> Result<ProjectsFile, FileError> {
-    let path = Path::new(file_name);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut header = None;
-    let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| FileError::NotText {
-            path: path.to_path_buf(),
-            what: e.to_string(),
-        })?;
-        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
-        if header.is_none() {
-            header = Some(cells);
-            continue;
-        }
-        if cells.iter().all(|c| trim_cell(c).is_empty()) {
-            continue;
-        }
-        rows.push(SheetRow {
-            line: rec.position().map_or(0, |p| p.line()),
-            numeric: vec![false; cells.len()],
-            cells,
-        });
-    }
+    let table = table::csv_text_table(file_name, text)?;
     parse(
-        path,
-        &header.unwrap_or_default(),
-        &rows,
-        "CSV（UTF-8）".into(),
+        Path::new(file_name),
+        &table.header,
+        &table.rows,
+        table.format,
     )
 }

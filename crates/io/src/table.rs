@@ -1,12 +1,16 @@
-//! Small tables read whole (villages, poverty lines, plans): CSV in UTF-8/GBK or an XLSX
-//! sheet, as rows of text cells with their line numbers.
+//! Small tables read whole (villages, poverty lines, plans, project libraries): CSV in
+//! UTF-8/GBK, CSV text already decoded, or an XLSX sheet, as rows of text cells with their
+//! line numbers; and the header and cell reading the plan and project files share.
 
 use crate::encoding::{self, TextEncoding};
 use crate::error::FileError;
 use crate::members::{header_cells, open_head};
 use crate::xlsx::{self, SheetRow};
+use fupin_domain::fields::trim_cell;
+use fupin_domain::problem::{Problem, ProblemCode};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A table: its header cells and its non-blank rows.
 #[derive(Debug, Clone)]
@@ -79,19 +83,137 @@ pub fn read_table(
     let mut rows = Vec::new();
     let mut rec = csv::StringRecord::new();
     while let Ok(true) = rdr.read_record(&mut rec) {
-        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        rows.push(SheetRow {
-            line: rec.position().map_or(0, |p| p.line()),
-            numeric: vec![false; cells.len()],
-            cells,
-        });
+        rows.extend(csv_row(&rec, |c| c.trim().is_empty()));
     }
     Ok(Table {
         header,
         rows,
         format: format!("CSV（{}）", enc.name()),
     })
+}
+
+/// A CSV table from text already decoded (an upload, an embedded file), `CSV（UTF-8）`: the
+/// first record is the header (none in an empty text: every column is then missing, which
+/// the file's reader reports); blank rows are skipped; lines are the text's.
+pub fn csv_text_table(file_name: &str, text: &str) -> Result<Table, FileError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut header = None;
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| FileError::NotText {
+            path: Path::new(file_name).to_path_buf(),
+            what: e.to_string(),
+        })?;
+        if header.is_none() {
+            header = Some(rec.iter().map(str::to_string).collect());
+            continue;
+        }
+        rows.extend(csv_row(&rec, |c| trim_cell(c).is_empty()));
+    }
+    Ok(Table {
+        header: header.unwrap_or_default(),
+        rows,
+        format: "CSV（UTF-8）".into(),
+    })
+}
+
+/// A CSV record as a row with its line, unless every cell is `blank`.
+fn csv_row(rec: &csv::StringRecord, blank: impl Fn(&str) -> bool) -> Option<SheetRow> {
+    if rec.iter().all(blank) {
+        return None;
+    }
+    let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+    Some(SheetRow {
+        line: rec.position().map_or(0, |p| p.line()),
+        numeric: vec![false; cells.len()],
+        cells,
+    })
+}
+
+/// A file refused as a whole for its errors: `what` (the file's kind) has so many errors
+/// and the `whole` is not read; every problem, warnings included, travels with it.
+pub(crate) fn rejected(path: &Path, what: &str, whole: &str, problems: Vec<Problem>) -> FileError {
+    let errors = problems.iter().filter(|p| p.code.is_error()).count();
+    FileError::Problems {
+        summary: format!(
+            "{}：{what}有 {errors} 个错误，整个{whole}未读入（改正后重新提交）",
+            path.display()
+        ),
+        problems,
+    }
+}
+
+/// A column of a file read through [`locate_columns`]: known by its Chinese header or an
+/// alias, and numbered among the file's columns.
+pub(crate) trait Column: Copy {
+    /// The column a header cell names, if any.
+    fn from_header(h: &str) -> Option<Self>;
+    /// Its number, below the count given to [`locate_columns`].
+    fn index(self) -> usize;
+    /// Its Chinese header, for messages.
+    fn chinese(self) -> &'static str;
+}
+
+/// Where each known column stands in `header` (by [`Column::index`], `count` of them), and
+/// the unknown headers, trimmed; blank header cells are no column. A known column twice
+/// stops reading (as for registers): [`FileError::RepeatedColumn`] with both positions.
+pub(crate) fn locate_columns<C: Column>(
+    path: &Path,
+    header: &[String],
+    count: usize,
+) -> Result<(Vec<Option<usize>>, Vec<String>), FileError> {
+    let mut pos = vec![None; count];
+    let mut unknown = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        match C::from_header(h) {
+            Some(c) => {
+                if let Some(first) = pos[c.index()] {
+                    return Err(FileError::RepeatedColumn {
+                        path: path.to_path_buf(),
+                        column: c.chinese(),
+                        first,
+                        second: i,
+                    });
+                }
+                pos[c.index()] = Some(i);
+            }
+            None if trim_cell(h).is_empty() => {}
+            None => unknown.push(trim_cell(h).to_string()),
+        }
+    }
+    Ok((pos, unknown))
+}
+
+/// The warning for unknown columns (line 1, `code`): they are ignored, and these are the
+/// columns the file may have.
+pub(crate) fn unknown_columns(
+    file: &Arc<str>,
+    code: ProblemCode,
+    unknown: &[String],
+    accepted: &[&str],
+) -> Problem {
+    Problem::new(
+        file,
+        1,
+        "",
+        code,
+        format!(
+            "未识别的列已忽略：{}；可用的列：{}",
+            unknown.join("、"),
+            accepted.join("、")
+        ),
+        unknown.join("、"),
+    )
+}
+
+/// A row's cell in a located column, trimmed; empty when the file has no such column or
+/// the row stops short of it.
+pub(crate) fn cell(row: &SheetRow, at: Option<usize>) -> &str {
+    at.and_then(|p| row.cells.get(p))
+        .map(|c| trim_cell(c))
+        .unwrap_or("")
 }
