@@ -232,6 +232,49 @@ fn value_rows(postgres: bool, n: usize, width: usize, row: impl Fn(&[String]) ->
         .join(", ")
 }
 
+/// Bind text values in order (a scope's conditions, then a filter's).
+fn bind_texts<'q, DB: sqlx::Database>(
+    q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    values: impl IntoIterator<Item = &'q String>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    values.into_iter().fold(q, |q, v| q.bind(v))
+}
+
+/// An item's row as it is now, read under the write lock (PostgreSQL locks the row;
+/// SQLite's transaction holds the database's write lock): `columns` of item `$1`.
+fn locked_item(postgres: bool, columns: &str) -> String {
+    let lock = if postgres { " FOR UPDATE" } else { "" };
+    format!("SELECT {columns} FROM work_items WHERE id = $1{lock}")
+}
+
+/// A step or change checked against an item that another user has changed since.
+fn changed_meanwhile() -> Refusal {
+    Refusal::WrongState("事项刚被他人处理过，请刷新后再试".into())
+}
+
+/// The audit row of a change to work item `id`: `action` by `user` (None: the system).
+fn item_record(
+    at: DateTime<Utc>,
+    user: Option<UserId>,
+    action: &str,
+    id: WorkItemId,
+    before: Option<serde_json::Value>,
+    after: serde_json::Value,
+) -> Record<'_> {
+    Record {
+        at,
+        user,
+        action,
+        entity: "work_item",
+        entity_id: id.to_string(),
+        before,
+        after: Some(after),
+    }
+}
+
 /// A gap of the version with what routing and display need.
 struct Found {
     gap: Gap,
@@ -533,10 +576,7 @@ impl Store {
         }
         sql.push_str(" ORDER BY g.id LIMIT $2");
         let items = on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(after.unwrap_or(0)).bind(limit + 1);
-            for v in &values {
-                q = q.bind(v);
-            }
+            let mut q = bind_texts(sqlx::query(&sql).bind(after.unwrap_or(0)).bind(limit + 1), &values);
             if let Some(k) = &filter.kind {
                 q = q.bind(k);
             }
@@ -570,23 +610,37 @@ impl Store {
             "SELECT {GAP_COLUMNS} FROM gaps g WHERE g.household_no = $1{cond} \
              ORDER BY g.open DESC, g.id"
         );
-        let gaps = on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(household_no);
-            for v in &values {
-                q = q.bind(v);
+        // The items of all its gaps in one statement (not one per gap), in the scope as
+        // `work_item` reads one; on the same connection.
+        let (item_cond, item_values) = scope.sql("w", "unit", 2);
+        let items_sql = format!(
+            "SELECT {ITEM_COLUMNS} {ITEM_FROM} WHERE w.gap_id IN \
+             (SELECT x.id FROM gaps x WHERE x.household_no = $1){item_cond}"
+        );
+        let (gaps, mut items) = on_pool!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            let q = bind_texts(sqlx::query(&sql).bind(household_no), &values);
+            let rows = q.fetch_all(&mut *conn).await?;
+            let gaps = rows.iter().map(gap_row).collect::<Result<Vec<_>>>()?;
+            let mut items = Vec::new();
+            if gaps.iter().any(|g| g.work_item.is_some()) {
+                let q = bind_texts(sqlx::query(&items_sql).bind(household_no), &item_values);
+                for r in q.fetch_all(&mut *conn).await? {
+                    items.push(item(&r)?);
+                }
             }
-            let rows = q.fetch_all(pool).await?;
-            rows.iter().map(gap_row).collect::<Result<Vec<_>>>()?
+            (gaps, items)
         });
-        let mut out = Vec::with_capacity(gaps.len());
-        for g in gaps {
-            let item = match g.work_item {
-                Some(id) => self.work_item(scope, id).await?,
-                None => None,
-            };
-            out.push((g, item));
-        }
-        Ok(out)
+        Ok(gaps
+            .into_iter()
+            .map(|g| {
+                let i = g
+                    .work_item
+                    .and_then(|id| items.iter().position(|i| i.id == id))
+                    .map(|at| items.swap_remove(at));
+                (g, i)
+            })
+            .collect())
     }
 
     /// A gap the scope may read.
@@ -594,10 +648,7 @@ impl Store {
         let (cond, values) = scope.sql("g", "lead_unit", 2);
         let sql = format!("SELECT {GAP_COLUMNS} FROM gaps g WHERE g.id = $1{cond}");
         Ok(on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(id);
-            for v in &values {
-                q = q.bind(v);
-            }
+            let q = bind_texts(sqlx::query(&sql).bind(id), &values);
             match q.fetch_optional(pool).await? {
                 Some(r) => Some(gap_row(&r)?),
                 None => None,
@@ -642,18 +693,12 @@ impl Store {
             )
         };
         Ok(on_pool!(self, pool => {
-            let mut q = sqlx::query(&by_kind);
-            for v in &values {
-                q = q.bind(v);
-            }
+            let q = bind_texts(sqlx::query(&by_kind), &values);
             let mut open_by_kind = Vec::new();
             for r in q.fetch_all(pool).await? {
                 open_by_kind.push((r.text("kind")?, crate::rows::count(&r, "n")?));
             }
-            let mut q = sqlx::query(&totals);
-            for v in &values {
-                q = q.bind(v);
-            }
+            let q = bind_texts(sqlx::query(&totals), &values);
             let r = q.fetch_one(pool).await?;
             GapCounts {
                 open_by_kind,
@@ -709,12 +754,10 @@ impl Store {
         }
         sql.push_str(" ORDER BY w.id DESC LIMIT $2");
         let items = on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql)
-                .bind(before.unwrap_or(i64::MAX))
-                .bind(limit + 1);
-            for v in values.iter().chain(texts.iter()) {
-                q = q.bind(v);
-            }
+            let mut q = bind_texts(
+                sqlx::query(&sql).bind(before.unwrap_or(i64::MAX)).bind(limit + 1),
+                values.iter().chain(&texts),
+            );
             if let Some(t) = task_no {
                 q = q.bind(t);
             }
@@ -732,10 +775,7 @@ impl Store {
         let (cond, values) = scope.sql("w", "unit", 2);
         let sql = format!("SELECT {ITEM_COLUMNS} {ITEM_FROM} WHERE w.id = $1{cond}");
         Ok(on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(id);
-            for v in &values {
-                q = q.bind(v);
-            }
+            let q = bind_texts(sqlx::query(&sql).bind(id), &values);
             match q.fetch_optional(pool).await? {
                 Some(r) => Some(item(&r)?),
                 None => None,
@@ -793,10 +833,7 @@ impl Store {
              FROM work_attachments a JOIN work_items w ON w.id = a.item_id WHERE a.id = $1{cond}"
         );
         Ok(on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(id);
-            for v in &values {
-                q = q.bind(v);
-            }
+            let q = bind_texts(sqlx::query(&sql).bind(id), &values);
             match q.fetch_optional(pool).await? {
                 Some(r) => {
                     use sqlx::Row;
@@ -887,19 +924,12 @@ impl Store {
             .await?;
             let id = r.int("id")?;
             event(&mut *tx, id, at, Some(by.user.id), "assign", "todo", "todo", &format!("交办{unit}"), None).await?;
-            tx.audit(Record {
-                at,
-                user: Some(by.user.id),
-                action: "create_work_item",
-                entity: "work_item",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({
-                    "gap_id": new.gap_id, "task_no": new.task_no, "title": title,
-                    "unit": unit, "deadline": new.deadline, "state": "todo",
-                })),
-            })
-            .await?;
+            let after = json!({
+                "gap_id": new.gap_id, "task_no": new.task_no, "title": title,
+                "unit": unit, "deadline": new.deadline, "state": "todo",
+            });
+            tx.audit(item_record(at, Some(by.user.id), "create_work_item", id, None, after))
+                .await?;
             tx.commit().await?;
             id
         });
@@ -964,18 +994,14 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             // The state and escalation as they are now, under the write lock: a step
             // checked against a stale read is checked again.
-            let r = sqlx::query(if postgres {
-                "SELECT state, escalated_at FROM work_items WHERE id = $1 FOR UPDATE"
-            } else {
-                "SELECT state, escalated_at FROM work_items WHERE id = $1"
-            })
+            let r = sqlx::query(&locked_item(postgres, "state, escalated_at"))
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
             let current = r.text("state")?;
             let escalated = r.opt_time("escalated_at")?.is_some();
             if current != before.state.word() || escalated != before.escalated_at.is_some() {
-                return Ok(Err(Refusal::WrongState("事项刚被他人处理过，请刷新后再试".into())));
+                return Ok(Err(changed_meanwhile()));
             }
             let progress = match (step.action, pct) {
                 (_, Some(p)) => i64::from(p),
@@ -1024,16 +1050,9 @@ impl Store {
             after["progress"] = json!(progress);
             after["note"] = json!(note);
             after["attachments"] = json!(step.attachments.iter().map(|a| json!({"file_name": a.file_name, "size": a.data.len()})).collect::<Vec<_>>());
-            tx.audit(Record {
-                at,
-                user: Some(by.user.id),
-                action: &format!("work_item_{}", step.action.word()),
-                entity: "work_item",
-                entity_id: id.to_string(),
-                before: Some(item_json(&before)),
-                after: Some(after),
-            })
-            .await?;
+            let action = format!("work_item_{}", step.action.word());
+            tx.audit(item_record(at, Some(by.user.id), &action, id, Some(item_json(&before)), after))
+                .await?;
             tx.commit().await?;
         });
         Ok(Ok(self.work_item(&scope, id).await?))
@@ -1128,11 +1147,7 @@ impl Store {
         let postgres = self.backend() == "postgres";
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let r = sqlx::query(if postgres {
-                "SELECT state, unit, deadline, escalated_at FROM work_items WHERE id = $1 FOR UPDATE"
-            } else {
-                "SELECT state, unit, deadline, escalated_at FROM work_items WHERE id = $1"
-            })
+            let r = sqlx::query(&locked_item(postgres, "state, unit, deadline, escalated_at"))
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
@@ -1141,7 +1156,7 @@ impl Store {
                 || r.opt_date("deadline")? != before.deadline
                 || r.opt_time("escalated_at")?.is_some() != before.escalated_at.is_some()
             {
-                return Ok(Err(Refusal::WrongState("事项刚被他人处理过，请刷新后再试".into())));
+                return Ok(Err(changed_meanwhile()));
             }
             sqlx::query(
                 "UPDATE work_items SET unit = $2, deadline = $3, updated_at = $4, \
@@ -1163,16 +1178,8 @@ impl Store {
                 after["escalated_at"] = serde_json::Value::Null;
             }
             after["reason"] = json!(reason);
-            tx.audit(Record {
-                at,
-                user: Some(by.user.id),
-                action: "work_item_edit",
-                entity: "work_item",
-                entity_id: id.to_string(),
-                before: Some(item_json(&before)),
-                after: Some(after),
-            })
-            .await?;
+            tx.audit(item_record(at, Some(by.user.id), "work_item_edit", id, Some(item_json(&before)), after))
+                .await?;
             tx.commit().await?;
         });
         Ok(Ok(self.work_item(&scope, id).await?))
@@ -1253,19 +1260,13 @@ impl Store {
                     }
                     q.execute(&mut *tx).await?;
                     for (id, state, deadline, leader) in &due {
-                        tx.audit(Record {
-                            at,
-                            user: None,
-                            action: "work_item_escalate",
-                            entity: "work_item",
-                            entity_id: id.to_string(),
-                            before: Some(json!({ "state": state, "deadline": deadline, "escalated_at": null })),
-                            after: Some(json!({
-                                "state": state, "deadline": deadline, "escalated_at": at,
-                                "leader": leader, "by": "system",
-                            })),
-                        })
-                        .await?;
+                        let before = json!({ "state": state, "deadline": deadline, "escalated_at": null });
+                        let after = json!({
+                            "state": state, "deadline": deadline, "escalated_at": at,
+                            "leader": leader, "by": "system",
+                        });
+                        tx.audit(item_record(at, None, "work_item_escalate", *id, Some(before), after))
+                            .await?;
                     }
                 }
                 tx.commit().await?;
@@ -1905,16 +1906,13 @@ where
     conn.set_state(item, to, at).await?;
     conn.event(item, at, user, action, from, to, note, None)
         .await?;
-    conn.audit(Record {
-        at,
-        user,
-        action: &format!("work_item_{action}"),
-        entity: "work_item",
-        entity_id: item.to_string(),
-        before: Some(json!({ "state": from })),
-        after: Some(json!({ "state": to, "note": note })),
-    })
-    .await?;
+    let action = format!("work_item_{action}");
+    let (before, after) = (
+        json!({ "state": from }),
+        json!({ "state": to, "note": note }),
+    );
+    conn.audit(item_record(at, user, &action, item, Some(before), after))
+        .await?;
     Ok(())
 }
 
@@ -2066,10 +2064,7 @@ impl Store {
              FROM work_items w WHERE 1 = 1{cond}"
         );
         Ok(on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(today);
-            for v in &values {
-                q = q.bind(v);
-            }
+            let q = bind_texts(sqlx::query(&sql).bind(today), &values);
             let r = q.fetch_one(pool).await?;
             ItemCounts {
                 pending: crate::rows::count(&r, "pending")?,
