@@ -46,6 +46,7 @@ both!(
     figures_by_project_source_task_unit_township_and_month,
     benefits_above_declared_income_are_flagged,
     a_disbursement_file_is_recorded_all_or_nothing,
+    projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule,
 );
 
 const ENERGY: &str = "县能源局";
@@ -1049,4 +1050,205 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
             .len(),
         1
     );
+}
+
+/// The web pages' store methods: a project created and changed by headquarters only (from
+/// the revision read, audited, never below what is disbursed), a stage step with its actual
+/// date, pages by key in the reader's scope, the ledger lines, and the county's
+/// behind-schedule rule (headquarters, audited).
+async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: Store) {
+    let hq = hq(&store).await;
+    let energy = user(
+        &store,
+        "nyj",
+        Role::UnitStaff {
+            unit: ENERGY.into(),
+        },
+    )
+    .await;
+    let (solar, _water) = imported(&store, &hq).await;
+    let mut new = project(
+        "示例村产业大棚",
+        ENERGY,
+        T1,
+        Some("示例村"),
+        Budget::default().with(FundSource::Central, Fen(300_000)),
+    );
+    new.stage = Stage::Approved;
+    assert!(matches!(
+        store.create_project(&energy, &new).await.unwrap(),
+        Err(FundRefusal::NotAllowed(_))
+    ));
+    let id = store.create_project(&hq, &new).await.unwrap().unwrap();
+    assert!(matches!(
+        store.create_project(&hq, &new).await.unwrap(),
+        Err(FundRefusal::Invalid(m)) if m.contains("已有项目")
+    ));
+    store
+        .add_fund_entry(
+            &energy,
+            id,
+            EntryKind::Disbursement,
+            &paid(FundSource::Central, 200_000, 4, 1),
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut changed = new.clone();
+    changed.budget = Budget::default().with(FundSource::Central, Fen(199_999));
+    assert!(matches!(
+        store.update_project(&hq, id, 1, &changed).await.unwrap(),
+        Err(FundRefusal::Invalid(m)) if m.contains("预算不能低于已拨付金额")
+    ));
+    changed.budget = Budget::default().with(FundSource::Central, Fen(400_000));
+    assert!(matches!(
+        store
+            .update_project(&energy, id, 1, &changed)
+            .await
+            .unwrap(),
+        Err(FundRefusal::NotAllowed(_))
+    ));
+    store
+        .update_project(&hq, id, 1, &changed)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        store.update_project(&hq, id, 1, &new).await.unwrap(),
+        Err(FundRefusal::Invalid(m)) if m.contains("已被他人修改")
+    ));
+    let stored = store.project(&ItemScope::All, id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.revision, stored.project.budget.total()),
+        (2, Fen(400_000))
+    );
+    assert!(audit_actions(&store)
+        .await
+        .contains(&("update_project".into(), id.to_string())));
+
+    // 批复 → 实施 with its actual start; 完工 not before it.
+    store
+        .advance_project_stage(&energy, id, Stage::Implementing, Some(date(4, 2)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        store
+            .advance_project_stage(&energy, id, Stage::Completed, Some(date(4, 1)))
+            .await
+            .unwrap(),
+        Err(FundRefusal::Invalid(_))
+    ));
+    store
+        .advance_project_stage(&energy, id, Stage::Completed, Some(date(9, 1)))
+        .await
+        .unwrap()
+        .unwrap();
+    let p = store
+        .project(&ItemScope::All, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .project;
+    assert_eq!(
+        (p.stage, p.actual_start, p.actual_end),
+        (Stage::Completed, Some(date(4, 2)), Some(date(9, 1)))
+    );
+
+    // Pages by key, in the reader's scope and filter.
+    let water_unit = ItemScope::Unit(WATER.into());
+    let page = store
+        .project_page(
+            &water_unit,
+            &fupin_store::ProjectFilter::default(),
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .project_page(
+                &ItemScope::Unit(ENERGY.into()),
+                &fupin_store::ProjectFilter::default(),
+                after,
+                1,
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|p| p.id));
+        match page.next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    seen.sort_unstable();
+    let mut expected = vec![solar, id];
+    expected.sort_unstable();
+    assert_eq!(seen, expected);
+    let filter = fupin_store::ProjectFilter {
+        stage: Some(Stage::Completed),
+        ..Default::default()
+    };
+    let completed = store
+        .project_page(&ItemScope::All, &filter, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        completed.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [id]
+    );
+    assert_eq!(completed.items[0].disbursed.total(), Fen(200_000));
+    assert_eq!(
+        store
+            .ledger_lines(&ItemScope::All, &filter)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .ledger_lines(&water_unit, &filter)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The county's rule.
+    assert_eq!(store.schedule_rule().await.unwrap(), None);
+    let rule = ScheduleRule {
+        by: date(6, 30),
+        min_bp: 5000,
+    };
+    assert!(matches!(
+        store.set_schedule_rule(&energy, Some(rule)).await.unwrap(),
+        Err(FundRefusal::NotAllowed(_))
+    ));
+    assert!(matches!(
+        store
+            .set_schedule_rule(
+                &hq,
+                Some(ScheduleRule {
+                    min_bp: 10_001,
+                    ..rule
+                })
+            )
+            .await
+            .unwrap(),
+        Err(FundRefusal::Invalid(_))
+    ));
+    store
+        .set_schedule_rule(&hq, Some(rule))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.schedule_rule().await.unwrap(), Some(rule));
+    assert!(audit_actions(&store)
+        .await
+        .contains(&("set_schedule_rule".into(), "1".into())));
+    store.set_schedule_rule(&hq, None).await.unwrap().unwrap();
+    assert_eq!(store.schedule_rule().await.unwrap(), None);
 }
