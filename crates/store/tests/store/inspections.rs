@@ -7,8 +7,8 @@ use fupin_domain::estimates::{Approval, Verification};
 use fupin_domain::sampling::{Allocation, Group, SamplingPlan};
 use fupin_domain::work_item::{Refusal, WorkAction, WorkState};
 use fupin_store::{
-    InspectionLevel, ItemFilter, ItemScope, NewFinding, NewInspection, Role, RuralVillage, Scope,
-    Severity, Store,
+    Inspection, InspectionLevel, ItemFilter, ItemScope, NewFinding, NewInspection, Role,
+    RuralVillage, Scope, Severity, Store, User,
 };
 
 contract!(
@@ -17,6 +17,15 @@ contract!(
     findings_become_work_items_routed_by_the_plan_and_inspectors_close_them,
     only_headquarters_and_inspectors_record,
 );
+
+/// A new inspection recorded by `by`.
+async fn inspection(store: &Store, by: &User) -> Inspection {
+    store
+        .create_inspection(by, &new_inspection())
+        .await
+        .unwrap()
+        .unwrap()
+}
 
 fn new_inspection() -> NewInspection {
     NewInspection {
@@ -107,11 +116,7 @@ async fn audit_actions(store: &Store) -> Vec<String> {
 async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store: Store) {
     plan_and_golden(&store).await;
     let inspector = user(&store, "inspector", Role::Inspector).await;
-    let i = store
-        .create_inspection(&inspector, &new_inspection())
-        .await
-        .unwrap()
-        .unwrap();
+    let i = inspection(&store, &inspector).await;
     assert_eq!(i.level.chinese(), "省际交叉考核");
     let s = store
         .draw_sample(&inspector, i.id, &plan(20181015), &rural())
@@ -155,11 +160,7 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
         15
     );
     // A village the register does not have is refused with its name.
-    let j = store
-        .create_inspection(&inspector, &new_inspection())
-        .await
-        .unwrap()
-        .unwrap();
+    let j = inspection(&store, &inspector).await;
     let mut bad = rural();
     bad[0].village = "不存在村".into();
     match store
@@ -184,11 +185,7 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
 async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store: Store) {
     plan_and_golden(&store).await;
     let hq = user(&store, "hq", Role::HqAdmin).await;
-    let i = store
-        .create_inspection(&hq, &new_inspection())
-        .await
-        .unwrap()
-        .unwrap();
+    let i = inspection(&store, &hq).await;
     store
         .draw_sample(&hq, i.id, &plan(42), &rural())
         .await
@@ -291,11 +288,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         },
     )
     .await;
-    let i = store
-        .create_inspection(&inspector, &new_inspection())
-        .await
-        .unwrap()
-        .unwrap();
+    let i = inspection(&store, &inspector).await;
     let f = store
         .create_finding(
             &inspector,
@@ -467,11 +460,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
 async fn only_headquarters_and_inspectors_record(store: Store) {
     plan_and_golden(&store).await;
     let inspector = user(&store, "inspector", Role::Inspector).await;
-    let i = store
-        .create_inspection(&inspector, &new_inspection())
-        .await
-        .unwrap()
-        .unwrap();
+    let i = inspection(&store, &inspector).await;
     store
         .draw_sample(&inspector, i.id, &plan(3), &rural())
         .await

@@ -380,39 +380,19 @@ async fn findings_flow_into_work_items_and_the_ledger_read_back_matches_the_scre
     );
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0][3], HOUSING_BUREAU);
-    let token_u = unit.token();
     for (action, note) in [("report", "新房主体完工"), ("complete", "已入住")] {
         let r = unit
-            .post_multipart(
-                &format!("/tasks/items/{item}"),
-                &[("csrf", &token_u), ("action", action), ("note", note)],
-                &[],
-                None,
-            )
+            .item_step(item, &[("action", action), ("note", note)])
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     }
     // The bureau cannot close; the inspector does.
     let r = unit
-        .post_multipart(
-            &format!("/tasks/items/{item}"),
-            &[("csrf", &token_u), ("action", "close"), ("note", "")],
-            &[],
-            None,
-        )
+        .item_step(item, &[("action", "close"), ("note", "")])
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = insp
-        .post_multipart(
-            &format!("/tasks/items/{item}"),
-            &[
-                ("csrf", &token),
-                ("action", "close"),
-                ("note", "现场核验通过"),
-            ],
-            &[],
-            None,
-        )
+        .item_step(item, &[("action", "close"), ("note", "现场核验通过")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let screen = table(

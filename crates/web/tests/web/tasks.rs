@@ -135,16 +135,7 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let r = unit
-        .post_multipart(
-            &format!("/tasks/items/{id}"),
-            &[
-                ("csrf", &token),
-                ("action", "complete"),
-                ("note", "改造完成"),
-            ],
-            &[],
-            None,
-        )
+        .item_step(id, &[("action", "complete"), ("note", "改造完成")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let page = unit.get(&format!("/tasks/items/{id}")).await.text();
@@ -157,14 +148,8 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
 
     let page = hq.get(&format!("/tasks/items/{id}")).await.text();
     assert!(page.contains("id=\"step-close\""));
-    let token = hq.token();
     let r = hq
-        .post_multipart(
-            &format!("/tasks/items/{id}"),
-            &[("csrf", &token), ("action", "close"), ("note", "核查属实")],
-            &[],
-            None,
-        )
+        .item_step(id, &[("action", "close"), ("note", "核查属实")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let page = hq.get(&format!("/tasks/items/{id}")).await.text();
@@ -212,15 +197,7 @@ async fn units_see_only_their_items_and_cannot_close(app: App) {
         water.get(&format!("/tasks/items/{}", item.id)).await.status,
         StatusCode::NOT_FOUND
     );
-    let token = water.token();
-    let r = water
-        .post_multipart(
-            &format!("/tasks/items/{}", item.id),
-            &[("csrf", &token), ("action", "start")],
-            &[],
-            None,
-        )
-        .await;
+    let r = water.item_step(item.id, &[("action", "start")]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(!water
         .get("/tasks/items")
@@ -234,14 +211,7 @@ async fn units_see_only_their_items_and_cannot_close(app: App) {
         ("complete", StatusCode::SEE_OTHER),
         ("close", StatusCode::FORBIDDEN),
     ] {
-        let r = unit
-            .post_multipart(
-                &format!("/tasks/items/{}", item.id),
-                &[("csrf", &token), ("action", action)],
-                &[],
-                None,
-            )
-            .await;
+        let r = unit.item_step(item.id, &[("action", action)]).await;
         assert_eq!(r.status, status, "{action}: {}", r.text());
     }
     let r = unit
