@@ -355,7 +355,8 @@ pub struct SixQuery {
     pub min_percent: Option<String>,
 }
 
-/// GET /api/v1/funds/six-in-place[?by=…&min_percent=…] — the funds part of 六个到位.
+/// GET /api/v1/funds/six-in-place[?by=…&min_percent=…] — the funds part of 六个到位, behind
+/// schedule by the rule given, else by the county's rule (as the panel shows it).
 async fn six(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
@@ -363,7 +364,7 @@ async fn six(
 ) -> ApiResult {
     let r = match (q.by, q.min_percent) {
         (Some(by), Some(min_percent)) => Some(rule(&BehindQuery { by, min_percent })?),
-        _ => None,
+        _ => state.store.schedule_rule().await?,
     };
     let f = state.store.funds_in_place(&scope(&v), r, today()).await?;
     ok(json!(f))

@@ -1097,6 +1097,22 @@ async fn the_schedule_rule_is_a_county_setting_used_by_the_figures_and_six_in_pl
     assert!(!page.contains("rule-form"));
     let six = energy.get("/tasks/six").await.text();
     assert!(six.contains(r#"class="fund-behind">1<"#), "{six}");
+    // The API's panels use the county's rule too, unless a request names its own.
+    assert_eq!(
+        energy.get("/api/v1/funds/six-in-place").await.json()["behind"],
+        1
+    );
+    assert_eq!(
+        energy.get("/api/v1/six-in-place").await.json()["funds"]["behind"],
+        1
+    );
+    assert_eq!(
+        energy
+            .get("/api/v1/funds/six-in-place?by=2018-04-30&min_percent=40")
+            .await
+            .json()["behind"],
+        0
+    );
     assert!(hq
         .get("/tasks/six")
         .await
