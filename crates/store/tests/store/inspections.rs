@@ -353,27 +353,14 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         ids(store.findings(&ItemScope::All, Some(i.id)).await.unwrap()),
         [f.id, by_hand.id]
     );
-    assert_eq!(
-        ids(store
-            .findings(&ItemScope::of(&housing.role), None)
-            .await
-            .unwrap()),
-        [f.id]
-    );
-    assert_eq!(
-        ids(store
-            .findings(&ItemScope::of(&water.role), None)
-            .await
-            .unwrap()),
-        [by_hand.id]
-    );
-    assert_eq!(
-        ids(store
-            .findings(&ItemScope::of(&other_township.role), None)
-            .await
-            .unwrap()),
-        [by_hand.id]
-    );
+    for (who, theirs) in [
+        (&housing, [f.id]),
+        (&water, [by_hand.id]),
+        (&other_township, [by_hand.id]),
+    ] {
+        let read = store.findings(&ItemScope::of(&who.role), None).await;
+        assert_eq!(ids(read.unwrap()), theirs, "{}", who.username);
+    }
     assert!(store
         .finding(&ItemScope::of(&water.role), f.id)
         .await

@@ -60,11 +60,9 @@ const RURAL_CSV: &str = "乡镇,行政村,农村总户数\n示例一乡,示例�
 
 /// Every township, every poor village, 3 registered + 2 non-registered a village.
 async fn draw(c: &mut Client, id: i64, seed: &str) -> Resp {
-    let token = c.token();
-    c.post_multipart(
+    c.post_page_form(
         &format!("/inspections/{id}/sample"),
         &[
-            ("csrf", &token),
             ("seed", seed),
             ("townships", "0"),
             ("poor_villages", "2"),
@@ -76,7 +74,6 @@ async fn draw(c: &mut Client, id: i64, seed: &str) -> Resp {
             ("take_all", "1"),
         ],
         &[("rural", "rural.csv", RURAL_CSV.as_bytes().to_vec())],
-        None,
     )
     .await
 }
@@ -135,14 +132,8 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
     let mut c = app.logged_in("inspector", Role::Inspector).await;
     let id = new_inspection(&mut c).await;
     // No seed: refused with what to do.
-    let token = c.token();
     let r = c
-        .post_multipart(
-            &format!("/inspections/{id}/sample"),
-            &[("csrf", &token)],
-            &[],
-            None,
-        )
+        .post_page_form(&format!("/inspections/{id}/sample"), &[], &[])
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().contains("随机种子"));
@@ -182,13 +173,11 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
     }
     // A bad value first: refused whole, with line and column.
     let bad = csv.replacen(",否,是\n", ",也许,是\n", 1);
-    let token = c.token();
     let r = c
-        .post_multipart(
+        .post_page_form(
             &format!("/inspections/{id}/results"),
-            &[("csrf", &token)],
+            &[],
             &[("results", "results.csv", bad.into_bytes())],
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -197,11 +186,10 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
     let est = c.get(&format!("/inspections/{id}/estimates")).await.text();
     assert!(est.contains("id=\"pending\""), "nothing recorded yet");
     let r = c
-        .post_multipart(
+        .post_page_form(
             &format!("/inspections/{id}/results"),
-            &[("csrf", &token)],
+            &[],
             &[("results", "results.csv", csv.into_bytes())],
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
@@ -227,6 +215,7 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
     let form = c.get(&format!("/inspections/{id}/results/{no}")).await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.text().contains("name=\"missed\""));
+    let token = c.token();
     let r = c
         .post_form(
             &format!("/inspections/{id}/results/{no}"),

@@ -294,13 +294,23 @@ impl Client {
         self.csrf.clone().expect("fetch_csrf first")
     }
 
-    /// A step on a work item through the item page's form (no attachments), with the
-    /// session's CSRF token.
-    pub async fn item_step(&mut self, id: i64, fields: &[(&str, &str)]) -> Resp {
+    /// A page's multipart form as the browser posts it: the session's CSRF token, then
+    /// `fields` and `files` (field, file name, bytes).
+    pub async fn post_page_form(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> Resp {
         let token = self.token();
         let mut form = vec![("csrf", token.as_str())];
         form.extend_from_slice(fields);
-        self.post_multipart(&format!("/tasks/items/{id}"), &form, &[], None)
+        self.post_multipart(path, &form, files, None).await
+    }
+
+    /// A step on a work item through the item page's form (no attachments).
+    pub async fn item_step(&mut self, id: i64, fields: &[(&str, &str)]) -> Resp {
+        self.post_page_form(&format!("/tasks/items/{id}"), fields, &[])
             .await
     }
 }

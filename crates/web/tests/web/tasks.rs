@@ -22,17 +22,14 @@ both!(
 
 /// Upload the demo plan (the seed county's 2018 plan) as the headquarters.
 async fn upload_plan(c: &mut Client, csv: &str) -> Resp {
-    let token = c.token();
-    c.post_multipart(
+    c.post_page_form(
         "/tasks/plan",
         &[
-            ("csrf", &token),
             ("year", "2018"),
             ("name", "2018年脱贫攻坚重点工作责任分解方案"),
             ("declared_tasks", "26"),
         ],
         &[("plan", "plan.csv", csv.as_bytes().to_vec())],
-        None,
     )
     .await
 }
@@ -119,18 +116,11 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
         "the unit is not offered 销号"
     );
 
-    let token = unit.token();
     let r = unit
-        .post_multipart(
+        .post_page_form(
             &format!("/tasks/items/{id}"),
-            &[
-                ("csrf", &token),
-                ("action", "report"),
-                ("note", "已开工"),
-                ("percent", "60"),
-            ],
+            &[("action", "report"), ("note", "已开工"), ("percent", "60")],
             &[("files", "照片.jpg", vec![0xff, 0xd8, 0xff, 0xe0, 9])],
-            None,
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
