@@ -23,8 +23,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::NaiveDate;
 use fupin_domain::funds::{
-    can_record, unreversed, Budget, EntryKind, FundSource, Override, Project, ProjectType,
-    ScheduleRule, Stage,
+    can_record, unreversed, BenefitKind, Budget, EntryKind, FundSource, Override, Project,
+    ProjectType, ScheduleRule, Stage,
 };
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
@@ -401,6 +401,9 @@ struct ProjectPage {
     reversal_error: String,
     stage_error: String,
     notice: String,
+    benefit: BenefitForm,
+    benefit_kinds: Vec<Choice>,
+    benefit_error: String,
 }
 
 /// What a project page shows besides the project: errors and the forms' values.
@@ -408,6 +411,8 @@ struct ProjectPage {
 struct PageState {
     entry: EntryForm,
     reversal: EntryForm,
+    benefit: BenefitForm,
+    benefit_error: String,
     entry_error: String,
     reversal_error: String,
     stage_error: String,
@@ -526,6 +531,14 @@ async fn project_page(
         reversal_error: st.reversal_error,
         stage_error: st.stage_error,
         notice: st.notice,
+        benefit_kinds: choices(
+            BenefitKind::ALL,
+            BenefitKind::code,
+            BenefitKind::chinese,
+            &st.benefit.kind,
+        ),
+        benefit: st.benefit,
+        benefit_error: st.benefit_error,
     };
     Ok(page.render()?)
 }
@@ -726,6 +739,75 @@ pub async fn add_entry(
         Err(r) => {
             let m = refusal_error(r)?;
             refused(&state, &v, id, fail(m, f)).await
+        }
+    }
+}
+
+/// The beneficiary form, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct BenefitForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub household_no: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub yearly: String,
+}
+
+/// POST /projects/{id}/beneficiaries — record (or change) a household's yearly benefit
+/// from the project: headquarters or the implementing unit, audited by the store.
+pub async fn set_benefit(
+    State(state): State<AppState>,
+    PageUser(v): PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<BenefitForm>,
+) -> Result<Response, PageError> {
+    v.check_csrf(Some(&f.csrf))?;
+    if state.store.project(&scope(&v), id).await?.is_none() {
+        return Err(Error::NotFound.into());
+    }
+    let parsed: Result<(BenefitKind, Fen), String> = (|| {
+        if f.household_no.trim().is_empty() {
+            return Err("请填写户编号".to_string());
+        }
+        let kind = BenefitKind::parse(&f.kind)
+            .ok_or_else(|| format!("请选择带贫方式（{}）", BenefitKind::allowed()))?;
+        if f.yearly.trim().is_empty() {
+            return Err("请填写年收益（元）".into());
+        }
+        Ok((kind, parse_yuan("年收益", &f.yearly)?))
+    })();
+    let outcome = match parsed {
+        Ok((kind, yearly)) => match state
+            .store
+            .set_beneficiary(v.user(), id, &f.household_no, kind, yearly)
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(r) => Err(refusal_error(r)?),
+        },
+        Err(m) => Err(m),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/projects/{id}?msg={}",
+            view::enc(&format!("已登记带贫户 {}", f.household_no.trim()))
+        ))
+        .into_response()),
+        Err(m) => {
+            refused(
+                &state,
+                &v,
+                id,
+                PageState {
+                    benefit: f,
+                    benefit_error: m,
+                    ..PageState::default()
+                },
+            )
+            .await
         }
     }
 }

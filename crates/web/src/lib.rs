@@ -225,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/projects/{id}/stage", post(funds::set_stage))
         .route("/projects/{id}/entries", post(funds::add_entry))
+        .route("/projects/{id}/beneficiaries", post(funds::set_benefit))
         .route(
             "/projects/{id}/entries.xlsx",
             get(funds::project_entries_xlsx),

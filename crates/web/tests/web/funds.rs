@@ -1151,19 +1151,44 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
     let hq_user = app.user("hq", Role::HqAdmin).await;
     let mut hq = app.client();
     hq.login("hq", PASSWORD).await;
-    // A wage far above anything declared: flagged.
+    // A wage far above anything declared, recorded on the project page: flagged.
     let no = "1409300102007";
-    app.store
-        .set_beneficiary(
-            &hq_user,
-            solar,
-            no,
-            fupin_domain::funds::BenefitKind::Wage,
-            Fen(99_999_900),
+    hq.fetch_csrf().await;
+    let t = hq.token();
+    let path = format!("/projects/{solar}/beneficiaries");
+    let r = hq
+        .post_form(
+            &path,
+            &[
+                ("csrf", &t),
+                ("household_no", no),
+                ("kind", "wage"),
+                ("yearly", "-5"),
+            ],
         )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text().contains("id=\"benefit-error\""), "{}", r.text());
+    let r = hq
+        .post_form(
+            &path,
+            &[
+                ("csrf", &t),
+                ("household_no", no),
+                ("kind", "wage"),
+                ("yearly", "999999"),
+            ],
+        )
+        .await;
+    assert_eq!(project_id(&r), solar);
+    assert!(app
+        .store
+        .audit_entries(None, 20)
         .await
         .unwrap()
-        .unwrap();
+        .items
+        .iter()
+        .any(|e| e.action == "set_beneficiary" && e.entity_id == solar.to_string()));
     app.store
         .set_beneficiary(
             &hq_user,
@@ -1198,4 +1223,23 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
     if r.status == StatusCode::OK {
         assert!(!r.text().contains("二镇饮水巩固"));
     }
+    // They read the project's beneficiaries and record none.
+    let tt = town.token();
+    let r = town
+        .post_form(
+            &path,
+            &[
+                ("csrf", &tt),
+                ("household_no", no),
+                ("kind", "dividend"),
+                ("yearly", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(!town
+        .get(&format!("/projects/{solar}"))
+        .await
+        .text()
+        .contains("benefit-form"));
 }
