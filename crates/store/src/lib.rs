@@ -123,6 +123,10 @@ impl Store {
                 .pragma("temp_store", "memory");
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
+                // No ping before each use: an SQLite connection is a file handle that does
+                // not drop, and the ping is one more round trip to the connection's thread
+                // on every statement a page runs.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Ok(Store::Sqlite(pool))

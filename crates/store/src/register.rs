@@ -598,19 +598,33 @@ impl Store {
     }
 
     /// One household of the current version by 户编号, if it is in scope.
+    ///
+    /// The household page is the register's busiest read, so it costs three statements on
+    /// one pooled connection: its row in every version (the current one's values and
+    /// explanation, and the history, read together), its members, and its problems only
+    /// when it has any.
     pub async fn household(
         &self,
         scope: &Scope,
         household_no: &str,
     ) -> Result<Option<HouseholdDetail>> {
         let (filter, binds) = scope.sql("a", 2);
+        // Every version holding the 户编号 (one probe of `households_by_no` per version),
+        // in scope in that version; the current one's row carries the detail.
         let sql = format!(
             "SELECT {ROW_COLUMNS}, h.version_id, h.seq, h.first_line, h.household_type, \
              h.main_cause, h.wage_income, h.operating_income, h.operating_expense, \
              h.property_income, h.transfer_income, h.per_capita_declared, h.food_secure, \
              h.clothing_secure, h.housing_grade, h.renovation, h.relocation, h.safe_water, \
-             s.explanation \
-             FROM {ROW_JOINS} WHERE h.version_id = {CURRENT} AND h.household_no = $1{filter}"
+             s.explanation, v.imported_at, v.file_name, v.year, v.line_fen, \
+             c.version_id AS current_version, \
+             EXISTS (SELECT 1 FROM problems p WHERE p.version_id = h.version_id \
+                     AND p.household_seq = h.seq) AS has_problems \
+             FROM current_register c CROSS JOIN register_versions v \
+             JOIN households h ON h.version_id = v.id \
+             JOIN areas a ON a.version_id = h.version_id AND a.seq = h.area_seq \
+             JOIN assessments s ON s.version_id = h.version_id AND s.household_seq = h.seq \
+             WHERE c.id = 1 AND h.household_no = $1{filter} ORDER BY h.version_id"
         );
         let members_sql =
             "SELECT line, name, relation, id_number, birth, is_head, sex, schooling, health, \
@@ -619,22 +633,27 @@ impl Store {
         let problems_sql = "SELECT seq, line, column_name, code, message, value, household_no \
                             FROM problems WHERE version_id = $1 AND household_seq = $2 \
                             ORDER BY seq";
-        let history_sql = format!(
-            "SELECT h.version_id, v.imported_at, v.file_name, v.year, v.line_fen, a.township, \
-             a.village, h.status, s.verdict, s.per_capita, s.failed \
-             FROM {ROW_JOINS} JOIN register_versions v ON v.id = h.version_id \
-             WHERE h.version_id IN (SELECT id FROM register_versions) \
-             AND h.household_no = $1{filter} ORDER BY h.version_id"
-        );
         Ok(on_pool!(self, pool => {
+            let mut conn = pool.acquire().await?;
             let mut q = sqlx::query(&sql).bind(household_no);
             for b in &binds {
                 q = q.bind(*b);
             }
-            let Some(r) = q.fetch_optional(pool).await? else {
+            let rows = q.fetch_all(&mut *conn).await?;
+            let mut current = None;
+            for r in &rows {
+                if r.int("version_id")? == r.int("current_version")? {
+                    current = Some(r);
+                }
+            }
+            let Some(r) = current else {
                 return Ok(None);
             };
-            let row = household_row(&r)?;
+            let history = rows
+                .iter()
+                .map(history_entry)
+                .collect::<Result<Vec<_>>>()?;
+            let row = household_row(r)?;
             let (version, seq) = (r.int("version_id")?, r.int("seq")?);
             let assessment = Assessment {
                 verdict: row.verdict,
@@ -645,33 +664,27 @@ impl Store {
             let members = sqlx::query(members_sql)
                 .bind(version)
                 .bind(seq)
-                .fetch_all(pool)
+                .fetch_all(&mut *conn)
                 .await?
                 .iter()
                 .map(stored_member)
                 .collect::<Result<Vec<_>>>()?;
-            let problems = sqlx::query(problems_sql)
-                .bind(version)
-                .bind(seq)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(problem_row)
-                .collect::<Result<Vec<_>>>()?;
-            let mut q = sqlx::query(&history_sql).bind(household_no);
-            for b in &binds {
-                q = q.bind(*b);
-            }
-            let history = q
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(history_entry)
-                .collect::<Result<Vec<_>>>()?;
+            let problems = if r.bool("has_problems")? {
+                sqlx::query(problems_sql)
+                    .bind(version)
+                    .bind(seq)
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .iter()
+                    .map(problem_row)
+                    .collect::<Result<Vec<_>>>()?
+            } else {
+                Vec::new()
+            };
             Some(HouseholdDetail {
                 version,
-                first_line: count(&r, "first_line")?,
-                values: household_values(&r)?,
+                first_line: count(r, "first_line")?,
+                values: household_values(r)?,
                 row,
                 members,
                 assessment,
@@ -879,9 +892,18 @@ impl Store {
         }))
     }
 
-    /// The current version, if any register was imported.
+    /// The current version, if any register was imported: one row, read on every
+    /// dashboard (not the list of every version).
     pub async fn current_version(&self) -> Result<Option<RegisterVersion>> {
-        Ok(self.versions().await?.into_iter().find(|v| v.current))
+        let sql = "SELECT v.*, u.username FROM current_register c \
+                   JOIN register_versions v ON v.id = c.version_id \
+                   LEFT JOIN users u ON u.id = v.imported_by WHERE c.id = 1";
+        Ok(on_pool!(self, pool => {
+            match sqlx::query(sql).fetch_optional(pool).await? {
+                Some(r) => Some(register_version(&r, Some(r.int("id")?))?),
+                None => None,
+            }
+        }))
     }
 }
 

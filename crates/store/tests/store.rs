@@ -28,6 +28,7 @@ contract!(
     golden_households_read_back_as_assessed,
     registers_that_cannot_be_stored_are_refused,
     a_new_version_keeps_the_old_one_and_the_history,
+    a_household_gone_from_the_current_version_is_not_found,
     township_staff_cannot_reach_another_township,
     village_staff_see_only_their_village,
     key_paging_returns_every_household_exactly_once,
@@ -352,6 +353,27 @@ async fn a_new_version_keeps_the_old_one_and_the_history(store: Store) {
         .await
         .unwrap();
     assert_eq!(page.items.len(), 11);
+}
+
+/// A household of an older version that the current one no longer holds is not found,
+/// though its history is kept; the others read on, with both versions in their history.
+async fn a_household_gone_from_the_current_version_is_not_found(store: Store) {
+    import_golden(&store).await;
+    let (mut register, villages) = golden();
+    let gone = "1409300101001";
+    register.households.retain(|h| &*h.id != gone);
+    store
+        .import_register(&register, &meta("members-v2.csv", None), Some(&villages))
+        .await
+        .unwrap();
+    assert_eq!(store.household(&Scope::County, gone).await.unwrap(), None);
+    let d = store
+        .household(&Scope::County, "1409300101002")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.history.len(), 2);
+    assert_eq!(d.history[1].version, d.version);
 }
 
 /// Area scope, route by route: a township user gets nothing of another township — not by
