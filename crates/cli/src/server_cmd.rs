@@ -622,6 +622,111 @@ async fn load_demo_plan(store: &Store, today: chrono::NaiveDate) -> Result<()> {
     Ok(())
 }
 
+/// The demo's project library (docs/projects-and-funds.md), when the database has no
+/// project yet: in each of the first four townships a housing project of 县住建局 (the demo
+/// unit account's, serving 任务 4) being implemented and a PV station of 县能源局 approved,
+/// the housing money disbursed at different paces, and the county's behind-schedule rule
+/// "by 2018-06-30 at least 50%" — so that the pages, figures and six-in-place panel have
+/// something to show. Recorded through the store as headquarters would, audited.
+async fn load_demo_projects(
+    store: &Store,
+    admin: &fupin_store::User,
+    townships: &[String],
+) -> Result<()> {
+    use fupin_domain::funds::{Budget, EntryKind, FundSource, Project, ProjectType, Stage};
+    use fupin_domain::Fen;
+    if !store
+        .projects(&fupin_store::ItemScope::All)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let date = |m: u32, d: u32| chrono::NaiveDate::from_ymd_opt(2018, m, d);
+    let mut library = Vec::new();
+    for (i, t) in townships.iter().take(4).enumerate() {
+        let line = 2 * i as u64 + 2;
+        library.push((
+            line,
+            Project {
+                name: format!("{t}危房改造"),
+                year: 2018,
+                kind: ProjectType::Housing,
+                township: t.clone(),
+                village: None,
+                task_no: Some(4),
+                unit: "县住建局".into(),
+                budget: Budget::default()
+                    .with(FundSource::Central, Fen::from_yuan(600_000))
+                    .with(FundSource::County, Fen::from_yuan(150_000)),
+                stage: Stage::Implementing,
+                planned_start: date(3, 1),
+                planned_end: date(10, 31),
+                actual_start: date(3, 15),
+                actual_end: None,
+            },
+        ));
+        library.push((
+            line + 1,
+            Project {
+                name: format!("{t}光伏扶贫电站"),
+                year: 2018,
+                kind: ProjectType::Photovoltaic,
+                township: t.clone(),
+                village: None,
+                task_no: None,
+                unit: "县能源局".into(),
+                budget: Budget::default()
+                    .with(FundSource::Central, Fen::from_yuan(800_000))
+                    .with(FundSource::Integrated, Fen::from_yuan(200_000)),
+                stage: Stage::Approved,
+                planned_start: date(5, 1),
+                planned_end: date(12, 31),
+                actual_start: None,
+                actual_end: None,
+            },
+        ));
+    }
+    if let Err(problems) = store
+        .import_projects("demo-projects-2018.csv", &library, Some(admin.id))
+        .await?
+    {
+        bail!("演示项目库未能导入：{problems:?}");
+    }
+    let projects = store.projects(&fupin_store::ItemScope::All).await?;
+    // The housing projects' money, from the central budget: 70%, 55%, 20% of the whole
+    // budget and nothing by June.
+    for (i, share) in [70i64, 55, 20].iter().enumerate() {
+        let Some((_, p)) = library.get(2 * i) else {
+            continue;
+        };
+        let Some(stored) = projects.iter().find(|s| s.project.name == p.name) else {
+            continue;
+        };
+        let entry = fupin_store::NewFundEntry {
+            date: date(4, 10 + i as u32).unwrap_or_default(),
+            source: FundSource::Central,
+            amount: Fen(750_000 * 100 * share / 100),
+            voucher: format!("记-2018-04-{:02}", 10 + i),
+            payee: format!("{}建筑工程队", p.township),
+            note: "首期拨付".into(),
+        };
+        if let Err(r) = store
+            .add_fund_entry(admin, stored.id, EntryKind::Disbursement, &entry, None)
+            .await?
+        {
+            bail!("演示拨付未能登记：{r}");
+        }
+    }
+    if let Some(by) = date(6, 30) {
+        let rule = fupin_domain::funds::ScheduleRule { by, min_bp: 5000 };
+        if let Err(r) = store.set_schedule_rule(admin, Some(rule)).await? {
+            bail!("演示进度规则未能设置：{r}");
+        }
+    }
+    Ok(())
+}
+
 /// `fupin plan import`: the plan file checked as `fupin plan check` does (every problem
 /// printed, nothing stored when there is an error), stored as the next revision of its
 /// year's plan, and the current register's gaps routed by it.
@@ -785,6 +890,20 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                     .await?;
             }
         }
+        if let Some(admin) = store
+            .users()
+            .await?
+            .into_iter()
+            .find(|u| u.username == "admin" && u.role == Role::HqAdmin)
+        {
+            let townships: Vec<String> = store
+                .townships(&Scope::County)
+                .await?
+                .into_iter()
+                .filter_map(|t| t.township)
+                .collect();
+            load_demo_projects(&store, &admin, &townships).await?;
+        }
         println!();
         println!("演示账号（密码均为 {DEMO_PASSWORD}）：");
         for (name, role) in &accounts {
@@ -865,6 +984,43 @@ mod tests {
                 // Once a deadline passes, the system escalates as in any county.
                 let later = NaiveDate::from_ymd_opt(2028, 1, 1).unwrap();
                 assert!(store.escalate_overdue_as_system(later).await.unwrap() > 0);
+            },
+        )
+        .await
+    }
+
+    /// The demo's project library: two projects in each of four townships, the housing
+    /// money disbursed at different paces, the county's rule set; loaded once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_demo_has_a_project_library_with_money_behind_and_on_schedule() {
+        fupin_test_support::on_sqlite(
+            |store| store,
+            |store| async move {
+                let admin = store
+                    .create_user(
+                        &NewUser {
+                            username: "admin".into(),
+                            password: DEMO_PASSWORD.into(),
+                            role: Role::HqAdmin,
+                        },
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                let towns: Vec<String> = ["一乡", "二镇", "三乡", "四镇", "五乡"]
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect();
+                load_demo_projects(&store, &admin, &towns).await.unwrap();
+                load_demo_projects(&store, &admin, &towns).await.unwrap();
+                let all = fupin_store::ItemScope::All;
+                assert_eq!(store.projects(&all).await.unwrap().len(), 8);
+                let rule = store.schedule_rule().await.unwrap().unwrap();
+                let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+                let six = store.funds_in_place(&all, Some(rule), today).await.unwrap();
+                // 20% and nothing (housing), and the four PV stations: behind.
+                assert_eq!(six.behind, 6);
+                assert_eq!(six.disbursed, fupin_domain::Fen::from_yuan(1_087_500));
             },
         )
         .await
