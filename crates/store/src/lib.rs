@@ -96,6 +96,9 @@ pub(crate) use on_pool;
 /// The page cache of each SQLite connection, restored after an import.
 pub(crate) const SQLITE_CACHE: &str = "PRAGMA cache_size = -65536";
 
+/// A pooled PostgreSQL connection idle longer than this is pinged before it is used.
+const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
+
 /// How long a writer waits for SQLite's write lock before giving up. An import of a large
 /// register holds it for its whole transaction.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -134,6 +137,18 @@ impl Store {
             let options = PgConnectOptions::from_str(url)?.application_name("fupin");
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
+                // Ping only a connection that sat idle (a restarted server or a dropped
+                // link shows there), not one in steady use: a ping before every statement
+                // is a round trip to the server on each of a page's statements.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for > PG_PING_AFTER_IDLE {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await?;
             Ok(Store::Postgres(pool))
