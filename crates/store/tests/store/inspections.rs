@@ -27,6 +27,17 @@ async fn inspection(store: &Store, by: &User) -> Inspection {
         .unwrap()
 }
 
+/// A new inspection recorded by `by`, its sample drawn with `seed` by the plan below.
+async fn drawn(store: &Store, by: &User, seed: u64) -> Inspection {
+    let i = inspection(store, by).await;
+    store
+        .draw_sample(by, i.id, &plan(seed), &rural())
+        .await
+        .unwrap()
+        .unwrap();
+    i
+}
+
 fn new_inspection() -> NewInspection {
     NewInspection {
         name: "2018年贫困县退出省际交叉考核".into(),
@@ -185,12 +196,7 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
 async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store: Store) {
     plan_and_golden(&store).await;
     let hq = user(&store, "hq", Role::HqAdmin).await;
-    let i = inspection(&store, &hq).await;
-    store
-        .draw_sample(&hq, i.id, &plan(42), &rural())
-        .await
-        .unwrap()
-        .unwrap();
+    let i = drawn(&store, &hq, 42).await;
     let rows = store.sample_rows(&Scope::County, i.id).await.unwrap();
     let exited = rows
         .iter()
@@ -447,12 +453,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
 async fn only_headquarters_and_inspectors_record(store: Store) {
     plan_and_golden(&store).await;
     let inspector = user(&store, "inspector", Role::Inspector).await;
-    let i = inspection(&store, &inspector).await;
-    store
-        .draw_sample(&inspector, i.id, &plan(3), &rural())
-        .await
-        .unwrap()
-        .unwrap();
+    let i = drawn(&store, &inspector, 3).await;
     for (name, role) in [
         ("leader", Role::CountyLeader),
         (

@@ -556,9 +556,7 @@ async fn the_api_follows_the_same_rules(app: App) {
         c.post_json("/api/v1/inspections", &body, None).await.status,
         StatusCode::FORBIDDEN
     );
-    let r = c
-        .post_json("/api/v1/inspections", &body, Some(&token))
-        .await;
+    let r = c.post_api("/api/v1/inspections", &body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let id = r.json()["id"].as_i64().unwrap();
     let plan = serde_json::json!({
@@ -570,11 +568,7 @@ async fn the_api_follows_the_same_rules(app: App) {
         }
     });
     let r = c
-        .post_json(
-            &format!("/api/v1/inspections/{id}/sample"),
-            &plan,
-            Some(&token),
-        )
+        .post_api(&format!("/api/v1/inspections/{id}/sample"), &plan)
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     assert_eq!(r.json()["seed"], "99");

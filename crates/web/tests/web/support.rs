@@ -308,6 +308,12 @@ impl Client {
         self.post_multipart(path, &form, files, None).await
     }
 
+    /// A JSON POST to the API with the session's CSRF token in its header.
+    pub async fn post_api(&mut self, path: &str, body: &serde_json::Value) -> Resp {
+        let token = self.token();
+        self.post_json(path, body, Some(&token)).await
+    }
+
     /// A step on a work item through the item page's form (no attachments).
     pub async fn item_step(&mut self, id: i64, fields: &[(&str, &str)]) -> Resp {
         self.post_page_form(&format!("/tasks/items/{id}"), fields, &[])

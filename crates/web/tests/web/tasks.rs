@@ -389,7 +389,7 @@ async fn the_api_serves_items_and_steps_with_the_same_rules(app: App) {
         StatusCode::FORBIDDEN
     );
     let token = unit.token();
-    let r = unit.post_json(&path, &body, Some(&token)).await;
+    let r = unit.post_api(&path, &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["state"], "in_progress");
     let r = unit
@@ -470,11 +470,7 @@ async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_esca
     let token = leader.token();
     let remind = serde_json::json!({ "action": "remind", "note": "请加快进度" });
     let r = leader
-        .post_json(
-            &format!("/api/v1/work-items/{own}/steps"),
-            &remind,
-            Some(&token),
-        )
+        .post_api(&format!("/api/v1/work-items/{own}/steps"), &remind)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["reminders"], 1);
