@@ -123,6 +123,9 @@ pub fn assess(args: &RegisterArgs, a: &AssessArgs) -> Result<ExitCode> {
         region,
     };
     print!("{}", output::summary(&report, &a.out));
+    // The process ends here: handing the register's millions of allocations back one by
+    // one would only delay the exit (a tenth of a second at 10^6 households).
+    std::mem::forget(register);
     Ok(ExitCode::SUCCESS)
 }
 

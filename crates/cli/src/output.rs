@@ -6,7 +6,7 @@ use fupin_domain::figures::{village_exit_ready, Rate, Region, Tally};
 use fupin_domain::problem::Problem;
 use fupin_domain::standards::PovertyLine;
 use fupin_domain::{Assessment, Household, Verdict};
-use fupin_io::engine::{assess_register, Tallies};
+use fupin_io::engine::{assess_register, Tallies, BATCH};
 use fupin_io::villages::{VillageRecord, Villages};
 use fupin_io::Register;
 use rayon::prelude::*;
@@ -163,19 +163,21 @@ struct HouseholdLine<'a> {
     explanation: &'a str,
 }
 
-/// households.csv and households.jsonl, formatted on every core.
+/// households.csv and households.jsonl, formatted on every core and written on threads of
+/// their own, so the next batch is judged and formatted while the last one is written.
 struct HouseholdFiles<'a> {
     input: &'a Input<'a>,
-    csv: BufWriter<File>,
-    jsonl: BufWriter<File>,
+    csv: Spool,
+    jsonl: Spool,
     line: String,
-    /// One pair of buffers per chunk of a batch, kept from batch to batch: fresh buffers
-    /// for every chunk made the kernel zero hundreds of megabytes of new pages.
-    buffers: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Households formatted by one task.
 const CHUNK: usize = 2048;
+
+/// Formatted chunks waiting for each writer: one batch's worth, so formatting runs at most
+/// a batch ahead of the disk and the buffers in flight stay about 40 MB.
+const SPOOL_DEPTH: usize = BATCH / CHUNK;
 
 impl<'a> HouseholdFiles<'a> {
     fn create(staging: &Staging, input: &'a Input<'a>) -> Result<HouseholdFiles<'a>> {
@@ -200,38 +202,103 @@ impl<'a> HouseholdFiles<'a> {
         }
         Ok(HouseholdFiles {
             input,
-            csv,
-            jsonl,
+            csv: Spool::new(csv, SPOOL_DEPTH),
+            jsonl: Spool::new(jsonl, SPOOL_DEPTH),
             line: input.line.amount.plain(),
-            buffers: Vec::new(),
         })
     }
 
     fn write_batch(&mut self, hs: &[Household], as_: &[Assessment]) -> Result<()> {
-        let chunks = hs.len().div_ceil(CHUNK);
-        if self.buffers.len() < chunks {
-            self.buffers.resize_with(chunks, Default::default);
-        }
+        let mut buffers: Vec<(Vec<u8>, Vec<u8>)> = (0..hs.len().div_ceil(CHUNK))
+            .map(|_| (self.csv.buffer(), self.jsonl.buffer()))
+            .collect();
         let (register, line) = (self.input.register, self.line.as_str());
-        self.buffers[..chunks]
+        buffers
             .par_iter_mut()
             .zip(hs.par_chunks(CHUNK).zip(as_.par_chunks(CHUNK)))
-            .try_for_each(|((c, j), (hs, as_))| {
-                c.clear();
-                j.clear();
-                format_households(register, hs, as_, line, c, j)
-            })?;
-        for (c, j) in &self.buffers[..chunks] {
-            self.csv.write_all(c)?;
-            self.jsonl.write_all(j)?;
+            .try_for_each(|((c, j), (hs, as_))| format_households(register, hs, as_, line, c, j))?;
+        for (c, j) in buffers {
+            self.csv.send(c)?;
+            self.jsonl.send(j)?;
         }
         Ok(())
     }
 
+    fn finish(self) -> Result<()> {
+        let jsonl = self.jsonl.finish();
+        self.csv.finish()?;
+        jsonl
+    }
+}
+
+/// A file written on a thread of its own: buffers sent are written in the order sent and
+/// come back cleared for reuse (fresh buffers for every chunk made the kernel zero hundreds
+/// of megabytes of new pages).
+struct Spool {
+    full: Option<crossbeam_channel::Sender<Vec<u8>>>,
+    empty: crossbeam_channel::Receiver<Vec<u8>>,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Spool {
+    fn new(mut file: BufWriter<File>, depth: usize) -> Spool {
+        let (full, to_write) = crossbeam_channel::bounded::<Vec<u8>>(depth);
+        let (done, empty) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let writer = std::thread::spawn(move || {
+            for mut buf in to_write {
+                // On an error the thread ends: its receiver is dropped, the next send fails
+                // and `finish` returns this error.
+                file.write_all(&buf)?;
+                buf.clear();
+                let _ = done.send(buf);
+            }
+            file.flush()
+        });
+        Spool {
+            full: Some(full),
+            empty,
+            writer: Some(writer),
+        }
+    }
+
+    /// An empty buffer, reused when one has come back.
+    fn buffer(&self) -> Vec<u8> {
+        self.empty.try_recv().unwrap_or_default()
+    }
+
+    /// Queue `buf` for writing, waiting while the writer is a batch behind.
+    fn send(&mut self, buf: Vec<u8>) -> Result<()> {
+        let sent = self.full.as_ref().map(|f| f.send(buf));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer stopped on an error: report it.
+            _ => {
+                self.join()?;
+                Err(anyhow::anyhow!("写入线程已提前结束"))
+            }
+        }
+    }
+
+    /// Write what is queued and flush; the writer's error, if any.
     fn finish(mut self) -> Result<()> {
-        self.csv.flush()?;
-        self.jsonl.flush()?;
-        Ok(())
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<()> {
+        self.full = None;
+        match self.writer.take().map(|w| w.join()) {
+            None | Some(Ok(Ok(()))) => Ok(()),
+            Some(Ok(Err(e))) => Err(e.into()),
+            Some(Err(_)) => Err(anyhow::anyhow!("写入线程意外退出")),
+        }
+    }
+}
+
+impl Drop for Spool {
+    /// A run that failed elsewhere still waits for its writer before the staging folder
+    /// is removed.
+    fn drop(&mut self) {
+        let _ = self.join();
     }
 }
 

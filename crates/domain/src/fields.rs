@@ -120,16 +120,25 @@ columns!(
 
 /// Trim half-width and full-width spaces (and tabs, line ends, and a stray BOM) from a cell.
 pub fn trim_cell(cell: &str) -> &str {
+    // Almost every cell starts and ends with neither; telling so from the bytes spares
+    // decoding characters (a Chinese cell starts and ends with a byte ≥ 0x80).
+    let spaced = |c: u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
     let b = cell.as_bytes();
-    // Almost every cell starts and ends with a byte that cannot begin any of these.
-    let plain = |c: u8| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | 0x80..=0xFF);
-    match (b.first(), b.last()) {
-        (None, _) => cell,
-        (Some(&f), Some(&l)) if plain(f) && plain(l) => cell,
-        _ => cell.trim_matches(|c: char| {
-            matches!(c, ' ' | '\u{3000}' | '\t' | '\u{feff}' | '\r' | '\n')
-        }),
+    let lead = match b {
+        [] => return cell,
+        [c, ..] if spaced(*c) => true,
+        [0xE3, 0x80, 0x80, ..] | [0xEF, 0xBB, 0xBF, ..] => true,
+        _ => false,
+    };
+    let trail = match b {
+        [.., c] if spaced(*c) => true,
+        [.., 0xE3, 0x80, 0x80] | [.., 0xEF, 0xBB, 0xBF] => true,
+        _ => false,
+    };
+    if !lead && !trail {
+        return cell;
     }
+    cell.trim_matches(|c: char| matches!(c, ' ' | '\u{3000}' | '\t' | '\u{feff}' | '\r' | '\n'))
 }
 
 /// Where each known column stands in a file, and what was not recognised.
@@ -212,5 +221,24 @@ mod tests {
         assert_eq!(m.unknown, vec!["备注".to_string()]);
         assert_eq!(m.repeated, vec![(Field::Name, 0, 3)]);
         assert!(m.missing_required().contains(&Field::HouseholdId));
+    }
+
+    #[test]
+    fn cells_lose_half_and_full_width_spaces_and_a_stray_bom_at_either_end() {
+        for (cell, trimmed) in [
+            ("", ""),
+            ("张三", "张三"),
+            ("12.5", "12.5"),
+            (" 12.5\t", "12.5"),
+            ("\u{3000}张三", "张三"),
+            ("张三\u{3000}\u{3000}", "张三"),
+            ("\u{feff}户编号", "户编号"),
+            ("户主\r\n", "户主"),
+            ("\u{3000}", ""),
+            ("张\u{3000}三", "张\u{3000}三"),
+            ("呀", "呀"),
+        ] {
+            assert_eq!(trim_cell(cell), trimmed, "{cell:?}");
+        }
     }
 }

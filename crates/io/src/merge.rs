@@ -256,77 +256,26 @@ impl Merger {
         }
     }
 
-    /// E108: exactly one 户主 per household.
+    /// E108: exactly one 户主 per household (checked on every core).
     fn check_heads(&mut self) {
-        for hh in &mut self.households {
-            let heads: Vec<u64> = hh
-                .members
-                .iter()
-                .filter(|m| m.is_head)
-                .map(|m| m.line)
-                .collect();
-            match heads.len() {
-                1 => {}
-                0 => {
-                    self.problems.push(Problem::new(
-                        &self.file,
-                        hh.first_line,
-                        Field::Relation.chinese(),
-                        ProblemCode::E108,
-                        format!(
-                            "户编号「{}」没有户主：应有且只有一行「与户主关系」为「户主」",
-                            hh.id
-                        ),
-                        hh.id.to_string(),
-                    ));
-                    hh.errors.push((hh.first_line, ProblemCode::E108));
-                }
-                n => {
-                    let lines = heads
-                        .iter()
-                        .map(|l| format!("第{l}行"))
-                        .collect::<Vec<_>>()
-                        .join("、");
-                    for &l in &heads {
-                        self.problems.push(Problem::new(
-                            &self.file,
-                            l,
-                            Field::Relation.chinese(),
-                            ProblemCode::E108,
-                            format!("户编号「{}」有{n}个户主（{lines}）：应有且只有一个", hh.id),
-                            "户主",
-                        ));
-                        hh.errors.push((l, ProblemCode::E108));
-                    }
-                }
-            }
-        }
+        let file = &self.file;
+        let found: Vec<Problem> = self
+            .households
+            .par_iter_mut()
+            .flat_map_iter(|hh| head_problems(file, hh))
+            .collect();
+        self.problems.extend(found);
     }
 
     /// W202: a declared 人均纯收入 more than 1 yuan from the computed value.
     fn check_declared_per_capita(&mut self) {
-        for hh in &self.households {
-            let (Entry::Value(declared), Some(net)) =
-                (hh.values.per_capita_declared, hh.values.net_income())
-            else {
-                continue;
-            };
-            let computed = net.per_capita(hh.members.len() as u32);
-            if (declared.0 - computed.0).abs() > 100 {
-                self.problems.push(Problem::new(
-                    &self.file,
-                    hh.first_line,
-                    Field::PerCapitaIncome.chinese(),
-                    ProblemCode::W202,
-                    format!(
-                        "填报的人均纯收入 {} 元与按收入构成计算的 {} 元相差超过1元（以计算值为准）",
-                        declared.grouped(),
-                        computed.grouped()
-                    ),
-                    declared.plain(),
-                ));
-            }
-        }
+        let file = &self.file;
+        let found: Vec<Problem> = self
+            .households
+            .par_iter()
+            .filter_map(|hh| declared_per_capita_problem(file, hh))
+            .collect();
+        self.problems.extend(found);
     }
 
     /// E107: the same ID number on more than one row; every such row is flagged.
@@ -399,4 +348,79 @@ impl Merger {
             i = j;
         }
     }
+}
+
+/// E108 for one household: none or several rows with 与户主关系 = 户主. Each problem is also
+/// noted on the household.
+fn head_problems(file: &Arc<str>, hh: &mut Household) -> Vec<Problem> {
+    let mut heads = hh.members.iter().filter(|m| m.is_head).map(|m| m.line);
+    let (first, second) = (heads.next(), heads.next());
+    let mut problems = Vec::new();
+    match (first, second) {
+        (Some(_), None) => {}
+        (None, _) => {
+            problems.push(Problem::new(
+                file,
+                hh.first_line,
+                Field::Relation.chinese(),
+                ProblemCode::E108,
+                format!(
+                    "户编号「{}」没有户主：应有且只有一行「与户主关系」为「户主」",
+                    hh.id
+                ),
+                hh.id.to_string(),
+            ));
+            hh.errors.push((hh.first_line, ProblemCode::E108));
+        }
+        (Some(_), Some(_)) => {
+            let heads: Vec<u64> = hh
+                .members
+                .iter()
+                .filter(|m| m.is_head)
+                .map(|m| m.line)
+                .collect();
+            let n = heads.len();
+            let lines = heads
+                .iter()
+                .map(|l| format!("第{l}行"))
+                .collect::<Vec<_>>()
+                .join("、");
+            for &l in &heads {
+                problems.push(Problem::new(
+                    file,
+                    l,
+                    Field::Relation.chinese(),
+                    ProblemCode::E108,
+                    format!("户编号「{}」有{n}个户主（{lines}）：应有且只有一个", hh.id),
+                    "户主",
+                ));
+                hh.errors.push((l, ProblemCode::E108));
+            }
+        }
+    }
+    problems
+}
+
+/// W202 for one household: a declared 人均纯收入 more than 1 yuan from the computed value.
+fn declared_per_capita_problem(file: &Arc<str>, hh: &Household) -> Option<Problem> {
+    let (Entry::Value(declared), Some(net)) =
+        (hh.values.per_capita_declared, hh.values.net_income())
+    else {
+        return None;
+    };
+    let computed = net.per_capita(hh.members.len() as u32);
+    ((declared.0 - computed.0).abs() > 100).then(|| {
+        Problem::new(
+            file,
+            hh.first_line,
+            Field::PerCapitaIncome.chinese(),
+            ProblemCode::W202,
+            format!(
+                "填报的人均纯收入 {} 元与按收入构成计算的 {} 元相差超过1元（以计算值为准）",
+                declared.grouped(),
+                computed.grouped()
+            ),
+            declared.plain(),
+        )
+    })
 }
