@@ -15,7 +15,7 @@ use axum::response::Html;
 use fupin_domain::household::Entry;
 use fupin_domain::values::{Relocation, Renovation};
 use fupin_domain::{Criterion, Fen, Verdict};
-use fupin_store::{gap_kind_name, today, HouseholdDetail, Scope};
+use fupin_store::{gap_kind_name, today, HouseholdDetail, ItemScope, Scope};
 
 /// A criterion's line: passed or not, and why.
 pub struct CriterionLine {
@@ -219,16 +219,16 @@ pub async fn page(
             item_elsewhere: i.is_none() && g.work_item.is_some(),
         })
         .collect();
-    let benefits = state.store.household_benefits(&item_scope(&v), &no).await?;
     // The check counts every benefit recorded for the household (as the API's
     // benefit-flags does for the reader's area), not only the projects the reader sees.
-    let recorded: Vec<_> = state
-        .store
-        .household_benefits(&fupin_store::ItemScope::All, &no)
-        .await?
-        .iter()
-        .map(|b| (b.kind, b.yearly))
-        .collect();
+    let all_benefits = state.store.household_benefits(&ItemScope::All, &no).await?;
+    let recorded: Vec<_> = all_benefits.iter().map(|b| (b.kind, b.yearly)).collect();
+    // A county-wide reader sees every project: the list read for the check is theirs (one
+    // statement less on the busiest page); anyone else's is read in their scope.
+    let benefits = match item_scope(&v) {
+        ItemScope::All | ItemScope::Area(Scope::County) => all_benefits,
+        scope => state.store.household_benefits(&scope, &no).await?,
+    };
     let benefit_flags = fupin_domain::funds::unaccounted_benefits(&d.values, &recorded)
         .iter()
         .map(|u| {
