@@ -202,8 +202,8 @@ impl<'a> HouseholdFiles<'a> {
         }
         Ok(HouseholdFiles {
             input,
-            csv: Spool::new(csv, SPOOL_DEPTH),
-            jsonl: Spool::new(jsonl, SPOOL_DEPTH),
+            csv: Spool::new(csv.into_inner()?, SPOOL_DEPTH),
+            jsonl: Spool::new(jsonl.into_inner()?, SPOOL_DEPTH),
             line: input.line.amount.plain(),
         })
     }
@@ -241,7 +241,9 @@ struct Spool {
 }
 
 impl Spool {
-    fn new(mut file: BufWriter<File>, depth: usize) -> Spool {
+    /// `file` takes the chunks as they are: they are large, and a `BufWriter` would copy
+    /// every one that fits its spare room.
+    fn new(mut file: File, depth: usize) -> Spool {
         let (full, to_write) = crossbeam_channel::bounded::<Vec<u8>>(depth);
         let (done, empty) = crossbeam_channel::unbounded::<Vec<u8>>();
         let writer = std::thread::spawn(move || {
@@ -252,7 +254,7 @@ impl Spool {
                 buf.clear();
                 let _ = done.send(buf);
             }
-            file.flush()
+            Ok(())
         });
         Spool {
             full: Some(full),
