@@ -242,21 +242,139 @@ impl Cells for Record<'_> {
     }
 }
 
-/// Parse one decoded block of whole records.
+/// Parse one decoded block of whole records. Runs of lines without a quote or a stray CR
+/// (almost all of a register exported by a statistics system) are cut at newlines and
+/// commas directly; each record holding a quote or a CR not ending its line goes through
+/// the csv reader, which alone knows quoting. Both give the same rows and line numbers.
 fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext, texts: bool) -> ParsedRows {
     let mut out = ParsedRows {
         keep_texts: texts,
         ..ParsedRows::default()
     };
+    let bytes = text.as_bytes();
+    let (mut pos, mut line) = (0usize, 1u64);
+    while pos < bytes.len() {
+        let special = next_special(bytes, pos);
+        let plain_end = special.map_or(bytes.len(), |i| line_start(bytes, pos, i));
+        line += read_plain(&text[pos..plain_end], line, &mut out, map, ctx);
+        pos = plain_end;
+        if special.is_none() {
+            break;
+        }
+        let (read, newlines) = read_quoted(&text[pos..], line, &mut out, map, ctx);
+        line += newlines;
+        pos += read;
+    }
+    out.lines = line - 1;
+    out
+}
+
+/// The first quote, or CR not followed by a newline, at or after `from`.
+fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr2_iter(b'"', b'\r', &bytes[from..])
+        .map(|i| from + i)
+        .find(|&i| bytes[i] == b'"' || bytes.get(i + 1) != Some(&b'\n'))
+}
+
+/// Where the line holding byte `i` starts (not before `from`).
+fn line_start(bytes: &[u8], from: usize, i: usize) -> usize {
+    memchr::memrchr(b'\n', &bytes[from..i]).map_or(from, |n| from + n + 1)
+}
+
+/// Whether the line from `from` to its newline has a quote or a stray CR.
+fn special_in_line(bytes: &[u8], from: usize) -> bool {
+    let end = memchr::memchr(b'\n', &bytes[from..]).map_or(bytes.len(), |i| from + i);
+    next_special(&bytes[..end], from).is_some()
+}
+
+/// A quote-free line cut at its commas.
+struct PlainRow<'a> {
+    row: &'a str,
+    commas: &'a [usize],
+}
+
+impl Cells for PlainRow<'_> {
+    fn get(&self, i: usize) -> Option<&str> {
+        let start = match i {
+            0 => 0,
+            _ => self.commas.get(i - 1)? + 1,
+        };
+        let end = self.commas.get(i).copied().unwrap_or(self.row.len());
+        // Commas are ASCII, so both ends are character boundaries.
+        self.row.get(start..end)
+    }
+    fn width(&self) -> usize {
+        self.commas.len() + 1
+    }
+}
+
+/// Lines without quotes or stray CRs, the first being line `first_line` of the block:
+/// fields between commas, CRLF endings dropped, blank lines skipped, as the csv reader
+/// does. Returns the newlines read.
+fn read_plain(
+    text: &str,
+    first_line: u64,
+    out: &mut ParsedRows,
+    map: &HeaderMap<Field>,
+    ctx: &RowContext,
+) -> u64 {
+    let bytes = text.as_bytes();
+    let mut commas: Vec<usize> = Vec::with_capacity(64);
+    let (mut start, mut line) = (0usize, first_line);
+    while start < bytes.len() {
+        let newline = memchr::memchr(b'\n', &bytes[start..]).map(|i| start + i);
+        let end = newline.unwrap_or(bytes.len());
+        let row_end = if end > start && bytes[end - 1] == b'\r' {
+            end - 1
+        } else {
+            end
+        };
+        let row = &text[start..row_end];
+        if !row.bytes().all(|b| matches!(b, b' ' | b'\t' | b',')) {
+            commas.clear();
+            commas.extend(memchr::memchr_iter(b',', row.as_bytes()));
+            out.push_row(
+                &PlainRow {
+                    row,
+                    commas: &commas,
+                },
+                line,
+                map,
+                ctx,
+            );
+        }
+        match newline {
+            Some(n) => {
+                line += 1;
+                start = n + 1;
+            }
+            None => break,
+        }
+    }
+    line - first_line
+}
+
+/// Records read with the csv reader from the start of `text` (line `first_line` of the
+/// block) until one ends where a line without quotes or stray CRs begins, or the text
+/// ends: so a quoted field spanning lines is read whole, however its quotes fall. Returns
+/// the bytes and the newlines read.
+fn read_quoted(
+    text: &str,
+    first_line: u64,
+    out: &mut ParsedRows,
+    map: &HeaderMap<Field>,
+    ctx: &RowContext,
+) -> (usize, u64) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut rec = csv::ByteRecord::new();
     let bytes = text.as_bytes();
+    let mut end = bytes.len();
     // Lines are counted here, not taken from the csv reader, which counts CRLF files one
     // line short: a record starts at its first byte that is not a line ending.
-    let (mut counted_to, mut line) = (0usize, 1u64);
+    let (mut counted_to, mut line) = (0usize, first_line);
     // Reading from memory cannot fail, and ByteRecords are not checked for UTF-8.
     while let Ok(true) = rdr.read_byte_record(&mut rec) {
         let mut start = rec
@@ -270,16 +388,22 @@ fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext, texts: bool
             line += memchr::memchr_iter(b'\n', &bytes[counted_to..start]).count() as u64;
             counted_to = start;
         }
-        if rec
+        if !rec
             .iter()
             .all(|f| f.iter().all(|b| *b == b' ' || *b == b'\t' || *b == b'\r'))
         {
-            continue;
+            out.push_row(&Record(&rec), line, map, ctx);
         }
-        out.push_row(&Record(&rec), line, map, ctx);
+        let next = (rdr.position().byte() as usize).min(bytes.len());
+        if next >= bytes.len() || !special_in_line(bytes, next) {
+            end = next;
+            break;
+        }
     }
-    out.lines = line - 1 + memchr::memchr_iter(b'\n', &bytes[counted_to..]).count() as u64;
-    out
+    let counted_to = counted_to.min(end);
+    let newlines =
+        line - first_line + memchr::memchr_iter(b'\n', &bytes[counted_to..end]).count() as u64;
+    (end, newlines)
 }
 
 /// What parsing every block needs.
@@ -439,4 +563,135 @@ fn read_members_xlsx(
     })?;
     merger.push(block, 1);
     finish(path, merger, "XLSX".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The golden register's header and body, as text.
+    fn golden() -> (String, String) {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/golden/members.csv");
+        let text = std::fs::read_to_string(path).unwrap();
+        let text = text.trim_start_matches('\u{feff}');
+        let (header, body) = text.split_once('\n').unwrap();
+        // Its rows without quotes: thousands separators and commas in notes dropped.
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body.as_bytes());
+        let rows: Vec<String> = rdr
+            .records()
+            .map(|r| r.unwrap())
+            .map(|r| {
+                let cells: Vec<String> = r.iter().map(|f| f.replace([',', '"'], "")).collect();
+                cells.join(",")
+            })
+            .collect();
+        assert!(rows.len() > 20);
+        (
+            header.trim_end_matches('\r').to_string(),
+            rows.join("\n") + "\n",
+        )
+    }
+
+    /// The oracle: one csv reader over the whole block, as every block was read before
+    /// the plain lines were cut directly.
+    fn csv_only(text: &str, map: &HeaderMap<Field>, ctx: &RowContext) -> ParsedRows {
+        let mut out = ParsedRows {
+            keep_texts: true,
+            ..ParsedRows::default()
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut rec = csv::ByteRecord::new();
+        let bytes = text.as_bytes();
+        let (mut counted_to, mut line) = (0usize, 1u64);
+        while let Ok(true) = rdr.read_byte_record(&mut rec) {
+            let mut start = rec.position().map_or(0, |p| p.byte() as usize);
+            while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+                start += 1;
+            }
+            if start > counted_to {
+                line += memchr::memchr_iter(b'\n', &bytes[counted_to..start]).count() as u64;
+                counted_to = start;
+            }
+            if !rec.iter().all(|f| f.iter().all(|b| b" \t\r".contains(b))) {
+                out.push_row(&Record(&rec), line, map, ctx);
+            }
+        }
+        out.lines = line - 1 + memchr::memchr_iter(b'\n', &bytes[counted_to..]).count() as u64;
+        out
+    }
+
+    /// Blocks give what the csv reader alone gives, row for row: line numbers, cells,
+    /// problems; blank and comma-only lines skipped; CRLF endings; short and long rows; a
+    /// last line without its newline; quoted fields, one spanning lines; a stray CR.
+    #[test]
+    fn blocks_read_as_the_csv_reader_reads_them() {
+        let (header, body) = golden();
+        let map = HeaderMap::<Field>::new(header_cells(&header).iter().map(String::as_str));
+        let ctx = RowContext::new(Arc::from("members.csv"), 2018);
+        let lines: Vec<&str> = body.lines().collect();
+        let short = lines[3].rsplitn(4, ',').last().unwrap().to_string();
+        let long = format!("{},多余,, ", lines[4]);
+        let quoted = lines[6].replacen(",", ",\"", 3).replacen(",\"", "\",\"", 2) + "";
+        let spanning = lines[8].replacen(",", ",\"第一行\n第二行,\"\"x\"\"\",", 1);
+        let stray = lines[10].replacen(",", ",\r", 1);
+        let mut odd = lines.clone();
+        odd.insert(2, "");
+        odd.insert(5, " , ,\t,");
+        odd.insert(7, &short);
+        odd.insert(9, &long);
+        odd.push("   ");
+        let mut quotes = lines.clone();
+        quotes[6] = &quoted;
+        quotes[8] = &spanning;
+        quotes[10] = &stray;
+        quotes[lines.len() - 1] = &spanning;
+        let raw = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/fixtures/golden/members.csv"),
+        )
+        .unwrap();
+        let raw_body = raw.split_once('\n').unwrap().1.to_string();
+        let blocks = [
+            raw_body.clone(),
+            raw_body.replace('\n', "\r\n"),
+            body.clone(),
+            body.replace('\n', "\r\n"),
+            odd.join("\n"),
+            odd.join("\r\n") + "\r\n\r\n",
+            body.trim_end().to_string(),
+            String::new(),
+            quotes.join("\n") + "\n",
+            quotes.join("\r\n"),
+            format!("\"{}\"\n{}", lines[0].replace(',', "\",\""), lines[1]),
+        ];
+        for (i, block) in blocks.iter().enumerate() {
+            let mine = parse_block(block, &map, &ctx, true);
+            let csv = csv_only(block, &map, &ctx);
+            let (mine_text, csv_text) = (format!("{mine:?}"), format!("{csv:?}"));
+            if mine_text != csv_text {
+                let at = mine_text
+                    .bytes()
+                    .zip(csv_text.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                let around = |t: &str| {
+                    t.get(at.saturating_sub(300)..(at + 200).min(t.len()))
+                        .unwrap_or("")
+                        .to_string()
+                };
+                panic!(
+                    "block {i} differs:\n{}\n---\n{}",
+                    around(&mine_text),
+                    around(&csv_text)
+                );
+            }
+            assert!(mine.rows > 1 || block.is_empty(), "block {i}");
+        }
+    }
 }
