@@ -367,31 +367,9 @@ impl Store {
                 .bind(&p.name)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let id = match existing {
+                match existing {
                     None => {
-                        let r = sqlx::query(
-                            "INSERT INTO projects (year, name, kind, township, village, task_no, \
-                             unit, stage, planned_start, planned_end, actual_start, actual_end, \
-                             revision, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) \
-                             RETURNING id",
-                        )
-                        .bind(i64::from(p.year))
-                        .bind(&p.name)
-                        .bind(p.kind.code())
-                        .bind(&p.township)
-                        .bind(&p.village)
-                        .bind(p.task_no.map(i64::from))
-                        .bind(&p.unit)
-                        .bind(p.stage.code())
-                        .bind(p.planned_start)
-                        .bind(p.planned_end)
-                        .bind(p.actual_start)
-                        .bind(p.actual_end)
-                        .bind(at)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        let id: i64 = r.int("id")?;
+                        let id = tx.insert_project(p, at).await?;
                         tx.audit(Record {
                             at,
                             user: by,
@@ -403,20 +381,10 @@ impl Store {
                         })
                         .await?;
                         done.created += 1;
-                        id
                     }
                     Some(r) => {
                         let (id, revision, mut old) = project_row(&r)?;
-                        for b in sqlx::query(
-                            "SELECT source, amount FROM project_budgets WHERE project_id = $1",
-                        )
-                        .bind(id)
-                        .fetch_all(&mut *tx)
-                        .await?
-                        {
-                            let s = parse_code(&b.text("source")?, FundSource::parse, "资金来源")?;
-                            old.budget.set(s, Fen(b.int("amount")?));
-                        }
+                        old.budget = tx.budget(id).await?;
                         if old == *p {
                             done.unchanged += 1;
                             continue;
@@ -446,30 +414,7 @@ impl Store {
                                 ));
                             }
                         }
-                        sqlx::query(
-                            "UPDATE projects SET kind = $2, township = $3, village = $4, \
-                             task_no = $5, unit = $6, stage = $7, planned_start = $8, \
-                             planned_end = $9, actual_start = $10, actual_end = $11, \
-                             revision = revision + 1, updated_at = $12 WHERE id = $1",
-                        )
-                        .bind(id)
-                        .bind(p.kind.code())
-                        .bind(&p.township)
-                        .bind(&p.village)
-                        .bind(p.task_no.map(i64::from))
-                        .bind(&p.unit)
-                        .bind(p.stage.code())
-                        .bind(p.planned_start)
-                        .bind(p.planned_end)
-                        .bind(p.actual_start)
-                        .bind(p.actual_end)
-                        .bind(at)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query("DELETE FROM project_budgets WHERE project_id = $1")
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
+                        tx.rewrite_project(id, p, at).await?;
                         tx.audit(Record {
                             at,
                             user: by,
@@ -481,18 +426,7 @@ impl Store {
                         })
                         .await?;
                         done.updated += 1;
-                        id
                     }
-                };
-                for (s, amount) in p.budget.sources() {
-                    sqlx::query(
-                        "INSERT INTO project_budgets (project_id, source, amount) VALUES ($1, $2, $3)",
-                    )
-                    .bind(id)
-                    .bind(s.code())
-                    .bind(amount.0)
-                    .execute(&mut *tx)
-                    .await?;
                 }
             }
             if !problems.is_empty() {
@@ -634,15 +568,7 @@ impl Store {
             if let Err(m) = can_record(actor.actor(), &unit, over.is_some()) {
                 return Ok(Err(FundRefusal::NotAllowed(m)));
             }
-            let mut budget = Budget::default();
-            for b in sqlx::query("SELECT source, amount FROM project_budgets WHERE project_id = $1")
-                .bind(project)
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                let s = parse_code(&b.text("source")?, FundSource::parse, "资金来源")?;
-                budget.set(s, Fen(b.int("amount")?));
-            }
+            let budget = tx.budget(project).await?;
             let ledger = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.project_id = $1 ORDER BY e.id"))
                 .bind(project)
                 .fetch_all(&mut *tx)
@@ -1230,15 +1156,7 @@ impl Store {
                             match can_record(ActingUser { user, post: None }.actor(), &unit, false) {
                                 Err(_) => None,
                                 Ok(()) => {
-                                    let mut budget = Budget::default();
-                                    for b in sqlx::query("SELECT source, amount FROM project_budgets WHERE project_id = $1")
-                                        .bind(id)
-                                        .fetch_all(&mut *tx)
-                                        .await?
-                                    {
-                                        let s = parse_code(&b.text("source")?, FundSource::parse, "资金来源")?;
-                                        budget.set(s, Fen(b.int("amount")?));
-                                    }
+                                    let budget = tx.budget(id).await?;
                                     let ledger = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.project_id = $1 ORDER BY e.id"))
                                         .bind(id)
                                         .fetch_all(&mut *tx)
@@ -1426,3 +1344,124 @@ pub(crate) fn benefit_row(r: &impl Get) -> Result<Benefit> {
         yearly: Fen(r.int("yearly")?),
     })
 }
+
+/// A project's row and its budget lines, written and read the same way by the library
+/// import and by the edit forms, on either backend's connection.
+pub(crate) trait ProjectConn {
+    /// A new project (revision 1) with its budget by source; its id.
+    async fn insert_project(&mut self, p: &Project, at: DateTime<Utc>) -> Result<ProjectId>;
+    /// Project `id` rewritten to `p` (revision + 1), its budget lines replaced.
+    async fn rewrite_project(
+        &mut self,
+        id: ProjectId,
+        p: &Project,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Project `id`'s budget by source.
+    async fn budget(&mut self, id: ProjectId) -> Result<Budget>;
+}
+
+macro_rules! impl_project_conn {
+    ($conn:ty) => {
+        impl ProjectConn for $conn {
+            async fn insert_project(&mut self, p: &Project, at: DateTime<Utc>) -> Result<ProjectId> {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO projects (year, name, kind, township, village, task_no, \
+                     unit, stage, planned_start, planned_end, actual_start, actual_end, \
+                     revision, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) \
+                     RETURNING id",
+                )
+                .bind(i64::from(p.year))
+                .bind(&p.name)
+                .bind(p.kind.code())
+                .bind(&p.township)
+                .bind(&p.village)
+                .bind(p.task_no.map(i64::from))
+                .bind(&p.unit)
+                .bind(p.stage.code())
+                .bind(p.planned_start)
+                .bind(p.planned_end)
+                .bind(p.actual_start)
+                .bind(p.actual_end)
+                .bind(at)
+                .fetch_one(&mut *self)
+                .await?;
+                self.insert_budget(id, &p.budget).await?;
+                Ok(id)
+            }
+
+            async fn rewrite_project(
+                &mut self,
+                id: ProjectId,
+                p: &Project,
+                at: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE projects SET year = $2, name = $3, kind = $4, township = $5, \
+                     village = $6, task_no = $7, unit = $8, stage = $9, planned_start = $10, \
+                     planned_end = $11, actual_start = $12, actual_end = $13, \
+                     revision = revision + 1, updated_at = $14 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(i64::from(p.year))
+                .bind(&p.name)
+                .bind(p.kind.code())
+                .bind(&p.township)
+                .bind(&p.village)
+                .bind(p.task_no.map(i64::from))
+                .bind(&p.unit)
+                .bind(p.stage.code())
+                .bind(p.planned_start)
+                .bind(p.planned_end)
+                .bind(p.actual_start)
+                .bind(p.actual_end)
+                .bind(at)
+                .execute(&mut *self)
+                .await?;
+                sqlx::query("DELETE FROM project_budgets WHERE project_id = $1")
+                    .bind(id)
+                    .execute(&mut *self)
+                    .await?;
+                self.insert_budget(id, &p.budget).await
+            }
+
+            async fn budget(&mut self, id: ProjectId) -> Result<Budget> {
+                let mut budget = Budget::default();
+                for b in sqlx::query("SELECT source, amount FROM project_budgets WHERE project_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *self)
+                    .await?
+                {
+                    let s = parse_code(&b.text("source")?, FundSource::parse, "资金来源")?;
+                    budget.set(s, Fen(b.int("amount")?));
+                }
+                Ok(budget)
+            }
+        }
+
+        impl BudgetLines for $conn {
+            async fn insert_budget(&mut self, id: ProjectId, budget: &Budget) -> Result<()> {
+                for (s, amount) in budget.sources() {
+                    sqlx::query(
+                        "INSERT INTO project_budgets (project_id, source, amount) VALUES ($1, $2, $3)",
+                    )
+                    .bind(id)
+                    .bind(s.code())
+                    .bind(amount.0)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+/// A budget's lines written for a project (one row per source with an amount).
+trait BudgetLines {
+    async fn insert_budget(&mut self, id: ProjectId, budget: &Budget) -> Result<()>;
+}
+
+impl_project_conn!(sqlx::SqliteConnection);
+impl_project_conn!(sqlx::PgConnection);

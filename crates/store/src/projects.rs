@@ -10,7 +10,7 @@ use crate::accounts::{Role, User};
 use crate::audit::{Audit, Record};
 use crate::funds::{
     benefit_row, entry_row, parse_code, project_json, project_row, project_scope, Benefit,
-    FundEntry, FundRefusal, ProjectId, StoredProject, NET, PROJECT_COLUMNS,
+    FundEntry, FundRefusal, ProjectConn, ProjectId, StoredProject, NET, PROJECT_COLUMNS,
 };
 use crate::rows::{BeginWrite, Get};
 use crate::work::{ActingUser, ItemScope};
@@ -337,38 +337,7 @@ impl Store {
                     p.year, p.name
                 ))));
             }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO projects (year, name, kind, township, village, task_no, \
-                 unit, stage, planned_start, planned_end, actual_start, actual_end, \
-                 revision, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) \
-                 RETURNING id",
-            )
-            .bind(i64::from(p.year))
-            .bind(&p.name)
-            .bind(p.kind.code())
-            .bind(&p.township)
-            .bind(&p.village)
-            .bind(p.task_no.map(i64::from))
-            .bind(&p.unit)
-            .bind(p.stage.code())
-            .bind(p.planned_start)
-            .bind(p.planned_end)
-            .bind(p.actual_start)
-            .bind(p.actual_end)
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            for (s, amount) in p.budget.sources() {
-                sqlx::query(
-                    "INSERT INTO project_budgets (project_id, source, amount) VALUES ($1, $2, $3)",
-                )
-                .bind(id)
-                .bind(s.code())
-                .bind(amount.0)
-                .execute(&mut *tx)
-                .await?;
-            }
+            let id: i64 = tx.insert_project(&p, at).await?;
             tx.audit(Record {
                 at,
                 user: Some(user.id),
@@ -421,14 +390,7 @@ impl Store {
                     "项目已被他人修改（当前为第 {revision} 版，您编辑的是第 {read_revision} 版）：请重新打开编辑页面再改"
                 ))));
             }
-            for b in sqlx::query("SELECT source, amount FROM project_budgets WHERE project_id = $1")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?
-            {
-                let s = parse_code(&b.text("source")?, FundSource::parse, "资金来源")?;
-                old.budget.set(s, Fen(b.int("amount")?));
-            }
+            old.budget = tx.budget(id).await?;
             if old == p {
                 return Ok(Ok(()));
             }
@@ -471,42 +433,7 @@ impl Store {
                     below.join("；")
                 ))));
             }
-            sqlx::query(
-                "UPDATE projects SET year = $2, name = $3, kind = $4, township = $5, village = $6, \
-                 task_no = $7, unit = $8, stage = $9, planned_start = $10, planned_end = $11, \
-                 actual_start = $12, actual_end = $13, revision = revision + 1, updated_at = $14 \
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(i64::from(p.year))
-            .bind(&p.name)
-            .bind(p.kind.code())
-            .bind(&p.township)
-            .bind(&p.village)
-            .bind(p.task_no.map(i64::from))
-            .bind(&p.unit)
-            .bind(p.stage.code())
-            .bind(p.planned_start)
-            .bind(p.planned_end)
-            .bind(p.actual_start)
-            .bind(p.actual_end)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM project_budgets WHERE project_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            for (s, amount) in p.budget.sources() {
-                sqlx::query(
-                    "INSERT INTO project_budgets (project_id, source, amount) VALUES ($1, $2, $3)",
-                )
-                .bind(id)
-                .bind(s.code())
-                .bind(amount.0)
-                .execute(&mut *tx)
-                .await?;
-            }
+            tx.rewrite_project(id, &p, at).await?;
             tx.audit(Record {
                 at,
                 user: Some(user.id),
