@@ -23,6 +23,7 @@ use sqlx::sqlite::SqliteArguments;
 use sqlx::{Arguments, Connection, PgConnection, SqliteConnection};
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Where a register comes from and how it was judged.
 #[derive(Clone, Debug)]
@@ -106,28 +107,57 @@ impl Store {
         let at = now();
         let version = match self {
             Store::Postgres(pool) => {
-                let mut tx = pool.begin_write().await?;
-                let (version, previous) =
-                    pg_version::insert_version(&mut tx, meta, &sha256, at, &prepared).await?;
-                copy_rows(&mut tx, version, &prepared, progress).await?;
-                pg_version::make_current(&mut tx, version, previous, meta, &sha256, at, &prepared)
+                let loaded = async {
+                    let mut tx = pool.begin_write().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(IMPORT_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    drop_unattached(&mut tx).await?;
+                    let (version, previous) =
+                        pg_version::insert_version(&mut tx, meta, &sha256, at, &prepared).await?;
+                    copy_rows(pool, &mut tx, version, &prepared, progress).await?;
+                    pg_version::make_current(
+                        &mut tx, version, previous, meta, &sha256, at, &prepared,
+                    )
                     .await?;
-                crate::work::pg_refresh::refresh_in(
-                    &mut tx,
-                    self,
-                    version,
-                    None,
-                    meta.imported_by,
-                    None,
-                )
-                .await?;
-                progress(IMPORT_STEPS - 1);
-                tx.commit().await?;
+                    crate::work::pg_refresh::refresh_in(
+                        &mut tx,
+                        self,
+                        version,
+                        None,
+                        meta.imported_by,
+                        None,
+                    )
+                    .await?;
+                    progress(IMPORT_STEPS - 1);
+                    tx.commit().await?;
+                    Ok::<VersionId, StoreError>(version)
+                }
+                .await;
+                let version = match loaded {
+                    Ok(version) => version,
+                    Err(e) => {
+                        // The transaction is rolled back; the staging tables it had
+                        // attached, or never reached, are dropped (or by the next import).
+                        let _ = drop_staged(pool).await;
+                        return Err(e);
+                    }
+                };
                 progress(IMPORT_STEPS);
-                // Fresh statistics, so that the planner knows the new version's rows; in
-                // the background (seconds at 10^6 households): the import is done.
+                // Fresh statistics of the new partitions, so that the planner knows their
+                // rows; in the background (seconds at 10^6 households): the import is done.
+                let analyze = format!(
+                    "ANALYZE {}",
+                    STAGED
+                        .concat()
+                        .into_iter()
+                        .map(|part| staged_name(part, version))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 let pool = pool.clone();
-                tokio::spawn(async move { sqlx::query(ANALYZE_PG).execute(&pool).await });
+                tokio::spawn(async move { sqlx::query(&analyze).execute(&pool).await });
                 version
             }
             Store::Sqlite(pool) => {
@@ -183,10 +213,6 @@ pub const IMPORT_STEPS: u32 = 14;
 
 /// SQLite's page cache while an import loads: 512 MiB.
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -524288";
-
-/// Statistics of the tables an import writes, on PostgreSQL.
-const ANALYZE_PG: &str =
-    "ANALYZE areas, households, members, member_ids, member_names, assessments, problems";
 
 /// `ANALYZE` reading at most about 1,000 rows of each index, on SQLite.
 const ANALYZE_SAMPLED: &str = "PRAGMA analysis_limit = 1000; ANALYZE";
@@ -817,82 +843,101 @@ fn tally_cells<'q>(s: &mut impl Sink<'q>, t: &Tally) {
     s.end_row();
 }
 
-/// Every row of a version, table by table, through a backend's loader.
-macro_rules! load_all {
-    ($load:ident, $conn:expr, $version:expr, $p:expr, $progress:expr) => {{
-        let (conn, v, p, progress) = ($conn, $version, $p, $progress);
-        // Steps 1 and 2 (assessing, preparing) are done; each table is one more.
-        let mut step = 2;
-        let mut table_done = || {
-            step += 1;
-            progress(step);
-        };
+/// The tables an import writes, in the order SQLite writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Areas,
+    Households,
+    Members,
+    MemberIds,
+    MemberNames,
+    Assessments,
+    Problems,
+    VillageSummaries,
+    TownshipSummaries,
+    CountySummary,
+}
+
+impl Part {
+    const ALL: [Part; 10] = [
+        Part::Areas,
+        Part::Households,
+        Part::Members,
+        Part::MemberIds,
+        Part::MemberNames,
+        Part::Assessments,
+        Part::Problems,
+        Part::VillageSummaries,
+        Part::TownshipSummaries,
+        Part::CountySummary,
+    ];
+
+    fn table(self) -> &'static Table {
+        match self {
+            Part::Areas => &AREAS,
+            Part::Households => &HOUSEHOLDS,
+            Part::Members => &MEMBERS,
+            Part::MemberIds => &MEMBER_IDS,
+            Part::MemberNames => &MEMBER_NAMES,
+            Part::Assessments => &ASSESSMENTS,
+            Part::Problems => &PROBLEMS,
+            Part::VillageSummaries => &VILLAGE_SUMMARIES,
+            Part::TownshipSummaries => &TOWNSHIP_SUMMARIES,
+            Part::CountySummary => &COUNTY_SUMMARIES,
+        }
+    }
+
+    /// How many items the rows come from (a household's members are one item).
+    fn items(self, p: &Prepared<'_>) -> usize {
         let r = p.register;
-        $load(conn, &AREAS, r.areas.len(), |s, i| {
-            area_row(s, v, i, &r.areas[i], p.villages[i])
-        })
-        .await?;
-        table_done();
-        $load(conn, &HOUSEHOLDS, r.households.len(), |s, i| {
-            household_row(s, v, i, &r.households[i])
-        })
-        .await?;
-        table_done();
-        $load(conn, &MEMBERS, r.households.len(), |s, i| {
-            member_rows(s, v, i, &r.households[i], member_texts(r, i))
-        })
-        .await?;
-        table_done();
-        $load(conn, &MEMBER_IDS, p.ids.len(), |s, i| {
-            member_id_row(s, v, p.ids[i])
-        })
-        .await?;
-        table_done();
-        $load(conn, &MEMBER_NAMES, p.names.len(), |s, i| {
-            member_name_row(s, v, p.names[i])
-        })
-        .await?;
-        table_done();
-        $load(conn, &ASSESSMENTS, p.assessments.len(), |s, i| {
-            assessment_row(s, v, i, &p.assessments[i])
-        })
-        .await?;
-        table_done();
-        $load(conn, &PROBLEMS, r.problems.len(), |s, i| {
-            let household = p.problem_households[i].map(|h| {
-                let hh = &r.households[h as usize];
-                (h, hh, &r.areas[hh.area as usize])
-            });
-            problem_row(s, v, i, &r.problems[i], household)
-        })
-        .await?;
-        table_done();
-        $load(conn, &VILLAGE_SUMMARIES, r.areas.len(), |s, i| {
-            s.int(v);
-            s.int(i as i64);
-            tally_cells(s, &p.tallies.areas[i]);
-        })
-        .await?;
-        table_done();
-        $load(conn, &TOWNSHIP_SUMMARIES, p.townships.len(), |s, i| {
-            let t = &p.townships[i];
-            s.int(v);
-            s.int(i as i64);
-            s.text(t.name);
-            s.opt_int(t.population.map(|n| n as i64));
-            tally_cells(s, &t.tally);
-        })
-        .await?;
-        table_done();
-        $load(conn, &COUNTY_SUMMARIES, 1, |s, _| {
-            s.int(v);
-            s.opt_int(p.county_population.map(|n| n as i64));
-            tally_cells(s, &p.tallies.county);
-        })
-        .await?;
-        table_done();
-        Ok(())
-    }};
+        match self {
+            Part::Areas | Part::VillageSummaries => r.areas.len(),
+            Part::Households | Part::Members | Part::Assessments => r.households.len(),
+            Part::MemberIds => p.ids.len(),
+            Part::MemberNames => p.names.len(),
+            Part::Problems => r.problems.len(),
+            Part::TownshipSummaries => p.townships.len(),
+            Part::CountySummary => 1,
+        }
+    }
+
+    /// The rows of item `i` of version `v`.
+    fn write<'q>(self, s: &mut impl Sink<'q>, v: i64, p: &Prepared<'q>, i: usize) {
+        let r = p.register;
+        match self {
+            Part::Areas => area_row(s, v, i, &r.areas[i], p.villages[i]),
+            Part::Households => household_row(s, v, i, &r.households[i]),
+            Part::Members => member_rows(s, v, i, &r.households[i], member_texts(r, i)),
+            Part::MemberIds => member_id_row(s, v, p.ids[i]),
+            Part::MemberNames => member_name_row(s, v, p.names[i]),
+            Part::Assessments => assessment_row(s, v, i, &p.assessments[i]),
+            Part::Problems => {
+                let household = p.problem_households[i].map(|h| {
+                    let hh = &r.households[h as usize];
+                    (h, hh, &r.areas[hh.area as usize])
+                });
+                problem_row(s, v, i, &r.problems[i], household)
+            }
+            Part::VillageSummaries => {
+                s.int(v);
+                s.int(i as i64);
+                tally_cells(s, &p.tallies.areas[i]);
+            }
+            Part::TownshipSummaries => {
+                let t = &p.townships[i];
+                s.int(v);
+                s.int(i as i64);
+                s.text(t.name);
+                s.opt_int(t.population.map(|n| n as i64));
+                tally_cells(s, &t.tally);
+            }
+            Part::CountySummary => {
+                s.int(v);
+                s.opt_int(p.county_population.map(|n| n as i64));
+                tally_cells(s, &p.tallies.county);
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -984,25 +1029,26 @@ impl Sink<'_> for CopyText {
 /// Bytes sent to the server at a time.
 const COPY_CHUNK: usize = 1 << 20;
 
-/// COPY `n` items' rows into a table.
+/// COPY a part's rows of version `v` into table `target` (the part's table or its
+/// staging table).
 async fn copy(
     conn: &mut PgConnection,
-    table: &Table,
-    n: usize,
-    mut rows: impl FnMut(&mut CopyText, usize),
+    target: &str,
+    part: Part,
+    v: i64,
+    p: &Prepared<'_>,
 ) -> Result<(), sqlx::Error> {
     let statement = format!(
-        "COPY {} ({}) FROM STDIN",
-        table.name,
-        table.columns.join(", ")
+        "COPY {target} ({}) FROM STDIN",
+        part.table().columns.join(", ")
     );
     let mut copy = conn.copy_in_raw(&statement).await?;
     let mut text = CopyText {
         buf: Vec::with_capacity(COPY_CHUNK + (64 << 10)),
         row_start: true,
     };
-    for i in 0..n {
-        rows(&mut text, i);
+    for i in 0..part.items(p) {
+        part.write(&mut text, v, p, i);
         if text.buf.len() >= COPY_CHUNK {
             copy.send(text.buf.as_slice()).await?;
             text.buf.clear();
@@ -1015,13 +1061,178 @@ async fn copy(
     Ok(())
 }
 
-async fn copy_rows(
+/// The per-household tables, partitioned by version on PostgreSQL (migration 0013), in
+/// two groups of about equal load: each group is written on a connection of its own, so
+/// that the server works on both cores.
+const STAGED: [&[Part]; 2] = [
+    &[Part::Households, Part::MemberIds, Part::MemberNames],
+    &[Part::Members, Part::Assessments, Part::Problems],
+];
+
+/// The small tables, written inside the import's transaction.
+const IN_TRANSACTION: [Part; 4] = [
+    Part::Areas,
+    Part::VillageSummaries,
+    Part::TownshipSummaries,
+    Part::CountySummary,
+];
+
+/// The staging table of a partitioned table for a version: `households_v7`. It becomes
+/// the version's partition when the import's transaction attaches it.
+fn staged_name(part: Part, version: VersionId) -> String {
+    format!("{}_v{version}", part.table().name)
+}
+
+/// Imports take this advisory lock (in their transaction) one at a time, so that staging
+/// tables not attached are an earlier, failed import's, and can be dropped.
+const IMPORT_LOCK: i64 = 0x6675_7069_6e09;
+
+/// Load a group of partitioned tables' rows for `version` into staging tables, on a
+/// connection of its own: each created with the partition's check, filled by COPY into a
+/// table without indexes, then given the parent's indexes (a sorted build, several times
+/// faster than inserting 10^6 entries one by one into each). Committed, but nobody sees
+/// them until the import's transaction attaches them.
+async fn stage(
+    pool: &sqlx::PgPool,
+    version: VersionId,
+    parts: &[Part],
+    p: &Prepared<'_>,
+    done: &(dyn Fn() + Sync),
+) -> Result<()> {
+    // Not from the pool: the pages keep their connections while an import loads.
+    let mut conn = PgConnection::connect_with(&pool.connect_options()).await?;
+    let mut tx = conn.begin().await?;
+    sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+        .execute(&mut *tx)
+        .await?;
+    for &part in parts {
+        let parent = part.table().name;
+        let staged = staged_name(part, version);
+        sqlx::query(&format!(
+            "CREATE TABLE {staged} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS, \
+             CHECK (version_id = {version}))"
+        ))
+        .execute(&mut *tx)
+        .await?;
+        copy(&mut tx, &staged, part, version, p).await?;
+        for statement in index_statements(&mut tx, parent, &staged).await? {
+            sqlx::query(&statement).execute(&mut *tx).await?;
+        }
+        done();
+    }
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// The statements that give `staged` the indexes and key constraints of the partitioned
+/// table `parent`, as the catalog defines them (so the migrations stay their one source):
+/// ATTACH PARTITION then takes them as the partition's instead of building its own.
+async fn index_statements(
     conn: &mut PgConnection,
-    version: i64,
+    parent: &str,
+    staged: &str,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT pg_get_indexdef(i.indexrelid) AS def, \
+                (SELECT c.contype::text FROM pg_constraint c WHERE c.conindid = i.indexrelid \
+                   AND c.conrelid = i.indrelid) AS constraint_type \
+         FROM pg_index i WHERE i.indrelid = $1::regclass ORDER BY i.indexrelid",
+    )
+    .bind(parent)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut statements = Vec::new();
+    for row in rows {
+        let def: String = row.text("def")?;
+        let constraint: Option<String> = row.opt_text("constraint_type")?;
+        // "CREATE [UNIQUE] INDEX name ON [ONLY] parent USING btree (columns) [WHERE …]"
+        let Some((head, method)) = def.split_once(" USING ") else {
+            return Err(StoreError::Corrupt(format!(
+                "index definition of {parent} not understood: {def}"
+            )));
+        };
+        let unique = head.starts_with("CREATE UNIQUE ");
+        statements.push(match (constraint.as_deref(), method.split_once(' ')) {
+            (Some("p"), Some((_, columns))) => {
+                format!("ALTER TABLE {staged} ADD PRIMARY KEY {columns}")
+            }
+            (Some("u"), Some((_, columns))) => format!("ALTER TABLE {staged} ADD UNIQUE {columns}"),
+            (None, _) if unique => format!("CREATE UNIQUE INDEX ON {staged} USING {method}"),
+            (None, _) => format!("CREATE INDEX ON {staged} USING {method}"),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "index of {parent} not understood: {def}"
+                )))
+            }
+        });
+    }
+    Ok(statements)
+}
+
+/// Drop the staging tables that no import attached: what an import that failed between
+/// staging and committing left (the process killed, the server gone). Under
+/// [`IMPORT_LOCK`].
+async fn drop_unattached(conn: &mut PgConnection) -> Result<()> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c \
+         WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' \
+           AND NOT c.relispartition \
+           AND c.relname ~ '^(households|members|member_ids|member_names|assessments|problems)_v[0-9]+$'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for name in names {
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// After a failed import: drop its staging tables, under the import lock.
+async fn drop_staged(pool: &sqlx::PgPool) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(IMPORT_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    drop_unattached(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Write version `version`'s rows on PostgreSQL: the per-household tables staged on two
+/// connections at once, then, in the import's transaction `tx`, attached as the version's
+/// partitions, and the small tables copied.
+async fn copy_rows(
+    pool: &sqlx::PgPool,
+    tx: &mut PgConnection,
+    version: VersionId,
     p: &Prepared<'_>,
     progress: &(dyn Fn(u32) + Sync),
 ) -> Result<()> {
-    load_all!(copy, &mut *conn, version, p, progress)
+    // Steps 1 and 2 (assessing, preparing) are done; each table is one more.
+    let step = AtomicU32::new(2);
+    let done = || progress(step.fetch_add(1, Ordering::Relaxed) + 1);
+    tokio::try_join!(
+        stage(pool, version, STAGED[0], p, &done),
+        stage(pool, version, STAGED[1], p, &done),
+    )?;
+    for part in STAGED.concat() {
+        sqlx::query(&format!(
+            "ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({version})",
+            part.table().name,
+            staged_name(part, version)
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for part in IN_TRANSACTION {
+        copy(&mut *tx, part.table().name, part, version, p).await?;
+        done();
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1121,13 +1332,14 @@ async fn execute_batch<'q>(
     Ok(())
 }
 
-/// INSERT `n` items' rows into a table, a batch of rows at a time.
+/// INSERT a part's rows of version `v`, a batch of rows at a time.
 async fn insert<'q>(
     conn: &mut SqliteConnection,
-    table: &Table,
-    n: usize,
-    mut rows: impl FnMut(&mut Batch<'q>, usize),
+    part: Part,
+    v: i64,
+    p: &Prepared<'q>,
 ) -> Result<(), sqlx::Error> {
+    let table = part.table();
     let per = rows_per_insert(table);
     let full_sql = insert_sql(table, per);
     let mut batch = Batch {
@@ -1135,8 +1347,8 @@ async fn insert<'q>(
         rows: 0,
         error: None,
     };
-    for i in 0..n {
-        rows(&mut batch, i);
+    for i in 0..part.items(p) {
+        part.write(&mut batch, v, p, i);
         if batch.rows >= per {
             execute_batch(conn, table, &full_sql, &mut batch).await?;
         }
@@ -1153,7 +1365,12 @@ async fn insert_rows(
     p: &Prepared<'_>,
     progress: &(dyn Fn(u32) + Sync),
 ) -> Result<()> {
-    load_all!(insert, &mut *conn, version, p, progress)
+    // Steps 1 and 2 (assessing, preparing) are done; each table is one more.
+    for (step, part) in (3..).zip(Part::ALL) {
+        insert(conn, part, version, p).await?;
+        progress(step);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -71,6 +71,11 @@ const SQLITE: Files = &[
         "fund settings",
         include_str!("../migrations/sqlite/0012_fund_settings.sql"),
     ),
+    (
+        13,
+        "register partitions",
+        include_str!("../migrations/sqlite/0013_register_partitions.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -133,6 +138,11 @@ const POSTGRES: Files = &[
         12,
         "fund settings",
         include_str!("../migrations/postgres/0012_fund_settings.sql"),
+    ),
+    (
+        13,
+        "register partitions",
+        include_str!("../migrations/postgres/0013_register_partitions.sql"),
     ),
 ];
 

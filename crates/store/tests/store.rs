@@ -46,6 +46,8 @@ contract!(
     one_township_reads_as_in_the_list_and_only_in_scope,
     township_pages_by_key_hold_every_township_once_in_scope,
     id_keys_computed_in_sql_match_the_domain,
+    an_import_that_fails_while_writing_leaves_nothing,
+    area_names_are_every_township_with_its_villages,
 );
 
 const ONE_TOWNSHIP: &str = "示例一乡";
@@ -1284,4 +1286,94 @@ async fn id_keys_computed_in_sql_match_the_domain(store: Store) {
         };
         assert_eq!(key as u64, id.key(), "{id}");
     }
+}
+
+/// The staging tables on PostgreSQL that are not (yet) a version's partition.
+async fn unattached_tables(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class WHERE relkind = 'r' AND NOT relispartition \
+         AND relname ~ '_v[0-9]+$' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// An import that fails while it writes leaves nothing behind: no version, no rows, no
+/// audit row; on PostgreSQL no staging table either, and a staging table left by an
+/// import killed half-way is dropped by the next import, whose tables become the version's
+/// partitions.
+async fn an_import_that_fails_while_writing_leaves_nothing(store: Store) {
+    // Two households with one 户编号: the database's unique index refuses the second.
+    let (mut register, villages) = golden();
+    register.households[3].id = register.households[2].id.clone();
+    let r = store
+        .import_register(&register, &meta("members.csv", None), Some(&villages))
+        .await;
+    assert!(matches!(r, Err(StoreError::Database(_))), "{r:?}");
+    assert!(store.versions().await.unwrap().is_empty());
+    assert!(store
+        .audit_entries(None, 10)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    if let Store::Postgres(pool) = &store {
+        assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
+        sqlx::query("CREATE TABLE members_v999 (LIKE members)")
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+
+    let imported = import_golden(&store).await;
+    let v = imported.version;
+    assert_eq!(store.versions().await.unwrap().len(), 1);
+    let (golden_register, _) = golden();
+    let first = &golden_register.households[0].id;
+    assert!(store
+        .household(&Scope::County, first)
+        .await
+        .unwrap()
+        .is_some());
+    if let Store::Postgres(pool) = &store {
+        assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
+        let partitions: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE c.relkind = 'r' ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let expected: Vec<String> = [
+            "assessments",
+            "households",
+            "member_ids",
+            "member_names",
+            "members",
+            "problems",
+        ]
+        .iter()
+        .map(|t| format!("{t}_v{v}"))
+        .collect();
+        assert_eq!(partitions, expected);
+    }
+}
+
+/// The accounts form's township and village names, read in one statement, are the
+/// townships' and villages' lists as the dashboard pages them.
+async fn area_names_are_every_township_with_its_villages(store: Store) {
+    assert!(store.area_names().await.unwrap().is_empty());
+    import_golden(&store).await;
+    let mut expected = Vec::new();
+    for t in store.townships(&Scope::County).await.unwrap() {
+        let name = t.township.unwrap();
+        let villages = store.villages(&Scope::County, &name).await.unwrap();
+        expected.push((
+            name,
+            villages.into_iter().map(|v| v.village.unwrap()).collect(),
+        ));
+    }
+    assert!(expected.len() > 1);
+    assert_eq!(store.area_names().await.unwrap(), expected);
 }

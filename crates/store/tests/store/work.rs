@@ -626,6 +626,11 @@ async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
         0
     );
     assert_eq!(all_gaps(&store, &GapFilter::default()).await, gaps_before);
+    if let Store::Postgres(pool) = &store {
+        // The version's staging tables were attached, then detached by the rollback,
+        // then dropped.
+        assert_eq!(crate::unattached_tables(pool).await, Vec::<String>::new());
+    }
 
     execute(&store, &allow).await;
     let again = store
