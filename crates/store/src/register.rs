@@ -22,6 +22,7 @@ use fupin_domain::{
     Assessment, Criterion, Fen, HouseholdValues, IdNumber, Member, ProblemCode, Verdict,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 pub type VersionId = i64;
 
@@ -543,6 +544,32 @@ impl Store {
                 None => None,
             }
         }))
+    }
+
+    /// Every township of the current register with its villages' names, in register
+    /// order, in one statement (for the accounts form: a province register has hundreds
+    /// of townships). Headquarters' view: no scope.
+    pub async fn area_names(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let sql = format!(
+            "SELECT township, village FROM areas WHERE version_id = {CURRENT} ORDER BY seq"
+        );
+        let rows: Vec<(String, String)> = on_pool!(self, pool => {
+            let mut out = Vec::new();
+            for r in sqlx::query(&sql).fetch_all(pool).await? {
+                out.push((r.text("township")?, r.text("village")?));
+            }
+            out
+        });
+        let mut townships: Vec<(String, Vec<String>)> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (township, village) in rows {
+            let i = *index.entry(township.clone()).or_insert_with(|| {
+                townships.push((township, Vec::new()));
+                townships.len() - 1
+            });
+            townships[i].1.push(village);
+        }
+        Ok(townships)
     }
 
     /// The villages of a township that are in scope, with their summaries, in register

@@ -665,48 +665,54 @@ impl Store {
             scope,
             ItemScope::All | ItemScope::Unit(_) | ItemScope::Area(Scope::County)
         );
-        let (by_kind, totals) = if whole_county {
-            (
-                format!(
-                    "SELECT g.kind, CAST(SUM(g.n) AS BIGINT) AS n FROM gap_counts g \
-                     WHERE g.open{cond} GROUP BY g.kind ORDER BY g.kind"
-                ),
-                format!(
-                    "SELECT CAST(COALESCE(SUM(CASE WHEN g.open THEN g.n ELSE 0 END), 0) AS BIGINT) AS open_n, \
-                     CAST(COALESCE(SUM(CASE WHEN g.open AND g.unrouted THEN g.n ELSE 0 END), 0) AS BIGINT) AS unrouted, \
-                     CAST(COALESCE(SUM(CASE WHEN g.open THEN 0 ELSE g.n END), 0) AS BIGINT) AS closed \
-                     FROM gap_counts g WHERE 1 = 1{cond}"
-                ),
+        // One statement: counts by kind, open or closed, and routed or not.
+        let sql = if whole_county {
+            format!(
+                "SELECT g.kind, CAST(CASE WHEN g.open THEN 1 ELSE 0 END AS BIGINT) AS open_gap, \
+                 CAST(CASE WHEN g.unrouted THEN 1 ELSE 0 END AS BIGINT) AS unrouted, \
+                 CAST(SUM(g.n) AS BIGINT) AS n \
+                 FROM gap_counts g WHERE 1 = 1{cond} GROUP BY 1, 2, 3"
             )
         } else {
-            (
-                format!(
-                    "SELECT g.kind, COUNT(*) AS n FROM gaps g WHERE g.open{cond} \
-                     GROUP BY g.kind ORDER BY g.kind"
-                ),
-                format!(
-                    "SELECT COALESCE(SUM(CASE WHEN g.open THEN 1 ELSE 0 END), 0) AS open_n, \
-                     COALESCE(SUM(CASE WHEN g.open AND g.task_no IS NULL THEN 1 ELSE 0 END), 0) AS unrouted, \
-                     COALESCE(SUM(CASE WHEN g.open THEN 0 ELSE 1 END), 0) AS closed \
-                     FROM gaps g WHERE 1 = 1{cond}"
-                ),
+            format!(
+                "SELECT g.kind, CAST(CASE WHEN g.open THEN 1 ELSE 0 END AS BIGINT) AS open_gap, \
+                 CAST(CASE WHEN g.task_no IS NULL THEN 1 ELSE 0 END AS BIGINT) AS unrouted, \
+                 COUNT(*) AS n FROM gaps g WHERE 1 = 1{cond} GROUP BY 1, 2, 3"
             )
         };
-        Ok(on_pool!(self, pool => {
-            let q = bind_texts(sqlx::query(&by_kind), &values);
-            let mut open_by_kind = Vec::new();
+        let rows: Vec<(String, bool, bool, u64)> = on_pool!(self, pool => {
+            let q = bind_texts(sqlx::query(&sql), &values);
+            let mut rows = Vec::new();
             for r in q.fetch_all(pool).await? {
-                open_by_kind.push((r.text("kind")?, crate::rows::count(&r, "n")?));
+                rows.push((
+                    r.text("kind")?,
+                    r.int("open_gap")? == 1,
+                    r.int("unrouted")? == 1,
+                    crate::rows::count(&r, "n")?,
+                ));
             }
-            let q = bind_texts(sqlx::query(&totals), &values);
-            let r = q.fetch_one(pool).await?;
-            GapCounts {
-                open_by_kind,
-                open: crate::rows::count(&r, "open_n")?,
-                unrouted: crate::rows::count(&r, "unrouted")?,
-                closed: crate::rows::count(&r, "closed")?,
+            rows
+        });
+        let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut counts = GapCounts {
+            open_by_kind: Vec::new(),
+            open: 0,
+            unrouted: 0,
+            closed: 0,
+        };
+        for (kind, open, unrouted, n) in rows {
+            if !open {
+                counts.closed += n;
+                continue;
             }
-        }))
+            counts.open += n;
+            if unrouted {
+                counts.unrouted += n;
+            }
+            *by_kind.entry(kind).or_default() += n;
+        }
+        counts.open_by_kind = by_kind.into_iter().filter(|(_, n)| *n > 0).collect();
+        Ok(counts)
     }
 
     /// Work items the scope may read, newest first, paged by key.

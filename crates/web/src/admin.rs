@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use fupin_store::{AuditEntry, NewUser, Role, Scope, StoreError, User, UserId, PASSWORD_RULES};
+use fupin_store::{AuditEntry, NewUser, Role, StoreError, User, UserId, PASSWORD_RULES};
 use serde::Deserialize;
 
 pub const PAGE: u32 = 100;
@@ -218,19 +218,7 @@ fn notice_text(n: &Notice, users: &[User]) -> Option<String> {
 /// The townships and villages of the current register, for the form's suggestions and
 /// for checking an account's area.
 async fn areas(state: &AppState) -> Result<Vec<(String, Vec<String>)>, Error> {
-    let mut out = Vec::new();
-    for t in state.store.townships(&Scope::County).await? {
-        let name = t.township.unwrap_or_default();
-        let villages = state
-            .store
-            .villages(&Scope::County, &name)
-            .await?
-            .into_iter()
-            .filter_map(|v| v.village)
-            .collect();
-        out.push((name, villages));
-    }
-    Ok(out)
+    Ok(state.store.area_names().await?)
 }
 
 async fn render_users(
