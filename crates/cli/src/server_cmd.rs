@@ -395,6 +395,13 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
                     members_name, imported.version, imported.households, imported.members, warnings
                 );
                 eprintln!("{times}");
+                // The planner's statistics of the new version, before the command returns.
+                let started = std::time::Instant::now();
+                store.analyze_register().await?;
+                eprintln!(
+                    "已更新查询统计信息：{:.1} 秒",
+                    started.elapsed().as_secs_f64()
+                );
                 store.close().await;
                 Ok(ExitCode::SUCCESS)
             }

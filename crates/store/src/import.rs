@@ -75,14 +75,34 @@ impl Store {
         meta: &RegisterMeta,
         villages: Option<&Villages>,
     ) -> Result<Imported> {
-        self.import_register_with_progress(register, meta, villages, &|_| {})
-            .await
+        let imported = self
+            .import_register_with_progress(register, meta, villages, &|_| {})
+            .await?;
+        let store = self.clone();
+        tokio::spawn(async move { store.analyze_register().await });
+        Ok(imported)
+    }
+
+    /// Gather the planner's statistics of the register tables after an import, which
+    /// [`Store::import_register_with_progress`] leaves to its caller (it takes seconds at
+    /// 10^6 households, after the import is committed); [`Store::import_register`] runs it
+    /// in the background. On PostgreSQL joins are estimated from a partitioned table's own
+    /// statistics, which autovacuum never gathers: without them a search joined members
+    /// by a full scan. PostgreSQL 15 cannot analyze a partitioned table without its
+    /// partitions, so this grows with the number of versions kept (about 1.5 s per
+    /// version of 10^6 households). SQLite's import gathers its sampled statistics itself.
+    pub async fn analyze_register(&self) -> Result<()> {
+        if let Store::Postgres(pool) = self {
+            sqlx::query(ANALYZE_PG).execute(pool).await?;
+        }
+        Ok(())
     }
 
     /// [`Store::import_register`], calling `progress` with the number of steps done (of
     /// [`IMPORT_STEPS`]) as each phase ends: assessing, preparing, each table written,
     /// the gaps refreshed, committing. It runs on the importing task, between writes: it
-    /// should only note the number (an atomic), not wait.
+    /// should only note the number (an atomic), not wait. The caller then gathers the
+    /// planner's statistics with [`Store::analyze_register`].
     pub async fn import_register_with_progress(
         &self,
         register: &Register,
@@ -145,19 +165,6 @@ impl Store {
                     }
                 };
                 progress(IMPORT_STEPS);
-                // Fresh statistics of the new partitions, so that the planner knows their
-                // rows; in the background (seconds at 10^6 households): the import is done.
-                let analyze = format!(
-                    "ANALYZE {}",
-                    STAGED
-                        .concat()
-                        .into_iter()
-                        .map(|part| staged_name(part, version))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                let pool = pool.clone();
-                tokio::spawn(async move { sqlx::query(&analyze).execute(&pool).await });
                 version
             }
             Store::Sqlite(pool) => {
@@ -210,6 +217,11 @@ impl Store {
 /// The steps of an import that [`Store::import_register_with_progress`] counts:
 /// assessing, preparing, the ten tables written, the gaps refreshed, committing.
 pub const IMPORT_STEPS: u32 = 14;
+
+/// Statistics of the tables an import writes, on PostgreSQL (of a partitioned table: its
+/// own, over every version, and each partition's). See [`Store::analyze_register`].
+const ANALYZE_PG: &str =
+    "ANALYZE areas, households, members, member_ids, member_names, assessments, problems";
 
 /// SQLite's page cache while an import loads: 512 MiB.
 const IMPORT_CACHE: &str = "PRAGMA cache_size = -524288";

@@ -589,6 +589,11 @@ impl Import<'_> {
                     Some(&self.progress.stored),
                 )
                 .await;
+                if stored.is_ok() {
+                    // The planner's statistics, after the job is done (seconds at 10^6).
+                    let store = store.clone();
+                    tokio::spawn(async move { store.analyze_register().await });
+                }
                 match stored {
                     Ok(imported) => Ok((
                         "done",

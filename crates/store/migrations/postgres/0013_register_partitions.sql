@@ -79,3 +79,7 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+
+-- Statistics of the partitioned tables as a whole: the planner estimates joins from them,
+-- and autovacuum never gathers them (imports do, after each version).
+ANALYZE households, members, member_ids, member_names, assessments, problems;
