@@ -190,21 +190,24 @@ pub async fn page(
     PageUser(v): PageUser,
     Path(no): Path<String>,
 ) -> Result<Html<String>, PageError> {
-    let d = state
-        .store
-        .household(&v.scope, &no)
-        .await?
-        .ok_or(Error::NotFound)?;
+    // Independent reads, at once. The gaps are read in the reader's scope; every benefit
+    // recorded for the household is read for the income check below (as the API's
+    // benefit-flags does for the reader's area), and shown only once the household itself
+    // is found in scope.
+    let gap_scope = item_scope(&v);
+    let (d, gaps, all_benefits) = tokio::try_join!(
+        state.store.household(&v.scope, &no),
+        state.store.household_gaps(&gap_scope, &no),
+        state.store.household_benefits(&ItemScope::All, &no),
+    )?;
+    let d = d.ok_or(Error::NotFound)?;
     let line = d
         .history
         .iter()
         .find(|h| h.version == d.version)
         .map(|h| h.line);
     let day = today();
-    let gaps = state
-        .store
-        .household_gaps(&item_scope(&v), &no)
-        .await?
+    let gaps = gaps
         .iter()
         .map(|(g, i)| GapLine {
             kind: gap_kind_name(&g.kind),
@@ -219,9 +222,6 @@ pub async fn page(
             item_elsewhere: i.is_none() && g.work_item.is_some(),
         })
         .collect();
-    // The check counts every benefit recorded for the household (as the API's
-    // benefit-flags does for the reader's area), not only the projects the reader sees.
-    let all_benefits = state.store.household_benefits(&ItemScope::All, &no).await?;
     let recorded: Vec<_> = all_benefits.iter().map(|b| (b.kind, b.yearly)).collect();
     // A county-wide reader sees every project: the list read for the check is theirs (one
     // statement less on the busiest page); anyone else's is read in their scope.
