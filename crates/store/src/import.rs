@@ -129,25 +129,12 @@ impl Store {
             Store::Postgres(pool) => {
                 let loaded = async {
                     let mut tx = pool.begin_write().await?;
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(IMPORT_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                    drop_unattached(&mut tx).await?;
+                    lock_imports(&mut tx).await?;
                     let (version, previous) =
                         pg_version::insert_version(&mut tx, meta, &sha256, at, &prepared).await?;
                     copy_rows(pool, &mut tx, version, &prepared, progress).await?;
-                    pg_version::make_current(
-                        &mut tx, version, previous, meta, &sha256, at, &prepared,
-                    )
-                    .await?;
-                    crate::work::pg_refresh::refresh_in(
-                        &mut tx,
-                        self,
-                        version,
-                        None,
-                        meta.imported_by,
-                        None,
+                    pg_version::finish(
+                        &mut tx, self, version, previous, meta, &sha256, at, &prepared,
                     )
                     .await?;
                     progress(IMPORT_STEPS - 1);
@@ -178,17 +165,8 @@ impl Store {
                         sqlite_version::insert_version(&mut tx, meta, &sha256, at, &prepared)
                             .await?;
                     insert_rows(&mut tx, version, &prepared, progress).await?;
-                    sqlite_version::make_current(
-                        &mut tx, version, previous, meta, &sha256, at, &prepared,
-                    )
-                    .await?;
-                    crate::work::sqlite_refresh::refresh_in(
-                        &mut tx,
-                        self,
-                        version,
-                        None,
-                        meta.imported_by,
-                        None,
+                    sqlite_version::finish(
+                        &mut tx, self, version, previous, meta, &sha256, at, &prepared,
                     )
                     .await?;
                     progress(IMPORT_STEPS - 1);
@@ -439,7 +417,7 @@ const INSERT_VERSION: &str = "INSERT INTO register_versions \
     RETURNING id, (SELECT version_id FROM current_register WHERE id = 1) AS previous";
 
 macro_rules! version_functions {
-    ($conn:ty) => {
+    ($conn:ty, $refresh:path) => {
         /// Insert the version row; its id and the version current before it.
         pub(super) async fn insert_version(
             conn: &mut $conn,
@@ -479,10 +457,13 @@ macro_rules! version_functions {
             Ok((row.int("id")?, row.opt_int("previous")?))
         }
 
-        /// Point `current_register` at the new version and write the audit row.
+        /// The end of an import's transaction, before the commit: point
+        /// `current_register` at the new version, write the audit row, then derive, route
+        /// and reconcile the version's gaps.
         #[allow(clippy::too_many_arguments)]
-        pub(super) async fn make_current(
+        pub(super) async fn finish(
             conn: &mut $conn,
+            store: &Store,
             version: VersionId,
             previous: Option<VersionId>,
             meta: &RegisterMeta,
@@ -522,6 +503,8 @@ macro_rules! version_functions {
                 })),
             })
             .await?;
+            use $refresh as refresh;
+            refresh::refresh_in(conn, store, version, None, meta.imported_by, None).await?;
             Ok(())
         }
     };
@@ -529,11 +512,11 @@ macro_rules! version_functions {
 
 mod pg_version {
     use super::*;
-    version_functions!(PgConnection);
+    version_functions!(PgConnection, crate::work::pg_refresh);
 }
 mod sqlite_version {
     use super::*;
-    version_functions!(SqliteConnection);
+    version_functions!(SqliteConnection, crate::work::sqlite_refresh);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1182,10 +1165,14 @@ async fn index_statements(
     Ok(statements)
 }
 
-/// Drop the staging tables that no import attached: what an import that failed between
-/// staging and committing left (the process killed, the server gone). Under
-/// [`IMPORT_LOCK`].
-async fn drop_unattached(conn: &mut PgConnection) -> Result<()> {
+/// Take [`IMPORT_LOCK`] for the transaction, then drop the staging tables that no import
+/// attached: what an import that failed between staging and committing left (the process
+/// killed, the server gone).
+async fn lock_imports(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(IMPORT_LOCK)
+        .execute(&mut *conn)
+        .await?;
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c \
          WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' \
@@ -1205,11 +1192,7 @@ async fn drop_unattached(conn: &mut PgConnection) -> Result<()> {
 /// After a failed import: drop its staging tables, under the import lock.
 async fn drop_staged(pool: &sqlx::PgPool) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(IMPORT_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    drop_unattached(&mut tx).await?;
+    lock_imports(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
