@@ -167,6 +167,17 @@ impl Store {
         Ok(())
     }
 
+    /// Apply the migrations up to and including version `last` only: for tests of a
+    /// migration on data stored before it.
+    #[doc(hidden)]
+    pub async fn migrate_through(&self, last: i64) -> Result<()> {
+        match self {
+            Store::Sqlite(pool) => migrations::through(false, last).await?.run(pool).await?,
+            Store::Postgres(pool) => migrations::through(true, last).await?.run(pool).await?,
+        }
+        Ok(())
+    }
+
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
         match self {

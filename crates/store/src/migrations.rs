@@ -179,6 +179,14 @@ pub(crate) async fn postgres() -> Result<Migrator, MigrateError> {
     Migrator::new(Embedded(POSTGRES)).await
 }
 
+/// The migrations of a backend up to and including version `last` (for tests of a
+/// migration on data stored before it).
+pub(crate) async fn through(postgres: bool, last: i64) -> Result<Migrator, MigrateError> {
+    let files = if postgres { POSTGRES } else { SQLITE };
+    let n = files.iter().take_while(|m| m.0 <= last).count();
+    Migrator::new(Embedded(&files[..n])).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1377,3 +1377,99 @@ async fn area_names_are_every_township_with_its_villages(store: Store) {
     assert!(expected.len() > 1);
     assert_eq!(store.area_names().await.unwrap(), expected);
 }
+
+/// Migration 0013 on a PostgreSQL database holding a version stored before it: each old
+/// per-household table becomes the partition of the versions it holds, rows and indexes
+/// kept; the next import adds its own partitions beside it, and a household's history
+/// reads across both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitioning_keeps_the_versions_stored_before_it() {
+    let Some(admin) = fupin_test_support::pg_admin_url("fupin-store") else {
+        return;
+    };
+    let db = fupin_test_support::FreshPg::create(&admin, "fupin_test").await;
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate_through(12).await.unwrap();
+    let Store::Postgres(pool) = &store else {
+        unreachable!()
+    };
+    let (register, _) = golden();
+    let no = register.households[0].id.to_string();
+    // Version 1 as migrations 0002–0012 stored it: one household of one member.
+    sqlx::raw_sql(&format!(
+        "INSERT INTO register_versions (id, imported_at, file_name, sha256, format, year, \
+             line_fen, line_year, line_source, line_verified, row_count, household_count, \
+             member_count, village_count, error_count, warning_count) OVERRIDING SYSTEM VALUE \
+         VALUES (1, now(), 'old.csv', '{sha}', 'csv', 2018, 353500, 2018, 'test', true, 1, 1, 1, 1, 0, 1); \
+         SELECT setval(pg_get_serial_sequence('register_versions', 'id'), 1); \
+         INSERT INTO current_register (id, version_id) VALUES (1, 1); \
+         INSERT INTO areas (version_id, seq, township, village) VALUES (1, 0, '示例一乡', '甲村'); \
+         INSERT INTO households (version_id, seq, household_no, area_seq, first_line, members, \
+             status, has_errors) VALUES (1, 0, '{no}', 0, 2, 1, '未脱贫', false); \
+         INSERT INTO members (version_id, household_seq, seq, line, id_number, is_head, \
+             active_military) VALUES (1, 0, 0, 2, NULL, true, false); \
+         INSERT INTO member_ids (version_id, id_key, line, household_seq, seq) VALUES (1, 7, 2, 0, 0); \
+         INSERT INTO member_names (version_id, name, line, household_seq, seq) VALUES (1, '甲', 2, 0, 0); \
+         INSERT INTO assessments (version_id, household_seq, verdict, failed, per_capita, explanation) \
+             VALUES (1, 0, 'not_ready', 'INCOME', 100000, '收入不足'); \
+         INSERT INTO problems (version_id, seq, line, column_name, code, message, value) \
+             VALUES (1, 0, 1, '户编号', 'W205', '旧', '');",
+        sha = "ab".repeat(32)
+    ))
+    .execute(pool)
+    .await
+    .unwrap();
+
+    store.migrate().await.unwrap();
+    let partitions = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, String>(
+            "SELECT c.relname::text || ' ' || pg_get_expr(c.relpartbound, c.oid) \
+             FROM pg_class c WHERE c.relispartition AND c.relkind = 'r' ORDER BY 1",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let tables = [
+        "assessments",
+        "households",
+        "member_ids",
+        "member_names",
+        "members",
+        "problems",
+    ];
+    let legacy: Vec<String> = tables
+        .iter()
+        .map(|t| format!("{t}_legacy FOR VALUES IN ('1')"))
+        .collect();
+    assert_eq!(partitions(pool.clone()).await, legacy);
+    for t in tables {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t} WHERE version_id = 1"))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{t}");
+    }
+    let old = store.household(&Scope::County, &no).await.unwrap().unwrap();
+    assert_eq!(old.version, 1);
+    assert_eq!(old.assessment.verdict, Verdict::NotReady);
+
+    let imported = import_golden(&store).await;
+    let v = imported.version;
+    let mut expected = legacy;
+    expected.extend(
+        tables
+            .iter()
+            .map(|t| format!("{t}_v{v} FOR VALUES IN ('{v}')")),
+    );
+    expected.sort();
+    assert_eq!(partitions(pool.clone()).await, expected);
+    let now = store.household(&Scope::County, &no).await.unwrap().unwrap();
+    assert_eq!(now.version, v);
+    let versions: Vec<i64> = now.history.iter().map(|h| h.version).collect();
+    assert_eq!(versions, [1, v]);
+    assert_eq!(now.history[0].verdict, Verdict::NotReady);
+
+    store.close().await;
+    db.drop_database().await;
+}
