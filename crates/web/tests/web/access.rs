@@ -25,14 +25,7 @@ fn golden_id_of(line: usize) -> String {
 
 async fn a_township_user_cannot_reach_another_township(app: App) {
     import_golden(&app.store).await;
-    let mut c = app
-        .logged_in(
-            "township",
-            Role::TownshipStaff {
-                township: ONE_TOWNSHIP.into(),
-            },
-        )
-        .await;
+    let mut c = app.township_staff("township", ONE_TOWNSHIP).await;
     // Own area: reachable.
     for path in [
         "/".to_string(),
@@ -141,13 +134,7 @@ async fn a_township_user_cannot_reach_another_township(app: App) {
 async fn a_village_user_sees_only_their_village(app: App) {
     import_golden(&app.store).await;
     let mut c = app
-        .logged_in(
-            "village",
-            Role::VillageStaff {
-                township: ONE_TOWNSHIP.into(),
-                village: OWN_VILLAGE.into(),
-            },
-        )
+        .village_staff("village", ONE_TOWNSHIP, OWN_VILLAGE)
         .await;
     assert_eq!(c.get("/").await.status, StatusCode::OK);
     assert_eq!(

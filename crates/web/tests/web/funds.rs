@@ -70,22 +70,8 @@ fn paid(amount: &str) -> serde_json::Value {
 
 async fn units_and_areas_read_and_record_only_their_projects(app: App) {
     let (solar, water) = library(&app).await;
-    let mut energy = app
-        .logged_in(
-            "nyj",
-            Role::UnitStaff {
-                unit: ENERGY.into(),
-            },
-        )
-        .await;
-    let mut town = app
-        .logged_in(
-            "t2",
-            Role::TownshipStaff {
-                township: OTHER_TOWNSHIP.into(),
-            },
-        )
-        .await;
+    let mut energy = app.unit_staff("nyj", ENERGY).await;
+    let mut town = app.township_staff("t2", OTHER_TOWNSHIP).await;
     let mut inspector = app.logged_in("dc", Role::Inspector).await;
 
     let names = |v: serde_json::Value| -> Vec<String> {
@@ -219,14 +205,7 @@ async fn units_and_areas_read_and_record_only_their_projects(app: App) {
 
 async fn the_budget_holds_unless_headquarters_overrides_and_reversals_correct(app: App) {
     let (solar, _) = library(&app).await;
-    let mut energy = app
-        .logged_in(
-            "nyj",
-            Role::UnitStaff {
-                unit: ENERGY.into(),
-            },
-        )
-        .await;
+    let mut energy = app.unit_staff("nyj", ENERGY).await;
     let mut hq = app.logged_in("hq", Role::HqAdmin).await;
     let path = format!("/api/v1/projects/{solar}/entries");
     let t = energy.token();
@@ -332,31 +311,9 @@ async fn disburse(c: &mut Client, id: i64, amount: &str, extra: &[(&str, &str)])
 
 async fn pages_and_ledgers_show_each_unit_and_area_only_its_projects(app: App) {
     let (solar, water) = library(&app).await;
-    let mut energy = app
-        .logged_in(
-            "nyj",
-            Role::UnitStaff {
-                unit: ENERGY.into(),
-            },
-        )
-        .await;
-    let mut town = app
-        .logged_in(
-            "t2",
-            Role::TownshipStaff {
-                township: OTHER_TOWNSHIP.into(),
-            },
-        )
-        .await;
-    let mut village = app
-        .logged_in(
-            "v1",
-            Role::VillageStaff {
-                township: ONE_TOWNSHIP.into(),
-                village: OWN_VILLAGE.into(),
-            },
-        )
-        .await;
+    let mut energy = app.unit_staff("nyj", ENERGY).await;
+    let mut town = app.township_staff("t2", OTHER_TOWNSHIP).await;
+    let mut village = app.village_staff("v1", ONE_TOWNSHIP, OWN_VILLAGE).await;
     let mut inspector = app.logged_in("dc", Role::Inspector).await;
 
     let list = energy.get("/projects").await;
@@ -535,14 +492,7 @@ fn form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a st
 
 async fn headquarters_creates_and_edits_projects_audited_and_the_stage_records_its_date(app: App) {
     let mut hq = app.logged_in("hq", Role::HqAdmin).await;
-    let mut energy = app
-        .logged_in(
-            "nyj",
-            Role::UnitStaff {
-                unit: ENERGY.into(),
-            },
-        )
-        .await;
+    let mut energy = app.unit_staff("nyj", ENERGY).await;
     let t = hq.token();
     assert_eq!(hq.get("/projects/new").await.status, StatusCode::OK);
     assert_eq!(
@@ -663,45 +613,16 @@ async fn headquarters_creates_and_edits_projects_audited_and_the_stage_records_i
 
     // The stage: one step forward, 实施 with its actual start date.
     let stage = format!("/projects/{id}/stage");
-    let r = hq
-        .post_form(
-            &stage,
-            &[("csrf", &t), ("stage", "completed"), ("date", "2018-05-01")],
-        )
-        .await;
+    let r = set_stage(&mut hq, &stage, &t, "completed", "2018-05-01").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().contains("逐级推进"), "{}", r.text());
-    let r = hq
-        .post_form(
-            &stage,
-            &[("csrf", &t), ("stage", "implementing"), ("date", "")],
-        )
-        .await;
+    let r = set_stage(&mut hq, &stage, &t, "implementing", "").await;
     assert!(r.text().contains("须填写实际开工日期"), "{}", r.text());
-    let r = hq
-        .post_form(
-            &stage,
-            &[
-                ("csrf", &t),
-                ("stage", "implementing"),
-                ("date", "2018-04-02"),
-            ],
-        )
-        .await;
+    let r = set_stage(&mut hq, &stage, &t, "implementing", "2018-04-02").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let r = hq
-        .post_form(
-            &stage,
-            &[("csrf", &t), ("stage", "completed"), ("date", "2018-04-01")],
-        )
-        .await;
+    let r = set_stage(&mut hq, &stage, &t, "completed", "2018-04-01").await;
     assert!(r.text().contains("早于实际开工日期"), "{}", r.text());
-    let r = hq
-        .post_form(
-            &stage,
-            &[("csrf", &t), ("stage", "completed"), ("date", "2018-10-15")],
-        )
-        .await;
+    let r = set_stage(&mut hq, &stage, &t, "completed", "2018-10-15").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let page = hq.get(&format!("/projects/{id}")).await.text();
     assert!(page.contains(r#"id="actual-start">2018-04-02<"#), "{page}");
@@ -715,25 +636,20 @@ async fn headquarters_creates_and_edits_projects_audited_and_the_stage_records_i
     assert_eq!(step.after.as_ref().unwrap()["actual_end"], "2018-10-15");
 }
 
+/// Move a project's stage on with its date, by the form.
+async fn set_stage(c: &mut Client, stage_url: &str, csrf: &str, stage: &str, date: &str) -> Resp {
+    c.post_form(
+        stage_url,
+        &[("csrf", csrf), ("stage", stage), ("date", date)],
+    )
+    .await
+}
+
 async fn the_project_page_records_disbursements_overrides_and_reversals(app: App) {
     let (solar, _) = library(&app).await;
-    let mut energy = app
-        .logged_in(
-            "nyj",
-            Role::UnitStaff {
-                unit: ENERGY.into(),
-            },
-        )
-        .await;
+    let mut energy = app.unit_staff("nyj", ENERGY).await;
     let mut hq = app.logged_in("hq", Role::HqAdmin).await;
-    let mut town = app
-        .logged_in(
-            "t1",
-            Role::TownshipStaff {
-                township: ONE_TOWNSHIP.into(),
-            },
-        )
-        .await;
+    let mut town = app.township_staff("t1", ONE_TOWNSHIP).await;
     let page = energy.get(&format!("/projects/{solar}")).await.text();
     assert!(page.contains("id=\"entry-form\""));
     // Only headquarters is offered the override.
@@ -873,41 +789,25 @@ async fn the_project_page_records_disbursements_overrides_and_reversals(app: App
     assert!((sum - 1000.01).abs() < 1e-6, "{sum}");
 }
 
+/// Upload a funds file by the form as `c`: (what it holds, file name, contents).
+async fn upload(c: &mut Client, (what, name, body): &(&str, &str, String)) -> Resp {
+    let token = c.token();
+    let fields = [("what", *what), ("csrf", token.as_str())];
+    let files = [("file", *name, body.clone().into_bytes())];
+    c.post_multipart("/projects/upload", &fields, &files, None)
+        .await
+}
+
 async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
     let mut hq = app.logged_in("hq", Role::HqAdmin).await;
-    let mut energy = app
-        .logged_in(
-            "nyj",
-            Role::UnitStaff {
-                unit: ENERGY.into(),
-            },
-        )
-        .await;
-    let mut town = app
-        .logged_in(
-            "t1",
-            Role::TownshipStaff {
-                township: ONE_TOWNSHIP.into(),
-            },
-        )
-        .await;
+    let mut energy = app.unit_staff("nyj", ENERGY).await;
+    let mut town = app.township_staff("t1", ONE_TOWNSHIP).await;
     let header = "项目名称,年度,项目类型,乡镇,行政村,实施单位,中央资金,项目阶段\n";
     let bad = format!(
         "{header}一乡光伏电站,2018,光伏,{ONE_TOWNSHIP},,{ENERGY},10000,实施\n二镇饮水,2018,水塔,{OTHER_TOWNSHIP},,县水利局,abc,批复\n"
     );
-    let upload = |what: &'static str, name: &'static str, body: String| {
-        (
-            vec![("what", what)],
-            vec![("file", name, body.into_bytes())],
-        )
-    };
-    let (fields, files) = upload("projects", "projects.csv", bad);
-    let t = hq.token();
-    let mut f = fields.clone();
-    f.push(("csrf", &t));
-    let r = hq
-        .post_multipart("/projects/upload", &f, &files, None)
-        .await;
+    let file = ("projects", "projects.csv", bad);
+    let r = upload(&mut hq, &file).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     let page = r.text();
     assert!(page.contains("id=\"upload-rejected\""), "{page}");
@@ -925,35 +825,21 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
         .unwrap()
         .is_empty());
     // Only headquarters imports the library.
-    let te = energy.token();
     let good = format!("{header}一乡光伏电站,2018,光伏,{ONE_TOWNSHIP},,{ENERGY},10000,实施\n二镇饮水巩固,2018,饮水安全,{OTHER_TOWNSHIP},,县水利局,2000,批复\n");
-    let (fields, files) = upload("projects", "projects.csv", good);
-    let mut f = fields.clone();
-    f.push(("csrf", &te));
+    let file = ("projects", "projects.csv", good);
     assert_eq!(
-        energy
-            .post_multipart("/projects/upload", &f, &files, None)
-            .await
-            .status,
+        upload(&mut energy, &file).await.status,
         StatusCode::FORBIDDEN
     );
-    let mut f = fields.clone();
-    f.push(("csrf", &t));
-    let r = hq
-        .post_multipart("/projects/upload", &f, &files, None)
-        .await;
+    let r = upload(&mut hq, &file).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("新增项目 2 个"), "{}", r.text());
 
     // Disbursements: a row of another unit's project spoils the whole file.
     let dh = "年度,项目名称,拨付日期,资金来源,金额,凭证号,收款单位\n";
     let mixed = format!("{dh}2018,一乡光伏电站,2018-04-01,中央,2500,记-1,示例公司\n2018,二镇饮水巩固,2018-04-01,中央,100,记-2,示例公司\n");
-    let (fields, files) = upload("disbursements", "funds.csv", mixed);
-    let mut f = fields.clone();
-    f.push(("csrf", &te));
-    let r = energy
-        .post_multipart("/projects/upload", &f, &files, None)
-        .await;
+    let file = ("disbursements", "funds.csv", mixed);
+    let r = upload(&mut energy, &file).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert!(
         r.text().contains("F510") && r.text().contains("二镇饮水巩固"),
@@ -971,40 +857,20 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
     assert_eq!(solar.disbursed.total(), Fen(0));
     // Over budget in a file: refused (F511), never overridden.
     let over = format!("{dh}2018,一乡光伏电站,2018-04-01,中央,6000,记-1,示例公司\n2018,一乡光伏电站,2018-05-01,中央,6000,记-2,示例公司\n");
-    let (fields, files) = upload("disbursements", "funds.csv", over);
-    let mut f = fields.clone();
-    f.push(("csrf", &te));
-    let r = energy
-        .post_multipart("/projects/upload", &f, &files, None)
-        .await;
+    let file = ("disbursements", "funds.csv", over);
+    let r = upload(&mut energy, &file).await;
     assert!(r.text().contains("F511"), "{}", r.text());
     let ok = format!("{dh}2018,一乡光伏电站,2018-04-01,中央,2500,记-1,示例公司\n");
-    let (fields, files) = upload("disbursements", "funds.csv", ok);
-    let mut f = fields.clone();
-    f.push(("csrf", &te));
-    let r = energy
-        .post_multipart("/projects/upload", &f, &files, None)
-        .await;
+    let file = ("disbursements", "funds.csv", ok);
+    let r = upload(&mut energy, &file).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert!(r.text().contains("登记拨付记录 1 条"));
     // Beneficiaries: the unit's project; a township's staff may not upload.
     let bh = "年度,项目名称,户编号,带贫方式,年收益\n";
     let rows = format!("{bh}2018,一乡光伏电站,1409300102007,分红,3000\n");
-    let (fields, files) = upload("beneficiaries", "benefits.csv", rows);
-    let tt = town.token();
-    let mut f = fields.clone();
-    f.push(("csrf", &tt));
-    assert_eq!(
-        town.post_multipart("/projects/upload", &f, &files, None)
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    let mut f = fields.clone();
-    f.push(("csrf", &te));
-    let r = energy
-        .post_multipart("/projects/upload", &f, &files, None)
-        .await;
+    let file = ("beneficiaries", "benefits.csv", rows);
+    assert_eq!(upload(&mut town, &file).await.status, StatusCode::FORBIDDEN);
+    let r = upload(&mut energy, &file).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let page = energy.get(&format!("/projects/{}", solar.id)).await.text();
     assert!(
@@ -1012,12 +878,8 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
         "{page}"
     );
     // A file that is not a table of the kind: every problem, nothing stored.
-    let (fields, files) = upload("beneficiaries", "benefits.csv", "甲,乙\n1,2\n".into());
-    let mut f = fields.clone();
-    f.push(("csrf", &te));
-    let r = energy
-        .post_multipart("/projects/upload", &f, &files, None)
-        .await;
+    let file = ("beneficiaries", "benefits.csv", "甲,乙\n1,2\n".into());
+    let r = upload(&mut energy, &file).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().contains("F501"), "{}", r.text());
 }
@@ -1025,14 +887,7 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
 async fn the_schedule_rule_is_a_county_setting_used_by_the_figures_and_six_in_place(app: App) {
     let (solar, water) = library(&app).await;
     let mut hq = app.logged_in("hq", Role::HqAdmin).await;
-    let mut energy = app
-        .logged_in(
-            "nyj",
-            Role::UnitStaff {
-                unit: ENERGY.into(),
-            },
-        )
-        .await;
+    let mut energy = app.unit_staff("nyj", ENERGY).await;
     assert_eq!(
         disburse(&mut energy, solar, "5000", &[]).await.status,
         StatusCode::SEE_OTHER
@@ -1211,14 +1066,7 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
         "{page}"
     );
     // A township's staff see the household but only their township's projects.
-    let mut town = app
-        .logged_in(
-            "t1",
-            Role::TownshipStaff {
-                township: ONE_TOWNSHIP.into(),
-            },
-        )
-        .await;
+    let mut town = app.township_staff("t1", ONE_TOWNSHIP).await;
     let r = town.get(&fupin_web::view::household_url(no)).await;
     if r.status == StatusCode::OK {
         assert!(!r.text().contains("二镇饮水巩固"));

@@ -524,14 +524,7 @@ async fn only_headquarters_and_inspectors_record_and_each_area_sees_its_own(app:
         "ledger",
     );
     assert!(f.is_empty());
-    let mut town = app
-        .logged_in(
-            "town2",
-            Role::TownshipStaff {
-                township: OTHER_TOWNSHIP.into(),
-            },
-        )
-        .await;
+    let mut town = app.township_staff("town2", OTHER_TOWNSHIP).await;
     let f = table(
         &town
             .get(&format!("/inspections/{id}/findings"))

@@ -78,6 +78,19 @@ impl App {
         self.logged_in(name, Role::UnitStaff { unit: unit.into() })
             .await
     }
+
+    /// A logged-in client of a new account of a township's staff.
+    pub async fn township_staff(&self, name: &str, township: &str) -> Client {
+        let township = township.into();
+        self.logged_in(name, Role::TownshipStaff { township }).await
+    }
+
+    /// A logged-in client of a new account of a village's staff.
+    pub async fn village_staff(&self, name: &str, township: &str, village: &str) -> Client {
+        let (township, village) = (township.into(), village.into());
+        self.logged_in(name, Role::VillageStaff { township, village })
+            .await
+    }
 }
 
 pub fn test_config() -> Config {

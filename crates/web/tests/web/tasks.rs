@@ -222,14 +222,7 @@ async fn units_see_only_their_items_and_cannot_close(app: App) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
-    let mut town = app
-        .logged_in(
-            "t1",
-            Role::TownshipStaff {
-                township: ONE_TOWNSHIP.into(),
-            },
-        )
-        .await;
+    let mut town = app.township_staff("t1", ONE_TOWNSHIP).await;
     let gaps = town.get("/api/v1/gaps").await.json();
     let items = gaps["items"].as_array().unwrap();
     assert!(!items.is_empty());
@@ -690,14 +683,7 @@ async fn the_household_page_shows_its_gaps_and_items_in_the_readers_scope(app: A
     } else {
         ONE_TOWNSHIP
     };
-    let mut town = app
-        .logged_in(
-            "t2",
-            Role::TownshipStaff {
-                township: elsewhere.into(),
-            },
-        )
-        .await;
+    let mut town = app.township_staff("t2", elsewhere).await;
     assert_eq!(town.get(&page).await.status, StatusCode::NOT_FOUND);
 }
 
