@@ -109,20 +109,6 @@ fn library() -> Vec<(u64, Project)> {
     ]
 }
 
-async fn user(store: &Store, name: &str, role: Role) -> User {
-    store
-        .create_user(
-            &NewUser {
-                username: name.into(),
-                password: "测试账号密码-2018".into(),
-                role,
-            },
-            None,
-        )
-        .await
-        .unwrap()
-}
-
 async fn hq(store: &Store) -> User {
     user(store, "hq", Role::HqAdmin).await
 }
@@ -267,14 +253,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     );
 
     // A stage moves one step forward, audited; a skip is refused.
-    let energy = user(
-        &store,
-        "nyj",
-        Role::UnitStaff {
-            unit: ENERGY.into(),
-        },
-    )
-    .await;
+    let energy = unit_user(&store, "nyj", ENERGY).await;
     assert_eq!(
         store
             .set_project_stage(&energy, solar, Stage::Evaluated)
@@ -337,14 +316,7 @@ async fn the_ledger_refuses_update_and_delete_in_the_database(store: Store) {
 
 async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(store: Store) {
     let admin = hq(&store).await;
-    let energy = user(
-        &store,
-        "nyj",
-        Role::UnitStaff {
-            unit: ENERGY.into(),
-        },
-    )
-    .await;
+    let energy = unit_user(&store, "nyj", ENERGY).await;
     let (solar, _) = imported(&store, &admin).await;
     store
         .add_fund_entry(
@@ -618,14 +590,7 @@ async fn two_entries_at_once_cannot_both_pass_the_budget(store: Store) {
 async fn units_and_areas_reach_only_their_projects(store: Store) {
     let admin = hq(&store).await;
     let (solar, water) = imported(&store, &admin).await;
-    let energy = user(
-        &store,
-        "nyj",
-        Role::UnitStaff {
-            unit: ENERGY.into(),
-        },
-    )
-    .await;
+    let energy = unit_user(&store, "nyj", ENERGY).await;
     let town = user(
         &store,
         "t2",
@@ -932,14 +897,7 @@ fn disbursement_file(rows: &[(&str, &str, u32)]) -> Vec<fupin_io::funds_file::Di
 async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     let admin = hq(&store).await;
     let (solar, _) = imported(&store, &admin).await;
-    let energy = user(
-        &store,
-        "nyj",
-        Role::UnitStaff {
-            unit: ENERGY.into(),
-        },
-    )
-    .await;
+    let energy = unit_user(&store, "nyj", ENERGY).await;
     // Line 3 takes the central budget (10,000 yuan) over by the rows before it; line 4
     // names another unit's project; line 5 a project not in the library.
     let bad = disbursement_file(&[
@@ -1058,14 +1016,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
 /// behind-schedule rule (headquarters, audited).
 async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: Store) {
     let hq = hq(&store).await;
-    let energy = user(
-        &store,
-        "nyj",
-        Role::UnitStaff {
-            unit: ENERGY.into(),
-        },
-    )
-    .await;
+    let energy = unit_user(&store, "nyj", ENERGY).await;
     let (solar, _water) = imported(&store, &hq).await;
     let mut new = project(
         "示例村产业大棚",
