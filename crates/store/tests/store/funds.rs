@@ -10,9 +10,7 @@ use fupin_domain::funds::{
     Refusal, ScheduleRule, Stage,
 };
 use fupin_domain::{Fen, ProblemCode};
-use fupin_store::{
-    FundRefusal, FundsBy, ItemScope, NewFundEntry, NewUser, Role, Scope, Store, User,
-};
+use fupin_store::{FundRefusal, FundsBy, ItemScope, NewFundEntry, Role, Scope, Store, User};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
