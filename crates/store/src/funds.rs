@@ -1361,32 +1361,40 @@ pub(crate) trait ProjectConn {
     async fn budget(&mut self, id: ProjectId) -> Result<Budget>;
 }
 
+/// A project's twelve columns from `year` to `actual_end`, bound in that order after
+/// what `$q` has bound.
+macro_rules! bind_project {
+    ($q:expr, $p:expr) => {
+        $q.bind(i64::from($p.year))
+            .bind(&$p.name)
+            .bind($p.kind.code())
+            .bind(&$p.township)
+            .bind(&$p.village)
+            .bind($p.task_no.map(i64::from))
+            .bind(&$p.unit)
+            .bind($p.stage.code())
+            .bind($p.planned_start)
+            .bind($p.planned_end)
+            .bind($p.actual_start)
+            .bind($p.actual_end)
+    };
+}
+
 macro_rules! impl_project_conn {
     ($conn:ty) => {
         impl ProjectConn for $conn {
             async fn insert_project(&mut self, p: &Project, at: DateTime<Utc>) -> Result<ProjectId> {
-                let id: i64 = sqlx::query_scalar(
+                let q = sqlx::query_scalar(
                     "INSERT INTO projects (year, name, kind, township, village, task_no, \
                      unit, stage, planned_start, planned_end, actual_start, actual_end, \
                      revision, created_at, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) \
                      RETURNING id",
-                )
-                .bind(i64::from(p.year))
-                .bind(&p.name)
-                .bind(p.kind.code())
-                .bind(&p.township)
-                .bind(&p.village)
-                .bind(p.task_no.map(i64::from))
-                .bind(&p.unit)
-                .bind(p.stage.code())
-                .bind(p.planned_start)
-                .bind(p.planned_end)
-                .bind(p.actual_start)
-                .bind(p.actual_end)
-                .bind(at)
-                .fetch_one(&mut *self)
-                .await?;
+                );
+                let id: i64 = bind_project!(q, p)
+                    .bind(at)
+                    .fetch_one(&mut *self)
+                    .await?;
                 self.insert_budget(id, &p.budget).await?;
                 Ok(id)
             }
@@ -1397,28 +1405,17 @@ macro_rules! impl_project_conn {
                 p: &Project,
                 at: DateTime<Utc>,
             ) -> Result<()> {
-                sqlx::query(
+                let q = sqlx::query(
                     "UPDATE projects SET year = $2, name = $3, kind = $4, township = $5, \
                      village = $6, task_no = $7, unit = $8, stage = $9, planned_start = $10, \
                      planned_end = $11, actual_start = $12, actual_end = $13, \
                      revision = revision + 1, updated_at = $14 WHERE id = $1",
                 )
-                .bind(id)
-                .bind(i64::from(p.year))
-                .bind(&p.name)
-                .bind(p.kind.code())
-                .bind(&p.township)
-                .bind(&p.village)
-                .bind(p.task_no.map(i64::from))
-                .bind(&p.unit)
-                .bind(p.stage.code())
-                .bind(p.planned_start)
-                .bind(p.planned_end)
-                .bind(p.actual_start)
-                .bind(p.actual_end)
-                .bind(at)
-                .execute(&mut *self)
-                .await?;
+                .bind(id);
+                bind_project!(q, p)
+                    .bind(at)
+                    .execute(&mut *self)
+                    .await?;
                 sqlx::query("DELETE FROM project_budgets WHERE project_id = $1")
                     .bind(id)
                     .execute(&mut *self)
