@@ -178,8 +178,8 @@ struct KnownGap {
     task_no: Option<i64>,
     lead_unit: Option<String>,
     detail: String,
-    /// Its work item: id and state.
-    item: Option<(i64, String)>,
+    /// Its work item: id, state and unit.
+    item: Option<(i64, String, String)>,
 }
 
 /// The advisory lock key of gap refreshes on PostgreSQL.
@@ -1478,13 +1478,13 @@ macro_rules! refresh_functions {
             let mut known: HashMap<String, KnownGap> = HashMap::new();
             for r in sqlx::query(
                 "SELECT g.id, g.gap_key, g.open, g.task_no, g.lead_unit, g.detail, \
-                 w.id AS item_id, w.state FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
+                 w.id AS item_id, w.state, w.unit FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
             )
             .fetch_all(&mut *conn)
             .await?
             {
                 let item = match r.opt_int("item_id")? {
-                    Some(i) => Some((i, r.text("state")?)),
+                    Some(i) => Some((i, r.text("state")?, r.text("unit")?)),
                     None => None,
                 };
                 known.insert(
@@ -1539,21 +1539,40 @@ macro_rules! refresh_functions {
                     .bind(lead_unit)
                     .execute(&mut *conn)
                     .await?;
+                    let rerouted = k.task_no != task_no || k.lead_unit.as_deref() != lead_unit;
                     match (&k.item, task) {
-                        (Some((item_id, s)), _) if !k.open && matches!(s.as_str(), "done" | "closed") => {
+                        (Some((item_id, s, _)), _) if !k.open && matches!(s.as_str(), "done" | "closed") => {
                             move_item(&mut *conn, *item_id, s, "in_progress", "reopen", &reopened_note, None, at).await?;
                         }
-                        (Some((item_id, s)), Some(t)) if k.open && s == "todo" => {
-                            // Not yet taken up: it follows the plan's current routing.
+                        // Not yet taken up, and where the plan had put it: it follows the
+                        // plan's new routing, with an event saying so. One headquarters
+                        // reassigned by hand (改派) stays with the unit it was given.
+                        (Some((item_id, s, unit)), Some(t))
+                            if k.open && s == "todo" && rerouted
+                                && k.lead_unit.as_deref() == Some(unit.as_str()) =>
+                        {
                             sqlx::query(
-                                "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4 WHERE id = $1",
+                                "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4, \
+                                 updated_at = $5 WHERE id = $1",
                             )
                             .bind(item_id)
                             .bind(out.plan)
                             .bind(i64::from(t.no))
                             .bind(&t.lead_unit)
+                            .bind(at)
                             .execute(&mut *conn)
                             .await?;
+                            let note = format!(
+                                "责任方案调整：改由第 {} 项「{}」牵头单位{}承办（原{}）",
+                                t.no, t.name, t.lead_unit, unit
+                            );
+                            event(&mut *conn, *item_id, at, by, "reroute", "todo", "todo", &note, None).await?;
+                            let (before, after) = (
+                                json!({ "unit": unit, "task_no": k.task_no }),
+                                json!({ "unit": t.lead_unit, "task_no": t.no, "note": note }),
+                            );
+                            conn.audit(item_record(at, by, "work_item_reroute", *item_id, Some(before), after))
+                                .await?;
                         }
                         _ => {}
                     }
@@ -1678,7 +1697,7 @@ macro_rules! refresh_functions {
                     continue;
                 }
                 closing.push(k.id);
-                if let Some((item_id, s)) = &k.item {
+                if let Some((item_id, s, _)) = &k.item {
                     if matches!(s.as_str(), "todo" | "in_progress") {
                         done_by_evidence.push((*item_id, s.as_str()));
                     }

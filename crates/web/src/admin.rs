@@ -53,6 +53,8 @@ pub fn action_label(action: &str) -> &str {
         "work_item_remind" => "催办",
         "work_item_escalate" => "升级督办",
         "work_item_reassessed" => "复核达标",
+        "work_item_reroute" => "方案调整改派",
+        "work_item_edit" => "改期/改派",
         "create_inspection" => "新建考核评估",
         "draw_sample" => "考核抽样",
         "record_verification" => "录入核验结果",

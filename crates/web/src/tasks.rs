@@ -923,6 +923,7 @@ fn action_name(word: &str) -> String {
         None => match word {
             "assign" => "交办".into(),
             "edit" => "改期/改派".into(),
+            "reroute" => "方案调整改派".into(),
             "reassessed" => "复核达标".into(),
             w => w.into(),
         },

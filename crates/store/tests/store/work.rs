@@ -20,6 +20,7 @@ contract!(
     two_server_processes_escalating_at_once_escalate_each_item_once,
     a_household_shows_its_gaps_and_items_in_the_readers_scope,
     a_plan_is_stored_with_its_routing_or_not_at_all,
+    a_plan_revision_moves_waiting_items_but_not_those_headquarters_reassigned,
 );
 
 async fn all_gaps(store: &Store, filter: &GapFilter) -> Vec<fupin_store::GapRow> {
@@ -1146,4 +1147,72 @@ async fn a_plan_is_stored_with_its_routing_or_not_at_all(store: Store) {
         .unwrap();
     assert_eq!(housing.task_no, Some(4));
     assert!(housing.work_item.is_some());
+}
+
+/// A plan revision that gives a task to another lead unit: the task's gaps follow it, and
+/// so do their items not yet taken up (待办), each with an event saying why; an item
+/// headquarters had reassigned by hand (改派) stays with the unit it was given.
+async fn a_plan_revision_moves_waiting_items_but_not_those_headquarters_reassigned(store: Store) {
+    plan_and_golden(&store).await;
+    let hq = user(&store, "hq", Role::HqAdmin).await;
+    let labour = "县人社局";
+    let items = inbox(&store, labour).await;
+    assert!(items.len() >= 2, "{items:?}");
+    let (kept, moved) = (items[0], items[1]);
+    let edit = ItemEdit {
+        deadline: Some(day("2018-12-15")),
+        unit: "县扶贫办".into(),
+        reason: "由扶贫办统筹".into(),
+    };
+    store
+        .edit_work_item(&acting(&hq), kept, &edit)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let mut revised = small_plan();
+    let task = revised
+        .tasks
+        .iter_mut()
+        .find(|t| t.lead_unit == labour)
+        .unwrap();
+    task.lead_unit = "县就业局".into();
+    store
+        .import_plan_and_route(&revised, &plan_source())
+        .await
+        .unwrap();
+
+    let now_in = |unit: &'static str| {
+        let store = store.clone();
+        async move { inbox(&store, unit).await }
+    };
+    assert!(now_in("县就业局").await.contains(&moved));
+    assert!(!now_in(labour).await.contains(&moved));
+    let last = store.work_events(moved).await.unwrap().pop().unwrap();
+    assert_eq!(last.action, "reroute");
+    assert!(
+        last.note.contains("县就业局") && last.note.contains(labour),
+        "{}",
+        last.note
+    );
+    let audit = store.audit_entries(None, 50).await.unwrap().items;
+    let reroute = audit
+        .iter()
+        .find(|a| a.action == "work_item_reroute")
+        .unwrap();
+    assert_eq!(reroute.entity_id, moved.to_string());
+    assert_eq!(reroute.before.as_ref().unwrap()["unit"], labour);
+    // Headquarters' choice stands; the gap itself belongs to the task's new lead unit.
+    assert!(now_in("县扶贫办").await.contains(&kept));
+    assert_eq!(
+        store.work_events(kept).await.unwrap().pop().unwrap().action,
+        "edit"
+    );
+    let gap = all_gaps(&store, &GapFilter::default())
+        .await
+        .into_iter()
+        .find(|g| g.work_item == Some(kept))
+        .unwrap();
+    assert_eq!(gap.lead_unit.as_deref(), Some("县就业局"));
 }
