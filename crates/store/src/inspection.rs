@@ -1208,9 +1208,29 @@ impl Store {
     }
 
     /// A finding the scope may read.
+    /// The finding a work item was made for, if any and if the scope may read it (the
+    /// item page links back to it).
+    pub async fn finding_of_item(
+        &self,
+        scope: &ItemScope,
+        item: WorkItemId,
+    ) -> Result<Option<FindingRow>> {
+        self.finding_where("f.work_item_id", scope, item).await
+    }
+
     pub async fn finding(&self, scope: &ItemScope, id: FindingId) -> Result<Option<FindingRow>> {
+        self.finding_where("f.id", scope, id).await
+    }
+
+    /// One finding by `column = id`, in the scope.
+    async fn finding_where(
+        &self,
+        column: &str,
+        scope: &ItemScope,
+        id: i64,
+    ) -> Result<Option<FindingRow>> {
         let (cond, values) = item_scope_sql(scope, 2);
-        let sql = format!("{FINDING_SELECT} WHERE f.id = $1{cond}");
+        let sql = format!("{FINDING_SELECT} WHERE {column} = $1{cond}");
         Ok(on_pool!(self, pool => {
             let mut q = sqlx::query(&sql).bind(id);
             for v in &values {

@@ -893,6 +893,8 @@ struct ItemPage {
     detail: String,
     leader: String,
     gap: Option<GapLine>,
+    /// The inspection finding the item was made for: link and text.
+    finding: Option<(String, String)>,
     household_no: String,
     household_url: String,
     events: Vec<EventLine>,
@@ -998,6 +1000,16 @@ pub async fn item_page(
             .map(|g| GapLine::of(&g)),
         None => None,
     };
+    // An item made for an inspection's finding links back to it.
+    let finding = match item.gap_id {
+        Some(_) => None,
+        None => state.store.finding_of_item(&scope, id).await?.map(|f| {
+            (
+                format!("/inspections/{}/findings#item-{id}", f.inspection_id),
+                format!("{}：{}", f.inspection, f.description),
+            )
+        }),
+    };
     let events = state
         .store
         .work_events(id)
@@ -1033,6 +1045,7 @@ pub async fn item_page(
         detail: item.detail.clone(),
         leader: item.leader.clone().unwrap_or_else(|| "—".into()),
         gap,
+        finding,
         household_url: if hh.is_empty() {
             String::new()
         } else {

@@ -357,9 +357,21 @@ async fn findings_flow_into_work_items_and_the_ledger_read_back_matches_the_scre
     }
     assert_eq!(x.len(), 2 + screen.len());
 
-    // In the bureau's inbox; the bureau sees its finding only.
+    // In the bureau's inbox; the bureau sees its finding only. The item's page links back
+    // to the finding's row.
     let inbox = unit.get("/tasks/items").await.text();
     assert!(inbox.contains(&format!("/tasks/items/{item}")));
+    let page = unit.get(&format!("/tasks/items/{item}")).await.text();
+    let back = format!(r#"id="finding-link" href="/inspections/{id}/findings#item-{item}""#);
+    assert!(
+        page.contains(&back) && page.contains("住房为C级危房，未改造即认定脱贫"),
+        "{page}"
+    );
+    assert!(insp
+        .get(&format!("/inspections/{id}/findings"))
+        .await
+        .text()
+        .contains(&format!(r#"<tr id="item-{item}">"#)));
     let theirs = table(
         &unit
             .get(&format!("/inspections/{id}/findings"))
