@@ -19,5 +19,7 @@ mod funds;
 mod import;
 #[path = "web/inspections.rs"]
 mod inspections;
+#[path = "web/openapi.rs"]
+mod openapi;
 #[path = "web/tasks.rs"]
 mod tasks;

@@ -46,7 +46,7 @@ fn project(line: u64, name: &str, unit: &str, township: &str, central: i64) -> (
 }
 
 /// Two projects: the energy bureau's in one township, the water bureau's in the other.
-async fn library(app: &App) -> (i64, i64) {
+pub(crate) async fn library(app: &App) -> (i64, i64) {
     let solar = project(2, "一乡光伏电站", ENERGY, ONE_TOWNSHIP, 1_000_000);
     let water = project(3, "二镇饮水巩固", "县水利局", OTHER_TOWNSHIP, 200_000);
     app.store
