@@ -99,10 +99,16 @@ fn check(doc: &Value, method: &str, template: &str, status: u16, answer: &Value)
 /// POST `body` through the API as `c`, checking the body against `template`'s request
 /// schema and the answer against its response schema.
 async fn post(c: &mut Client, doc: &Value, template: &str, path: String, body: Value) -> Value {
-    let request = &doc["paths"][template]["post"]["requestBody"]["content"]["application/json"]
-        ["schema"];
+    let request =
+        &doc["paths"][template]["post"]["requestBody"]["content"]["application/json"]["schema"];
     let mut out = Vec::new();
-    departures(&body, request, doc, &format!("post {template} request "), &mut out);
+    departures(
+        &body,
+        request,
+        doc,
+        &format!("post {template} request "),
+        &mut out,
+    );
     assert!(request.is_object() && out.is_empty(), "{}", out.join("\n"));
     let r = c.post_api(&path, &body).await;
     assert!(r.status.is_success(), "{path}: {}", r.text());
