@@ -1357,6 +1357,22 @@ async fn an_import_that_fails_while_writing_leaves_nothing(store: Store) {
         .map(|t| format!("{t}_v{v}"))
         .collect();
         assert_eq!(partitions, expected);
+        // Each partition has the indexes the import built and nothing more: ATTACH took
+        // them as the parent's instead of building its own beside them.
+        let indexes: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT c.relname::text, \
+                    (SELECT COUNT(*) FROM pg_index x WHERE x.indrelid = c.oid), \
+                    (SELECT COUNT(*) FROM pg_index x WHERE x.indrelid = i.inhparent) \
+             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE c.relkind = 'r' ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for (table, own, parents) in indexes {
+            assert!(parents >= 1, "{table}");
+            assert_eq!(own, parents, "{table}");
+        }
     }
 }
 
