@@ -1288,6 +1288,36 @@ async fn id_keys_computed_in_sql_match_the_domain(store: Store) {
     }
 }
 
+/// The per-household tables partitioned by version on PostgreSQL, in name order.
+const PARTITIONED: [&str; 6] = [
+    "assessments",
+    "households",
+    "member_ids",
+    "member_names",
+    "members",
+    "problems",
+];
+
+/// Every partition on PostgreSQL with its bound ("households_v2 FOR VALUES IN ('2')"), in
+/// name order.
+async fn partitions(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT c.relname::text || ' ' || pg_get_expr(c.relpartbound, c.oid) \
+         FROM pg_class c WHERE c.relispartition AND c.relkind = 'r' ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// The partitions an import of version `v` adds, as [`partitions`] lists them.
+fn version_partitions(v: i64) -> Vec<String> {
+    PARTITIONED
+        .iter()
+        .map(|t| format!("{t}_v{v} FOR VALUES IN ('{v}')"))
+        .collect()
+}
+
 /// The staging tables on PostgreSQL that are not (yet) a version's partition.
 async fn unattached_tables(pool: &sqlx::PgPool) -> Vec<String> {
     sqlx::query_scalar(
@@ -1338,25 +1368,7 @@ async fn an_import_that_fails_while_writing_leaves_nothing(store: Store) {
         .is_some());
     if let Store::Postgres(pool) = &store {
         assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
-        let partitions: Vec<String> = sqlx::query_scalar(
-            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-             WHERE c.relkind = 'r' ORDER BY 1",
-        )
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        let expected: Vec<String> = [
-            "assessments",
-            "households",
-            "member_ids",
-            "member_names",
-            "members",
-            "problems",
-        ]
-        .iter()
-        .map(|t| format!("{t}_v{v}"))
-        .collect();
-        assert_eq!(partitions, expected);
+        assert_eq!(partitions(pool).await, version_partitions(v));
         // Each partition has the indexes the import built and nothing more: ATTACH took
         // them as the parent's instead of building its own beside them.
         let indexes: Vec<(String, i64, i64)> = sqlx::query_as(
@@ -1437,29 +1449,12 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
     .unwrap();
 
     store.migrate().await.unwrap();
-    let partitions = |pool: sqlx::PgPool| async move {
-        sqlx::query_scalar::<_, String>(
-            "SELECT c.relname::text || ' ' || pg_get_expr(c.relpartbound, c.oid) \
-             FROM pg_class c WHERE c.relispartition AND c.relkind = 'r' ORDER BY 1",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap()
-    };
-    let tables = [
-        "assessments",
-        "households",
-        "member_ids",
-        "member_names",
-        "members",
-        "problems",
-    ];
-    let legacy: Vec<String> = tables
+    let legacy: Vec<String> = PARTITIONED
         .iter()
         .map(|t| format!("{t}_legacy FOR VALUES IN ('1')"))
         .collect();
-    assert_eq!(partitions(pool.clone()).await, legacy);
-    for t in tables {
+    assert_eq!(partitions(pool).await, legacy);
+    for t in PARTITIONED {
         let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {t} WHERE version_id = 1"))
             .fetch_one(pool)
             .await
@@ -1473,13 +1468,9 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
     let imported = import_golden(&store).await;
     let v = imported.version;
     let mut expected = legacy;
-    expected.extend(
-        tables
-            .iter()
-            .map(|t| format!("{t}_v{v} FOR VALUES IN ('{v}')")),
-    );
+    expected.extend(version_partitions(v));
     expected.sort();
-    assert_eq!(partitions(pool.clone()).await, expected);
+    assert_eq!(partitions(pool).await, expected);
     let now = store.household(&Scope::County, &no).await.unwrap().unwrap();
     assert_eq!(now.version, v);
     let versions: Vec<i64> = now.history.iter().map(|h| h.version).collect();

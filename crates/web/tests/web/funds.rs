@@ -636,6 +636,21 @@ async fn headquarters_creates_and_edits_projects_audited_and_the_stage_records_i
     assert_eq!(step.after.as_ref().unwrap()["actual_end"], "2018-10-15");
 }
 
+/// Record a household's benefit from a project by the project page's form, as `c`.
+async fn add_benefit(c: &mut Client, project: i64, no: &str, kind: &str, yearly: &str) -> Resp {
+    let token = c.token();
+    c.post_form(
+        &format!("/projects/{project}/beneficiaries"),
+        &[
+            ("csrf", &token),
+            ("household_no", no),
+            ("kind", kind),
+            ("yearly", yearly),
+        ],
+    )
+    .await
+}
+
 /// Move a project's stage on with its date, by the form.
 async fn set_stage(c: &mut Client, stage_url: &str, csrf: &str, stage: &str, date: &str) -> Resp {
     c.post_form(
@@ -1009,32 +1024,10 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
     // A wage far above anything declared, recorded on the project page: flagged.
     let no = "1409300102007";
     hq.fetch_csrf().await;
-    let t = hq.token();
-    let path = format!("/projects/{solar}/beneficiaries");
-    let r = hq
-        .post_form(
-            &path,
-            &[
-                ("csrf", &t),
-                ("household_no", no),
-                ("kind", "wage"),
-                ("yearly", "-5"),
-            ],
-        )
-        .await;
+    let r = add_benefit(&mut hq, solar, no, "wage", "-5").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().contains("id=\"benefit-error\""), "{}", r.text());
-    let r = hq
-        .post_form(
-            &path,
-            &[
-                ("csrf", &t),
-                ("household_no", no),
-                ("kind", "wage"),
-                ("yearly", "999999"),
-            ],
-        )
-        .await;
+    let r = add_benefit(&mut hq, solar, no, "wage", "999999").await;
     assert_eq!(project_id(&r), solar);
     assert!(app
         .store
@@ -1068,22 +1061,14 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
     // A township's staff see the household but only their township's projects.
     let mut town = app.township_staff("t1", ONE_TOWNSHIP).await;
     let r = town.get(&fupin_web::view::household_url(no)).await;
-    if r.status == StatusCode::OK {
-        assert!(!r.text().contains("二镇饮水巩固"));
-    }
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.text().contains("一乡光伏电站") && !r.text().contains("二镇饮水巩固"),
+        "{}",
+        r.text()
+    );
     // They read the project's beneficiaries and record none.
-    let tt = town.token();
-    let r = town
-        .post_form(
-            &path,
-            &[
-                ("csrf", &tt),
-                ("household_no", no),
-                ("kind", "dividend"),
-                ("yearly", "1"),
-            ],
-        )
-        .await;
+    let r = add_benefit(&mut town, solar, no, "dividend", "1").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(!town
         .get(&format!("/projects/{solar}"))
