@@ -172,19 +172,8 @@ async fn a_good_file_becomes_a_new_version_and_keeps_the_history(app: App) {
     let mut c = app.logged_in("admin", Role::HqAdmin).await;
     let before = c.get("/api/v1/summary").await.json();
     assert_eq!(before["area"]["households"], 33);
-    let token = c.token();
     // Through the API this time (multipart + CSRF header).
-    let r = c
-        .post_multipart(
-            "/api/v1/imports",
-            &[("year", "2018"), ("line", "3535")],
-            &[
-                ("members", "members-clean.csv", golden_without_errors()),
-                ("villages", "villages.csv", golden_bytes("villages.csv")),
-            ],
-            Some(&token),
-        )
-        .await;
+    let r = import_clean_through_api(&mut c).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     let id = r.json()["job"].as_i64().unwrap();
     let job = wait_for_job(&mut c, id).await;

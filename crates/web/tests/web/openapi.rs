@@ -194,18 +194,7 @@ async fn every_api_answer_matches_its_openapi_schema(app: App) {
     .await;
 
     // A register import through the API: its job is read below.
-    let token = c.token();
-    let r = c
-        .post_multipart(
-            "/api/v1/imports",
-            &[("year", "2018"), ("line", "3535")],
-            &[
-                ("members", "members-clean.csv", golden_without_errors()),
-                ("villages", "villages.csv", golden_bytes("villages.csv")),
-            ],
-            Some(&token),
-        )
-        .await;
+    let r = import_clean_through_api(&mut c).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     let accepted = r.json();
     let mut departed = check(&doc, "post", "/v1/imports", 202, &accepted);

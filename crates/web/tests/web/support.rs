@@ -432,6 +432,22 @@ pub fn audit_lines<'a>(
         .collect()
 }
 
+/// Upload the golden register without its error rows through the API (multipart, CSRF
+/// header) as a new version: the answer is the job's (202).
+pub async fn import_clean_through_api(c: &mut Client) -> Resp {
+    let token = c.token();
+    c.post_multipart(
+        "/api/v1/imports",
+        &[("year", "2018"), ("line", "3535")],
+        &[
+            ("members", "members-clean.csv", golden_without_errors()),
+            ("villages", "villages.csv", golden_bytes("villages.csv")),
+        ],
+        Some(&token),
+    )
+    .await
+}
+
 /// Wait for an import job to finish (through the API) and return it.
 pub async fn wait_for_job(c: &mut Client, id: i64) -> serde_json::Value {
     for _ in 0..600 {
