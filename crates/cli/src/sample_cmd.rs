@@ -500,7 +500,16 @@ fn write_csv(path: &Path, rows: &[ListRow]) -> Result<()> {
         .collect();
     w.write_record(&header)?;
     for r in rows {
-        let mut rec: Vec<String> = r.cells.to_vec();
+        // 样本编号 (0) and 家庭人口 (7) are numbers; the other cells are text.
+        let mut rec: Vec<String> = r
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match i {
+                0 | 7 => c.clone(),
+                _ => crate::output::text_cell(c).into_owned(),
+            })
+            .collect();
         rec.push(format!("{:.4}", r.weight));
         rec.extend(std::iter::repeat_n(String::new(), RESULT_COLUMNS.len()));
         w.write_record(&rec)?;

