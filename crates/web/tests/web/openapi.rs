@@ -309,4 +309,84 @@ async fn every_api_answer_matches_its_openapi_schema(app: App) {
         .map(|(p, _)| p.as_str())
         .collect();
     assert_eq!(documented, checked, "every documented GET route is checked");
+
+    // The nulls the data allows, so that a field documented as never null would fail: a
+    // household whose 脱贫属性 is empty and whose data errors leave its criteria unjudged,
+    // and the work item of a finding that names no task.
+    let nulls_household = "1409300101011";
+    let (mut register, villages) = golden();
+    let household = register
+        .households
+        .iter_mut()
+        .find(|h| &*h.id == nulls_household)
+        .unwrap();
+    household.values.status = fupin_domain::household::Entry::Empty;
+    let meta = fupin_store::RegisterMeta {
+        file_name: "members-status-empty.csv".into(),
+        sha256: "ef".repeat(32),
+        year: 2018,
+        line: line_3535(),
+        imported_by: None,
+    };
+    app.store
+        .import_register(&register, &meta, Some(&villages))
+        .await
+        .unwrap();
+    let finding = post(
+        &mut c,
+        &doc,
+        "/v1/inspections/{id}/findings",
+        format!("/api/v1/inspections/{inspection}/findings"),
+        json!({"description": "村集中供水点水质未检测", "category": "其他",
+               "severity": "general", "township": OTHER_TOWNSHIP, "village": OTHER_VILLAGE,
+               "unit": "县水利局", "measure": "委托检测并公示"}),
+    )
+    .await;
+    let untasked = finding["work_item"].as_i64().unwrap();
+    let (t, v) = (
+        fupin_web::view::enc(ONE_TOWNSHIP),
+        fupin_web::view::enc(OWN_VILLAGE),
+    );
+    let with_nulls: [(&str, String, &str); 5] = [
+        (
+            "/v1/households/{household_no}",
+            format!("/api/v1/households/{nulls_household}"),
+            "/assessment/criteria/0/passed",
+        ),
+        (
+            "/v1/townships/{township}/villages/{village}/households",
+            format!("/api/v1/townships/{t}/villages/{v}/households"),
+            "status",
+        ),
+        (
+            "/v1/search",
+            format!("/api/v1/search?q={nulls_household}"),
+            "status",
+        ),
+        (
+            "/v1/work-items",
+            format!("/api/v1/work-items?before={}", untasked + 1),
+            "task",
+        ),
+        (
+            "/v1/work-items/{id}",
+            format!("/api/v1/work-items/{untasked}"),
+            "/task",
+        ),
+    ];
+    for (template, path, field) in &with_nulls {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+        let answer = r.json();
+        let has_null = match field.strip_prefix('/') {
+            Some(pointer) => answer.pointer(&format!("/{pointer}")) == Some(&Value::Null),
+            None => answer.to_string().contains(&format!("\"{field}\":null")),
+        };
+        assert!(
+            has_null,
+            "{path}: the test data has no null {field}: {answer}"
+        );
+        departed.extend(check(&doc, "get", template, 200, &answer));
+    }
+    assert!(departed.is_empty(), "{}", departed.join("\n"));
 }
