@@ -279,6 +279,9 @@ async fn villages(
     Path(name): Path<String>,
 ) -> ApiResult {
     let region = state.config.region;
+    // The township's villages are its page's: not for a reader who may not see the
+    // township itself (village staff), as on the page.
+    registry::township(&state.store, &v.scope, &name).await?;
     let list = state.store.villages(&v.scope, &name).await?;
     if list.is_empty() {
         return Err(Error::NotFound.into());

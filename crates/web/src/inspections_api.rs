@@ -88,21 +88,35 @@ async fn create(
 }
 
 /// GET /api/v1/inspections/{id} — with its recorded draw (plan, seed, version, totals).
-async fn one(
-    State(state): State<AppState>,
-    ApiUser(_v): ApiUser,
-    Path(id): Path<i64>,
-) -> ApiResult {
+///
+/// Policy: the draw in the reader's scope, as the page shows it — the county sees every
+/// sampled village, the rural counts and the county totals; a township or village reader
+/// sees only the sampled villages and rural counts of its own area and no totals (null).
+async fn one(State(state): State<AppState>, ApiUser(v): ApiUser, Path(id): Path<i64>) -> ApiResult {
     let i = inspection_of(&state, id).await?;
     let s = state.store.sample(id).await.map_err(Error::from)?;
     let mut out = inspection_json(&i);
     out["draw"] = match s {
-        Some(s) => json!({
-            "version_id": s.version_id, "seed": s.plan.seed.to_string(), "plan": s.plan,
-            "rural": s.rural, "totals": s.totals, "villages": s.sample.villages,
-            "households": s.sample.households.len(), "drawn_at": s.drawn_at,
-            "drawn_by": s.drawn_by,
-        }),
+        Some(s) => {
+            let county = v.scope.is_county();
+            let villages: Vec<_> = s
+                .sample
+                .villages
+                .iter()
+                .filter(|x| v.scope.contains(&x.township, &x.village))
+                .collect();
+            let rural: Vec<_> = s
+                .rural
+                .iter()
+                .filter(|x| v.scope.contains(&x.township, &x.village))
+                .collect();
+            json!({
+                "version_id": s.version_id, "seed": s.plan.seed.to_string(), "plan": s.plan,
+                "rural": rural, "totals": if county { json!(s.totals) } else { Value::Null },
+                "villages": villages, "households": s.sample.households.len(),
+                "drawn_at": s.drawn_at, "drawn_by": s.drawn_by,
+            })
+        }
         None => Value::Null,
     };
     ok(out)

@@ -14,6 +14,7 @@ both!(
     findings_flow_into_work_items_and_the_ledger_read_back_matches_the_screen,
     only_headquarters_and_inspectors_record_and_each_area_sees_its_own,
     the_api_follows_the_same_rules,
+    every_role_sees_the_same_areas_on_the_page_and_through_the_api,
 );
 
 async fn new_inspection(c: &mut Client) -> i64 {
@@ -652,4 +653,190 @@ async fn the_api_follows_the_same_rules(app: App) {
     ] {
         assert!(doc["paths"][p].is_object(), "{p} in the OpenAPI document");
     }
+}
+
+/// What a text reveals of the county: the township and village names and 户编号 in it.
+fn revealed(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out: std::collections::BTreeSet<String> = [
+        ONE_TOWNSHIP,
+        OTHER_TOWNSHIP,
+        OWN_VILLAGE,
+        SIBLING_VILLAGE,
+        OTHER_VILLAGE,
+    ]
+    .iter()
+    .filter(|n| text.contains(**n))
+    .map(|n| n.to_string())
+    .collect();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(at) = text[i..].find("14093") {
+        let start = i + at;
+        let end = start + 13;
+        if end <= b.len()
+            && b[start..end].iter().all(u8::is_ascii_digit)
+            && b.get(end).is_none_or(|c| !c.is_ascii_digit())
+            && (start == 0 || !b[start - 1].is_ascii_digit())
+        {
+            out.insert(text[start..end].to_string());
+        }
+        i = start + 5;
+    }
+    out
+}
+
+/// A page's content (inside <main>, without the header that names the user's area), or
+/// nothing when it is not shown.
+async fn page_reveals(c: &mut Client, path: &str) -> (bool, std::collections::BTreeSet<String>) {
+    let r = c.get(path).await;
+    if r.status != StatusCode::OK {
+        assert!(
+            r.status.is_client_error(),
+            "{path}: {} {}",
+            r.status,
+            r.text()
+        );
+        return (false, Default::default());
+    }
+    let html = r.text();
+    let main = &html[html.find("<main>").unwrap()..];
+    (true, revealed(main))
+}
+
+async fn api_reveals(c: &mut Client, path: &str) -> (bool, std::collections::BTreeSet<String>) {
+    let r = c.get(path).await;
+    if r.status != StatusCode::OK {
+        return (false, Default::default());
+    }
+    (true, revealed(&r.json().to_string()))
+}
+
+/// Policy (issue 20, 页面与接口同一范围): for every role, the pages and the API of each
+/// resource reveal the same townships, villages and households — the area's and no other
+/// (the API's inspection once showed every sampled village and the county totals).
+async fn every_role_sees_the_same_areas_on_the_page_and_through_the_api(app: App) {
+    demo_plan_and_golden(&app.store).await;
+    crate::funds::library(&app).await;
+    let mut hq = app.logged_in("hq", Role::HqAdmin).await;
+    let id = new_inspection(&mut hq).await;
+    assert_eq!(
+        draw(&mut hq, id, "20181015").await.status,
+        StatusCode::SEE_OTHER
+    );
+    water_finding(&mut hq, id).await;
+    let t = fupin_web::view::enc(ONE_TOWNSHIP);
+    let v = fupin_web::view::enc(OWN_VILLAGE);
+    let own = "1409300101001";
+    // (resource, its pages, its API answers)
+    let resources: Vec<(&str, Vec<String>, Vec<String>)> = vec![
+        (
+            "inspection",
+            vec![
+                format!("/inspections/{id}"),
+                format!("/inspections/{id}/findings"),
+                format!("/inspections/{id}/estimates"),
+            ],
+            vec![
+                format!("/api/v1/inspections/{id}"),
+                format!("/api/v1/inspections/{id}/sample"),
+                format!("/api/v1/inspections/{id}/findings"),
+                format!("/api/v1/inspections/{id}/estimates"),
+            ],
+        ),
+        (
+            "township",
+            vec![format!("/townships/{t}")],
+            vec![
+                format!("/api/v1/townships/{t}"),
+                format!("/api/v1/townships/{t}/villages"),
+            ],
+        ),
+        (
+            "village",
+            vec![format!("/townships/{t}/villages/{v}")],
+            vec![
+                format!("/api/v1/townships/{t}/villages/{v}"),
+                format!("/api/v1/townships/{t}/villages/{v}/households"),
+            ],
+        ),
+        (
+            "household",
+            vec![format!("/households/{own}")],
+            vec![format!("/api/v1/households/{own}")],
+        ),
+        (
+            "work items",
+            vec!["/tasks/items".into()],
+            vec!["/api/v1/work-items".into()],
+        ),
+        (
+            "projects",
+            // The page names the reader's area (范围), as /me does.
+            vec!["/projects".into()],
+            vec!["/api/v1/projects".into(), "/api/v1/me".into()],
+        ),
+    ];
+    let roles: Vec<(&str, Client, &[&str])> = vec![
+        ("hq", hq, &[]),
+        (
+            "leader",
+            app.logged_in("leader", Role::CountyLeader).await,
+            &[],
+        ),
+        ("unit", app.unit_staff("water", "县水利局").await, &[]),
+        (
+            "inspector",
+            app.logged_in("inspector", Role::Inspector).await,
+            &[],
+        ),
+        (
+            "township",
+            app.township_staff("town", ONE_TOWNSHIP).await,
+            &[OTHER_TOWNSHIP, OTHER_VILLAGE, "14093002"],
+        ),
+        (
+            "village",
+            app.village_staff("vil", ONE_TOWNSHIP, OWN_VILLAGE).await,
+            &[
+                OTHER_TOWNSHIP,
+                OTHER_VILLAGE,
+                SIBLING_VILLAGE,
+                "14093002",
+                "1409300102",
+            ],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (role, mut c, outside) in roles {
+        for (resource, pages, apis) in &resources {
+            let (mut page_shown, mut on_pages) = (false, std::collections::BTreeSet::new());
+            for p in pages {
+                let (shown, set) = page_reveals(&mut c, p).await;
+                page_shown |= shown;
+                on_pages.extend(set);
+            }
+            let (mut api_shown, mut in_api) = (false, std::collections::BTreeSet::new());
+            for p in apis {
+                let (shown, set) = api_reveals(&mut c, p).await;
+                api_shown |= shown;
+                in_api.extend(set);
+            }
+            if page_shown != api_shown {
+                failures.push(format!(
+                    "{role} {resource}: page shown {page_shown}, API shown {api_shown}"
+                ));
+            }
+            if on_pages != in_api {
+                failures.push(format!(
+                    "{role} {resource}: pages reveal {on_pages:?}, the API {in_api:?}"
+                ));
+            }
+            for o in outside {
+                if let Some(x) = in_api.iter().chain(&on_pages).find(|x| x.starts_with(o)) {
+                    failures.push(format!("{role} {resource}: {x} is outside the area"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
