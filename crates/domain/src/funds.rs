@@ -427,6 +427,97 @@ pub fn check_entry(
     }
 }
 
+/// The earliest date an entry of the ledger may carry: 2014-01-01, when 建档立卡 and the
+/// funds of 精准扶贫 began; an earlier date is a typing mistake.
+pub const EARLIEST_ENTRY_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2014, 1, 1) {
+    Some(d) => d,
+    None => panic!("2014-01-01 is a date"),
+};
+
+/// A field of a ledger entry that a person fills in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryField {
+    Date,
+    Voucher,
+    Payee,
+}
+
+impl EntryField {
+    /// The column of the disbursement file and the label of the form.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            EntryField::Date => "拨付日期",
+            EntryField::Voucher => "凭证号",
+            EntryField::Payee => "收款单位",
+        }
+    }
+
+    /// The field of the API's JSON body.
+    pub fn json(self) -> &'static str {
+        match self {
+            EntryField::Date => "date",
+            EntryField::Voucher => "voucher",
+            EntryField::Payee => "payee",
+        }
+    }
+}
+
+/// Why an entry's own fields are refused: the field and what is accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldRefusal {
+    pub field: EntryField,
+    pub message: String,
+}
+
+impl fmt::Display for FieldRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FieldRefusal {}
+
+/// Policy (issue 20, 拨付记录的必填项与日期): every entry has a 凭证号; a disbursement has a
+/// 收款单位 (a reversal's is the reversed entry's when left empty); the date is not after
+/// `today` (the county's date, UTC+8) and not before [`EARLIEST_ENTRY_DATE`]. The form, the
+/// API and the disbursement file all apply it.
+pub fn check_entry_fields(
+    date: NaiveDate,
+    voucher: &str,
+    payee: &str,
+    kind: EntryKind,
+    today: NaiveDate,
+) -> Result<(), FieldRefusal> {
+    let refuse = |field, message: String| Err(FieldRefusal { field, message });
+    if voucher.trim().is_empty() {
+        return refuse(
+            EntryField::Voucher,
+            "请填写凭证号（记账凭证的编号，如 记-0401）".into(),
+        );
+    }
+    if kind == EntryKind::Disbursement && payee.trim().is_empty() {
+        return refuse(
+            EntryField::Payee,
+            "请填写收款单位（人）：资金拨付给谁".into(),
+        );
+    }
+    if date > today {
+        return refuse(
+            EntryField::Date,
+            format!("拨付日期 {date} 晚于今天（{today}）：只能登记已经发生的拨付"),
+        );
+    }
+    if date < EARLIEST_ENTRY_DATE {
+        return refuse(
+            EntryField::Date,
+            format!(
+                "拨付日期 {date} 早于 {EARLIEST_ENTRY_DATE}（精准扶贫建档立卡开始）：请检查年份"
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// Policy (issue 7, who records): headquarters records entries for any project, a unit's
 /// staff for the projects their unit implements; county leaders, inspectors, township and
 /// village staff only read. Overrides of the budget are headquarters' alone.
@@ -441,6 +532,30 @@ pub fn can_record(actor: Actor<'_>, project_unit: &str, overriding: bool) -> Res
             "只有实施单位「{project_unit}」或指挥部可以登记本项目的资金拨付"
         )),
         _ => Err("只有指挥部和项目实施单位可以登记资金拨付".into()),
+    }
+}
+
+/// Policy (issue 20, 带贫户的范围): a unit's staff link to their project only a household of
+/// the current register that lives in the project's township (the unit works where its
+/// project is; a household elsewhere is a typing mistake or not theirs to claim);
+/// headquarters may link any household, e.g. one relocated (易地扶贫搬迁) from another
+/// township. `household_township` is the household's township in the current register,
+/// None when the 户编号 is not in it. Who may write the project at all is [`can_record`].
+pub fn can_link_beneficiary(
+    actor: Actor<'_>,
+    project_township: &str,
+    household_no: &str,
+    household_township: Option<&str>,
+) -> Result<(), String> {
+    match (actor, household_township) {
+        (Actor::Headquarters, _) => Ok(()),
+        (_, None) => Err(format!(
+            "现行登记表中没有户编号「{household_no}」：带贫户应为登记表中的户（实施单位只能登记项目所在乡镇「{project_township}」的户）"
+        )),
+        (_, Some(t)) if t == project_township => Ok(()),
+        (_, Some(t)) => Err(format!(
+            "户编号「{household_no}」属于「{t}」，不在项目所在乡镇「{project_township}」：实施单位只能登记本项目所在乡镇的户为带贫户，跨乡镇的请由指挥部登记"
+        )),
     }
 }
 

@@ -46,4 +46,27 @@ impl StoreError {
     pub(crate) fn corrupt(what: impl Into<String>) -> StoreError {
         StoreError::Corrupt(what.into())
     }
+
+    /// Policy (issue 20, 数据库不可用): the database cannot be reached — no connection
+    /// (refused, reset, timed out waiting for the pool, pool closed), the server shutting
+    /// down or not accepting connections (SQLSTATE 08…, 57P01–57P03), too many connections
+    /// (53300), the database gone (3D000), or a SQLite file that cannot be opened
+    /// (SQLITE_CANTOPEN, 14). The web answers these 503 with a retry hint, not 500.
+    pub fn unreachable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                c.starts_with("08")
+                    || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "14")
+            }),
+            _ => false,
+        }
+    }
 }

@@ -22,9 +22,9 @@ use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use fupin_domain::figures::Rate;
 use fupin_domain::funds::{
-    can_record, check_entry, is_behind, rate, unaccounted_benefits, BenefitKind, Budget, EntryId,
-    EntryKind, FundSource, LedgerEntry, NewEntry, Override, Project, ProjectType, Refusal,
-    ScheduleRule, Stage, Unaccounted,
+    can_link_beneficiary, can_record, check_entry, check_entry_fields, is_behind, rate,
+    unaccounted_benefits, BenefitKind, Budget, EntryId, EntryKind, FundSource, LedgerEntry,
+    NewEntry, Override, Project, ProjectType, Refusal, ScheduleRule, Stage, Unaccounted,
 };
 use fupin_domain::household::{Entry, HouseholdValues};
 use fupin_domain::problem::{Problem, ProblemCode};
@@ -106,6 +106,12 @@ impl FundEntry {
     }
 }
 
+/// A household's township in the current register version, by 户编号.
+const HOUSEHOLD_TOWNSHIP: &str = "SELECT a.township FROM current_register c \
+     JOIN households h ON h.version_id = c.version_id \
+     JOIN areas a ON a.version_id = h.version_id AND a.seq = h.area_seq \
+     WHERE c.id = 1 AND h.household_no = $1";
+
 /// Why a write about a project was not made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FundRefusal {
@@ -119,6 +125,8 @@ pub enum FundRefusal {
     Stage { from: Stage, to: Stage },
     /// A project (or setting) that does not pass the library's checks, in Chinese.
     Invalid(String),
+    /// An entry's own field (凭证号, 收款单位, 拨付日期) is refused.
+    Field(fupin_domain::funds::FieldRefusal),
 }
 
 impl std::fmt::Display for FundRefusal {
@@ -127,6 +135,7 @@ impl std::fmt::Display for FundRefusal {
             FundRefusal::NoProject(id) => write!(f, "没有编号为 {id} 的项目（或不在您的范围内）"),
             FundRefusal::NotAllowed(m) | FundRefusal::Invalid(m) => f.write_str(m),
             FundRefusal::Rule(r) => write!(f, "{r}"),
+            FundRefusal::Field(r) => write!(f, "{r}"),
             FundRefusal::Stage { from, to } => write!(
                 f,
                 "项目阶段只能逐级推进（入库 → 批复 → 实施 → 完工 → 验收 → 绩效评价）：不能从「{}」改为「{}」",
@@ -568,6 +577,9 @@ impl Store {
             if let Err(m) = can_record(actor.actor(), &unit, over.is_some()) {
                 return Ok(Err(FundRefusal::NotAllowed(m)));
             }
+            if let Err(r) = check_entry_fields(entry.date, &entry.voucher, &entry.payee, kind, crate::today()) {
+                return Ok(Err(FundRefusal::Field(r)));
+            }
             let budget = tx.budget(project).await?;
             let ledger = sqlx::query(&format!("{ENTRY_SELECT} WHERE e.project_id = $1 ORDER BY e.id"))
                 .bind(project)
@@ -972,18 +984,27 @@ impl Store {
             )));
         }
         let at = now();
-        let unit_sql = format!("SELECT p.unit FROM projects p WHERE p.id = $1{cond}");
+        let unit_sql = format!("SELECT p.unit, p.township FROM projects p WHERE p.id = $1{cond}");
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            let mut q = sqlx::query_scalar::<_, String>(&unit_sql).bind(project);
+            let mut q = sqlx::query(&unit_sql).bind(project);
             for b in &binds {
                 q = q.bind(b);
             }
-            let Some(unit) = q.fetch_optional(&mut *tx).await? else {
+            let Some(r) = q.fetch_optional(&mut *tx).await? else {
                 return Ok(Err(FundRefusal::NoProject(project)));
             };
-            if let Err(m) = can_record(ActingUser { user, post: None }.actor(), &unit, false) {
+            let (unit, township) = (r.text("unit")?, r.text("township")?);
+            let actor = ActingUser { user, post: None };
+            if let Err(m) = can_record(actor.actor(), &unit, false) {
                 return Ok(Err(FundRefusal::NotAllowed(m.replace("登记资金拨付", "登记带贫户"))));
+            }
+            let home: Option<String> = sqlx::query_scalar(HOUSEHOLD_TOWNSHIP)
+                .bind(household_no)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Err(m) = can_link_beneficiary(actor.actor(), &township, household_no, home.as_deref()) {
+                return Ok(Err(FundRefusal::Invalid(m)));
             }
             let before: Option<i64> = sqlx::query_scalar(
                 "SELECT yearly FROM project_beneficiaries \
@@ -1191,6 +1212,19 @@ impl Store {
                     amount: row.amount,
                     kind: EntryKind::Disbursement,
                 };
+                if let Err(r) = check_entry_fields(row.date, &row.voucher, &row.payee, new.kind, crate::today()) {
+                    let value = match r.field {
+                        fupin_domain::funds::EntryField::Date => row.date.to_string(),
+                        fupin_domain::funds::EntryField::Voucher => row.voucher.clone(),
+                        fupin_domain::funds::EntryField::Payee => row.payee.clone(),
+                    };
+                    let code = match r.field {
+                        fupin_domain::funds::EntryField::Date => ProblemCode::F505,
+                        _ => ProblemCode::F502,
+                    };
+                    problems.push(Problem::new(&file, row.line, r.field.chinese(), code, r.message, value));
+                    continue;
+                }
                 if let Err(r) = check_entry(budget, ledger, &new, None) {
                     problems.push(Problem::new(
                         &file,
@@ -1261,8 +1295,9 @@ impl Store {
     ) -> Result<std::result::Result<u64, Vec<Problem>>> {
         let scope = ItemScope::of(&user.role);
         let (cond, binds) = project_scope(&scope, 3);
-        let project_sql =
-            format!("SELECT p.id, p.unit FROM projects p WHERE p.year = $1 AND p.name = $2{cond}");
+        let project_sql = format!(
+            "SELECT p.id, p.unit, p.township FROM projects p WHERE p.year = $1 AND p.name = $2{cond}"
+        );
         let file: Arc<str> = file_name.into();
         let at = now();
         on_pool!(self, pool => {
@@ -1273,8 +1308,8 @@ impl Store {
                 for b in &binds {
                     q = q.bind(b);
                 }
-                let id = match q.fetch_optional(&mut *tx).await? {
-                    Some(r) if can_record(ActingUser { user, post: None }.actor(), &r.text("unit")?, false).is_ok() => r.int("id")?,
+                let (id, township) = match q.fetch_optional(&mut *tx).await? {
+                    Some(r) if can_record(ActingUser { user, post: None }.actor(), &r.text("unit")?, false).is_ok() => (r.int("id")?, r.text("township")?),
                     _ => {
                         problems.push(Problem::new(
                             &file,
@@ -1290,6 +1325,16 @@ impl Store {
                         continue;
                     }
                 };
+                let household_no = row.household_no.trim();
+                let home: Option<String> = sqlx::query_scalar(HOUSEHOLD_TOWNSHIP)
+                    .bind(household_no)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let actor = ActingUser { user, post: None };
+                if let Err(m) = can_link_beneficiary(actor.actor(), &township, household_no, home.as_deref()) {
+                    problems.push(Problem::new(&file, row.line, "户编号", ProblemCode::F510, m, household_no));
+                    continue;
+                }
                 if !problems.is_empty() {
                     continue;
                 }

@@ -672,12 +672,14 @@ pub async fn add_entry(
         if reversal && f.note.trim().is_empty() {
             return Err("冲销须在备注中写明原因".into());
         }
-        if f.voucher.trim().is_empty() {
-            return Err("请填写凭证号".into());
-        }
-        if !reversal && f.payee.trim().is_empty() {
-            return Err("请填写收款单位（人）".into());
-        }
+        fupin_domain::funds::check_entry_fields(
+            date,
+            &f.voucher,
+            &f.payee,
+            kind,
+            fupin_store::today(),
+        )
+        .map_err(|r| r.message)?;
         Ok((
             kind,
             NewFundEntry {

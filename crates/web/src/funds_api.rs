@@ -90,6 +90,11 @@ fn refusal(r: FundRefusal) -> ApiError {
     ApiError(match r {
         FundRefusal::NoProject(_) => Error::NotFound,
         FundRefusal::NotAllowed(m) => Error::Forbidden(m),
+        FundRefusal::Field(r) => Error::Invalid {
+            status: StatusCode::BAD_REQUEST,
+            field: Some(r.field.json().into()),
+            message: r.message,
+        },
         other => Error::BadRequest(other.to_string()),
     })
 }
@@ -196,12 +201,24 @@ async fn add_entry(
             "冲销须在 note 中写明原因".into(),
         )));
     }
+    // A reversal's payee, left empty, is the reversed entry's (as the form does).
+    let payee = match kind {
+        EntryKind::Reversal { of } if b.payee.trim().is_empty() => state
+            .store
+            .fund_entries(&scope(&v), id)
+            .await?
+            .into_iter()
+            .find(|e| e.id == of)
+            .map(|e| e.payee)
+            .unwrap_or_default(),
+        _ => b.payee,
+    };
     let entry = NewFundEntry {
         date: parse_date(&b.date)?,
         source,
         amount: parse_amount(&b.amount)?,
         voucher: b.voucher,
-        payee: b.payee,
+        payee,
         note: b.note,
     };
     let over = b.override_reason.map(|reason| Override { reason });

@@ -236,11 +236,18 @@ pub fn router(state: AppState) -> Router {
     let api = api::routes(upload_limit)
         .merge(work_api::routes(upload_limit))
         .merge(funds_api::routes())
-        .merge(inspections_api::routes());
+        .merge(inspections_api::routes())
+        .layer(axum::middleware::from_fn(error::api_rejections));
     Router::new()
         .merge(pages)
         .nest("/api", api)
         .fallback(error::not_found)
+        // Pages and API answers carry personal data: no browser or proxy keeps a copy
+        // (the style sheet sets its own cache).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

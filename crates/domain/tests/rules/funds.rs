@@ -317,3 +317,68 @@ fn benefits_above_declared_income_are_flagged() {
     assert_eq!(flags[0].declared, None);
     assert!(unaccounted_benefits(&empty, &[(BenefitKind::Service, Fen(1))]).is_empty());
 }
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Policy (issue 20, 拨付记录的必填项与日期): a 凭证号 always, a 收款单位 for a disbursement,
+/// a date neither after today nor before 2014-01-01.
+#[test]
+fn an_entry_needs_its_voucher_payee_and_a_date_that_has_happened() {
+    use fupin_domain::funds::{check_entry_fields, EntryField, EARLIEST_ENTRY_DATE};
+    let today = ymd(2018, 10, 15);
+    let d = EntryKind::Disbursement;
+    let r = EntryKind::Reversal { of: 1 };
+    let field = |date, voucher, payee, kind| {
+        check_entry_fields(date, voucher, payee, kind, today)
+            .err()
+            .map(|e| e.field)
+    };
+    assert_eq!(field(ymd(2018, 4, 1), "记-0401", "示例公司", d), None);
+    assert_eq!(field(today, "记-0401", "示例公司", d), None);
+    assert_eq!(field(EARLIEST_ENTRY_DATE, "记-1", "示例公司", d), None);
+    assert_eq!(
+        field(ymd(2018, 4, 1), "  ", "示例公司", d),
+        Some(EntryField::Voucher)
+    );
+    assert_eq!(
+        field(ymd(2018, 4, 1), "记-1", "", d),
+        Some(EntryField::Payee)
+    );
+    // A reversal's payee is the reversed entry's.
+    assert_eq!(field(ymd(2018, 4, 1), "记-1", "", r), None);
+    assert_eq!(field(ymd(2018, 4, 1), "", "", r), Some(EntryField::Voucher));
+    assert_eq!(
+        field(ymd(2999, 1, 1), "记-1", "示例公司", d),
+        Some(EntryField::Date)
+    );
+    assert_eq!(
+        field(ymd(2018, 10, 16), "记-1", "示例公司", r),
+        Some(EntryField::Date)
+    );
+    assert_eq!(
+        field(ymd(2013, 12, 31), "记-1", "示例公司", d),
+        Some(EntryField::Date)
+    );
+    let m = check_entry_fields(ymd(2999, 1, 1), "记-1", "示例公司", d, today).unwrap_err();
+    assert!(m.message.contains("2999-01-01") && m.message.contains("2018-10-15"));
+}
+
+/// Policy (issue 20, 带贫户的范围): a unit links households of its project's township in the
+/// current register; headquarters any.
+#[test]
+fn a_unit_links_only_households_of_its_projects_township() {
+    use fupin_domain::funds::can_link_beneficiary;
+    use fupin_domain::work_item::Actor;
+    let unit = Actor::UnitStaff {
+        unit: "县能源局"
+    };
+    let no = "1409300201001";
+    assert!(can_link_beneficiary(unit, "示例一乡", no, Some("示例一乡")).is_ok());
+    let other = can_link_beneficiary(unit, "示例一乡", no, Some("示例二镇")).unwrap_err();
+    assert!(other.contains("示例二镇") && other.contains(no), "{other}");
+    assert!(can_link_beneficiary(unit, "示例一乡", no, None).is_err());
+    assert!(can_link_beneficiary(Actor::Headquarters, "示例一乡", no, Some("示例二镇")).is_ok());
+    assert!(can_link_beneficiary(Actor::Headquarters, "示例一乡", no, None).is_ok());
+}

@@ -898,12 +898,18 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     let energy = unit_user(&store, "nyj", ENERGY).await;
     // Line 3 takes the central budget (10,000 yuan) over by the rows before it; line 4
     // names another unit's project; line 5 a project not in the library.
-    let bad = disbursement_file(&[
+    // Line 6 is dated 2999-01-01 and line 7 has no payee (issue 20: the rule of the form
+    // and the API).
+    let mut bad = disbursement_file(&[
         ("示例村光伏电站", "6000", 1),
         ("示例村光伏电站", "4000.01", 2),
         ("二镇饮水巩固", "10", 3),
         ("不存在的项目", "10", 4),
+        ("示例村光伏电站", "1", 5),
+        ("示例村光伏电站", "1", 6),
     ]);
+    bad[4].date = NaiveDate::from_ymd_opt(2999, 1, 1).unwrap();
+    bad[5].payee = " ".into();
     let problems = store
         .import_disbursements(&energy, "pay.csv", &bad)
         .await
@@ -915,9 +921,14 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
         [
             (3, ProblemCode::F511),
             (4, ProblemCode::F510),
-            (5, ProblemCode::F510)
+            (5, ProblemCode::F510),
+            (6, ProblemCode::F505),
+            (7, ProblemCode::F502)
         ]
     );
+    assert_eq!(problems[3].column, "拨付日期");
+    assert!(problems[3].message.contains("晚于今天"), "{problems:?}");
+    assert_eq!(problems[4].column, "收款单位");
     assert!(
         problems[0].message.contains("超出预算 0.01 元"),
         "{}",
@@ -955,8 +966,14 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
             .count(),
         2
     );
-    // The beneficiaries file: the unit's own project only.
-    let rows = vec![
+    // The beneficiaries file: the unit's own project only, and households of the register
+    // in its project's township (issue 20).
+    let (register, villages) = golden();
+    store
+        .import_register(&register, &meta("members.csv", None), Some(&villages))
+        .await
+        .unwrap();
+    let mut rows = vec![
         fupin_io::funds_file::BeneficiaryRow {
             line: 2,
             year: 2018,
@@ -974,6 +991,18 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
             yearly: Fen(100_000),
         },
     ];
+    // A household of 示例二镇, and a 户编号 not in the register, for the unit's project in
+    // 示例一乡.
+    for (line, no) in [(4, "1409300201003"), (5, "1409300199999")] {
+        rows.push(fupin_io::funds_file::BeneficiaryRow {
+            line,
+            year: 2018,
+            project: "示例村光伏电站".into(),
+            household_no: no.into(),
+            kind: BenefitKind::Wage,
+            yearly: Fen(50_000),
+        });
+    }
     let problems = store
         .import_beneficiaries(&energy, "b.csv", &rows)
         .await
@@ -982,10 +1011,16 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     assert_eq!(
         problems
             .iter()
-            .map(|p| (p.line, p.code))
+            .map(|p| (p.line, p.code, p.column))
             .collect::<Vec<_>>(),
-        [(3, ProblemCode::F510)]
+        [
+            (3, ProblemCode::F510, "项目名称"),
+            (4, ProblemCode::F510, "户编号"),
+            (5, ProblemCode::F510, "户编号")
+        ]
     );
+    assert!(problems[1].message.contains("示例二镇"), "{problems:?}");
+    rows.truncate(2);
     assert!(store
         .household_benefits(&ItemScope::All, "1409300102007")
         .await

@@ -228,8 +228,8 @@ async fn the_budget_holds_unless_headquarters_overrides_and_reversals_correct(ap
     assert_eq!(r.json()["override_reason"], "省级追加资金已下达");
     // A reversal: the unit corrects its own entry, with a reason, never beyond it.
     let of = first["id"].as_i64().unwrap();
-    let mut too_much =
-        json!({"reverses": of, "date": "2018-04-02", "amount": "9000.01", "note": "金额录错"});
+    let mut too_much = json!({"reverses": of, "date": "2018-04-02", "amount": "9000.01", "note": "金额录错",
+               "voucher": "记-0402"});
     assert_eq!(
         energy.post_json(&path, &too_much, Some(&t)).await.status,
         StatusCode::BAD_REQUEST
@@ -814,6 +814,8 @@ async fn upload(c: &mut Client, (what, name, body): &(&str, &str, String)) -> Re
 }
 
 async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
+    // Beneficiaries are households of the register (issue 20).
+    import_golden(&app.store).await;
     let mut hq = app.logged_in("hq", Role::HqAdmin).await;
     let mut energy = app.unit_staff("nyj", ENERGY).await;
     let mut town = app.township_staff("t1", ONE_TOWNSHIP).await;
@@ -892,6 +894,36 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
         page.contains("1409300102007") && page.contains("3,000.00"),
         "{page}"
     );
+    // A household of another township: not the unit's to link, in a file, by the API or
+    // by the form (issue 20); headquarters may.
+    let other = "1409300201003";
+    let rows = format!("{bh}2018,一乡光伏电站,{other},务工,500\n");
+    let r = upload(&mut energy, &("beneficiaries", "benefits.csv", rows)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.text().contains("F510") && r.text().contains(OTHER_TOWNSHIP),
+        "{}",
+        r.text()
+    );
+    let body = json!({"household_no": other, "kind": "wage", "yearly": "500"});
+    let api = format!("/api/v1/projects/{}/beneficiaries", solar.id);
+    let r = energy.post_api(&api, &body).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains(OTHER_TOWNSHIP));
+    let r = add_benefit(&mut energy, solar.id, other, "wage", "500").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("id=\"benefit-error\""), "{}", r.text());
+    assert!(!energy
+        .get(&format!("/projects/{}", solar.id))
+        .await
+        .text()
+        .contains(other));
+    hq.fetch_csrf().await;
+    let r = hq.post_api(&api, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // A file that is not a table of the kind: every problem, nothing stored.
     let file = ("beneficiaries", "benefits.csv", "甲,乙\n1,2\n".into());
     let r = upload(&mut energy, &file).await;
