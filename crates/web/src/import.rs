@@ -1159,6 +1159,62 @@ pub async fn job_problems_xlsx(
 mod tests {
     use super::*;
 
+    /// The sweep removes only uploads no process touched for the given time: not a live
+    /// one (its folder touched, or a file in it written), nor what is not an upload.
+    #[test]
+    fn sweep_removes_only_uploads_untouched_for_long() {
+        let root = tempfile::tempdir().unwrap();
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let age = |p: &FsPath| {
+            std::fs::File::open(p)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap()
+        };
+        let mut made = Vec::new();
+        for name in [
+            "fupin-upload-dead",
+            "fupin-upload-touched",
+            "fupin-upload-writing",
+            "other",
+        ] {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            let file = dir.join("members.csv");
+            std::fs::write(&file, "x").unwrap();
+            if name != "fupin-upload-writing" {
+                age(&file);
+            }
+            age(&dir);
+            made.push(dir);
+        }
+        touch(&made[1]);
+        assert_eq!(sweep_uploads(root.path(), Duration::from_secs(60)), 1);
+        let left: Vec<bool> = made.iter().map(|d| d.exists()).collect();
+        assert_eq!(left, [false, true, true, true]);
+        assert_eq!(sweep_uploads(root.path(), Duration::from_secs(60)), 0);
+    }
+
+    /// A configured upload folder is made private, and one others can read is refused
+    /// and left as it was.
+    #[cfg(unix)]
+    #[test]
+    fn an_upload_folder_is_private_or_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let mode = |p: &FsPath| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let new = root.path().join("a").join("uploads");
+        prepare_upload_folder(&new).unwrap();
+        assert_eq!(mode(&new), 0o700);
+        prepare_upload_folder(&new).unwrap();
+        let open = root.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = prepare_upload_folder(&open).unwrap_err();
+        assert!(e.contains("其他用户可以读取"), "{e}");
+        assert_eq!(mode(&open), 0o755);
+    }
+
     /// Reading is the first quarter of the bar, the store's steps the rest.
     #[test]
     fn percent_weighs_reading_then_storing() {

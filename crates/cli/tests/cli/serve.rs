@@ -420,8 +420,12 @@ fn two_servers_on_one_postgres_share_sessions_and_imports() {
         let o = fupin(&["migrate", "--db", &db]);
         assert!(o.status.success(), "{}", text(&o.stderr));
         add_user(&db, "admin", &["--role", "hq_admin"]);
-        let a = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]);
-        let b = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]);
+        // One upload folder for both, as on one machine (not the user's home).
+        let uploads = tempfile::tempdir().unwrap();
+        let folder = uploads.path().join("uploads");
+        let env = [("FUPIN_UPLOAD_DIR", folder.to_str().unwrap())];
+        let a = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &env);
+        let b = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &env);
         assert_ne!(a.addr, b.addr);
 
         // A session made on A works on B; ended on B, it is gone on A.
@@ -667,8 +671,10 @@ fn two_servers_on_one_postgres_escalate_each_overdue_item_once() {
             "--escalate-minutes",
             "1",
         ];
-        let a = serve(&args, &[]);
-        let b = serve(&args, &[]);
+        let folder = tmp.path().join("uploads");
+        let env = [("FUPIN_UPLOAD_DIR", folder.to_str().unwrap())];
+        let a = serve(&args, &env);
+        let b = serve(&args, &env);
         let escalated = "SELECT COUNT(*) FROM work_items WHERE escalated_at IS NOT NULL";
         let start = Instant::now();
         while count(escalated) < due {
