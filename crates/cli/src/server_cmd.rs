@@ -5,7 +5,12 @@
 //! Configuration comes, later ones winning, from defaults, a TOML file (`--config`, or
 //! `FUPIN_CONFIG`), environment variables (`FUPIN_DB`, `FUPIN_ADDR`,
 //! `FUPIN_SECURE_COOKIES`, `FUPIN_REGION`, `FUPIN_SESSION_HOURS`, `FUPIN_UPLOAD_DIR`,
-//! `FUPIN_MAX_UPLOAD_MB`) and the command line.
+//! `FUPIN_MAX_UPLOAD_MB`, `FUPIN_JOB_LEASE_SECONDS`) and the command line.
+//!
+//! Uploads wait in a private folder (0700): `upload_dir` when configured (created if
+//! missing; an existing folder others can read is refused), else `fupin-uploads` beside
+//! the SQLite file, else (PostgreSQL) `$XDG_DATA_HOME/fupin/uploads` or
+//! `~/.local/share/fupin/uploads`.
 
 use anyhow::{anyhow, bail, Context, Result};
 use fupin_domain::figures::Region;
@@ -32,7 +37,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub addr: Option<String>,
     /// A TOML configuration file (keys: db, addr, secure_cookies, region, session_hours,
-    /// upload_dir, max_upload_mb, escalate_minutes).
+    /// upload_dir, max_upload_mb, escalate_minutes, job_lease_seconds).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Escalate overdue work items to their task's leader every N minutes (default 10;
@@ -106,6 +111,7 @@ struct FileConfig {
     upload_dir: Option<PathBuf>,
     max_upload_mb: Option<usize>,
     escalate_minutes: Option<u64>,
+    job_lease_seconds: Option<u64>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -179,6 +185,20 @@ fn load_config(args: &ServeArgs) -> Result<ServeConfig> {
     {
         web.upload_dir = Some(d);
     }
+    let lease = match env("FUPIN_JOB_LEASE_SECONDS") {
+        Some(s) => Some(
+            s.trim()
+                .parse()
+                .context("FUPIN_JOB_LEASE_SECONDS 应为秒数")?,
+        ),
+        None => file.job_lease_seconds,
+    };
+    if let Some(secs) = lease {
+        if !(1..=3600).contains(&secs) {
+            bail!("job_lease_seconds 应在 1 到 3600 之间（默认 30）");
+        }
+        web.job_lease = std::time::Duration::from_secs(secs);
+    }
     let mb = match env("FUPIN_MAX_UPLOAD_MB") {
         Some(m) => Some(m.trim().parse().context("FUPIN_MAX_UPLOAD_MB 应为整数")?),
         None => file.max_upload_mb,
@@ -209,12 +229,45 @@ fn load_config(args: &ServeArgs) -> Result<ServeConfig> {
         (None, None) => file.escalate_minutes.unwrap_or(ESCALATE_MINUTES),
     };
     let escalate_every = (minutes > 0).then(|| std::time::Duration::from_secs(minutes * 60));
+    web.upload_dir = Some(upload_folder(&db, web.upload_dir.take())?);
     Ok(ServeConfig {
         db,
         addr,
         web,
         escalate_every,
     })
+}
+
+/// The private folder uploads wait in (see the module's documentation), prepared.
+fn upload_folder(db: &str, configured: Option<PathBuf>) -> Result<PathBuf> {
+    let folder = match configured {
+        Some(d) => d,
+        None => match sqlite_file(db) {
+            Some(file) => file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("fupin-uploads"),
+            None => env("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+                .map(|d| d.join("fupin").join("uploads"))
+                .ok_or_else(|| {
+                    anyhow!("没有存放上传文件的目录：请用 upload_dir 或 FUPIN_UPLOAD_DIR 指定一个 fupin 专用的目录")
+                })?,
+        },
+    };
+    fupin_web::import::prepare_upload_folder(&folder).map_err(|m| anyhow!(m))?;
+    Ok(folder)
+}
+
+/// The file of an `sqlite://FILE` URL (None for PostgreSQL or an in-memory database).
+fn sqlite_file(db: &str) -> Option<PathBuf> {
+    let rest = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 pub(crate) fn db_url(args: &DbArgs) -> Result<String> {
@@ -274,6 +327,9 @@ async fn run_server(
         .await
         .with_context(|| format!("无法监听 {addr}（端口被占用？用 --addr 换一个）"))?;
     let local = listener.local_addr()?;
+    // What a stopped server left (its jobs, staging tables, uploads), before answering.
+    let state = AppState::new(store.clone(), web.clone());
+    fupin_web::start(&state).await;
     println!("fupin 服务已启动：http://{local}/  （按 Ctrl-C 停止）");
     let _ = std::io::stdout().flush();
     // Villages' INCIDENCE gaps are judged against the region's threshold.
@@ -283,7 +339,7 @@ async fn run_server(
     if let Some(every) = escalate_every {
         tokio::spawn(escalate_periodically(store.clone(), every));
     }
-    fupin_web::serve(listener, AppState::new(store, web)).await?;
+    fupin_web::serve(listener, state).await?;
     Ok(())
 }
 
@@ -385,7 +441,8 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
             imported_by: Some(user.id),
         };
         let stored = Some(&progress.stored);
-        let outcome = store_checked(&store, &register, villages.as_ref(), &meta, stored).await;
+        let outcome =
+            store_checked(&store, &register, villages.as_ref(), &meta, stored, None).await;
         drop(shown);
         let times = clock.stop(checked_at);
         match outcome {
@@ -932,10 +989,14 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             );
         }
         println!();
+        let web = Config {
+            upload_dir: Some(upload_folder(&url, None)?),
+            ..Config::default()
+        };
         run_server(
             store,
             &args.addr,
-            Config::default(),
+            web,
             Some(std::time::Duration::from_secs(ESCALATE_MINUTES * 60)),
         )
         .await

@@ -6,6 +6,13 @@
 //! transaction, in the name of the user who asked for the job. Its payload — its input,
 //! its progress while it runs, its result — is the job's own record: updating it is not a
 //! state change and writes no audit row (a progress bar would flood the log).
+//!
+//! A running job has a lease (`lease_until`): the process running it renews it every
+//! [`JOB_HEARTBEAT`] for [`JOB_LEASE`] ([`Store::renew_job_lease`]). A process that stops
+//! (killed, crashed, its machine gone) stops renewing, and once the lease has passed any
+//! process marks the job failed ([`Store::fail_expired_jobs`]): the database is the judge,
+//! by a conditional UPDATE (on PostgreSQL of rows locked `FOR UPDATE SKIP LOCKED`), so two
+//! processes never both fail one job and a job whose lease was renewed is never failed.
 
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
@@ -15,8 +22,40 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::types::Json;
+use std::time::Duration;
 
 pub type JobId = i64;
+
+/// How long a running job's lease lasts from its last renewal: a job not renewed for this
+/// long belongs to a process that stopped. Six heartbeats, so that a slow database or a
+/// busy machine missing a few does not fail a live job.
+pub const JOB_LEASE: Duration = Duration::from_secs(30);
+
+/// How often the process running a job renews its lease.
+pub const JOB_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Which running jobs' leases have passed at `$1`, in SQL (a job running before leases
+/// existed has none, and its server is gone).
+const EXPIRED: &str = "state = 'running' AND (lease_until IS NULL OR lease_until < $1)";
+
+/// The end of a lease of `lease` from now.
+pub(crate) fn lease_end(lease: Duration) -> DateTime<Utc> {
+    now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Renew a job's lease ($1 its end) if it is running ($2) for its taker ($3).
+pub(crate) const RENEW_LEASE: &str =
+    "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND state = 'running' AND taken_by = $3";
+
+/// The lease an import holds in its transaction ([`Store::import_register_for_job`]): it
+/// renews it before committing, and commits nothing if the job is no longer running for
+/// `taker` (another process failed it when its lease passed).
+#[derive(Clone, Copy, Debug)]
+pub struct JobLease<'a> {
+    pub id: JobId,
+    pub taker: &'a str,
+    pub lease: Duration,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,8 +175,8 @@ impl Store {
     }
 
     /// A job that `taker` runs itself, at once: it is created `running`, never queued
-    /// (the process that holds an upload is the one that can import it). Audited
-    /// (`start_job`).
+    /// (the process that holds an upload is the one that can import it), with a lease of
+    /// [`JOB_LEASE`]. Audited (`start_job`).
     pub async fn start_job(
         &self,
         kind: &str,
@@ -158,8 +197,10 @@ impl Store {
         let at = now();
         let sql = format!(
             "INSERT INTO jobs (kind, payload, state, attempts, created_at, requested_by, \
-             taken_by, taken_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {JOB_COLUMNS}"
+             taken_by, taken_at, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING {JOB_COLUMNS}"
         );
+        let lease = taker.map(|_| lease_end(JOB_LEASE));
         let (state, attempts, action) = match taker {
             Some(_) => (JobState::Running, 1i64, "start_job"),
             None => (JobState::Queued, 0, "enqueue_job"),
@@ -175,6 +216,7 @@ impl Store {
                 .bind(by)
                 .bind(taker)
                 .bind(taker.map(|_| at))
+                .bind(lease)
                 .fetch_one(&mut *tx)
                 .await?;
             let created = job(&r)?;
@@ -184,8 +226,9 @@ impl Store {
         }))
     }
 
-    /// Take the oldest queued job, if any, for `taker`: it becomes `running`. Two takers,
-    /// in one process or several, never get the same job. Audited (`take_job`).
+    /// Take the oldest queued job, if any, for `taker`: it becomes `running`, with a lease
+    /// of [`JOB_LEASE`]. Two takers, in one process or several, never get the same job.
+    /// Audited (`take_job`).
     pub async fn take_job(&self, taker: &str) -> Result<Option<Job>> {
         // PostgreSQL: takers skip the rows others have locked instead of waiting. SQLite:
         // the transaction holds the single write lock from its start.
@@ -195,7 +238,7 @@ impl Store {
         };
         let sql = format!(
             "UPDATE jobs SET state = 'running', taken_by = $1, taken_at = $2, \
-             attempts = attempts + 1 \
+             attempts = attempts + 1, lease_until = $3 \
              WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id \
                          LIMIT 1{lock}) RETURNING {JOB_COLUMNS}"
         );
@@ -204,6 +247,7 @@ impl Store {
             let row = sqlx::query(&sql)
                 .bind(taker)
                 .bind(now())
+                .bind(lease_end(JOB_LEASE))
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(row) = row else {
@@ -271,6 +315,103 @@ impl Store {
             tx.commit().await?;
             true
         }))
+    }
+
+    /// Renew the lease of a job `taker` runs, to `lease` from now. False if the job is
+    /// no longer running, or not for `taker` (another process failed it when its lease
+    /// had passed): the taker should then stop, as nothing it does will count. Not
+    /// audited: the state does not change.
+    pub async fn renew_job_lease(&self, id: JobId, taker: &str, lease: Duration) -> Result<bool> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query(RENEW_LEASE)
+                .bind(lease_end(lease))
+                .bind(id)
+                .bind(taker)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1
+        }))
+    }
+
+    /// When the lease of a job ends (None: a job not running, or from before leases).
+    pub async fn job_lease(&self, id: JobId) -> Result<Option<DateTime<Utc>>> {
+        let sql = "SELECT lease_until FROM jobs WHERE id = $1 AND state = 'running'";
+        Ok(on_pool!(self, pool => {
+            let row = sqlx::query(sql).bind(id).fetch_optional(pool).await?;
+            match row {
+                Some(r) => r.opt_time("lease_until")?,
+                None => None,
+            }
+        }))
+    }
+
+    /// The running jobs whose lease has passed, oldest first: (id, kind). A read: it
+    /// takes no lock (on SQLite it does not wait for an import's write lock).
+    pub async fn expired_jobs(&self) -> Result<Vec<(JobId, String)>> {
+        let sql = format!("SELECT id, kind FROM jobs WHERE {EXPIRED} ORDER BY id");
+        Ok(on_pool!(self, pool => {
+            let rows = sqlx::query(&sql).bind(now()).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| Ok((r.int("id")?, r.text("kind")?)))
+                .collect::<Result<Vec<_>>>()?
+        }))
+    }
+
+    /// Mark job `id` failed with `error` if it is running and its lease has passed: its
+    /// process stopped. The database decides, in one conditional UPDATE (on PostgreSQL of
+    /// the row locked `FOR UPDATE SKIP LOCKED`, skipped while its process renews it or
+    /// another process fails it), so a live job is never failed and a dead one is failed
+    /// once. False if it was not. Audited (`expire_job`, in the name of who asked).
+    pub async fn fail_expired_job(&self, id: JobId, error: &str) -> Result<bool> {
+        let lock = match self {
+            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Store::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'failed', finished_at = $1, error = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE id = $3 AND {EXPIRED}{lock}) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let row = sqlx::query(&sql)
+                .bind(now())
+                .bind(error)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                return Ok(false);
+            };
+            let failed = job(&row)?;
+            let before = Job {
+                error: None,
+                finished_at: None,
+                ..before_update(&failed, JobState::Running)
+            };
+            tx.audit(record("expire_job", Some(&before), &failed)).await?;
+            tx.commit().await?;
+            true
+        }))
+    }
+
+    /// Fail every running job whose lease has passed ([`Store::fail_expired_job`]), but
+    /// those in `skip` (the caller's own, which it knows to be alive), each with the
+    /// message `error` gives for its kind. Returns the jobs failed. Any process may call
+    /// it at any time, several at once.
+    pub async fn fail_expired_jobs(
+        &self,
+        skip: &[JobId],
+        error: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<Vec<JobId>> {
+        let mut failed = Vec::new();
+        for (id, kind) in self.expired_jobs().await? {
+            if !skip.contains(&id) && self.fail_expired_job(id, &error(&kind)).await? {
+                failed.push(id);
+            }
+        }
+        Ok(failed)
     }
 
     /// A job by id.

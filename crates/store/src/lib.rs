@@ -50,7 +50,7 @@ pub use inspection::{
     may_record, EstimateState, FindingId, FindingRow, Inspection, InspectionId, InspectionLevel,
     NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
 };
-pub use jobs::{Job, JobId, JobState};
+pub use jobs::{Job, JobId, JobLease, JobState, JOB_HEARTBEAT, JOB_LEASE};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use projects::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
 pub use register::{

@@ -76,6 +76,11 @@ const SQLITE: Files = &[
         "register partitions",
         include_str!("../migrations/sqlite/0013_register_partitions.sql"),
     ),
+    (
+        15,
+        "job leases",
+        include_str!("../migrations/sqlite/0015_job_leases.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -143,6 +148,11 @@ const POSTGRES: Files = &[
         13,
         "register partitions",
         include_str!("../migrations/postgres/0013_register_partitions.sql"),
+    ),
+    (
+        15,
+        "job leases",
+        include_str!("../migrations/postgres/0015_job_leases.sql"),
     ),
 ];
 

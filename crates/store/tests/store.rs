@@ -48,6 +48,10 @@ contract!(
     id_keys_computed_in_sql_match_the_domain,
     an_import_that_fails_while_writing_leaves_nothing,
     area_names_are_every_township_with_its_villages,
+    a_job_whose_lease_passed_is_failed_and_a_live_one_is_not,
+    an_import_for_a_job_that_lost_its_lease_stores_nothing,
+    leftover_staging_tables_are_dropped_but_never_a_running_imports,
+    an_import_killed_half_way_still_drops_what_killed_imports_left,
 );
 
 const ONE_TOWNSHIP: &str = "示例一乡";
@@ -1479,4 +1483,261 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
 
     store.close().await;
     db.drop_database().await;
+}
+
+/// What a server tells the user of a job whose server stopped (as the web does).
+fn stopped(kind: &str) -> String {
+    format!("{kind}：处理它的服务器已停止")
+}
+
+/// A running job whose lease has passed is failed by any process, once, audited in the
+/// name of who asked; a job whose process renews its lease is not, nor a job the caller
+/// says is its own; the failed job's process can no longer renew it or finish it.
+async fn a_job_whose_lease_passed_is_failed_and_a_live_one_is_not(store: Store) {
+    use fupin_store::{JobState, JOB_LEASE};
+    use serde_json::json;
+    let a = admin(&store).await;
+    let dead = store
+        .start_job("import", &json!({}), "fupin-dead", Some(a.id))
+        .await
+        .unwrap();
+    let live = store
+        .start_job("import", &json!({}), "fupin-live", None)
+        .await
+        .unwrap();
+    let own = store
+        .start_job("import", &json!({}), "fupin-me", None)
+        .await
+        .unwrap();
+    // A started job holds a lease of JOB_LEASE: nothing has expired.
+    let lease = store.job_lease(live).await.unwrap().unwrap();
+    let left = lease - Utc::now();
+    assert!(
+        left > Duration::seconds(JOB_LEASE.as_secs() as i64 - 5) && left <= Duration::seconds(30),
+        "{left}"
+    );
+    assert!(store.expired_jobs().await.unwrap().is_empty());
+    assert!(store
+        .fail_expired_jobs(&[], &stopped)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The dead process's last renewal ran out; the live one renews.
+    for id in [dead, own] {
+        let taker = if id == dead { "fupin-dead" } else { "fupin-me" };
+        assert!(store
+            .renew_job_lease(id, taker, std::time::Duration::ZERO)
+            .await
+            .unwrap());
+    }
+    assert!(!store
+        .renew_job_lease(live, "fupin-dead", JOB_LEASE)
+        .await
+        .unwrap());
+    assert!(store
+        .renew_job_lease(live, "fupin-live", JOB_LEASE)
+        .await
+        .unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let expired: Vec<i64> = store
+        .expired_jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.0)
+        .collect();
+    assert_eq!(expired, [dead, own]);
+    // A live job is never failed, even asked for by id.
+    assert!(!store.fail_expired_job(live, "x").await.unwrap());
+    assert_eq!(
+        store.fail_expired_jobs(&[own], &stopped).await.unwrap(),
+        [dead]
+    );
+    // Twice (another process) fails nothing more.
+    assert!(store
+        .fail_expired_jobs(&[own], &stopped)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let failed = store.job(dead).await.unwrap().unwrap();
+    assert_eq!(failed.state, JobState::Failed);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("import：处理它的服务器已停止")
+    );
+    assert!(failed.finished_at.is_some());
+    assert_eq!(store.job_lease(dead).await.unwrap(), None);
+    // The stopped process, were it only slow, learns it has lost the job.
+    assert!(!store
+        .renew_job_lease(dead, "fupin-dead", JOB_LEASE)
+        .await
+        .unwrap());
+    assert!(!store.finish_job(dead, None).await.unwrap());
+    for id in [live, own] {
+        assert_eq!(
+            store.job(id).await.unwrap().unwrap().state,
+            JobState::Running
+        );
+    }
+    let entries = store.audit_entries(None, 100).await.unwrap().items;
+    let expiry: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "expire_job")
+        .collect();
+    assert_eq!(expiry.len(), 1);
+    assert_eq!(expiry[0].entity_id, dead.to_string());
+    assert_eq!(expiry[0].user_id, Some(a.id));
+    assert_eq!(expiry[0].before.as_ref().unwrap()["state"], "running");
+    assert_eq!(expiry[0].after.as_ref().unwrap()["state"], "failed");
+}
+
+/// An import run for a job renews the job's lease as it commits; when another process
+/// has failed the job (its lease passed), the import commits nothing: a failed job never
+/// leaves a version behind.
+async fn an_import_for_a_job_that_lost_its_lease_stores_nothing(store: Store) {
+    use fupin_store::{JobLease, JOB_LEASE};
+    use serde_json::json;
+    let (register, villages) = golden();
+    let m = meta("members.csv", None);
+    let lost = store
+        .start_job("import", &json!({}), "fupin-slow", None)
+        .await
+        .unwrap();
+    store
+        .renew_job_lease(lost, "fupin-slow", std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(
+        store.fail_expired_jobs(&[], &stopped).await.unwrap(),
+        [lost]
+    );
+    let lease = JobLease {
+        id: lost,
+        taker: "fupin-slow",
+        lease: JOB_LEASE,
+    };
+    let r = store
+        .import_register_for_job(&register, &m, Some(&villages), &|_| {}, lease)
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::JobLeaseLost(id)) if id == lost),
+        "{r:?}"
+    );
+    assert!(store.versions().await.unwrap().is_empty());
+    if let Store::Postgres(pool) = &store {
+        assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
+        assert!(partitions(pool).await.is_empty());
+    }
+
+    // A job that holds its lease: the version, and a lease renewed as it committed.
+    let live = store
+        .start_job("import", &json!({}), "fupin-1", None)
+        .await
+        .unwrap();
+    let before = store.job_lease(live).await.unwrap().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let lease = JobLease {
+        id: live,
+        taker: "fupin-1",
+        lease: JOB_LEASE,
+    };
+    store
+        .import_register_for_job(&register, &m, Some(&villages), &|_| {}, lease)
+        .await
+        .unwrap();
+    assert_eq!(store.versions().await.unwrap().len(), 1);
+    assert!(store.job_lease(live).await.unwrap().unwrap() > before);
+}
+
+/// The import lock's key (crates/store/src/import.rs, IMPORT_LOCK).
+const IMPORT_LOCK: i64 = 0x6675_7069_6e09;
+
+/// A staging table left by a killed import (no import attached it) is dropped at a
+/// server's start — but not while an import holds the import lock, in any process,
+/// since the tables then may be that import's; then it is asked again later.
+async fn leftover_staging_tables_are_dropped_but_never_a_running_imports(store: Store) {
+    let Store::Postgres(pool) = &store else {
+        assert_eq!(store.drop_orphan_staging(false).await.unwrap(), Some(0));
+        return;
+    };
+    import_golden(&store).await;
+    for t in ["households_v998", "members_v999"] {
+        let parent = t.split("_v").next().unwrap();
+        sqlx::query(&format!(
+            "CREATE TABLE {t} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        ))
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let left = ["households_v998", "members_v999"]
+        .map(String::from)
+        .to_vec();
+    // Another process's import holds the lock: nothing is dropped, nothing waits.
+    let mut other = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(IMPORT_LOCK)
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(store.drop_orphan_staging(false).await.unwrap(), None);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(unattached_tables(pool).await, left);
+    other.rollback().await.unwrap();
+
+    assert_eq!(store.drop_orphan_staging(false).await.unwrap(), Some(2));
+    assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
+    // The versions' partitions stay.
+    assert_eq!(partitions(pool).await, version_partitions(1));
+    assert_eq!(store.drop_orphan_staging(true).await.unwrap(), Some(0));
+}
+
+/// An import killed half-way (here: its task panics while it loads, which drops its
+/// transaction as a killed process's is) does not take with it the cleanup of what
+/// earlier killed imports left: that is committed before the import starts, so killing
+/// imports in turn does not pile up their tables.
+async fn an_import_killed_half_way_still_drops_what_killed_imports_left(store: Store) {
+    let Store::Postgres(pool) = &store else {
+        return;
+    };
+    sqlx::query("CREATE TABLE members_v999 (LIKE members)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let killed = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let (register, villages) = golden();
+            let killer = |step: u32| {
+                if step == 3 {
+                    panic!("killed while loading");
+                }
+            };
+            store
+                .import_register_with_progress(
+                    &register,
+                    &meta("members.csv", None),
+                    Some(&villages),
+                    &killer,
+                )
+                .await
+        })
+        .await
+    };
+    assert!(killed.unwrap_err().is_panic());
+    assert!(store.versions().await.unwrap().is_empty());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // The killed import's own staging tables were never committed; the old one is gone.
+    while !unattached_tables(pool).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            unattached_tables(pool).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -38,6 +38,7 @@ pub fn action_label(action: &str) -> &str {
         "start_job" => "任务开始",
         "take_job" => "任务领取",
         "finish_job" => "任务结束",
+        "expire_job" => "任务中断（服务器已停止）",
         "create_session" => "登录",
         "delete_session" => "退出登录",
         "import_plan" => "导入责任分解方案",

@@ -14,6 +14,17 @@
 //! second, so that any process can show it. While SQLite holds its single write lock for
 //! the import's transaction the row cannot be written: the process doing the import
 //! (the only one an SQLite file has) shows the live figure instead.
+//!
+//! A job's process renews the job's lease every sixth of [`crate::Config::job_lease`]
+//! ([`keep_lease`]); a server killed mid-import stops renewing, and when the lease has
+//! passed any server — this one restarted, or another on the same PostgreSQL — marks
+//! the job failed ([`fail_stopped_jobs`], [`INTERRUPTED`]). The import is one
+//! transaction, and renews the lease as it commits: a failed job left no version.
+//!
+//! Uploads wait in a private folder ([`UploadFolder`], mode 0700; files 0600), one
+//! folder per upload, removed when the job ends however it ends (done, refused, failed,
+//! panicked: the folder is owned by the job's task), and — after a crash — by
+//! [`sweep_uploads`] at the next start, once no process has touched it for two leases.
 
 use crate::auth::{PageUser, Viewer};
 use crate::dashboard::VersionLine;
@@ -28,7 +39,7 @@ use fupin_domain::standards::{PovertyLine, Standards};
 use fupin_domain::{Fen, Problem};
 use fupin_io::villages::{match_villages, read_villages, Villages};
 use fupin_io::{read_members, FileError, ReadOptions, Register};
-use fupin_store::{Imported, JobId, JobState, RegisterMeta, Store, StoreError, UserId};
+use fupin_store::{Imported, JobId, JobLease, JobState, RegisterMeta, Store, StoreError, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -178,22 +189,33 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// Store a checked register as the new version; `steps` counts the store's steps done
-/// (of [`fupin_store::IMPORT_STEPS`]).
+/// (of [`fupin_store::IMPORT_STEPS`]). For a job, the import commits only while the
+/// job's lease is held ([`Store::import_register_for_job`]).
 pub async fn store_checked(
     store: &Store,
     register: &Register,
     villages: Option<&Villages>,
     meta: &RegisterMeta,
     steps: Option<&AtomicU32>,
+    job: Option<JobLease<'_>>,
 ) -> Result<Imported, StoreError> {
     let note = |n: u32| {
         if let Some(s) = steps {
             s.store(n, Ordering::Relaxed);
         }
     };
-    store
-        .import_register_with_progress(register, meta, villages, &note)
-        .await
+    match job {
+        Some(job) => {
+            store
+                .import_register_for_job(register, meta, villages, &note, job)
+                .await
+        }
+        None => {
+            store
+                .import_register_with_progress(register, meta, villages, &note)
+                .await
+        }
+    }
 }
 
 /// How far an import has got: bytes of the members file read, then steps of the store.
@@ -247,6 +269,11 @@ impl RunningImports {
     /// The live percentage of a job this process runs.
     pub fn percent(&self, id: JobId) -> Option<u8> {
         self.lock().get(&id).map(|p| p.percent())
+    }
+
+    /// The jobs this process runs.
+    pub fn ids(&self) -> Vec<JobId> {
+        self.lock().keys().copied().collect()
     }
 }
 
@@ -326,7 +353,8 @@ pub fn problem_json(p: &Problem) -> Value {
 
 /// What an upload form sent.
 struct Received {
-    _dir: tempfile::TempDir,
+    /// This upload's own folder in the [`UploadFolder`], removed when dropped.
+    dir: tempfile::TempDir,
     members: Option<(PathBuf, String)>,
     villages: Option<(PathBuf, String)>,
     year: Option<String>,
@@ -347,20 +375,21 @@ fn clean_name(name: &str) -> String {
 }
 
 async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Error> {
-    let dir = match &state.config.upload_dir {
-        Some(d) => tempfile::Builder::new()
-            .prefix("fupin-upload-")
-            .tempdir_in(d),
-        None => tempfile::Builder::new().prefix("fupin-upload-").tempdir(),
-    }
-    .map_err(|e| Error::Internal(format!("无法创建上传临时目录：{e}")))?;
+    let folder = state
+        .uploads
+        .path()
+        .map_err(|e| Error::Internal(format!("无法创建上传目录：{e}")))?;
+    let dir = private_dir_builder()
+        .prefix(UPLOAD_PREFIX)
+        .tempdir_in(&folder)
+        .map_err(|e| Error::Internal(format!("无法创建上传临时目录：{e}")))?;
     let mut r = Received {
         members: None,
         villages: None,
         year: None,
         line: None,
         csrf: None,
-        _dir: dir,
+        dir,
     };
     let bad = |e: axum::extract::multipart::MultipartError| {
         Error::BadRequest(format!("上传未完成或格式不对：{e}"))
@@ -375,8 +404,8 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
                 } else {
                     "csv"
                 };
-                let path = r._dir.path().join(format!("{name}.{ext}"));
-                let mut file = tokio::fs::File::create(&path)
+                let path = r.dir.path().join(format!("{name}.{ext}"));
+                let mut file = private_file(&path)
                     .await
                     .map_err(|e| Error::Internal(format!("无法保存上传文件：{e}")))?;
                 let mut size = 0usize;
@@ -469,29 +498,284 @@ pub async fn start_upload(
     let ticker = tokio::spawn(tick(Arc::clone(&row), Arc::clone(&progress), stopped));
     let state = state.clone();
     let user_id = user.id;
+    // This task owns the upload's folder: it is removed when the task ends, whatever the
+    // job's outcome. The job runs in a task of its own, so that a panic in it still
+    // ends the job (failed) and removes the folder.
     tokio::spawn(async move {
-        let villages = r.villages.clone();
-        let job = Import {
-            row: &row,
-            progress: &progress,
-            year,
-            line,
-            user: user_id,
+        let work = {
+            let state = state.clone();
+            let villages = r.villages.clone();
+            let folder = r.dir.path().to_path_buf();
+            tokio::spawn(async move {
+                let job = Import {
+                    row: &row,
+                    progress: &progress,
+                    year,
+                    line,
+                    user: user_id,
+                };
+                tokio::select! {
+                    outcome = job.run(&state, (members_path, members_name), villages, stop, ticker) => outcome,
+                    () = keep_lease(&state, id, &folder, &progress) => Err(LEASE_LOST.to_string()),
+                }
+            })
         };
-        let outcome = job
-            .run(&state, (members_path, members_name), villages, stop, ticker)
-            .await;
-        let error = outcome.err();
+        let error = match work.await {
+            Ok(outcome) => outcome.err(),
+            Err(e) => {
+                tracing::error!("import job {id}: {e}");
+                Some(CRASHED.to_string())
+            }
+        };
         if let Some(e) = &error {
             tracing::error!("import job {id}: {e}");
         }
-        if let Err(e) = state.store.finish_job(id, error.as_deref()).await {
-            tracing::error!("import job {id}: could not finish: {e}");
+        match state.store.finish_job(id, error.as_deref()).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("import job {id}: failed by another process"),
+            Err(e) => tracing::error!("import job {id}: could not finish: {e}"),
         }
         state.imports.lock().remove(&id);
         drop(r);
     });
     Ok(id)
+}
+
+// ---------------------------------------------------------------------------------------
+// Leases and the upload folder.
+
+/// A job's error when its server stopped while it ran (what the job page and the API
+/// show once another process, or this one restarted, has failed it).
+pub const INTERRUPTED: &str = "导入中断：处理它的服务器已停止，文件未写入任何数据，请重新上传";
+
+/// A job's error when the job itself failed unexpectedly (a panic).
+const CRASHED: &str =
+    "导入中断：服务器处理时出现内部错误，文件未写入任何数据，请重新上传；如再次出现请联系系统管理员";
+
+/// A job's error when its process lost the lease (it could not reach the database for a
+/// whole lease, and another process failed the job meanwhile).
+const LEASE_LOST: &str =
+    "导入中断：服务器长时间无法连接数据库，任务已被标记为失败，文件未写入任何数据，请重新上传";
+
+/// The error of a job of `kind` whose process stopped.
+pub fn stopped_job_error(kind: &str) -> String {
+    match kind {
+        "import" => INTERRUPTED.to_string(),
+        _ => "任务中断：处理它的服务器已停止，请重新提交".to_string(),
+    }
+}
+
+/// How often a job's lease is renewed: a sixth of the lease (5 s of 30 s).
+pub fn heartbeat_every(lease: Duration) -> Duration {
+    (lease / 6).max(Duration::from_millis(100))
+}
+
+/// Renew job `id`'s lease and touch its upload folder every heartbeat, until the lease
+/// is lost (returns; the job must stop). While SQLite's write lock is the import's, the
+/// row cannot be written: the import renews the lease as it commits instead.
+async fn keep_lease(state: &AppState, id: JobId, folder: &FsPath, progress: &ImportProgress) {
+    let lease = state.config.job_lease;
+    let sqlite = state.store.backend() == "sqlite";
+    let mut tick = tokio::time::interval(heartbeat_every(lease));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        touch(folder);
+        if sqlite && progress.storing() {
+            continue;
+        }
+        match state
+            .store
+            .renew_job_lease(id, &state.config.instance, lease)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::error!("import job {id}: lease lost, stopping");
+                return;
+            }
+            // The database is out of reach: the next beat tries again (the lease lasts
+            // six of them).
+            Err(e) => tracing::warn!("import job {id}: lease not renewed: {e}"),
+        }
+    }
+}
+
+/// Mark failed every job whose lease has passed — its server stopped — but those this
+/// process runs (alive, whatever their row says while SQLite's lock is an import's).
+/// Any server does it, at start and every heartbeat; the store's conditional UPDATE
+/// fails each job once.
+pub async fn fail_stopped_jobs(state: &AppState) -> Result<Vec<JobId>, StoreError> {
+    let own = state.imports.ids();
+    let failed = state
+        .store
+        .fail_expired_jobs(&own, &stopped_job_error)
+        .await?;
+    for id in &failed {
+        tracing::warn!("job {id}: its server stopped while it ran; marked failed");
+    }
+    Ok(failed)
+}
+
+/// The prefix of each upload's folder in the upload folder (the sweep removes nothing
+/// else).
+const UPLOAD_PREFIX: &str = "fupin-upload-";
+
+/// Where uploads wait: a private folder (0700) that only this server's user can read.
+/// The configured one ([`crate::Config::upload_dir`]), prepared by the caller with
+/// [`prepare_upload_folder`]; else one made for this process in the system's temp
+/// folder, removed with it.
+#[derive(Debug)]
+pub struct UploadFolder {
+    configured: Option<PathBuf>,
+    own: Mutex<Option<tempfile::TempDir>>,
+}
+
+impl UploadFolder {
+    pub fn new(configured: Option<PathBuf>) -> UploadFolder {
+        UploadFolder {
+            configured,
+            own: Mutex::new(None),
+        }
+    }
+
+    /// The folder, made on first use when none is configured.
+    pub fn path(&self) -> std::io::Result<PathBuf> {
+        if let Some(p) = &self.configured {
+            return Ok(p.clone());
+        }
+        let mut own = self.own.lock().unwrap_or_else(|p| p.into_inner());
+        if own.is_none() {
+            *own = Some(private_dir_builder().prefix("fupin-uploads-").tempdir()?);
+        }
+        Ok(own
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
+    }
+}
+
+/// A temp folder builder whose folders are private (0700).
+fn private_dir_builder<'a>() -> tempfile::Builder<'a, 'a> {
+    let mut b = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    b
+}
+
+/// Create an upload file only its owner can read (0600), whatever the umask.
+async fn private_file(path: &FsPath) -> std::io::Result<tokio::fs::File> {
+    let mut o = tokio::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    o.open(path).await
+}
+
+/// Make `folder` the private upload folder: created 0700 if missing (with its parents);
+/// an existing one must already be private — a folder others can read (such as the
+/// system's temp folder) is refused, never changed, as it is not fupin's.
+pub fn prepare_upload_folder(folder: &FsPath) -> Result<(), String> {
+    match std::fs::symlink_metadata(folder) {
+        Ok(m) => {
+            if !m.is_dir() {
+                return Err(format!("上传目录 {} 不是目录", folder.display()));
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = m.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(format!(
+                        "上传目录 {} 的权限为 {mode:o}，其他用户可以读取上传的登记表：\
+                         请指定 fupin 专用的目录，或执行 chmod 700 {}",
+                        folder.display(),
+                        folder.display()
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = folder.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("无法创建目录 {}：{e}", parent.display()))?;
+            }
+            let mut b = std::fs::DirBuilder::new();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(folder)
+                .map_err(|e| format!("无法创建上传目录 {}：{e}", folder.display()))
+        }
+        Err(e) => Err(format!("无法读取上传目录 {}：{e}", folder.display())),
+    }
+}
+
+/// Mark an upload's folder as in use now (its job is alive), for [`sweep_uploads`].
+fn touch(folder: &FsPath) {
+    let touched =
+        std::fs::File::open(folder).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    if let Err(e) = touched {
+        tracing::warn!("upload folder {}: not touched: {e}", folder.display());
+    }
+}
+
+/// The last time anything of an upload's folder changed: the folder (touched by its
+/// job's heartbeat) or a file in it (written while the upload is received).
+fn last_touched(entry: &FsPath) -> Option<std::time::SystemTime> {
+    let mut last = std::fs::symlink_metadata(entry).ok()?.modified().ok()?;
+    if let Ok(files) = std::fs::read_dir(entry) {
+        for f in files.flatten() {
+            if let Some(t) = f.metadata().ok().and_then(|m| m.modified().ok()) {
+                last = last.max(t);
+            }
+        }
+    }
+    Some(last)
+}
+
+/// Remove the uploads in `folder` that no live process has touched for `stale`: what
+/// a crashed or killed server left. A live job touches its upload every heartbeat and
+/// an upload being received is written all along, so with `stale` two leases nothing in
+/// use is removed, even another server's sharing the folder. Returns how many.
+pub fn sweep_uploads(folder: &FsPath, stale: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(UPLOAD_PREFIX)
+        {
+            continue;
+        }
+        let idle = last_touched(&path)
+            .and_then(|t| now.duration_since(t).ok())
+            .unwrap_or_default();
+        if idle < stale {
+            continue;
+        }
+        let gone = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match gone {
+            Ok(()) => removed += 1,
+            Err(e) => tracing::warn!("upload {}: not removed: {e}", path.display()),
+        }
+    }
+    removed
 }
 
 /// An import job under way.
@@ -581,12 +865,18 @@ impl Import<'_> {
                     line: self.line.clone(),
                     imported_by: Some(self.user),
                 };
+                let lease = JobLease {
+                    id: self.row.id,
+                    taker: &state.config.instance,
+                    lease: state.config.job_lease,
+                };
                 let stored = store_checked(
                     store,
                     &register,
                     villages.as_ref(),
                     &meta,
                     Some(&self.progress.stored),
+                    Some(lease),
                 )
                 .await;
                 if stored.is_ok() {
@@ -781,6 +1071,16 @@ pub async fn import_job(
         .ok_or(Error::NotFound)
 }
 
+/// What the job page says of a failed job: its error, which names the failure when it
+/// begins 导入… (导入中断：…), else after 导入失败：.
+fn failure_text(error: Option<&str>) -> String {
+    match error.unwrap_or("") {
+        "" => "导入失败：原因未记录，文件未写入任何数据，请重新上传".to_string(),
+        e if e.starts_with("导入") => e.to_string(),
+        e => format!("导入失败：{e}"),
+    }
+}
+
 /// GET /import/jobs/{id}
 pub async fn job_page(
     State(state): State<AppState>,
@@ -813,7 +1113,7 @@ pub async fn job_page(
         stage: stage.into(),
         percent: job_percent(&state, &job),
         elapsed: format!("{elapsed:.1}"),
-        failed: (job.state == JobState::Failed).then(|| job.error.clone().unwrap_or_default()),
+        failed: (job.state == JobState::Failed).then(|| failure_text(job.error.as_deref())),
         outcome: result["outcome"].as_str().unwrap_or("").into(),
         summary: result["summary"].as_str().unwrap_or("").into(),
         version: result["version"].as_i64().unwrap_or(0),
@@ -858,6 +1158,62 @@ pub async fn job_problems_xlsx(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sweep removes only uploads no process touched for the given time: not a live
+    /// one (its folder touched, or a file in it written), nor what is not an upload.
+    #[test]
+    fn sweep_removes_only_uploads_untouched_for_long() {
+        let root = tempfile::tempdir().unwrap();
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        let age = |p: &FsPath| {
+            std::fs::File::open(p)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap()
+        };
+        let mut made = Vec::new();
+        for name in [
+            "fupin-upload-dead",
+            "fupin-upload-touched",
+            "fupin-upload-writing",
+            "other",
+        ] {
+            let dir = root.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            let file = dir.join("members.csv");
+            std::fs::write(&file, "x").unwrap();
+            if name != "fupin-upload-writing" {
+                age(&file);
+            }
+            age(&dir);
+            made.push(dir);
+        }
+        touch(&made[1]);
+        assert_eq!(sweep_uploads(root.path(), Duration::from_secs(60)), 1);
+        let left: Vec<bool> = made.iter().map(|d| d.exists()).collect();
+        assert_eq!(left, [false, true, true, true]);
+        assert_eq!(sweep_uploads(root.path(), Duration::from_secs(60)), 0);
+    }
+
+    /// A configured upload folder is made private, and one others can read is refused
+    /// and left as it was.
+    #[cfg(unix)]
+    #[test]
+    fn an_upload_folder_is_private_or_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let mode = |p: &FsPath| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let new = root.path().join("a").join("uploads");
+        prepare_upload_folder(&new).unwrap();
+        assert_eq!(mode(&new), 0o700);
+        prepare_upload_folder(&new).unwrap();
+        let open = root.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = prepare_upload_folder(&open).unwrap_err();
+        assert!(e.contains("其他用户可以读取"), "{e}");
+        assert_eq!(mode(&open), 0o755);
+    }
 
     /// Reading is the first quarter of the bar, the store's steps the rest.
     #[test]

@@ -64,10 +64,15 @@ pub struct Config {
     /// Failed logins allowed per username within [`Config::throttle_window`].
     pub max_failures: u64,
     pub throttle_window: chrono::Duration,
-    /// Where uploads wait while they are checked; the system's temp folder when None.
+    /// The private folder (0700, see [`import::prepare_upload_folder`]) where uploads
+    /// wait while they are checked; when None, one made for this process in the system's
+    /// temp folder.
     pub upload_dir: Option<PathBuf>,
-    /// This process's name in the jobs table.
+    /// This process's name in the jobs table (unique: its process id and a random part).
     pub instance: String,
+    /// How long a job this process runs stays its own without a renewal
+    /// ([`fupin_store::JOB_LEASE`]); renewed every sixth of it.
+    pub job_lease: std::time::Duration,
 }
 
 impl Default for Config {
@@ -80,9 +85,18 @@ impl Default for Config {
             max_failures: 5,
             throttle_window: chrono::Duration::minutes(15),
             upload_dir: None,
-            instance: format!("fupin-{}", std::process::id()),
+            instance: instance_name(),
+            job_lease: fupin_store::JOB_LEASE,
         }
     }
+}
+
+/// `fupin-PID-RANDOM`: processes on different machines may share a process id.
+fn instance_name() -> String {
+    let mut b = [0u8; 4];
+    let _ = getrandom::getrandom(&mut b);
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("fupin-{}-{hex}", std::process::id())
 }
 
 /// What every handler gets.
@@ -93,12 +107,15 @@ pub struct AppState {
     /// The imports this process runs, for their live progress (the job rows are what
     /// every process sees).
     pub imports: import::RunningImports,
+    /// Where uploads wait.
+    pub uploads: Arc<import::UploadFolder>,
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> AppState {
         AppState {
             store,
+            uploads: Arc::new(import::UploadFolder::new(config.upload_dir.clone())),
             config: Arc::new(config),
             imports: import::RunningImports::default(),
         }
@@ -267,25 +284,81 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serve on a bound listener until Ctrl-C (or SIGTERM).
+/// What a server does as it starts, before it answers: what a stopped server left is
+/// cleared — jobs whose lease has passed are failed ([`import::fail_stopped_jobs`]),
+/// staging tables of killed imports dropped on PostgreSQL (unless an import runs now, in
+/// another process: then by the next import or the hourly housekeeping), and uploads
+/// no process has touched for two leases removed. Only logged when it fails: the server
+/// starts anyway.
+pub async fn start(state: &AppState) {
+    if let Err(e) = import::fail_stopped_jobs(state).await {
+        tracing::warn!("start: stopped jobs not failed: {e}");
+    }
+    drop_orphan_staging(state).await;
+    sweep_uploads(state).await;
+}
+
+async fn drop_orphan_staging(state: &AppState) {
+    match state.store.drop_orphan_staging(false).await {
+        Ok(Some(n)) if n > 0 => {
+            tracing::warn!("dropped {n} staging tables left by imports that were killed")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("staging tables of killed imports not dropped: {e}"),
+    }
+}
+
+/// Remove the uploads no live process touched for two leases.
+async fn sweep_uploads(state: &AppState) {
+    let Ok(folder) = state.uploads.path() else {
+        return;
+    };
+    let stale = state.config.job_lease * 2;
+    let removed = tokio::task::spawn_blocking(move || import::sweep_uploads(&folder, stale))
+        .await
+        .unwrap_or(0);
+    if removed > 0 {
+        tracing::warn!("removed {removed} uploads left by a server that stopped");
+    }
+}
+
+/// Serve on a bound listener until Ctrl-C (or SIGTERM). Call [`start`] first.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let store = state.store.clone();
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let jobs = tokio::spawn(watch_jobs(state.clone()));
     let app = router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     housekeeping.abort();
+    jobs.abort();
     store.close().await;
     Ok(())
 }
 
+/// Every heartbeat ([`import::heartbeat_every`]): fail the jobs of servers that stopped,
+/// and remove their uploads once stale. Every server does it; the database decides.
+async fn watch_jobs(state: AppState) {
+    let mut tick = tokio::time::interval(import::heartbeat_every(state.config.job_lease));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = import::fail_stopped_jobs(&state).await {
+            tracing::warn!("stopped jobs not failed: {e}");
+        }
+        sweep_uploads(&state).await;
+    }
+}
+
 /// Every hour: forget expired sessions and login failures older than the throttling
-/// window. Any process may do it; doing it twice is harmless.
+/// window, and drop staging tables killed imports left. Any process may do it; doing it
+/// twice is harmless.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
+        drop_orphan_staging(&state).await;
         if let Err(e) = state.store.delete_expired_sessions().await {
             tracing::warn!("housekeeping: sessions: {e}");
         }

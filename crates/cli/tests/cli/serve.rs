@@ -420,8 +420,12 @@ fn two_servers_on_one_postgres_share_sessions_and_imports() {
         let o = fupin(&["migrate", "--db", &db]);
         assert!(o.status.success(), "{}", text(&o.stderr));
         add_user(&db, "admin", &["--role", "hq_admin"]);
-        let a = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]);
-        let b = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]);
+        // One upload folder for both, as on one machine (not the user's home).
+        let uploads = tempfile::tempdir().unwrap();
+        let folder = uploads.path().join("uploads");
+        let env = [("FUPIN_UPLOAD_DIR", folder.to_str().unwrap())];
+        let a = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &env);
+        let b = serve(&["--db", &db, "--addr", "127.0.0.1:0"], &env);
         assert_ne!(a.addr, b.addr);
 
         // A session made on A works on B; ended on B, it is gone on A.
@@ -667,8 +671,10 @@ fn two_servers_on_one_postgres_escalate_each_overdue_item_once() {
             "--escalate-minutes",
             "1",
         ];
-        let a = serve(&args, &[]);
-        let b = serve(&args, &[]);
+        let folder = tmp.path().join("uploads");
+        let env = [("FUPIN_UPLOAD_DIR", folder.to_str().unwrap())];
+        let a = serve(&args, &env);
+        let b = serve(&args, &env);
         let escalated = "SELECT COUNT(*) FROM work_items WHERE escalated_at IS NOT NULL";
         let start = Instant::now();
         while count(escalated) < due {
@@ -699,4 +705,265 @@ fn two_servers_on_one_postgres_escalate_each_overdue_item_once() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers that stop mid-import (issue 20).
+
+/// A `fupin serve` process run directly (not under the watchdog), so that a test can
+/// `kill -9` it; killed when dropped.
+struct Killable {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_killable(args: &[&str], env: &[(&str, &str)]) -> Killable {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fupin"));
+    cmd.arg("serve")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut server = Killable {
+        child: cmd.spawn().unwrap(),
+        addr: String::new(),
+    };
+    let mut out = BufReader::new(server.child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            panic!("fupin serve did not start");
+        }
+        if let Some(i) = line.find("http://") {
+            let rest = &line[i + 7..];
+            server.addr = rest[..rest.find('/').unwrap()].to_string();
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                let _ = out.read_to_string(&mut sink);
+            });
+            return server;
+        }
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// What the job page and the API say of an import whose server stopped.
+const INTERRUPTED: &str = "导入中断：处理它的服务器已停止，文件未写入任何数据，请重新上传";
+
+/// A server killed (`kill -9`) while it imports a register: the upload waited in a
+/// private folder beside the database (0700, its files 0600); the restarted server marks
+/// the job failed once its lease has passed, with a message the user understands on the
+/// page and in the API; no version was added, and the upload folder is emptied.
+#[cfg(unix)]
+#[test]
+fn a_server_killed_mid_import_fails_the_job_after_restart_and_leaves_no_upload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("fupin.db").display());
+    let o = fupin(&["migrate", "--db", &db]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    add_user(&db, "admin", &["--role", "hq_admin"]);
+    let register = tmp.path().join("register");
+    let o = fupin(&[
+        "gen",
+        "--households",
+        "30000",
+        "--error-rate",
+        "0",
+        "--out",
+        register.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let lease = [("FUPIN_JOB_LEASE_SECONDS", "2")];
+    let args = ["--db", &db, "--addr", "127.0.0.1:0"];
+    let server = serve_killable(&args, &lease);
+    let uploads = tmp.path().join("fupin-uploads");
+    assert_eq!(mode(&uploads), 0o700);
+
+    let (cookie, csrf) = api_login(&server.addr, "admin");
+    let (ct, body) = multipart(
+        &[("year", "2018"), ("line", "3535")],
+        &[
+            (
+                "members",
+                "members.csv",
+                std::fs::read(register.join("members.csv")).unwrap(),
+            ),
+            (
+                "villages",
+                "villages.csv",
+                std::fs::read(register.join("villages.csv")).unwrap(),
+            ),
+        ],
+    );
+    let r = http(
+        &server.addr,
+        "POST",
+        "/api/v1/imports",
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", &ct),
+            ("X-CSRF-Token", &csrf),
+        ],
+        &body,
+    );
+    assert_eq!(r.status, 202, "{}", body_text(&r));
+    let job = r.json()["job"].as_i64().unwrap();
+    let url = format!("/api/v1/jobs/{job}");
+
+    // While it runs: one private folder for the upload, its files readable by fupin only.
+    let waiting: Vec<_> = std::fs::read_dir(&uploads)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(mode(&waiting[0]), 0o700);
+    let files: Vec<_> = std::fs::read_dir(&waiting[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    let running = get(&server.addr, &url, &cookie).json();
+    assert_eq!(running["state"], "running", "{running}");
+
+    // kill -9 mid-import, and start again.
+    drop(server);
+    let server = serve_killable(&args, &lease);
+    let (cookie, _) = api_login(&server.addr, "admin");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let failed = loop {
+        let j = get(&server.addr, &url, &cookie).json();
+        if j["state"] != "running" {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "still running: {j}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert_eq!(failed["error"], INTERRUPTED, "{failed}");
+    let page = body_text(&get(&server.addr, &format!("/import/jobs/{job}"), &cookie));
+    assert!(page.contains(INTERRUPTED), "{page}");
+    assert!(page.contains(r#"data-state="failed""#), "{page}");
+    assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
+    let versions = get(&server.addr, "/api/v1/versions", &cookie).json();
+    assert_eq!(versions, serde_json::json!([]), "no version was added");
+    // The killed server's upload is removed once no process has touched it for two
+    // leases.
+    while std::fs::read_dir(&uploads).unwrap().next().is_some() {
+        assert!(Instant::now() < deadline, "the upload was left behind");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn body_text(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// A staging table a killed import left on PostgreSQL (created here as the import
+/// creates it, never attached) is dropped when a server starts, before it answers; a
+/// version's partitions are not. Uploads go to the configured folder, made private.
+#[test]
+fn a_server_start_drops_the_staging_tables_of_killed_imports() {
+    let Some(pg) = fupin_test_support::BlockingPg::create("fupin (staging)", "fupin_cli_test")
+    else {
+        return;
+    };
+    let (rt, db) = (&pg.rt, pg.url.clone());
+    let tmp = tempfile::tempdir().unwrap();
+    let outcome = std::panic::catch_unwind(|| {
+        let o = fupin(&["migrate", "--db", &db]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        add_user(&db, "admin", &["--role", "hq_admin"]);
+        let members = tmp.path().join("members.csv");
+        std::fs::write(&members, golden_without_errors()).unwrap();
+        let o = import_2018(&db, members.to_str().unwrap(), "admin");
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let sql = |statement: &str| -> Vec<String> {
+            rt.block_on(async {
+                let store = fupin_store::Store::connect_with(&db, 1).await.unwrap();
+                let fupin_store::Store::Postgres(pool) = &store else {
+                    unreachable!()
+                };
+                let rows: Vec<String> = fupin_store::sqlx::query_scalar(statement)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                store.close().await;
+                rows
+            })
+        };
+        // As `stage` in crates/store/src/import.rs creates it.
+        rt.block_on(async {
+            let store = fupin_store::Store::connect_with(&db, 1).await.unwrap();
+            let fupin_store::Store::Postgres(pool) = &store else {
+                unreachable!()
+            };
+            fupin_store::sqlx::query(
+                "CREATE TABLE households_v77 (LIKE households INCLUDING DEFAULTS \
+                 INCLUDING CONSTRAINTS, CHECK (version_id = 77))",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+            store.close().await;
+        });
+        let tables = "SELECT relname::text FROM pg_class WHERE relkind = 'r' \
+                      AND relname ~ '^households_v[0-9]+$' ORDER BY 1";
+        assert_eq!(sql(tables), ["households_v1", "households_v77"]);
+        let uploads = tmp.path().join("uploads");
+        let server = serve(
+            &["--db", &db, "--addr", "127.0.0.1:0"],
+            &[("FUPIN_UPLOAD_DIR", uploads.to_str().unwrap())],
+        );
+        assert_eq!(sql(tables), ["households_v1"]);
+        #[cfg(unix)]
+        assert_eq!(mode(&uploads), 0o700);
+        drop(server);
+    });
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// An upload folder others can read (such as the system's temp folder) is refused at
+/// start, never changed.
+#[cfg(unix)]
+#[test]
+fn serve_refuses_an_upload_folder_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("fupin.db").display());
+    let open = tmp.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_fupin"))
+        .args(["serve", "--db", &db, "--addr", "127.0.0.1:0"])
+        .env("FUPIN_UPLOAD_DIR", &open)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("其他用户可以读取"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(mode(&open), 0o755);
 }

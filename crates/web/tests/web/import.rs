@@ -14,7 +14,128 @@ both!(
     a_good_file_becomes_a_new_version_and_keeps_the_history,
     an_upload_without_a_file_or_year_is_refused_with_a_message,
     a_running_import_shows_its_percentage_from_the_job_row,
+    a_job_whose_server_stopped_is_failed_and_says_so,
+    an_upload_is_removed_however_its_job_ends,
 );
+
+/// A job another server ran, whose lease passed (that server stopped), is failed by this
+/// one: the page and the API say the import was interrupted and nothing was written; a
+/// job whose lease is live is left running.
+async fn a_job_whose_server_stopped_is_failed_and_says_so(app: App) {
+    let mut c = app.logged_in("admin", Role::HqAdmin).await;
+    let payload = serde_json::json!({
+        "file_name": "县登记表.csv",
+        "stage": "storing",
+        "progress": 18,
+        "result": null,
+    });
+    let start = |taker: &'static str| {
+        let store = app.store.clone();
+        let payload = payload.clone();
+        async move {
+            store
+                .start_job("import", &payload, taker, None)
+                .await
+                .unwrap()
+        }
+    };
+    let dead = start("fupin-killed").await;
+    let live = start("fupin-alive").await;
+    app.store
+        .renew_job_lease(dead, "fupin-killed", std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let state = fupin_web::AppState::new(app.store.clone(), test_config());
+    let failed = fupin_web::import::fail_stopped_jobs(&state).await.unwrap();
+    assert_eq!(failed, [dead]);
+
+    let job = c.get(&format!("/api/v1/jobs/{dead}")).await.json();
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error"], fupin_web::import::INTERRUPTED, "{job}");
+    let page = c.get(&format!("/import/jobs/{dead}")).await.text();
+    assert!(page.contains(fupin_web::import::INTERRUPTED), "{page}");
+    assert!(!page.contains("导入失败：导入中断"), "{page}");
+    assert!(page.contains(r#"data-state="failed""#), "{page}");
+    assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
+    let job = c.get(&format!("/api/v1/jobs/{live}")).await.json();
+    assert_eq!(job["state"], "running", "{job}");
+}
+
+/// The files in an upload folder, after waiting up to a few seconds for it to empty.
+async fn left_in(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let list = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    };
+    for _ in 0..100 {
+        if list().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    list()
+}
+
+/// Uploads wait in the configured folder, each in a private folder of its own, removed
+/// whether the upload is refused before its job starts (no year, a bad token), its file
+/// rejected, or imported.
+async fn an_upload_is_removed_however_its_job_ends(app: App) {
+    let uploads = tempfile::tempdir().unwrap();
+    let folder = uploads.path().join("uploads");
+    fupin_web::import::prepare_upload_folder(&folder).unwrap();
+    let config = fupin_web::Config {
+        upload_dir: Some(folder.clone()),
+        ..test_config()
+    };
+    let app = App::new(app.store.clone(), config);
+    let mut c = app.logged_in("admin", Role::HqAdmin).await;
+    let token = c.token();
+    let files = |members: &str| {
+        vec![
+            ("members", "members.csv", golden_bytes(members)),
+            ("villages", "villages.csv", golden_bytes("villages.csv")),
+        ]
+    };
+    // Refused before a job: no year; a wrong token.
+    let r = c
+        .post_multipart("/import", &[("csrf", &token)], &files("members.csv"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(left_in(&folder).await, Vec::<std::path::PathBuf>::new());
+    let r = c
+        .post_multipart(
+            "/import",
+            &[("csrf", "wrong"), ("year", "2018")],
+            &files("members.csv"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(left_in(&folder).await, Vec::<std::path::PathBuf>::new());
+    // A rejected file, then a good one.
+    for (members, outcome) in [
+        (golden_bytes("members.csv"), "rejected"),
+        (fupin_test_support::golden_without_errors(), "imported"),
+    ] {
+        let r = c
+            .post_multipart(
+                "/import",
+                &[("csrf", &token), ("year", "2018"), ("line", "3535")],
+                &[
+                    ("members", "members.csv", members),
+                    ("villages", "villages.csv", golden_bytes("villages.csv")),
+                ],
+                None,
+            )
+            .await;
+        let job = wait_for_job(&mut c, job_id(&r)).await;
+        assert_eq!(job["result"]["outcome"], outcome, "{job}");
+        assert_eq!(left_in(&folder).await, Vec::<std::path::PathBuf>::new());
+    }
+}
 
 /// A job another process runs is followed through its row: the page refreshes itself and
 /// shows the row's percentage, as does the API.
