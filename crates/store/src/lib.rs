@@ -50,7 +50,7 @@ pub use inspection::{
     may_record, EstimateState, FindingId, FindingRow, Inspection, InspectionId, InspectionLevel,
     NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
 };
-pub use jobs::{Job, JobId, JobState};
+pub use jobs::{Job, JobFile, JobId, JobState, MAX_JOB_FILE_BYTES};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use projects::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
 pub use register::{

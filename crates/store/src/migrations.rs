@@ -76,6 +76,11 @@ const SQLITE: Files = &[
         "register partitions",
         include_str!("../migrations/sqlite/0013_register_partitions.sql"),
     ),
+    (
+        16,
+        "job files",
+        include_str!("../migrations/sqlite/0016_job_files.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -143,6 +148,11 @@ const POSTGRES: Files = &[
         13,
         "register partitions",
         include_str!("../migrations/postgres/0013_register_partitions.sql"),
+    ),
+    (
+        16,
+        "job files",
+        include_str!("../migrations/postgres/0016_job_files.sql"),
     ),
 ];
 

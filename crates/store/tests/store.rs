@@ -42,6 +42,7 @@ contract!(
     each_job_is_taken_once,
     a_started_job_runs_at_once_and_carries_its_progress,
     job_state_changes_are_audited_in_the_name_of_who_asked,
+    a_job_keeps_its_files_while_it_runs_and_any_process_reads_them,
     an_import_reports_each_of_its_steps,
     one_township_reads_as_in_the_list_and_only_in_scope,
     township_pages_by_key_hold_every_township_once_in_scope,
@@ -1114,6 +1115,58 @@ async fn a_started_job_runs_at_once_and_carries_its_progress(store: Store) {
     let done = store.job(id).await.unwrap().unwrap();
     assert_eq!((done.state, done.payload), (JobState::Done, progress));
     assert!(!store.update_job_payload(id + 1, &json!({})).await.unwrap());
+}
+
+/// A running job keeps a file with its result (the full problem list of a rejected
+/// import), replaced by a second put and frozen once the job ends, in the database (any
+/// process reads it); a file over MAX_JOB_FILE_BYTES is refused.
+async fn a_job_keeps_its_files_while_it_runs_and_any_process_reads_them(store: Store) {
+    use serde_json::json;
+    let id = store
+        .start_job("import", &json!({}), "fupin-1", None)
+        .await
+        .unwrap();
+    let other = store
+        .start_job("import", &json!({}), "fupin-1", None)
+        .await
+        .unwrap();
+    assert!(store
+        .put_job_file(id, "problems.csv", "text/csv", b"first")
+        .await
+        .unwrap());
+    assert!(store
+        .put_job_file(id, "problems.csv", "text/csv", "文件,行号\n".as_bytes())
+        .await
+        .unwrap());
+    let f = store.job_file(id, "problems.csv").await.unwrap().unwrap();
+    assert_eq!(
+        (f.name.as_str(), f.content_type.as_str(), f.data),
+        (
+            "problems.csv",
+            "text/csv",
+            "文件,行号\n".as_bytes().to_vec()
+        )
+    );
+    assert_eq!(store.job_file(other, "problems.csv").await.unwrap(), None);
+    assert_eq!(store.job_file(id, "other.csv").await.unwrap(), None);
+    let too_big = vec![b'x'; fupin_store::MAX_JOB_FILE_BYTES + 1];
+    assert!(store
+        .put_job_file(other, "problems.csv", "text/csv", &too_big)
+        .await
+        .is_err());
+    assert_eq!(store.job_file(other, "problems.csv").await.unwrap(), None);
+
+    store.finish_job(id, None).await.unwrap();
+    assert!(!store
+        .put_job_file(id, "problems.csv", "text/csv", b"late")
+        .await
+        .unwrap());
+    assert!(!store
+        .put_job_file(other + 1, "problems.csv", "text/csv", b"none")
+        .await
+        .unwrap());
+    let f = store.job_file(id, "problems.csv").await.unwrap().unwrap();
+    assert_eq!(f.data, "文件,行号\n".as_bytes());
 }
 
 /// Every state change of a job (queued, started, taken, finished) is an audit row naming

@@ -321,6 +321,95 @@ pub fn problem_json(p: &Problem) -> Value {
     })
 }
 
+/// Policy: a rejected import's job keeps its first 1,000 problems (in file order) in its
+/// payload, with the count of all and the count of each code; the page, the API and
+/// problems.xlsx show these, and every problem is in the job's [`PROBLEMS_FILE`].
+pub const JOB_PROBLEMS_KEPT: usize = 1_000;
+
+/// The job file that holds every problem of a rejected import, as CSV.
+pub const PROBLEMS_FILE: &str = "problems.csv";
+
+/// The result of a refused import: `errors` and `warnings` as counted, every problem
+/// counted by code, the first [`JOB_PROBLEMS_KEPT`] listed; `file` says whether the
+/// full list was kept as the job's [`PROBLEMS_FILE`].
+pub fn rejected_result(
+    summary: String,
+    problems: &[Problem],
+    errors: usize,
+    warnings: usize,
+    file: bool,
+) -> Value {
+    let mut by_code = std::collections::BTreeMap::<&str, u64>::new();
+    for p in problems {
+        *by_code.entry(p.code.as_str()).or_default() += 1;
+    }
+    let kept: Vec<Value> = problems
+        .iter()
+        .take(JOB_PROBLEMS_KEPT)
+        .map(problem_json)
+        .collect();
+    json!({
+        "outcome": "rejected",
+        "summary": summary,
+        "errors": errors,
+        "warnings": warnings,
+        "total_problems": problems.len(),
+        "problems_shown": kept.len(),
+        "by_code": by_code,
+        "problems": kept,
+        "problems_file": file,
+    })
+}
+
+/// A CSV field: quoted, its quotes doubled; policy (OWASP, CSV injection): a text starting
+/// with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, so a spreadsheet shows it as
+/// text instead of running it as a formula.
+fn csv_field(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        out.push(b'\'');
+    }
+    for b in text.bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Every problem as CSV (UTF-8 with a BOM, so that Excel reads the Chinese): 文件, 行号,
+/// 列, 代码, 值, 说明. Policy: the file stops before it would pass
+/// [`fupin_store::MAX_JOB_FILE_BYTES`], its last line saying how many problems were left
+/// out.
+pub fn problems_csv(problems: &[Problem]) -> Vec<u8> {
+    // Room for the last line.
+    let limit = fupin_store::MAX_JOB_FILE_BYTES - 200;
+    let mut out = "\u{feff}文件,行号,列,代码,值,说明\r\n".as_bytes().to_vec();
+    let mut line = Vec::new();
+    for (i, p) in problems.iter().enumerate() {
+        line.clear();
+        csv_field(&mut line, &p.file);
+        line.extend_from_slice(format!(",{},", p.line).as_bytes());
+        csv_field(&mut line, p.column);
+        line.push(b',');
+        csv_field(&mut line, p.code.as_str());
+        line.push(b',');
+        csv_field(&mut line, &p.value);
+        line.push(b',');
+        csv_field(&mut line, &p.message);
+        line.extend_from_slice(b"\r\n");
+        if out.len() + line.len() > limit {
+            let left = problems.len() - i;
+            let note = format!("\"\",0,\"\",\"\",\"\",\"清单过长：其余 {left} 条未列出\"\r\n");
+            out.extend_from_slice(note.as_bytes());
+            break;
+        }
+        out.extend_from_slice(&line);
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------
 // The upload and its job.
 
@@ -504,6 +593,31 @@ struct Import<'a> {
 }
 
 impl Import<'_> {
+    /// The result of a refused import: every problem kept as the job's [`PROBLEMS_FILE`],
+    /// the first of them in the payload ([`rejected_result`]).
+    async fn rejection(
+        &self,
+        summary: String,
+        problems: Vec<Problem>,
+        errors: usize,
+        warnings: usize,
+    ) -> Result<Value, String> {
+        let (problems, csv) = tokio::task::spawn_blocking(move || {
+            let csv = problems_csv(&problems);
+            (problems, csv)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let kept = self
+            .row
+            .store
+            .put_job_file(self.row.id, PROBLEMS_FILE, "text/csv; charset=utf-8", &csv)
+            .await
+            .map_err(|e| e.to_string())?;
+        drop(csv);
+        Ok(rejected_result(summary, &problems, errors, warnings, kept))
+    }
+
     /// Check, then store; the result goes into the job row once the ticker has stopped.
     async fn run(
         self,
@@ -550,18 +664,15 @@ impl Import<'_> {
         .await
         .map_err(|e| e.to_string())??;
         let (sha256, checked) = checked;
-        let rejected = |summary: String, problems: &[Problem]| {
-            let errors = problems.iter().filter(|p| p.code.is_error()).count();
-            json!({
-                "outcome": "rejected",
-                "summary": summary,
-                "errors": errors,
-                "warnings": problems.len() - errors,
-                "problems": problems.iter().map(problem_json).collect::<Vec<_>>(),
-            })
-        };
         match checked {
-            Checked::Rejected { summary, problems } => Ok(("done", rejected(summary, &problems))),
+            Checked::Rejected { summary, problems } => {
+                let errors = problems.iter().filter(|p| p.code.is_error()).count();
+                let warnings = problems.len() - errors;
+                Ok((
+                    "done",
+                    self.rejection(summary, problems, errors, warnings).await?,
+                ))
+            }
             Checked::Good {
                 register,
                 villages,
@@ -606,11 +717,9 @@ impl Import<'_> {
                         }),
                     )),
                     Err(StoreError::Refused { reason, problems }) => {
-                        let mut r = rejected(reason, &problems);
                         // The store refuses for reasons, each an error.
-                        r["errors"] = json!(problems.len());
-                        r["warnings"] = json!(0);
-                        Ok(("done", r))
+                        let errors = problems.len();
+                        Ok(("done", self.rejection(reason, problems, errors, 0).await?))
                     }
                     Err(e) => Err(e.to_string()),
                 }
@@ -753,9 +862,28 @@ struct JobPage {
     warnings: u64,
     errors: u64,
     problems: Vec<JobProblem>,
-    total_problems: usize,
+    /// Every problem found, and how many of them the job kept to show.
+    total_problems: u64,
+    kept_problems: usize,
+    /// 「共 N 条，显示前 M 条」 when only some are kept.
+    shown: Option<String>,
+    /// The job keeps the full list as [`PROBLEMS_FILE`].
+    has_file: bool,
     shown_from: usize,
     next_url: Option<String>,
+}
+
+/// How many problems a refused import found in all: the count its result carries (a job of
+/// a version before the cap kept them all, and no count).
+fn total_problems(result: &Value) -> u64 {
+    result["total_problems"]
+        .as_u64()
+        .unwrap_or_else(|| result["problems"].as_array().map_or(0, |a| a.len() as u64))
+}
+
+/// 「共 N 条，显示前 M 条」 when a job shows only some of its problems.
+fn shown_note(total: u64, kept: usize) -> Option<String> {
+    (total > kept as u64).then(|| format!("共 {total} 条，显示前 {kept} 条"))
 }
 
 #[derive(Deserialize)]
@@ -801,8 +929,8 @@ pub async fn job_page(
     let end = job.finished_at.unwrap_or_else(chrono::Utc::now);
     let elapsed = (end - job.created_at).num_milliseconds().max(0) as f64 / 1000.0;
     let all = job_problems(result);
-    let total = all.len();
-    let from = q.from.unwrap_or(0).min(total);
+    let kept = all.len();
+    let from = q.from.unwrap_or(0).min(kept);
     let problems: Vec<JobProblem> = all.into_iter().skip(from).take(JOB_PAGE).collect();
     let next = from + problems.len();
     let page = JobPage {
@@ -822,9 +950,12 @@ pub async fn job_page(
         warnings: result["warnings"].as_u64().unwrap_or(0),
         errors: result["errors"].as_u64().unwrap_or(0),
         problems,
-        total_problems: total,
+        total_problems: total_problems(result),
+        kept_problems: kept,
+        shown: shown_note(total_problems(result), kept),
+        has_file: result["problems_file"] == json!(true),
         shown_from: from + 1,
-        next_url: (next < total).then(|| format!("/import/jobs/{id}?from={next}")),
+        next_url: (next < kept).then(|| format!("/import/jobs/{id}?from={next}")),
     };
     Ok(Html(page.render()?))
 }
@@ -836,7 +967,14 @@ pub async fn job_problems_xlsx(
     Path(id): Path<JobId>,
 ) -> Result<Response, PageError> {
     let job = import_job(&state, &v, id).await?;
-    let rows: Vec<ProblemCells> = job_problems(&job.payload["result"])
+    let result = &job.payload["result"];
+    let problems = job_problems(result);
+    let note = shown_note(total_problems(result), problems.len()).map(|n| {
+        format!(
+            "{n}；全部问题见导入进度页的「下载全部问题（CSV）」：/import/jobs/{id}/{PROBLEMS_FILE}"
+        )
+    });
+    let rows: Vec<ProblemCells> = problems
         .into_iter()
         .map(|p| ProblemCells {
             file: p.file,
@@ -848,11 +986,75 @@ pub async fn job_problems_xlsx(
             household_no: String::new(),
         })
         .collect();
-    let bytes = tokio::task::spawn_blocking(move || xlsx::problems_workbook(&rows))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let bytes =
+        tokio::task::spawn_blocking(move || xlsx::problems_workbook(&rows, note.as_deref()))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(xlsx::download(bytes, &format!("导入问题清单-{id}.xlsx")))
+}
+
+/// Every problem of a refused import job in scope of this viewer, as CSV (the job's
+/// [`PROBLEMS_FILE`]), or not found.
+pub async fn problems_file(state: &AppState, v: &Viewer, id: JobId) -> Result<Response, Error> {
+    import_job(state, v, id).await?;
+    let f = state
+        .store
+        .job_file(id, PROBLEMS_FILE)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(xlsx::attachment(
+        f.data,
+        &f.content_type,
+        &format!("导入问题清单-{id}.csv"),
+    ))
+}
+
+/// GET /import/jobs/{id}/problems.csv
+pub async fn job_problems_csv(
+    State(state): State<AppState>,
+    PageUser(v): PageUser,
+    Path(id): Path<JobId>,
+) -> Result<Response, PageError> {
+    Ok(problems_file(&state, &v, id).await?)
+}
+
+/// A job's answer in the API: its result with at most [`JOB_PROBLEMS_KEPT`] problems
+/// (a job of a version before the cap kept them all), the count of all and of each code,
+/// and where the full list is (`problems_url`, null when the job kept none).
+pub fn api_result(id: JobId, result: &Value) -> Value {
+    let Some(o) = result.as_object() else {
+        return Value::Null;
+    };
+    let mut out = serde_json::Map::new();
+    for (k, v) in o {
+        if k != "problems" && k != "problems_file" {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    if result["outcome"] == "rejected" {
+        let all = result["problems"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let kept: Vec<Value> = all.iter().take(JOB_PROBLEMS_KEPT).cloned().collect();
+        if !out.contains_key("by_code") {
+            let mut by_code = std::collections::BTreeMap::<String, u64>::new();
+            for p in all {
+                *by_code
+                    .entry(p["code"].as_str().unwrap_or("").to_string())
+                    .or_default() += 1;
+            }
+            out.insert("by_code".into(), json!(by_code));
+        }
+        out.insert("total_problems".into(), json!(total_problems(result)));
+        out.insert("problems_shown".into(), json!(kept.len()));
+        out.insert("problems".into(), Value::Array(kept));
+        let url = (result["problems_file"] == json!(true))
+            .then(|| format!("/api/v1/jobs/{id}/{PROBLEMS_FILE}"));
+        out.insert("problems_url".into(), json!(url));
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]

@@ -304,7 +304,7 @@ pub fn sample_workbook(
                 }
                 continue;
             }
-            ws.write_string(row, c as u16, cell)?;
+            crate::xlsx::put(ws, row, c as u16, cell)?;
         }
         ws.write_number(row, 9, r.household.weight)?;
     }
@@ -335,7 +335,7 @@ pub fn sample_workbook(
     ];
     for (i, (k, v)) in lines.iter().enumerate() {
         about.write_string_with_format(i as u32, 0, *k, &bold)?;
-        about.write_string(i as u32, 1, v)?;
+        crate::xlsx::put(about, i as u32, 1, v)?;
     }
     about.set_column_width(0, 14)?;
     about.set_column_width(1, 80)?;
@@ -445,7 +445,7 @@ pub fn ledger_workbook(title: &str, rows: &[[String; 8]]) -> Result<Vec<u8>, Xls
     let wrap = Format::new().set_text_wrap();
     let ws = wb.add_worksheet();
     ws.set_name("整改台账")?;
-    ws.merge_range(0, 0, 0, 7, title, &bold)?;
+    ws.merge_range(0, 0, 0, 7, &crate::xlsx::cell_text(title), &bold)?;
     for (c, h) in LEDGER_HEADER.iter().enumerate() {
         ws.write_string_with_format(1, c as u16, *h, &bold)?;
     }
@@ -453,7 +453,7 @@ pub fn ledger_workbook(title: &str, rows: &[[String; 8]]) -> Result<Vec<u8>, Xls
         let row = i as u32 + 2;
         ws.write_number(row, 0, (i + 1) as f64)?;
         for (c, cell) in r.iter().enumerate().skip(1) {
-            ws.write_string_with_format(row, c as u16, cell, &wrap)?;
+            crate::xlsx::put_with_format(ws, row, c as u16, cell, &wrap)?;
         }
     }
     for (c, w) in [6, 50, 36, 16, 18, 12, 40, 18].iter().enumerate() {

@@ -150,6 +150,10 @@ pub fn router(state: AppState) -> Router {
             "/import/jobs/{id}/problems.xlsx",
             get(import::job_problems_xlsx),
         )
+        .route(
+            "/import/jobs/{id}/problems.csv",
+            get(import::job_problems_csv),
+        )
         .route("/admin/audit", get(admin::audit_page))
         .route("/admin/users", get(admin::users_page).post(admin::add_user))
         .route(

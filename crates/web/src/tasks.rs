@@ -1517,7 +1517,7 @@ pub fn ledger_workbook(l: &Ledgers) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErro
             }
             for (r, row) in chunk.iter().enumerate() {
                 for (c, v) in row.iter().enumerate() {
-                    ws.write_string(r as u32 + 1, c as u16, v)?;
+                    crate::xlsx::put(ws, r as u32 + 1, c as u16, v)?;
                 }
             }
         }
