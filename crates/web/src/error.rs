@@ -23,6 +23,8 @@ pub enum Error {
     Csrf,
     /// A request a person can correct.
     BadRequest(String),
+    /// A body or file over its limit (413), saying the limit.
+    TooLarge(String),
     Internal(String),
 }
 
@@ -46,6 +48,7 @@ impl Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Forbidden(_) | Error::Csrf => StatusCode::FORBIDDEN,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -57,6 +60,7 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::Csrf => "csrf",
             Error::BadRequest(_) => "bad_request",
+            Error::TooLarge(_) => "too_large",
             Error::Internal(_) => "internal",
         }
     }
@@ -67,7 +71,7 @@ impl Error {
             Error::NotFound => "未找到：该页面或记录不存在，或不在您的管辖范围内".into(),
             Error::Forbidden(m) => m.clone(),
             Error::Csrf => "表单已失效（安全校验未通过），请返回上一页刷新后重试".into(),
-            Error::BadRequest(m) => m.clone(),
+            Error::BadRequest(m) | Error::TooLarge(m) => m.clone(),
             Error::Internal(_) => "服务器内部错误，请稍后重试或联系管理员".into(),
         }
     }

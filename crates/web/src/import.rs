@@ -26,6 +26,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::standards::{PovertyLine, Standards};
 use fupin_domain::{Fen, Problem};
+use fupin_io::limits::FileKind;
 use fupin_io::villages::{match_villages, read_villages, Villages};
 use fupin_io::{read_members, FileError, ReadOptions, Register};
 use fupin_store::{Imported, JobId, JobState, RegisterMeta, Store, StoreError, UserId};
@@ -37,7 +38,6 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 
 /// The outcome of reading and checking the files of an import.
 pub enum Checked {
@@ -451,9 +451,7 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
         csrf: None,
         _dir: dir,
     };
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        Error::BadRequest(format!("上传未完成或格式不对：{e}"))
-    };
+    let bad = crate::upload::multipart_error;
     while let Some(mut field) = form.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
@@ -465,19 +463,13 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
                     "csv"
                 };
                 let path = r._dir.path().join(format!("{name}.{ext}"));
-                let mut file = tokio::fs::File::create(&path)
-                    .await
-                    .map_err(|e| Error::Internal(format!("无法保存上传文件：{e}")))?;
-                let mut size = 0usize;
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    size += chunk.len();
-                    file.write_all(&chunk)
-                        .await
-                        .map_err(|e| Error::Internal(format!("无法保存上传文件：{e}")))?;
-                }
-                file.flush()
-                    .await
-                    .map_err(|e| Error::Internal(format!("无法保存上传文件：{e}")))?;
+                let (kind, what) = if name == "members" {
+                    (FileKind::Members, "成员表")
+                } else {
+                    (FileKind::Villages, "村级名册")
+                };
+                let max = crate::upload::file_limit(state, kind);
+                let size = crate::upload::write_field(&mut field, &path, max, what).await?;
                 if size == 0 {
                     continue;
                 }
@@ -489,7 +481,7 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
                 *slot = Some((path, original));
             }
             "year" | "line" | "csrf" => {
-                let text = field.text().await.map_err(bad)?;
+                let text = crate::upload::field_text(field).await?;
                 let slot = match name.as_str() {
                     "year" => &mut r.year,
                     "line" => &mut r.line,

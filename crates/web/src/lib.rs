@@ -34,6 +34,7 @@ pub mod problems;
 pub mod registry;
 pub mod search;
 pub mod tasks;
+pub mod upload;
 pub mod view;
 pub mod work_api;
 pub mod xlsx;
@@ -236,11 +237,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/funds", get(funds::figures))
         .route("/funds/rule", post(funds::set_rule))
-        .route("/static/app.css", get(app_css));
+        .route("/static/app.css", get(app_css))
+        // Every other body is a form: small (the routes above that take files say theirs).
+        .layer(DefaultBodyLimit::max(upload::FORM_LIMIT));
     let api = api::routes(upload_limit)
         .merge(work_api::routes(upload_limit))
         .merge(funds_api::routes())
-        .merge(inspections_api::routes());
+        .merge(inspections_api::routes())
+        // Every other body is JSON of a few fields (the routes that take more say theirs).
+        .layer(DefaultBodyLimit::max(upload::JSON_LIMIT));
     Router::new()
         .merge(pages)
         .nest("/api", api)
