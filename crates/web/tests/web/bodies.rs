@@ -9,6 +9,9 @@ use fupin_store::Role;
 use fupin_web::Config;
 use std::path::PathBuf;
 
+/// An upload route: path, file field, other fields, and whether it is the API's.
+type Route<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], bool);
+
 /// The largest upload of this test's server.
 const UPLOAD_LIMIT: usize = 200 << 10;
 
@@ -54,7 +57,7 @@ async fn every_body_is_bounded_by_what_its_route_takes() {
 
         // A file over the upload limit, to every upload route of the pages and the API.
         let big = vec![b'a'; UPLOAD_LIMIT + 1];
-        let routes: [(&str, &str, &[(&str, &str)], bool); 7] = [
+        let routes: [Route; 7] = [
             ("/import", "members", &[("year", "2018")], false),
             ("/api/v1/imports", "members", &[("year", "2018")], true),
             (
