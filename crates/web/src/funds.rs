@@ -1240,7 +1240,10 @@ struct UploadPage {
     file_name: String,
     accepted: bool,
     summary: String,
+    /// The first [`crate::import::JOB_PROBLEMS_KEPT`] problems.
     problems: Vec<UploadProblem>,
+    /// 「共 N 条，显示前 M 条」 when there are more.
+    shown: Option<String>,
 }
 
 #[derive(Default)]
@@ -1421,7 +1424,18 @@ pub async fn upload(
         file_name: base,
         accepted,
         summary,
-        problems: problems.iter().map(UploadProblem::of).collect(),
+        problems: problems
+            .iter()
+            .take(crate::import::JOB_PROBLEMS_KEPT)
+            .map(UploadProblem::of)
+            .collect(),
+        shown: (problems.len() > crate::import::JOB_PROBLEMS_KEPT).then(|| {
+            format!(
+                "共 {} 条，显示前 {} 条",
+                problems.len(),
+                crate::import::JOB_PROBLEMS_KEPT
+            )
+        }),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
