@@ -1533,3 +1533,69 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
     store.close().await;
     db.drop_database().await;
 }
+
+/// Migration 0016 on a job stored before it with 1,500 problems: the first 1,000 kept in
+/// order, the count of all and of each code added; a smaller refused job and an imported
+/// one are left as they were.
+async fn migration_0016_cuts_the_problems_of_old_refused_jobs(store: Store) {
+    use serde_json::json;
+    store.migrate_through(13).await.unwrap();
+    let problems: Vec<serde_json::Value> = (0..1_500)
+        .map(|i| {
+            let code = if i % 3 == 0 { "E102" } else { "E105" };
+            json!({"file": "m.csv", "line": i + 2, "column": "证件号码", "code": code,
+                   "value": format!("v{i}"), "message": "错"})
+        })
+        .collect();
+    let payload = |problems: &[serde_json::Value]| {
+        json!({"file_name": "m.csv", "stage": "done", "progress": 100,
+               "result": {"outcome": "rejected", "summary": "有错误", "errors": problems.len(),
+                          "warnings": 0, "problems": problems}})
+    };
+    let big = store
+        .start_job("import", &payload(&problems), "old", None)
+        .await
+        .unwrap();
+    let small = store
+        .start_job("import", &payload(&problems[..10]), "old", None)
+        .await
+        .unwrap();
+    let imported = json!({"result": {"outcome": "imported", "version": 1}});
+    let good = store
+        .start_job("import", &imported, "old", None)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+
+    let r = store.job(big).await.unwrap().unwrap().payload["result"].clone();
+    assert_eq!(r["total_problems"], 1_500);
+    assert_eq!(r["by_code"], json!({"E102": 500, "E105": 1_000}));
+    assert_eq!(r["problems"].as_array().unwrap()[..], problems[..1_000]);
+    assert_eq!(r["summary"], "有错误");
+    assert_eq!(
+        store.job(small).await.unwrap().unwrap().payload,
+        payload(&problems[..10])
+    );
+    assert_eq!(store.job(good).await.unwrap().unwrap().payload, imported);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0016_cuts_old_refused_jobs_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fupin.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    migration_0016_cuts_the_problems_of_old_refused_jobs(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0016_cuts_old_refused_jobs_on_postgres() {
+    let Some(admin) = fupin_test_support::pg_admin_url("fupin-store") else {
+        return;
+    };
+    let db = fupin_test_support::FreshPg::create(&admin, "fupin_test").await;
+    let store = Store::connect(&db.url).await.unwrap();
+    migration_0016_cuts_the_problems_of_old_refused_jobs(store.clone()).await;
+    store.close().await;
+    db.drop_database().await;
+}
