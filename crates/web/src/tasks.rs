@@ -1076,7 +1076,7 @@ pub struct StepForm {
 
 async fn read_step(mut mp: Multipart) -> Result<StepForm, Error> {
     let mut f = StepForm::default();
-    let bad = |e: axum::extract::multipart::MultipartError| Error::BadRequest(e.to_string());
+    let bad = crate::upload::multipart_error;
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
@@ -1095,7 +1095,7 @@ async fn read_step(mut mp: Multipart) -> Result<StepForm, Error> {
             }
             continue;
         }
-        let text = field.text().await.map_err(bad)?;
+        let text = crate::upload::field_text(field).await?;
         match name.as_str() {
             "csrf" => f.csrf = Some(text),
             "action" => f.action = text,
