@@ -600,12 +600,14 @@ impl Import<'_> {
         })
         .await
         .map_err(|e| e.to_string())?;
-        let kept = self
-            .row
-            .store
-            .put_job_file(self.row.id, PROBLEMS_FILE, "text/csv; charset=utf-8", &csv)
-            .await
-            .map_err(|e| e.to_string())?;
+        // A refusal of the whole file (too large, not a table) lists no problem: no file.
+        let kept = !problems.is_empty()
+            && self
+                .row
+                .store
+                .put_job_file(self.row.id, PROBLEMS_FILE, "text/csv; charset=utf-8", &csv)
+                .await
+                .map_err(|e| e.to_string())?;
         drop(csv);
         Ok(rejected_result(summary, &problems, errors, warnings, kept))
     }

@@ -4,7 +4,8 @@
 //! single-line CSV of 200 MB uploaded as the register. Each is refused with a message
 //! that says why; a refused import's job answers in a few kilobytes; the server's peak
 //! resident memory (VmHWM) stays under [`PEAK_MB`] and it keeps under [`AFTER_MB`]
-//! afterwards (it was 5,414 MB and 6,953 MB at the probe, 4.6 GB kept).
+//! afterwards (it was 5,414 MB and 6,953 MB at the probe, 4.6 GB kept; 21 MB idle, 88 MB
+//! at its peak and after on the machine this was written on).
 //!
 //! The bounds leave room for the server itself (tens of MB idle on an empty SQLite
 //! database), SQLite's page cache and the upload's buffers: a file is streamed to disk and
@@ -21,12 +22,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The server's peak resident memory allowed through every hostile upload, MB.
-const PEAK_MB: u64 = 512;
+const PEAK_MB: u64 = 256;
 /// Its resident memory allowed once they are refused, MB.
-const AFTER_MB: u64 = 256;
-/// The padding of the XLSX's sheet: 1 GB of spaces (the probe's 1.5 GB takes longer to
-/// pack and refuses the same way: past its kind's unpacked size and ratio, both far).
-const PAD: u64 = 1 << 30;
+const AFTER_MB: u64 = 192;
+/// The padding of the XLSX's sheet: 1.5 GB of spaces, as at the probe (past every kind's
+/// unpacked size or ratio, both far).
+const PAD: u64 = 1536 << 20;
 /// The single-line CSV: 200 MB, as at the probe.
 const LINE: u64 = 200 << 20;
 /// The largest job answer for a refused import, bytes.
@@ -220,13 +221,19 @@ fn hostile_uploads_keep_the_servers_memory_bounded() {
         let result = &job["result"];
         assert_eq!(result["outcome"], "rejected", "{file:?}: {job}");
         assert!(
-            result["summary"].as_str().unwrap().contains("上限"),
+            result["summary"].as_str().unwrap().contains("超过"),
             "{file:?}: the refusal names the limit: {job}"
         );
         assert!(
             bytes < JOB_ANSWER,
             "{file:?}: a job answer of {bytes} bytes"
         );
+        if result["total_problems"] == 0 {
+            assert!(
+                result["problems_url"].is_null(),
+                "{file:?}: no empty list: {job}"
+            );
+        }
         let page = http(
             addr,
             "GET",
@@ -243,12 +250,14 @@ fn hostile_uploads_keep_the_servers_memory_bounded() {
     }
 
     let peak = status_mb(pid, "VmHWM");
+    eprintln!("fupin serve: idle {idle} MB, peak {peak} MB");
     assert!(
         peak < PEAK_MB,
         "peak resident memory {peak} MB (idle {idle} MB), bound {PEAK_MB} MB"
     );
     std::thread::sleep(Duration::from_secs(1));
     let after = status_mb(pid, "VmRSS");
+    eprintln!("fupin serve: {after} MB after the uploads");
     assert!(
         after < AFTER_MB,
         "resident memory {after} MB after the uploads (idle {idle} MB), bound {AFTER_MB} MB"
