@@ -26,7 +26,7 @@ use fupin_domain::estimates::{percent, Approval, Estimates, IndicatorEstimate, V
 use fupin_domain::forecast::Forecast;
 use fupin_domain::sampling::{Allocation, Group, SamplingPlan};
 use fupin_domain::work_item::{Refusal, WorkState};
-use fupin_io::inspection::{read_results, read_rural_households, RuralEntry, RESULT_COLUMNS};
+use fupin_io::inspection::{RuralEntry, RESULT_COLUMNS};
 use fupin_store::{
     may_record, FindingRow, Inspection, InspectionLevel, ItemScope, NewFinding, NewInspection,
     RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
@@ -156,11 +156,15 @@ impl PlanFields {
 }
 
 /// The non-registered households of the uploaded rural households file, per village.
-pub fn rural_of(file: Option<&Saved>) -> Result<Vec<RuralVillage>, Error> {
+pub fn rural_of(
+    file: Option<&Saved>,
+    limits: &fupin_io::FileLimits,
+) -> Result<Vec<RuralVillage>, Error> {
     let Some(file) = file.filter(|f| f.size > 0) else {
         return Ok(Vec::new());
     };
-    let read = read_rural_households(&file.path, None).map_err(|e| named(e.to_string(), file))?;
+    let read = fupin_io::inspection::read_rural_households_within(&file.path, None, limits)
+        .map_err(|e| named(e.to_string(), file))?;
     let mut out: Vec<RuralVillage> = read
         .villages
         .into_iter()
@@ -188,13 +192,18 @@ fn named(message: String, file: &Saved) -> Error {
 }
 
 /// The filled sample list (XLSX or CSV), all or nothing, as `fupin estimate` reads it.
-pub fn results_of(file: Option<&Saved>, sample: &StoredSample) -> Result<Vec<Verification>, Error> {
+pub fn results_of(
+    file: Option<&Saved>,
+    sample: &StoredSample,
+    limits: &fupin_io::FileLimits,
+) -> Result<Vec<Verification>, Error> {
     let Some(file) = file.filter(|f| f.size > 0) else {
         return Err(Error::BadRequest(
             "请选择填好的样本清单（XLSX 或 CSV）".into(),
         ));
     };
-    read_results(&file.path, None, &sample.sample).map_err(|e| named(e.to_string(), file))
+    fupin_io::inspection::read_results_within(&file.path, None, &sample.sample, limits)
+        .map_err(|e| named(e.to_string(), file))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -738,7 +747,7 @@ pub async fn draw_page(
         take_all: up.fields.get("take_all").cloned(),
     };
     let plan = fields.plan()?;
-    let rural = rural_of(up.file.as_ref())?;
+    let rural = rural_of(up.file.as_ref(), &state.config.limits.inspection)?;
     state
         .store
         .draw_sample(v.user(), id, &plan, &rural)
@@ -776,7 +785,7 @@ pub async fn results_upload(
         .into());
     }
     let s = state.store.sample(id).await?.ok_or(Error::NotFound)?;
-    let results = results_of(up.file.as_ref(), &s)?;
+    let results = results_of(up.file.as_ref(), &s, &state.config.limits.inspection)?;
     state
         .store
         .record_results(v.user(), id, &results)

@@ -357,9 +357,11 @@ pub async fn import_plan(
     let base = saved.name.clone();
     let path = saved.path.clone();
     let facts = up.facts.clone();
+    let limits = state.config.limits.plan;
     let read = tokio::task::spawn_blocking(move || {
         let sha = crate::import::sha256_file(&path);
-        (fupin_io::plan_file::read_plan(&path, None, &facts), sha)
+        let read = fupin_io::plan_file::read_plan_within(&path, None, &facts, &limits);
+        (read, sha)
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))?;
