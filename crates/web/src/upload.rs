@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::AppState;
 use axum::extract::multipart::{Field, MultipartError};
 use axum::http::StatusCode;
-use fupin_io::limits::{show_bytes, FileKind, Limits};
+use fupin_io::limits::{show_bytes, FileKind};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
@@ -29,10 +29,12 @@ pub const RESULTS_LIMIT: usize = 16 << 20;
 /// most 64 KB.
 pub const MAX_FIELD_BYTES: usize = 64 << 10;
 
-/// The largest file of a kind an upload may carry: the kind's `max_file_bytes`
-/// (`fupin_io::limits`), and never more than the configured upload limit.
+/// The largest file of a kind an upload may carry: the kind's configured `max_file_bytes`
+/// ([`crate::Config::limits`]), and never more than the configured upload limit.
 pub fn file_limit(state: &AppState, kind: FileKind) -> u64 {
-    Limits::default()
+    state
+        .config
+        .limits
         .of(kind)
         .max_file_bytes
         .min(state.config.max_upload_bytes as u64)
