@@ -34,6 +34,7 @@ fn left_in(dir: &std::path::Path) -> Vec<String> {
     walk(dir)
 }
 
+/// Every file under `dir`.
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
@@ -118,5 +119,38 @@ async fn every_body_is_bounded_by_what_its_route_takes() {
         let r = c.post_json("/api/v1/session", &body, None).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     })
+    .await;
+}
+
+/// A file over its kind's configured size is stopped while it arrives, even within the
+/// upload limit: 413 naming that size, nothing left on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_over_its_kinds_size_is_stopped_as_it_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().to_path_buf();
+    let mut config = Config {
+        upload_dir: Some(uploads.clone()),
+        max_upload_bytes: UPLOAD_LIMIT,
+        ..test_config()
+    };
+    config.limits.plan.max_file_bytes = 10 << 10;
+    let left = uploads.clone();
+    fupin_test_support::on_sqlite(
+        |store| App::new(store, config),
+        move |app| async move {
+            let mut c = app.logged_in("hq", Role::HqAdmin).await;
+            let plan = vec![b'a'; 20 << 10];
+            let r = c
+                .post_page_form("/tasks/plan", &[], &[("plan", "plan.csv", plan)])
+                .await;
+            assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+            assert!(
+                r.text().contains("方案文件超过此类文件的上限 10 KB"),
+                "{}",
+                r.text()
+            );
+            assert_eq!(walk(&left), Vec::<String>::new());
+        },
+    )
     .await;
 }
