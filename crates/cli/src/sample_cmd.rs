@@ -542,7 +542,7 @@ fn write_xlsx(path: &Path, rows: &[ListRow], rec: &Recorded) -> Result<()> {
                 }
                 continue;
             }
-            ws.write_string(row, c as u16, &r.cells[c])?;
+            fupin_web::xlsx::put(ws, row, c as u16, &r.cells[c])?;
         }
         ws.write_number(row, 9, r.weight)?;
     }
@@ -610,7 +610,7 @@ fn write_xlsx(path: &Path, rows: &[ListRow], rec: &Recorded) -> Result<()> {
     ];
     for (i, (k, v)) in lines.iter().enumerate() {
         about.write_string_with_format(i as u32, 0, *k, &bold)?;
-        about.write_string(i as u32, 1, v)?;
+        fupin_web::xlsx::put(about, i as u32, 1, v)?;
     }
     about.set_column_width(0, 14)?;
     about.set_column_width(1, 80)?;

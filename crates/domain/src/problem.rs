@@ -28,6 +28,8 @@ pub enum ProblemCode {
     E109,
     /// A member's village missing from the villages file (file-level).
     E110,
+    /// A name holding a control, text-direction or zero-width character.
+    E111,
     /// Sex column disagrees with the ID number.
     W201,
     /// per_capita_income differs from the computed value by more than 1 yuan.
@@ -138,6 +140,7 @@ impl ProblemCode {
             ProblemCode::E108 => "E108",
             ProblemCode::E109 => "E109",
             ProblemCode::E110 => "E110",
+            ProblemCode::E111 => "E111",
             ProblemCode::W201 => "W201",
             ProblemCode::W202 => "W202",
             ProblemCode::W203 => "W203",
@@ -184,6 +187,7 @@ impl ProblemCode {
             ProblemCode::E108 => "户主缺失或多于一人",
             ProblemCode::E109 => "同户信息不一致",
             ProblemCode::E110 => "行政村不在村级名册中",
+            ProblemCode::E111 => "姓名含有不可见字符",
             ProblemCode::W201 => "性别与证件号码不符",
             ProblemCode::W202 => "人均纯收入与计算值不符",
             ProblemCode::W203 => "在校生状况与年龄不符",
@@ -217,7 +221,7 @@ impl ProblemCode {
         }
     }
 
-    pub const ALL: [ProblemCode; 40] = [
+    pub const ALL: [ProblemCode; 41] = [
         ProblemCode::E101,
         ProblemCode::E102,
         ProblemCode::E103,
@@ -228,6 +232,7 @@ impl ProblemCode {
         ProblemCode::E108,
         ProblemCode::E109,
         ProblemCode::E110,
+        ProblemCode::E111,
         ProblemCode::W201,
         ProblemCode::W202,
         ProblemCode::W203,
@@ -267,6 +272,20 @@ impl fmt::Display for ProblemCode {
     }
 }
 
+/// Characters of a value echoed back in full; a longer value is cut to this many.
+pub const ECHO_CHARS: usize = 64;
+
+/// A value as problems and messages echo it (policy: a cell's value is shown, but never
+/// more than [`ECHO_CHARS`] characters of it): short values whole; longer ones as their
+/// first 64 characters and their length, `前 64 字…（共 N 字符）`, so a huge cell cannot
+/// make a report, a job's stored problems or a page huge.
+pub fn echo(value: &str) -> String {
+    match value.char_indices().nth(ECHO_CHARS) {
+        None => value.to_string(),
+        Some((cut, _)) => format!("{}…（共 {} 字符）", &value[..cut], value.chars().count()),
+    }
+}
+
 /// One problem: where it is, what it is, and the value that caused it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -295,13 +314,33 @@ impl Problem {
             column,
             code,
             message: message.into(),
-            value: value.into(),
+            value: echo(&value.into()),
         }
     }
 
     /// Ordering for reports: file, line, column, code.
     pub fn sort_key(&self) -> (&str, u64, &str, ProblemCode) {
         (&self.file, self.line, self.column, self.code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_echoed_as_a_prefix_and_their_length() {
+        assert_eq!(echo("张三"), "张三");
+        let just = "甲".repeat(ECHO_CHARS);
+        assert_eq!(echo(&just), just);
+        let long = "乙".repeat(10_000_000);
+        assert_eq!(
+            echo(&long),
+            format!("{}…（共 10000000 字符）", "乙".repeat(ECHO_CHARS))
+        );
+        let file: Arc<str> = "a.csv".into();
+        let p = Problem::new(&file, 2, "姓名", ProblemCode::E103, "m", long);
+        assert!(p.value.chars().count() < 100, "{}", p.value.len());
     }
 }
 

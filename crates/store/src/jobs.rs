@@ -13,6 +13,10 @@
 //! process marks the job failed ([`Store::fail_expired_jobs`]): the database is the judge,
 //! by a conditional UPDATE (on PostgreSQL of rows locked `FOR UPDATE SKIP LOCKED`), so two
 //! processes never both fail one job and a job whose lease was renewed is never failed.
+//! state change and writes no audit row (a progress bar would flood the log). Nor are
+//! its files ([`Store::put_job_file`]): a part of its result too large for the payload
+//! (the full problem list of a rejected import), written while it runs, at most
+//! [`MAX_JOB_FILE_BYTES`] each.
 
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
@@ -55,6 +59,19 @@ pub struct JobLease<'a> {
     pub id: JobId,
     pub taker: &'a str,
     pub lease: Duration,
+}
+
+/// The largest file a job may keep (bytes): the full problem list of a rejected import of
+/// a county's register fits (10^6 problems of about 60 bytes), and a job row never drags
+/// more than this behind it.
+pub const MAX_JOB_FILE_BYTES: usize = 64 << 20;
+
+/// A file of a job's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobFile {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -420,6 +437,68 @@ impl Store {
         Ok(on_pool!(self, pool => {
             let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
             row.map(|r| job(&r)).transpose()?
+        }))
+    }
+
+    /// Keep a file with a running job's result (its name unique within the job; a second
+    /// put replaces the first). False if the job is not running. Refused above
+    /// [`MAX_JOB_FILE_BYTES`]. Not audited, as its payload is not.
+    pub async fn put_job_file(
+        &self,
+        id: JobId,
+        name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<bool> {
+        if data.len() > MAX_JOB_FILE_BYTES {
+            return Err(StoreError::corrupt(format!(
+                "任务 {id} 的文件 {name} 有 {} 字节，超过上限 {MAX_JOB_FILE_BYTES} 字节",
+                data.len()
+            )));
+        }
+        let running = "SELECT state FROM jobs WHERE id = $1";
+        let delete = "DELETE FROM job_files WHERE job_id = $1 AND name = $2";
+        let insert = "INSERT INTO job_files (job_id, name, content_type, size, data) \
+                      VALUES ($1, $2, $3, $4, $5)";
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let state: Option<String> = sqlx::query_scalar(running)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if state.as_deref() != Some(JobState::Running.word()) {
+                return Ok(false);
+            }
+            sqlx::query(delete).bind(id).bind(name).execute(&mut *tx).await?;
+            sqlx::query(insert)
+                .bind(id)
+                .bind(name)
+                .bind(content_type)
+                .bind(data.len() as i64)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            true
+        }))
+    }
+
+    /// A file of a job, by name.
+    pub async fn job_file(&self, id: JobId, name: &str) -> Result<Option<JobFile>> {
+        let sql = "SELECT name, content_type, data FROM job_files WHERE job_id = $1 AND name = $2";
+        Ok(on_pool!(self, pool => {
+            let row = sqlx::query(sql).bind(id).bind(name).fetch_optional(pool).await?;
+            match row {
+                Some(r) => {
+                    use sqlx::Row;
+                    Some(JobFile {
+                        name: r.text("name")?,
+                        content_type: r.text("content_type")?,
+                        data: r.try_get("data")?,
+                    })
+                }
+                None => None,
+            }
         }))
     }
 }

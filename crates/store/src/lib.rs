@@ -50,7 +50,9 @@ pub use inspection::{
     may_record, EstimateState, FindingId, FindingRow, Inspection, InspectionId, InspectionLevel,
     NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
 };
-pub use jobs::{Job, JobId, JobLease, JobState, JOB_HEARTBEAT, JOB_LEASE};
+pub use jobs::{
+    Job, JobFile, JobId, JobLease, JobState, JOB_HEARTBEAT, JOB_LEASE, MAX_JOB_FILE_BYTES,
+};
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
 pub use projects::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
 pub use register::{

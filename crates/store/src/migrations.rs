@@ -81,6 +81,11 @@ const SQLITE: Files = &[
         "job leases",
         include_str!("../migrations/sqlite/0015_job_leases.sql"),
     ),
+    (
+        16,
+        "job files",
+        include_str!("../migrations/sqlite/0016_job_files.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -153,6 +158,11 @@ const POSTGRES: Files = &[
         15,
         "job leases",
         include_str!("../migrations/postgres/0015_job_leases.sql"),
+    ),
+    (
+        16,
+        "job files",
+        include_str!("../migrations/postgres/0016_job_files.sql"),
     ),
 ];
 

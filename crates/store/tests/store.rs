@@ -42,6 +42,7 @@ contract!(
     each_job_is_taken_once,
     a_started_job_runs_at_once_and_carries_its_progress,
     job_state_changes_are_audited_in_the_name_of_who_asked,
+    a_job_keeps_its_files_while_it_runs_and_any_process_reads_them,
     an_import_reports_each_of_its_steps,
     one_township_reads_as_in_the_list_and_only_in_scope,
     township_pages_by_key_hold_every_township_once_in_scope,
@@ -1120,6 +1121,58 @@ async fn a_started_job_runs_at_once_and_carries_its_progress(store: Store) {
     assert!(!store.update_job_payload(id + 1, &json!({})).await.unwrap());
 }
 
+/// A running job keeps a file with its result (the full problem list of a rejected
+/// import), replaced by a second put and frozen once the job ends, in the database (any
+/// process reads it); a file over MAX_JOB_FILE_BYTES is refused.
+async fn a_job_keeps_its_files_while_it_runs_and_any_process_reads_them(store: Store) {
+    use serde_json::json;
+    let id = store
+        .start_job("import", &json!({}), "fupin-1", None)
+        .await
+        .unwrap();
+    let other = store
+        .start_job("import", &json!({}), "fupin-1", None)
+        .await
+        .unwrap();
+    assert!(store
+        .put_job_file(id, "problems.csv", "text/csv", b"first")
+        .await
+        .unwrap());
+    assert!(store
+        .put_job_file(id, "problems.csv", "text/csv", "文件,行号\n".as_bytes())
+        .await
+        .unwrap());
+    let f = store.job_file(id, "problems.csv").await.unwrap().unwrap();
+    assert_eq!(
+        (f.name.as_str(), f.content_type.as_str(), f.data),
+        (
+            "problems.csv",
+            "text/csv",
+            "文件,行号\n".as_bytes().to_vec()
+        )
+    );
+    assert_eq!(store.job_file(other, "problems.csv").await.unwrap(), None);
+    assert_eq!(store.job_file(id, "other.csv").await.unwrap(), None);
+    let too_big = vec![b'x'; fupin_store::MAX_JOB_FILE_BYTES + 1];
+    assert!(store
+        .put_job_file(other, "problems.csv", "text/csv", &too_big)
+        .await
+        .is_err());
+    assert_eq!(store.job_file(other, "problems.csv").await.unwrap(), None);
+
+    store.finish_job(id, None).await.unwrap();
+    assert!(!store
+        .put_job_file(id, "problems.csv", "text/csv", b"late")
+        .await
+        .unwrap());
+    assert!(!store
+        .put_job_file(other + 1, "problems.csv", "text/csv", b"none")
+        .await
+        .unwrap());
+    let f = store.job_file(id, "problems.csv").await.unwrap().unwrap();
+    assert_eq!(f.data, "文件,行号\n".as_bytes());
+}
+
 /// Every state change of a job (queued, started, taken, finished) is an audit row naming
 /// the account that asked for it, with the state before and after; progress is not.
 async fn job_state_changes_are_audited_in_the_name_of_who_asked(store: Store) {
@@ -1740,4 +1793,70 @@ async fn an_import_killed_half_way_still_drops_what_killed_imports_left(store: S
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// Migration 0016 on a job stored before it with 1,500 problems: the first 1,000 kept in
+/// order, the count of all and of each code added; a smaller refused job and an imported
+/// one are left as they were.
+async fn migration_0016_cuts_the_problems_of_old_refused_jobs(store: Store) {
+    use serde_json::json;
+    store.migrate_through(13).await.unwrap();
+    let problems: Vec<serde_json::Value> = (0..1_500)
+        .map(|i| {
+            let code = if i % 3 == 0 { "E102" } else { "E105" };
+            json!({"file": "m.csv", "line": i + 2, "column": "证件号码", "code": code,
+                   "value": format!("v{i}"), "message": "错"})
+        })
+        .collect();
+    let payload = |problems: &[serde_json::Value]| {
+        json!({"file_name": "m.csv", "stage": "done", "progress": 100,
+               "result": {"outcome": "rejected", "summary": "有错误", "errors": problems.len(),
+                          "warnings": 0, "problems": problems}})
+    };
+    let big = store
+        .start_job("import", &payload(&problems), "old", None)
+        .await
+        .unwrap();
+    let small = store
+        .start_job("import", &payload(&problems[..10]), "old", None)
+        .await
+        .unwrap();
+    let imported = json!({"result": {"outcome": "imported", "version": 1}});
+    let good = store
+        .start_job("import", &imported, "old", None)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+
+    let r = store.job(big).await.unwrap().unwrap().payload["result"].clone();
+    assert_eq!(r["total_problems"], 1_500);
+    assert_eq!(r["by_code"], json!({"E102": 500, "E105": 1_000}));
+    assert_eq!(r["problems"].as_array().unwrap()[..], problems[..1_000]);
+    assert_eq!(r["summary"], "有错误");
+    assert_eq!(
+        store.job(small).await.unwrap().unwrap().payload,
+        payload(&problems[..10])
+    );
+    assert_eq!(store.job(good).await.unwrap().unwrap().payload, imported);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0016_cuts_old_refused_jobs_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fupin.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    migration_0016_cuts_the_problems_of_old_refused_jobs(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0016_cuts_old_refused_jobs_on_postgres() {
+    let Some(admin) = fupin_test_support::pg_admin_url("fupin-store") else {
+        return;
+    };
+    let db = fupin_test_support::FreshPg::create(&admin, "fupin_test").await;
+    let store = Store::connect(&db.url).await.unwrap();
+    migration_0016_cuts_the_problems_of_old_refused_jobs(store.clone()).await;
+    store.close().await;
+    db.drop_database().await;
 }

@@ -53,6 +53,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
             post(import_api).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/v1/jobs/{id}", get(job))
+        .route("/v1/jobs/{id}/problems.csv", get(job_problems))
         .route("/v1/audit", get(audit))
         .route("/v1/users", get(users))
 }
@@ -527,8 +528,17 @@ async fn job(
         "stage": j.payload["stage"],
         "progress": import::job_percent(&state, &j),
         "file_name": j.payload["file_name"],
-        "result": j.payload["result"],
+        "result": import::api_result(j.id, &j.payload["result"]),
     }))
+}
+
+/// GET /api/v1/jobs/{id}/problems.csv — every problem of a refused import.
+async fn job_problems(
+    State(state): State<AppState>,
+    ApiUser(v): ApiUser,
+    Path(id): Path<JobId>,
+) -> ApiResult {
+    Ok(import::problems_file(&state, &v, id).await?)
 }
 
 #[derive(Deserialize)]

@@ -32,6 +32,8 @@ pub enum Error {
     },
     /// The database cannot be reached (stopped, restarting, dropped): 503, retry later.
     Unavailable,
+    /// A body or file over its limit (413), saying the limit.
+    TooLarge(String),
     Internal(String),
 }
 
@@ -64,6 +66,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Invalid { status, .. } => *status,
             Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +86,7 @@ impl Error {
                 _ => "bad_request",
             },
             Error::Unavailable => "unavailable",
+            Error::TooLarge(_) => "too_large",
             Error::Internal(_) => "internal",
         }
     }
@@ -93,7 +97,7 @@ impl Error {
             Error::NotFound => "未找到：该页面或记录不存在，或不在您的管辖范围内".into(),
             Error::Forbidden(m) => m.clone(),
             Error::Csrf => "表单已失效（安全校验未通过），请返回上一页刷新后重试".into(),
-            Error::BadRequest(m) => m.clone(),
+            Error::BadRequest(m) | Error::TooLarge(m) => m.clone(),
             Error::Invalid { message, .. } => message.clone(),
             Error::Unavailable => format!(
                 "数据库暂时无法连接（可能正在维护或重启），请约 {RETRY_AFTER_SECONDS} 秒后重试；\

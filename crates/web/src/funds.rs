@@ -1242,28 +1242,39 @@ struct UploadPage {
     file_name: String,
     accepted: bool,
     summary: String,
+    /// The first [`crate::import::JOB_PROBLEMS_KEPT`] problems.
     problems: Vec<UploadProblem>,
+    /// 「共 N 条，显示前 M 条」 when there are more.
+    shown: Option<String>,
 }
 
 #[derive(Default)]
 struct Upload {
     csrf: Option<String>,
     what: String,
-    file_name: String,
-    bytes: Vec<u8>,
+    /// The file, saved to disk as it arrived (never held whole in memory).
+    file: Option<crate::upload::Saved>,
 }
 
-async fn read_upload(mut mp: Multipart) -> Result<Upload, Error> {
+async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, Error> {
+    use fupin_io::limits::FileKind;
     let mut up = Upload::default();
-    let bad = |e: axum::extract::multipart::MultipartError| Error::BadRequest(e.to_string());
+    let bad = crate::upload::multipart_error;
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
-            up.file_name = field.file_name().unwrap_or("upload.csv").to_string();
-            up.bytes = field.bytes().await.map_err(bad)?.to_vec();
+            // `what` may come after the file: the largest of the kinds this form takes.
+            let kinds = [
+                FileKind::Projects,
+                FileKind::Disbursements,
+                FileKind::Beneficiaries,
+            ];
+            let max = crate::upload::file_limit_of(state, &kinds);
+            up.file =
+                Some(crate::upload::save(state, field, "upload.csv", max, "上传的文件").await?);
             continue;
         }
-        let text = field.text().await.map_err(bad)?;
+        let text = crate::upload::field_text(field).await?;
         match name.as_str() {
             "csrf" => up.csrf = Some(text),
             "what" => up.what = text.trim().to_string(),
@@ -1287,7 +1298,7 @@ pub async fn upload(
     PageUser(v): PageUser,
     mp: Multipart,
 ) -> Result<Response, PageError> {
-    let up = read_upload(mp).await?;
+    let up = read_upload(&state, mp).await?;
     v.check_csrf(up.csrf.as_deref())?;
     let what: &'static str = match up.what.as_str() {
         "projects" => {
@@ -1311,35 +1322,33 @@ pub async fn upload(
             return Err(Error::BadRequest(format!("未知的导入类型「{other}」")).into());
         }
     };
-    if up.bytes.is_empty() {
+    let Some(saved) = up.file.filter(|f| f.size > 0) else {
         return Err(Error::BadRequest(format!("请选择{what}文件（CSV 或 XLSX）")).into());
-    }
-    let dir = match &state.config.upload_dir {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
-    }
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    };
     // The name the user gave, without folders (its extension says CSV or XLSX).
-    let base = std::path::Path::new(&up.file_name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "upload.csv".into());
-    let path = dir.path().join(&base);
-    std::fs::write(&path, &up.bytes).map_err(|e| Error::Internal(e.to_string()))?;
+    let base = saved.name.clone();
+    let path = saved.path.clone();
     let kind = up.what.clone();
+    let limits = state.config.limits.clone();
     let read =
         tokio::task::spawn_blocking(move || -> Result<ReadFile, fupin_io::error::FileError> {
+            use fupin_io::funds_file::{read_beneficiaries_within, read_disbursements_within};
             Ok(match kind.as_str() {
-                "projects" => {
-                    ReadFile::Projects(fupin_io::projects_file::read_projects(&path, None)?)
-                }
-                "disbursements" => {
-                    ReadFile::Disbursements(fupin_io::funds_file::read_disbursements(&path, None)?)
-                }
-                _ => {
-                    ReadFile::Beneficiaries(fupin_io::funds_file::read_beneficiaries(&path, None)?)
-                }
+                "projects" => ReadFile::Projects(fupin_io::projects_file::read_projects_within(
+                    &path,
+                    None,
+                    &limits.projects,
+                )?),
+                "disbursements" => ReadFile::Disbursements(read_disbursements_within(
+                    &path,
+                    None,
+                    &limits.disbursements,
+                )?),
+                _ => ReadFile::Beneficiaries(read_beneficiaries_within(
+                    &path,
+                    None,
+                    &limits.beneficiaries,
+                )?),
             })
         })
         .await
@@ -1425,7 +1434,18 @@ pub async fn upload(
         file_name: base,
         accepted,
         summary,
-        problems: problems.iter().map(UploadProblem::of).collect(),
+        problems: problems
+            .iter()
+            .take(crate::import::JOB_PROBLEMS_KEPT)
+            .map(UploadProblem::of)
+            .collect(),
+        shown: (problems.len() > crate::import::JOB_PROBLEMS_KEPT).then(|| {
+            format!(
+                "共 {} 条，显示前 {} 条",
+                problems.len(),
+                crate::import::JOB_PROBLEMS_KEPT
+            )
+        }),
     };
     Ok((status, Html(page.render()?)).into_response())
 }

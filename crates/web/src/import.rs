@@ -37,7 +37,8 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::standards::{PovertyLine, Standards};
 use fupin_domain::{Fen, Problem};
-use fupin_io::villages::{match_villages, read_villages, Villages};
+use fupin_io::limits::FileKind;
+use fupin_io::villages::{match_villages, Villages};
 use fupin_io::{read_members, FileError, ReadOptions, Register};
 use fupin_store::{Imported, JobId, JobLease, JobState, RegisterMeta, Store, StoreError, UserId};
 use serde::Deserialize;
@@ -48,7 +49,6 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 
 /// The outcome of reading and checking the files of an import.
 pub enum Checked {
@@ -104,10 +104,12 @@ pub fn check_files(
     villages: Option<&Upload<'_>>,
     year: i32,
     read: Option<Arc<AtomicU64>>,
+    limits: &fupin_io::Limits,
 ) -> Checked {
     let mut opts = ReadOptions::new(year);
     opts.member_texts = true;
     opts.progress = read;
+    opts.limits = limits.members;
     let mut register = match read_members(members.path, &opts) {
         Ok(r) => r,
         Err(e) => return rejected_by(e, members),
@@ -117,7 +119,12 @@ pub fn check_files(
     let villages = match villages {
         None => None,
         Some(vf) => {
-            let mut v = match read_villages(vf.path, None, None) {
+            let mut v = match fupin_io::villages::read_villages_within(
+                vf.path,
+                None,
+                None,
+                &limits.villages,
+            ) {
                 Ok(v) => v,
                 Err(e) => return rejected_by(e, vf),
             };
@@ -348,6 +355,95 @@ pub fn problem_json(p: &Problem) -> Value {
     })
 }
 
+/// Policy: a rejected import's job keeps its first 1,000 problems (in file order) in its
+/// payload, with the count of all and the count of each code; the page, the API and
+/// problems.xlsx show these, and every problem is in the job's [`PROBLEMS_FILE`].
+pub const JOB_PROBLEMS_KEPT: usize = 1_000;
+
+/// The job file that holds every problem of a rejected import, as CSV.
+pub const PROBLEMS_FILE: &str = "problems.csv";
+
+/// The result of a refused import: `errors` and `warnings` as counted, every problem
+/// counted by code, the first [`JOB_PROBLEMS_KEPT`] listed; `file` says whether the
+/// full list was kept as the job's [`PROBLEMS_FILE`].
+pub fn rejected_result(
+    summary: String,
+    problems: &[Problem],
+    errors: usize,
+    warnings: usize,
+    file: bool,
+) -> Value {
+    let mut by_code = std::collections::BTreeMap::<&str, u64>::new();
+    for p in problems {
+        *by_code.entry(p.code.as_str()).or_default() += 1;
+    }
+    let kept: Vec<Value> = problems
+        .iter()
+        .take(JOB_PROBLEMS_KEPT)
+        .map(problem_json)
+        .collect();
+    json!({
+        "outcome": "rejected",
+        "summary": summary,
+        "errors": errors,
+        "warnings": warnings,
+        "total_problems": problems.len(),
+        "problems_shown": kept.len(),
+        "by_code": by_code,
+        "problems": kept,
+        "problems_file": file,
+    })
+}
+
+/// A CSV field: quoted, its quotes doubled; policy (OWASP, CSV injection): a text starting
+/// with `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, so a spreadsheet shows it as
+/// text instead of running it as a formula.
+fn csv_field(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        out.push(b'\'');
+    }
+    for b in text.bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Every problem as CSV (UTF-8 with a BOM, so that Excel reads the Chinese): 文件, 行号,
+/// 列, 代码, 值, 说明. Policy: the file stops before it would pass
+/// [`fupin_store::MAX_JOB_FILE_BYTES`], its last line saying how many problems were left
+/// out.
+pub fn problems_csv(problems: &[Problem]) -> Vec<u8> {
+    // Room for the last line.
+    let limit = fupin_store::MAX_JOB_FILE_BYTES - 200;
+    let mut out = "\u{feff}文件,行号,列,代码,值,说明\r\n".as_bytes().to_vec();
+    let mut line = Vec::new();
+    for (i, p) in problems.iter().enumerate() {
+        line.clear();
+        csv_field(&mut line, &p.file);
+        line.extend_from_slice(format!(",{},", p.line).as_bytes());
+        csv_field(&mut line, p.column);
+        line.push(b',');
+        csv_field(&mut line, p.code.as_str());
+        line.push(b',');
+        csv_field(&mut line, &p.value);
+        line.push(b',');
+        csv_field(&mut line, &p.message);
+        line.extend_from_slice(b"\r\n");
+        if out.len() + line.len() > limit {
+            let left = problems.len() - i;
+            let note = format!("\"\",0,\"\",\"\",\"\",\"清单过长：其余 {left} 条未列出\"\r\n");
+            out.extend_from_slice(note.as_bytes());
+            break;
+        }
+        out.extend_from_slice(&line);
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------------------
 // The upload and its job.
 
@@ -391,9 +487,7 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
         csrf: None,
         dir,
     };
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        Error::BadRequest(format!("上传未完成或格式不对：{e}"))
-    };
+    let bad = crate::upload::multipart_error;
     while let Some(mut field) = form.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
@@ -405,19 +499,13 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
                     "csv"
                 };
                 let path = r.dir.path().join(format!("{name}.{ext}"));
-                let mut file = private_file(&path)
-                    .await
-                    .map_err(|e| Error::Internal(format!("无法保存上传文件：{e}")))?;
-                let mut size = 0usize;
-                while let Some(chunk) = field.chunk().await.map_err(bad)? {
-                    size += chunk.len();
-                    file.write_all(&chunk)
-                        .await
-                        .map_err(|e| Error::Internal(format!("无法保存上传文件：{e}")))?;
-                }
-                file.flush()
-                    .await
-                    .map_err(|e| Error::Internal(format!("无法保存上传文件：{e}")))?;
+                let (kind, what) = if name == "members" {
+                    (FileKind::Members, "成员表")
+                } else {
+                    (FileKind::Villages, "村级名册")
+                };
+                let max = crate::upload::file_limit(state, kind);
+                let size = crate::upload::write_field(&mut field, &path, max, what).await?;
                 if size == 0 {
                     continue;
                 }
@@ -429,7 +517,7 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
                 *slot = Some((path, original));
             }
             "year" | "line" | "csrf" => {
-                let text = field.text().await.map_err(bad)?;
+                let text = crate::upload::field_text(field).await?;
                 let slot = match name.as_str() {
                     "year" => &mut r.year,
                     "line" => &mut r.line,
@@ -619,7 +707,7 @@ pub async fn fail_stopped_jobs(state: &AppState) -> Result<Vec<JobId>, StoreErro
 
 /// The prefix of each upload's folder in the upload folder (the sweep removes nothing
 /// else).
-const UPLOAD_PREFIX: &str = "fupin-upload-";
+pub(crate) const UPLOAD_PREFIX: &str = "fupin-upload-";
 
 /// Where uploads wait: a private folder (0700) that only this server's user can read.
 /// The configured one ([`crate::Config::upload_dir`]), prepared by the caller with
@@ -656,7 +744,7 @@ impl UploadFolder {
 }
 
 /// A temp folder builder whose folders are private (0700).
-fn private_dir_builder<'a>() -> tempfile::Builder<'a, 'a> {
+pub(crate) fn private_dir_builder<'a>() -> tempfile::Builder<'a, 'a> {
     let mut b = tempfile::Builder::new();
     #[cfg(unix)]
     {
@@ -667,7 +755,7 @@ fn private_dir_builder<'a>() -> tempfile::Builder<'a, 'a> {
 }
 
 /// Create an upload file only its owner can read (0600), whatever the umask.
-async fn private_file(path: &FsPath) -> std::io::Result<tokio::fs::File> {
+pub(crate) async fn private_file(path: &FsPath) -> std::io::Result<tokio::fs::File> {
     let mut o = tokio::fs::OpenOptions::new();
     o.write(true).create_new(true);
     #[cfg(unix)]
@@ -788,6 +876,33 @@ struct Import<'a> {
 }
 
 impl Import<'_> {
+    /// The result of a refused import: every problem kept as the job's [`PROBLEMS_FILE`],
+    /// the first of them in the payload ([`rejected_result`]).
+    async fn rejection(
+        &self,
+        summary: String,
+        problems: Vec<Problem>,
+        errors: usize,
+        warnings: usize,
+    ) -> Result<Value, String> {
+        let (problems, csv) = tokio::task::spawn_blocking(move || {
+            let csv = problems_csv(&problems);
+            (problems, csv)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        // A refusal of the whole file (too large, not a table) lists no problem: no file.
+        let kept = !problems.is_empty()
+            && self
+                .row
+                .store
+                .put_job_file(self.row.id, PROBLEMS_FILE, "text/csv; charset=utf-8", &csv)
+                .await
+                .map_err(|e| e.to_string())?;
+        drop(csv);
+        Ok(rejected_result(summary, &problems, errors, warnings, kept))
+    }
+
     /// Check, then store; the result goes into the job row once the ticker has stopped.
     async fn run(
         self,
@@ -822,6 +937,7 @@ impl Import<'_> {
         let vf = villages.clone();
         let year = self.year;
         let read = Arc::clone(&self.progress.read);
+        let limits = state.config.limits.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let sha = sha256_file(&mp).map_err(|e| format!("无法读取上传文件：{e}"))?;
             let m = Upload {
@@ -829,23 +945,20 @@ impl Import<'_> {
                 name: &mn,
             };
             let v = vf.as_ref().map(|(p, n)| Upload { path: p, name: n });
-            Ok::<_, String>((sha, check_files(&m, v.as_ref(), year, Some(read))))
+            Ok::<_, String>((sha, check_files(&m, v.as_ref(), year, Some(read), &limits)))
         })
         .await
         .map_err(|e| e.to_string())??;
         let (sha256, checked) = checked;
-        let rejected = |summary: String, problems: &[Problem]| {
-            let errors = problems.iter().filter(|p| p.code.is_error()).count();
-            json!({
-                "outcome": "rejected",
-                "summary": summary,
-                "errors": errors,
-                "warnings": problems.len() - errors,
-                "problems": problems.iter().map(problem_json).collect::<Vec<_>>(),
-            })
-        };
         match checked {
-            Checked::Rejected { summary, problems } => Ok(("done", rejected(summary, &problems))),
+            Checked::Rejected { summary, problems } => {
+                let errors = problems.iter().filter(|p| p.code.is_error()).count();
+                let warnings = problems.len() - errors;
+                Ok((
+                    "done",
+                    self.rejection(summary, problems, errors, warnings).await?,
+                ))
+            }
             Checked::Good {
                 register,
                 villages,
@@ -896,11 +1009,9 @@ impl Import<'_> {
                         }),
                     )),
                     Err(StoreError::Refused { reason, problems }) => {
-                        let mut r = rejected(reason, &problems);
                         // The store refuses for reasons, each an error.
-                        r["errors"] = json!(problems.len());
-                        r["warnings"] = json!(0);
-                        Ok(("done", r))
+                        let errors = problems.len();
+                        Ok(("done", self.rejection(reason, problems, errors, 0).await?))
                     }
                     Err(e) => Err(e.to_string()),
                 }
@@ -1043,9 +1154,28 @@ struct JobPage {
     warnings: u64,
     errors: u64,
     problems: Vec<JobProblem>,
-    total_problems: usize,
+    /// Every problem found, and how many of them the job kept to show.
+    total_problems: u64,
+    kept_problems: usize,
+    /// 「共 N 条，显示前 M 条」 when only some are kept.
+    shown: Option<String>,
+    /// The job keeps the full list as [`PROBLEMS_FILE`].
+    has_file: bool,
     shown_from: usize,
     next_url: Option<String>,
+}
+
+/// How many problems a refused import found in all: the count its result carries (a job of
+/// a version before the cap kept them all, and no count).
+fn total_problems(result: &Value) -> u64 {
+    result["total_problems"]
+        .as_u64()
+        .unwrap_or_else(|| result["problems"].as_array().map_or(0, |a| a.len() as u64))
+}
+
+/// 「共 N 条，显示前 M 条」 when a job shows only some of its problems.
+fn shown_note(total: u64, kept: usize) -> Option<String> {
+    (total > kept as u64).then(|| format!("共 {total} 条，显示前 {kept} 条"))
 }
 
 #[derive(Deserialize)]
@@ -1101,8 +1231,8 @@ pub async fn job_page(
     let end = job.finished_at.unwrap_or_else(chrono::Utc::now);
     let elapsed = (end - job.created_at).num_milliseconds().max(0) as f64 / 1000.0;
     let all = job_problems(result);
-    let total = all.len();
-    let from = q.from.unwrap_or(0).min(total);
+    let kept = all.len();
+    let from = q.from.unwrap_or(0).min(kept);
     let problems: Vec<JobProblem> = all.into_iter().skip(from).take(JOB_PAGE).collect();
     let next = from + problems.len();
     let page = JobPage {
@@ -1122,9 +1252,12 @@ pub async fn job_page(
         warnings: result["warnings"].as_u64().unwrap_or(0),
         errors: result["errors"].as_u64().unwrap_or(0),
         problems,
-        total_problems: total,
+        total_problems: total_problems(result),
+        kept_problems: kept,
+        shown: shown_note(total_problems(result), kept),
+        has_file: result["problems_file"] == json!(true),
         shown_from: from + 1,
-        next_url: (next < total).then(|| format!("/import/jobs/{id}?from={next}")),
+        next_url: (next < kept).then(|| format!("/import/jobs/{id}?from={next}")),
     };
     Ok(Html(page.render()?))
 }
@@ -1136,7 +1269,14 @@ pub async fn job_problems_xlsx(
     Path(id): Path<JobId>,
 ) -> Result<Response, PageError> {
     let job = import_job(&state, &v, id).await?;
-    let rows: Vec<ProblemCells> = job_problems(&job.payload["result"])
+    let result = &job.payload["result"];
+    let problems = job_problems(result);
+    let note = shown_note(total_problems(result), problems.len()).map(|n| {
+        format!(
+            "{n}；全部问题见导入进度页的「下载全部问题（CSV）」：/import/jobs/{id}/{PROBLEMS_FILE}"
+        )
+    });
+    let rows: Vec<ProblemCells> = problems
         .into_iter()
         .map(|p| ProblemCells {
             file: p.file,
@@ -1148,11 +1288,75 @@ pub async fn job_problems_xlsx(
             household_no: String::new(),
         })
         .collect();
-    let bytes = tokio::task::spawn_blocking(move || xlsx::problems_workbook(&rows))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let bytes =
+        tokio::task::spawn_blocking(move || xlsx::problems_workbook(&rows, note.as_deref()))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(xlsx::download(bytes, &format!("导入问题清单-{id}.xlsx")))
+}
+
+/// Every problem of a refused import job in scope of this viewer, as CSV (the job's
+/// [`PROBLEMS_FILE`]), or not found.
+pub async fn problems_file(state: &AppState, v: &Viewer, id: JobId) -> Result<Response, Error> {
+    import_job(state, v, id).await?;
+    let f = state
+        .store
+        .job_file(id, PROBLEMS_FILE)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(xlsx::attachment(
+        f.data,
+        &f.content_type,
+        &format!("导入问题清单-{id}.csv"),
+    ))
+}
+
+/// GET /import/jobs/{id}/problems.csv
+pub async fn job_problems_csv(
+    State(state): State<AppState>,
+    PageUser(v): PageUser,
+    Path(id): Path<JobId>,
+) -> Result<Response, PageError> {
+    Ok(problems_file(&state, &v, id).await?)
+}
+
+/// A job's answer in the API: its result with at most [`JOB_PROBLEMS_KEPT`] problems
+/// (a job of a version before the cap kept them all), the count of all and of each code,
+/// and where the full list is (`problems_url`, null when the job kept none).
+pub fn api_result(id: JobId, result: &Value) -> Value {
+    let Some(o) = result.as_object() else {
+        return Value::Null;
+    };
+    let mut out = serde_json::Map::new();
+    for (k, v) in o {
+        if k != "problems" && k != "problems_file" {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    if result["outcome"] == "rejected" {
+        let all = result["problems"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let kept: Vec<Value> = all.iter().take(JOB_PROBLEMS_KEPT).cloned().collect();
+        if !out.contains_key("by_code") {
+            let mut by_code = std::collections::BTreeMap::<String, u64>::new();
+            for p in all {
+                *by_code
+                    .entry(p["code"].as_str().unwrap_or("").to_string())
+                    .or_default() += 1;
+            }
+            out.insert("by_code".into(), json!(by_code));
+        }
+        out.insert("total_problems".into(), json!(total_problems(result)));
+        out.insert("problems_shown".into(), json!(kept.len()));
+        out.insert("problems".into(), Value::Array(kept));
+        let url = (result["problems_file"] == json!(true))
+            .then(|| format!("/api/v1/jobs/{id}/{PROBLEMS_FILE}"));
+        out.insert("problems_url".into(), json!(url));
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 
 use crate::auth::{PageUser, Viewer};
 use crate::error::{Error, PageError};
+use crate::upload::Saved;
 use crate::view::{self, Layout};
 use crate::xlsx::download;
 use crate::AppState;
@@ -25,9 +26,7 @@ use fupin_domain::estimates::{percent, Approval, Estimates, IndicatorEstimate, V
 use fupin_domain::forecast::Forecast;
 use fupin_domain::sampling::{Allocation, Group, SamplingPlan};
 use fupin_domain::work_item::{Refusal, WorkState};
-use fupin_io::inspection::{
-    read_results, read_rural_households, InspectionError, RuralEntry, RESULT_COLUMNS,
-};
+use fupin_io::inspection::{RuralEntry, RESULT_COLUMNS};
 use fupin_store::{
     may_record, FindingRow, Inspection, InspectionLevel, ItemScope, NewFinding, NewInspection,
     RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
@@ -157,12 +156,15 @@ impl PlanFields {
 }
 
 /// The non-registered households of the uploaded rural households file, per village.
-pub fn rural_of(file_name: &str, bytes: &[u8]) -> Result<Vec<RuralVillage>, Error> {
-    if bytes.is_empty() {
+pub fn rural_of(
+    file: Option<&Saved>,
+    limits: &fupin_io::FileLimits,
+) -> Result<Vec<RuralVillage>, Error> {
+    let Some(file) = file.filter(|f| f.size > 0) else {
         return Ok(Vec::new());
-    }
-    let path = temp_copy(file_name, bytes)?;
-    let read = read_rural_households(path.path(), None).map_err(problems)?;
+    };
+    let read = fupin_io::inspection::read_rural_households_within(&file.path, None, limits)
+        .map_err(|e| named(e.to_string(), file))?;
     let mut out: Vec<RuralVillage> = read
         .villages
         .into_iter()
@@ -183,44 +185,25 @@ pub fn rural_of(file_name: &str, bytes: &[u8]) -> Result<Vec<RuralVillage>, Erro
     Ok(out)
 }
 
-fn problems(e: InspectionError) -> Error {
-    Error::BadRequest(e.to_string())
-}
-
-/// An upload kept in a temp file with its extension (the readers go by it).
-fn temp_copy(file_name: &str, bytes: &[u8]) -> Result<tempfile::NamedTempFile, Error> {
-    let ext = std::path::Path::new(file_name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| format!(".{}", e.to_ascii_lowercase()))
-        .unwrap_or_else(|| ".csv".into());
-    let mut f = tempfile::Builder::new()
-        .suffix(&ext)
-        .tempfile()
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    std::io::Write::write_all(&mut f, bytes).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(f)
+/// A reader's refusal of an upload: the temp file's path means nothing to the user, so
+/// the upload is named as they know it.
+fn named(message: String, file: &Saved) -> Error {
+    Error::BadRequest(message.replace(&file.path.display().to_string(), &file.name))
 }
 
 /// The filled sample list (XLSX or CSV), all or nothing, as `fupin estimate` reads it.
 pub fn results_of(
-    file_name: &str,
-    bytes: &[u8],
+    file: Option<&Saved>,
     sample: &StoredSample,
+    limits: &fupin_io::FileLimits,
 ) -> Result<Vec<Verification>, Error> {
-    if bytes.is_empty() {
+    let Some(file) = file.filter(|f| f.size > 0) else {
         return Err(Error::BadRequest(
             "请选择填好的样本清单（XLSX 或 CSV）".into(),
         ));
-    }
-    let path = temp_copy(file_name, bytes)?;
-    read_results(path.path(), None, &sample.sample).map_err(|e| {
-        // The temp file's name means nothing to the user: name the upload instead.
-        Error::BadRequest(
-            e.to_string()
-                .replace(&path.path().display().to_string(), file_name),
-        )
-    })
+    };
+    fupin_io::inspection::read_results_within(&file.path, None, &sample.sample, limits)
+        .map_err(|e| named(e.to_string(), file))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -304,7 +287,7 @@ pub fn sample_workbook(
                 }
                 continue;
             }
-            ws.write_string(row, c as u16, cell)?;
+            crate::xlsx::put(ws, row, c as u16, cell)?;
         }
         ws.write_number(row, 9, r.household.weight)?;
     }
@@ -335,7 +318,7 @@ pub fn sample_workbook(
     ];
     for (i, (k, v)) in lines.iter().enumerate() {
         about.write_string_with_format(i as u32, 0, *k, &bold)?;
-        about.write_string(i as u32, 1, v)?;
+        crate::xlsx::put(about, i as u32, 1, v)?;
     }
     about.set_column_width(0, 14)?;
     about.set_column_width(1, 80)?;
@@ -445,7 +428,7 @@ pub fn ledger_workbook(title: &str, rows: &[[String; 8]]) -> Result<Vec<u8>, Xls
     let wrap = Format::new().set_text_wrap();
     let ws = wb.add_worksheet();
     ws.set_name("整改台账")?;
-    ws.merge_range(0, 0, 0, 7, title, &bold)?;
+    ws.merge_range(0, 0, 0, 7, &crate::xlsx::cell_text(title), &bold)?;
     for (c, h) in LEDGER_HEADER.iter().enumerate() {
         ws.write_string_with_format(1, c as u16, *h, &bold)?;
     }
@@ -453,7 +436,7 @@ pub fn ledger_workbook(title: &str, rows: &[[String; 8]]) -> Result<Vec<u8>, Xls
         let row = i as u32 + 2;
         ws.write_number(row, 0, (i + 1) as f64)?;
         for (c, cell) in r.iter().enumerate().skip(1) {
-            ws.write_string_with_format(row, c as u16, cell, &wrap)?;
+            crate::xlsx::put_with_format(ws, row, c as u16, cell, &wrap)?;
         }
     }
     for (c, w) in [6, 50, 36, 16, 18, 12, 40, 18].iter().enumerate() {
@@ -693,13 +676,15 @@ pub async fn detail_page(
     Ok(Html(page.render().map_err(Error::from)?))
 }
 
-/// A multipart form: text fields and at most one file.
+/// A multipart form: text fields and at most one file, saved to disk as it arrived.
 #[derive(Default)]
 pub struct Upload {
     pub fields: std::collections::HashMap<String, String>,
-    pub file_name: String,
-    pub bytes: Vec<u8>,
+    pub file: Option<Saved>,
 }
+
+/// Policy: a form of this area has at most 64 text fields (its forms have about a dozen).
+const MAX_FIELDS: usize = 64;
 
 impl Upload {
     pub fn get(&self, k: &str) -> String {
@@ -707,16 +692,26 @@ impl Upload {
     }
 }
 
-pub async fn read_upload(mut mp: Multipart, file_field: &str) -> Result<Upload, Error> {
+pub async fn read_upload(
+    state: &AppState,
+    mut mp: Multipart,
+    file_field: &str,
+) -> Result<Upload, Error> {
     let mut up = Upload::default();
-    let bad = |e: axum::extract::multipart::MultipartError| Error::BadRequest(e.to_string());
+    let bad = crate::upload::multipart_error;
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == file_field {
-            up.file_name = field.file_name().unwrap_or("upload.xlsx").to_string();
-            up.bytes = field.bytes().await.map_err(bad)?.to_vec();
+            let max = crate::upload::file_limit(state, fupin_io::limits::FileKind::Inspection);
+            up.file =
+                Some(crate::upload::save(state, field, "upload.xlsx", max, "上传的文件").await?);
         } else {
-            let text = field.text().await.map_err(bad)?;
+            if up.fields.len() >= MAX_FIELDS {
+                return Err(Error::BadRequest(format!(
+                    "表单项过多（超过 {MAX_FIELDS} 项）"
+                )));
+            }
+            let text = crate::upload::field_text(field).await?;
             up.fields.insert(name, text.trim().to_string());
         }
     }
@@ -731,7 +726,7 @@ pub async fn draw_page(
     Path(id): Path<i64>,
     mp: Multipart,
 ) -> Result<Response, PageError> {
-    let up = read_upload(mp, "rural").await?;
+    let up = read_upload(&state, mp, "rural").await?;
     v.check_csrf(Some(&up.get("csrf")))?;
     if !may_record(&v.user().role) {
         return Err(refusal(Refusal::NotAllowed(
@@ -752,7 +747,7 @@ pub async fn draw_page(
         take_all: up.fields.get("take_all").cloned(),
     };
     let plan = fields.plan()?;
-    let rural = rural_of(&up.file_name, &up.bytes)?;
+    let rural = rural_of(up.file.as_ref(), &state.config.limits.inspection)?;
     state
         .store
         .draw_sample(v.user(), id, &plan, &rural)
@@ -781,7 +776,7 @@ pub async fn results_upload(
     Path(id): Path<i64>,
     mp: Multipart,
 ) -> Result<Response, PageError> {
-    let up = read_upload(mp, "results").await?;
+    let up = read_upload(&state, mp, "results").await?;
     v.check_csrf(Some(&up.get("csrf")))?;
     if !may_record(&v.user().role) {
         return Err(refusal(Refusal::NotAllowed(
@@ -790,7 +785,7 @@ pub async fn results_upload(
         .into());
     }
     let s = state.store.sample(id).await?.ok_or(Error::NotFound)?;
-    let results = results_of(&up.file_name, &up.bytes, &s)?;
+    let results = results_of(up.file.as_ref(), &s, &state.config.limits.inspection)?;
     state
         .store
         .record_results(v.user(), id, &results)

@@ -31,8 +31,20 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/inspections", get(list).post(create))
         .route("/v1/inspections/{id}", get(one))
-        .route("/v1/inspections/{id}/sample", get(sample).post(draw))
-        .route("/v1/inspections/{id}/results", axum::routing::post(results))
+        .route(
+            "/v1/inspections/{id}/sample",
+            get(sample)
+                .post(draw)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::upload::RESULTS_LIMIT,
+                )),
+        )
+        .route(
+            "/v1/inspections/{id}/results",
+            axum::routing::post(results).layer(axum::extract::DefaultBodyLimit::max(
+                crate::upload::RESULTS_LIMIT,
+            )),
+        )
         .route("/v1/inspections/{id}/estimates", get(estimates))
         .route("/v1/inspections/{id}/findings", get(findings).post(finding))
         .route("/v1/forecast", get(forecast))

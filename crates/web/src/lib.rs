@@ -34,6 +34,7 @@ pub mod problems;
 pub mod registry;
 pub mod search;
 pub mod tasks;
+pub mod upload;
 pub mod view;
 pub mod work_api;
 pub mod xlsx;
@@ -73,6 +74,8 @@ pub struct Config {
     /// How long a job this process runs stays its own without a renewal
     /// ([`fupin_store::JOB_LEASE`]); renewed every sixth of it.
     pub job_lease: std::time::Duration,
+    /// What each kind of uploaded file may hold, passed to its reader.
+    pub limits: fupin_io::Limits,
 }
 
 impl Default for Config {
@@ -87,6 +90,7 @@ impl Default for Config {
             upload_dir: None,
             instance: instance_name(),
             job_lease: fupin_store::JOB_LEASE,
+            limits: fupin_io::Limits::default(),
         }
     }
 }
@@ -166,6 +170,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/import/jobs/{id}/problems.xlsx",
             get(import::job_problems_xlsx),
+        )
+        .route(
+            "/import/jobs/{id}/problems.csv",
+            get(import::job_problems_csv),
         )
         .route("/admin/audit", get(admin::audit_page))
         .route("/admin/users", get(admin::users_page).post(admin::add_user))
@@ -249,11 +257,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/funds", get(funds::figures))
         .route("/funds/rule", post(funds::set_rule))
-        .route("/static/app.css", get(app_css));
+        .route("/static/app.css", get(app_css))
+        // Every other body is a form: small (the routes above that take files say theirs).
+        .layer(DefaultBodyLimit::max(upload::FORM_LIMIT));
     let api = api::routes(upload_limit)
         .merge(work_api::routes(upload_limit))
         .merge(funds_api::routes())
         .merge(inspections_api::routes())
+        // Every other body is JSON of a few fields (the routes that take more say theirs).
+        .layer(DefaultBodyLimit::max(upload::JSON_LIMIT))
+        // Outermost, so that a refusal by the layers above (413 …) is JSON in Chinese too.
         .layer(axum::middleware::from_fn(error::api_rejections));
     Router::new()
         .merge(pages)

@@ -123,7 +123,7 @@ pub async fn xlsx(
             household_no: p.household_no.unwrap_or_default(),
         })
         .collect();
-    let bytes = tokio::task::spawn_blocking(move || xlsx::problems_workbook(&rows))
+    let bytes = tokio::task::spawn_blocking(move || xlsx::problems_workbook(&rows, None))
         .await
         .map_err(|e| Error::Internal(e.to_string()))?
         .map_err(|e| Error::Internal(e.to_string()))?;

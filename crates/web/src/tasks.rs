@@ -271,21 +271,24 @@ impl PlanProblem {
 pub struct PlanUpload {
     pub csrf: Option<String>,
     pub file_name: String,
-    pub bytes: Vec<u8>,
+    /// The plan file, saved to disk as it arrived (never held whole in memory).
+    pub file: Option<crate::upload::Saved>,
     pub facts: fupin_io::plan_file::PlanFacts,
 }
 
-pub async fn read_plan_upload(mut mp: Multipart) -> Result<PlanUpload, Error> {
+pub async fn read_plan_upload(state: &AppState, mut mp: Multipart) -> Result<PlanUpload, Error> {
     let mut up = PlanUpload::default();
-    let bad = |e: axum::extract::multipart::MultipartError| Error::BadRequest(e.to_string());
+    let bad = crate::upload::multipart_error;
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "plan" {
-            up.file_name = field.file_name().unwrap_or("plan.csv").to_string();
-            up.bytes = field.bytes().await.map_err(bad)?.to_vec();
+            let max = crate::upload::file_limit(state, fupin_io::limits::FileKind::Plan);
+            let saved = crate::upload::save(state, field, "plan.csv", max, "方案文件").await?;
+            up.file_name = saved.name.clone();
+            up.file = Some(saved);
             continue;
         }
-        let text = field.text().await.map_err(bad)?;
+        let text = crate::upload::field_text(field).await?;
         let text = text.trim().to_string();
         let opt = || Some(text.clone()).filter(|t| !t.is_empty());
         match name.as_str() {
@@ -313,7 +316,7 @@ pub async fn read_plan_upload(mut mp: Multipart) -> Result<PlanUpload, Error> {
             _ => {}
         }
     }
-    if up.bytes.is_empty() {
+    if up.file.as_ref().is_none_or(|f| f.size == 0) {
         return Err(Error::BadRequest(
             "请选择责任分解方案文件（CSV 或 XLSX）".into(),
         ));
@@ -346,23 +349,24 @@ pub async fn import_plan(
     up: PlanUpload,
 ) -> Result<PlanImport, Error> {
     v.require_admin()?;
-    let dir = match &state.config.upload_dir {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
-    }
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    let saved = up
+        .file
+        .as_ref()
+        .ok_or_else(|| Error::BadRequest("请选择责任分解方案文件（CSV 或 XLSX）".into()))?;
     // The name the user gave, without folders (its extension says CSV or XLSX).
-    let base = std::path::Path::new(&up.file_name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plan.csv".into());
-    let path = dir.path().join(&base);
-    std::fs::write(&path, &up.bytes).map_err(|e| Error::Internal(e.to_string()))?;
+    let base = saved.name.clone();
+    let path = saved.path.clone();
     let facts = up.facts.clone();
-    let read =
-        tokio::task::spawn_blocking(move || fupin_io::plan_file::read_plan(&path, None, &facts))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+    let limits = state.config.limits.plan;
+    let read = tokio::task::spawn_blocking(move || {
+        let sha = crate::import::sha256_file(&path);
+        let read = fupin_io::plan_file::read_plan_within(&path, None, &facts, &limits);
+        (read, sha)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let (read, sha) = read;
+    let sha = sha.map_err(|e| Error::Internal(format!("无法读取上传文件：{e}")))?;
     let file = match read {
         Ok(f) => f,
         Err(e) => {
@@ -370,7 +374,6 @@ pub async fn import_plan(
             return Ok(PlanImport::Rejected(problems, e.to_string()));
         }
     };
-    let sha = sha256_hex(&up.bytes);
     // Stored with the current register's gaps routed by it (when of its year), at once.
     let (revision, _) = state
         .store
@@ -395,7 +398,7 @@ pub async fn plan_upload(
     PageUser(v): PageUser,
     mp: Multipart,
 ) -> Result<Response, PageError> {
-    let up = read_plan_upload(mp).await?;
+    let up = read_plan_upload(&state, mp).await?;
     v.check_csrf(up.csrf.as_deref())?;
     let file_name = up.file_name.clone();
     match import_plan(&state, &v, up).await? {
@@ -1075,7 +1078,7 @@ pub struct StepForm {
 
 async fn read_step(mut mp: Multipart) -> Result<StepForm, Error> {
     let mut f = StepForm::default();
-    let bad = |e: axum::extract::multipart::MultipartError| Error::BadRequest(e.to_string());
+    let bad = crate::upload::multipart_error;
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
@@ -1094,7 +1097,7 @@ async fn read_step(mut mp: Multipart) -> Result<StepForm, Error> {
             }
             continue;
         }
-        let text = field.text().await.map_err(bad)?;
+        let text = crate::upload::field_text(field).await?;
         match name.as_str() {
             "csrf" => f.csrf = Some(text),
             "action" => f.action = text,
@@ -1517,7 +1520,7 @@ pub fn ledger_workbook(l: &Ledgers) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErro
             }
             for (r, row) in chunk.iter().enumerate() {
                 for (c, v) in row.iter().enumerate() {
-                    ws.write_string(r as u32 + 1, c as u16, v)?;
+                    crate::xlsx::put(ws, r as u32 + 1, c as u16, v)?;
                 }
             }
         }

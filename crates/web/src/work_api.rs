@@ -115,7 +115,7 @@ async fn import_plan(
     mp: Multipart,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
-    let up = tasks::read_plan_upload(mp).await?;
+    let up = tasks::read_plan_upload(&state, mp).await?;
     match tasks::import_plan(&state, &v, up).await? {
         tasks::PlanImport::Stored { revision, warnings } => Ok((
             StatusCode::CREATED,

@@ -1,10 +1,57 @@
 //! Problem lists as XLSX: every cell written as text, so an ID number keeps its 18
 //! characters (Excel keeps 15 digits of a number); a sheet holds 1,048,576 rows, so long
-//! lists go on to further sheets.
+//! lists go on to further sheets. Every text any fupin workbook puts in a cell goes
+//! through [`cell_text`] (by [`put`] and [`put_with_format`]): a cell holds at most
+//! 32,767 characters, and a longer text would fail the whole download.
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use std::borrow::Cow;
+
+/// The most a cell of Excel holds, in UTF-16 code units (what `rust_xlsxwriter` counts).
+pub const EXCEL_CELL_MAX: usize = 32_767;
+
+/// Policy: a text longer than an Excel cell holds is cut to fit, ending in a visible
+/// marker with its full length (「…〔已截断，原文共 N 个字符〕」); a shorter one is kept whole.
+pub fn cell_text(s: &str) -> Cow<'_, str> {
+    // UTF-16 never takes more units than UTF-8 takes bytes.
+    if s.len() <= EXCEL_CELL_MAX || s.encode_utf16().count() <= EXCEL_CELL_MAX {
+        return Cow::Borrowed(s);
+    }
+    let marker = format!("…〔已截断，原文共 {} 个字符〕", s.chars().count());
+    let room = EXCEL_CELL_MAX - marker.encode_utf16().count();
+    let (mut used, mut end) = (0, 0);
+    for (i, c) in s.char_indices() {
+        if used + c.len_utf16() > room {
+            break;
+        }
+        used += c.len_utf16();
+        end = i + c.len_utf8();
+    }
+    Cow::Owned(format!("{}{marker}", &s[..end]))
+}
+
+/// Write a text cell, cut to Excel's limit ([`cell_text`]).
+pub fn put<'w>(
+    ws: &'w mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+) -> Result<&'w mut Worksheet, XlsxError> {
+    ws.write_string(row, col, cell_text(text))
+}
+
+/// Write a text cell with a format, cut to Excel's limit ([`cell_text`]).
+pub fn put_with_format<'w>(
+    ws: &'w mut Worksheet,
+    row: u32,
+    col: u16,
+    text: &str,
+    format: &Format,
+) -> Result<&'w mut Worksheet, XlsxError> {
+    ws.write_string_with_format(row, col, cell_text(text), format)
+}
 
 /// One line of a problem list.
 pub struct ProblemCells {
@@ -21,7 +68,8 @@ const HEADER: [&str; 7] = ["文件", "行号", "列", "代码", "值", "说明",
 /// Data rows per sheet (one row is the header).
 const ROWS_PER_SHEET: usize = 1_048_575;
 
-pub fn problems_workbook(rows: &[ProblemCells]) -> Result<Vec<u8>, XlsxError> {
+/// The problem list; `note` (such as 「共 N 条，显示前 M 条」) on a sheet 说明 after it.
+pub fn problems_workbook(rows: &[ProblemCells], note: Option<&str>) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let chunks: Vec<&[ProblemCells]> = if rows.is_empty() {
@@ -41,14 +89,14 @@ pub fn problems_workbook(rows: &[ProblemCells]) -> Result<Vec<u8>, XlsxError> {
         }
         for (r, p) in chunk.iter().enumerate() {
             let r = r as u32 + 1;
-            ws.write_string(r, 0, &p.file)?;
+            put(ws, r, 0, &p.file)?;
             ws.write_number(r, 1, p.line as f64)?;
-            ws.write_string(r, 2, &p.column)?;
-            ws.write_string(r, 3, &p.code)?;
+            put(ws, r, 2, &p.column)?;
+            put(ws, r, 3, &p.code)?;
             // Text, always: an ID number must not become a 15-digit number.
-            ws.write_string(r, 4, &p.value)?;
-            ws.write_string(r, 5, &p.message)?;
-            ws.write_string(r, 6, &p.household_no)?;
+            put(ws, r, 4, &p.value)?;
+            put(ws, r, 5, &p.message)?;
+            put(ws, r, 6, &p.household_no)?;
         }
         ws.set_column_width(0, 18)?;
         ws.set_column_width(2, 14)?;
@@ -56,11 +104,26 @@ pub fn problems_workbook(rows: &[ProblemCells]) -> Result<Vec<u8>, XlsxError> {
         ws.set_column_width(5, 60)?;
         ws.set_column_width(6, 16)?;
     }
+    if let Some(note) = note {
+        let about = wb.add_worksheet();
+        about.set_name("说明")?;
+        put(about, 0, 0, note)?;
+        about.set_column_width(0, 100)?;
+    }
     wb.save_to_buffer()
 }
 
 /// An XLSX download.
 pub fn download(bytes: Vec<u8>, file_name: &str) -> Response {
+    attachment(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        file_name,
+    )
+}
+
+/// A download of any type, under `file_name` (not kept by caches).
+pub fn attachment(bytes: Vec<u8>, content_type: &str, file_name: &str) -> Response {
     let ascii: String = file_name
         .chars()
         .map(|c| {
@@ -73,10 +136,7 @@ pub fn download(bytes: Vec<u8>, file_name: &str) -> Response {
         .collect();
     (
         [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!(
@@ -127,9 +187,9 @@ pub fn ledger_workbook(
         })?;
         let last = header.len().saturating_sub(1) as u16;
         if last > 0 {
-            ws.merge_range(0, 0, 0, last, title, &bold)?;
+            ws.merge_range(0, 0, 0, last, &cell_text(title), &bold)?;
         } else {
-            ws.write_string_with_format(0, 0, title, &bold)?;
+            put_with_format(ws, 0, 0, title, &bold)?;
         }
         for (c, h) in header.iter().enumerate() {
             ws.write_string_with_format(1, c as u16, *h, &bold)?;
@@ -140,7 +200,7 @@ pub fn ledger_workbook(
                 let c = c as u16;
                 match cell {
                     Cell::Text(t) => {
-                        ws.write_string(r, c, t)?;
+                        put(ws, r, c, t)?;
                     }
                     Cell::Int(n) => {
                         ws.write_number(r, c, *n as f64)?;
@@ -158,4 +218,33 @@ pub fn ledger_workbook(
         ws.set_freeze_panes(2, 0)?;
     }
     wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A text that fits is kept whole; a longer one is cut to exactly Excel's limit in
+    /// UTF-16 units (a character outside the BMP counts two, and is never split), ending
+    /// in the marker with the full length.
+    #[test]
+    fn a_long_text_is_cut_to_the_cell_limit_with_its_length() {
+        let fits = "户".repeat(EXCEL_CELL_MAX);
+        assert!(matches!(cell_text(&fits), Cow::Borrowed(_)));
+        for long in ["a".repeat(40_000), "长".repeat(40_000), "😀".repeat(20_000)] {
+            let n = long.chars().count();
+            let cut = cell_text(&long);
+            let units = cut.encode_utf16().count();
+            assert!(
+                (EXCEL_CELL_MAX - 1..=EXCEL_CELL_MAX).contains(&units),
+                "{units}"
+            );
+            assert!(cut.ends_with(&format!("…〔已截断，原文共 {n} 个字符〕")));
+            assert!(long.starts_with(cut.split('…').next().unwrap()));
+        }
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        assert!(put(ws, 0, 0, &"x".repeat(40_000)).is_ok());
+        assert!(ws.write_string(0, 1, "x".repeat(40_000)).is_err());
+    }
 }

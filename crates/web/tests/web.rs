@@ -11,6 +11,8 @@ mod access;
 mod accounts;
 #[path = "web/auth.rs"]
 mod auth;
+#[path = "web/bodies.rs"]
+mod bodies;
 #[path = "web/errors.rs"]
 mod errors;
 #[path = "web/figures.rs"]

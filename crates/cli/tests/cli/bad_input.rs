@@ -108,11 +108,19 @@ fn id_number_stored_as_number_in_xlsx_is_e105() {
 }
 
 #[test]
-fn a_ten_thousand_character_cell_is_read() {
+fn a_ten_thousand_character_cell_is_refused_naming_it() {
+    // A name of 10,000 characters is over the members file's 500 (issue 20): refused
+    // with its line, column, first characters and length; nothing is written.
     let tmp = tempfile::tempdir().unwrap();
     let (code, stderr, out) = assess(&bad("long_cell.csv"), tmp.path());
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(out.join("households.jsonl").exists());
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("第2行「姓名」列（D列）：单元格有 10000 个字符，超过上限 500 个字符"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("…（共 10000 字符）"), "{stderr}");
+    assert!(stderr.chars().count() < 400, "{stderr}");
+    assert!(!out.join("households.jsonl").exists());
 }
 
 #[test]
@@ -277,4 +285,77 @@ fn formula_like_text_is_neutralised_in_every_output_csv() {
             .any(|r| r[5] == format!("'{}", FORMULAS[0])),
         "{problems:?}"
     );
+}
+
+/// The most a `fupin check` of a hostile file may hold resident. The probe's files made it
+/// peak at 3,573 MB; refused before they are read, they leave it near its start.
+const HOSTILE_RSS_MB: i64 = 300;
+
+/// Run fupin with `args` to its end; (exit code, stdout, stderr, its peak resident memory
+/// in MB). The peak is the kernel's VmHWM of the child's own memory, read from
+/// /proc/PID/status every millisecond while it runs (the high-water mark only grows, and
+/// growing by hundreds of megabytes takes far longer than a millisecond). wait4's
+/// ru_maxrss is no use here: a child spawned by vfork carries the test process's own
+/// peak into it.
+fn fupin_measured(args: &[&str], dir: &Path) -> (i32, String, String, i64) {
+    let (out, err) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fupin"))
+        .args(args)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0i64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+            peak_kb = peak_kb.max(hwm.unwrap_or(0));
+        }
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    let code = status.code().expect("fupin exited");
+    (code, read(&out), read(&err), peak_kb / 1024)
+}
+
+#[test]
+fn check_refuses_hostile_files_with_bounded_memory_and_short_messages() {
+    use fupin_test_support::hostile;
+    let dir = tempfile::tempdir().unwrap();
+    // The probe's shape: an XLSX of a few rows and 300 MB of spaces (it had 1.5 GB).
+    let padded = hostile::padded_xlsx(dir.path(), 5, 300 << 20);
+    // A 200 MB name on the first data row, on one line; and 200 MB without any line end.
+    let name = hostile::huge_name_csv(dir.path(), 200 << 20);
+    let line = hostile::single_line_csv(dir.path(), 200 << 20);
+    let cases: [(&Path, &[&str]); 3] = [
+        (&padded, &["倍", "上限 200 倍"]),
+        (
+            &name,
+            &["第2行「姓名」列（D列）", "超过 500 个字符", "仍未结束"],
+        ),
+        (&line, &["第1行超过1 MB"]),
+    ];
+    for (file, expected) in cases {
+        let path = file.display().to_string();
+        let (code, stdout, stderr, rss) =
+            fupin_measured(&["check", &path, "--year", "2018"], dir.path());
+        assert_eq!(code, 2, "{path}: {stdout} {stderr}");
+        for e in expected {
+            assert!(stderr.contains(e), "{path}: {stderr}");
+        }
+        // Nothing echoed whole: a short message, no data on stdout.
+        assert!(stderr.len() < 2_000, "{path}: {} bytes", stderr.len());
+        assert!(stdout.is_empty(), "{path}: {} bytes", stdout.len());
+        assert!(
+            rss < HOSTILE_RSS_MB,
+            "{path}: peak {rss} MB, bound {HOSTILE_RSS_MB} MB"
+        );
+    }
 }

@@ -5,6 +5,7 @@ mod bad_input;
 mod commands;
 mod golden;
 mod inspections;
+mod memory;
 mod plan;
 mod plan_import;
 mod projects;

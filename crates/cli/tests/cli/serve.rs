@@ -14,7 +14,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "管理员密码-2018";
+pub(crate) const PASSWORD: &str = "管理员密码-2018";
 
 fn fupin_stdin(args: &[&str], input: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fupin"))
@@ -33,7 +33,7 @@ fn fupin_stdin(args: &[&str], input: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-fn add_user(db: &str, name: &str, role_args: &[&str]) {
+pub(crate) fn add_user(db: &str, name: &str, role_args: &[&str]) {
     let mut args = vec!["user", "add", name, "--db", db];
     args.extend_from_slice(role_args);
     let o = fupin_stdin(&args, &format!("{PASSWORD}\n"));
@@ -253,21 +253,27 @@ fn shared() -> &'static Server {
         .server
 }
 
-struct Resp {
-    status: u16,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Resp {
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
 /// One HTTP/1.1 request over a fresh connection.
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+pub(crate) fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let mut req = format!(
@@ -280,6 +286,11 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
     s.write_all(body).unwrap();
+    read_response(s)
+}
+
+/// The answer to a request written on `s`, read to its end.
+pub(crate) fn read_response(mut s: TcpStream) -> Resp {
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
@@ -329,7 +340,7 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 /// Log in through the API; returns (cookie header, CSRF token).
-fn api_login(addr: &str, user: &str) -> (String, String) {
+pub(crate) fn api_login(addr: &str, user: &str) -> (String, String) {
     let body = serde_json::json!({ "username": user, "password": PASSWORD }).to_string();
     let r = http(
         addr,

@@ -18,6 +18,7 @@ both!(
     headquarters_creates_and_edits_projects_audited_and_the_stage_records_its_date,
     the_project_page_records_disbursements_overrides_and_reversals,
     uploads_are_all_or_nothing_with_every_problem_listed,
+    a_refused_upload_lists_its_first_problems_and_counts_all,
     the_schedule_rule_is_a_county_setting_used_by_the_figures_and_six_in_place,
     the_household_page_shows_project_benefits_and_the_income_flag,
 );
@@ -811,6 +812,27 @@ async fn upload(c: &mut Client, (what, name, body): &(&str, &str, String)) -> Re
     let files = [("file", *name, body.clone().into_bytes())];
     c.post_multipart("/projects/upload", &fields, &files, None)
         .await
+}
+
+/// A refused upload with more than 1,000 problems lists the first 1,000 and says how many
+/// there are (「共 N 条，显示前 1000 条」): the page stays small whatever the file (issue 20,
+/// item 1). Before, every problem was a row of the page.
+async fn a_refused_upload_lists_its_first_problems_and_counts_all(app: App) {
+    let mut hq = app.logged_in("hq", Role::HqAdmin).await;
+    let mut body = "项目名称,年度,项目类型,乡镇,行政村,实施单位,中央资金,项目阶段\n".to_string();
+    for i in 0..1_200 {
+        body.push_str(&format!(
+            "项目{i},2018,光伏,{ONE_TOWNSHIP},,{ENERGY},abc,实施\n"
+        ));
+    }
+    let r = upload(&mut hq, &("projects", "projects.csv", body)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let page = r.text();
+    let rows =
+        page.matches("<tr class=\"err\">").count() + page.matches("<tr class=\"warn\">").count();
+    assert_eq!(rows, 1_000);
+    assert!(page.contains("共 1200 条，显示前 1000 条"), "{page}");
+    assert!(page.contains("有 1200 个问题"), "the summary counts all");
 }
 
 async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {

@@ -204,6 +204,23 @@ async fn every_api_answer_matches_its_openapi_schema(app: App) {
         "imported"
     );
 
+    // A refused import through the API: its job carries the first problems with their
+    // counts, and the full list as CSV.
+    let token = c.token();
+    let r = c
+        .post_multipart(
+            "/api/v1/imports",
+            &[("year", "2018"), ("line", "3535")],
+            &[("members", "members.csv", golden_bytes("members.csv"))],
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let refused = r.json()["job"].as_i64().unwrap();
+    let answer = wait_for_job(&mut c, refused).await;
+    assert_eq!(answer["result"]["outcome"], "rejected", "{answer}");
+    departed.extend(check(&doc, "get", "/v1/jobs/{id}", 200, &answer));
+
     let townships = c.get("/api/v1/townships").await.json();
     let township = townships["items"][0]["township"]
         .as_str()
@@ -294,6 +311,25 @@ async fn every_api_answer_matches_its_openapi_schema(app: App) {
         ),
     ];
     let mut checked = BTreeSet::new();
+    // Answers that are files: their documented type.
+    let files: Vec<(&str, String)> = vec![(
+        "/v1/jobs/{id}/problems.csv",
+        format!("/api/v1/jobs/{refused}/problems.csv"),
+    )];
+    for (template, path) in &files {
+        let r = c.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+        let documented = doc["paths"][template]["get"]["responses"]["200"]["content"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let answered = r.headers["content-type"].to_str().unwrap();
+        assert!(
+            documented.len() == 1 && answered.starts_with(&documented[0]),
+            "{path}: answered {answered}, documented {documented:?}"
+        );
+        checked.insert(*template);
+    }
     for (template, path) in &gets {
         let r = c.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
