@@ -267,6 +267,20 @@ impl fmt::Display for ProblemCode {
     }
 }
 
+/// Characters of a value echoed back in full; a longer value is cut to this many.
+pub const ECHO_CHARS: usize = 64;
+
+/// A value as problems and messages echo it (policy: a cell's value is shown, but never
+/// more than [`ECHO_CHARS`] characters of it): short values whole; longer ones as their
+/// first 64 characters and their length, `前 64 字…（共 N 字符）`, so a huge cell cannot
+/// make a report, a job's stored problems or a page huge.
+pub fn echo(value: &str) -> String {
+    match value.char_indices().nth(ECHO_CHARS) {
+        None => value.to_string(),
+        Some((cut, _)) => format!("{}…（共 {} 字符）", &value[..cut], value.chars().count()),
+    }
+}
+
 /// One problem: where it is, what it is, and the value that caused it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -295,13 +309,33 @@ impl Problem {
             column,
             code,
             message: message.into(),
-            value: value.into(),
+            value: echo(&value.into()),
         }
     }
 
     /// Ordering for reports: file, line, column, code.
     pub fn sort_key(&self) -> (&str, u64, &str, ProblemCode) {
         (&self.file, self.line, self.column, self.code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_echoed_as_a_prefix_and_their_length() {
+        assert_eq!(echo("张三"), "张三");
+        let just = "甲".repeat(ECHO_CHARS);
+        assert_eq!(echo(&just), just);
+        let long = "乙".repeat(10_000_000);
+        assert_eq!(
+            echo(&long),
+            format!("{}…（共 10000000 字符）", "乙".repeat(ECHO_CHARS))
+        );
+        let file: Arc<str> = "a.csv".into();
+        let p = Problem::new(&file, 2, "姓名", ProblemCode::E103, "m", long);
+        assert!(p.value.chars().count() < 100, "{}", p.value.len());
     }
 }
 

@@ -34,6 +34,14 @@ pub enum FileError {
     },
     /// An XLSX file that cannot be read, or a missing sheet.
     Workbook { path: PathBuf, message: String },
+    /// A file over one of its kind's limits (its size, an XLSX workbook's unpacked size or
+    /// compression ratio, its cells, one cell's, header's or record's length): refused
+    /// before it is held whole. The message says what was found where, and the limit.
+    OverLimit { path: PathBuf, message: String },
+    /// A file of a format fupin does not read, said in words (an old `.xls`, a damaged
+    /// workbook, a formula whose value was never stored, CR-only line ends), with what is
+    /// accepted instead.
+    Format { path: PathBuf, message: String },
     /// File-level problems (E101 missing columns, E110 unknown villages, a villages file
     /// with errors): every one is listed.
     Problems {
@@ -110,6 +118,9 @@ impl fmt::Display for FileError {
             ),
             FileError::Workbook { path, message } => {
                 write!(f, "{}：无法读取工作簿（{message}）", path.display())
+            }
+            FileError::OverLimit { path, message } | FileError::Format { path, message } => {
+                write!(f, "{}：{message}", path.display())
             }
             FileError::Problems { summary, problems } => {
                 write!(f, "{summary}")?;

@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod funds_file;
 pub mod inspection;
+pub mod limits;
 pub mod members;
 pub mod merge;
 pub mod plan_file;
@@ -23,6 +24,7 @@ pub mod xlsx;
 
 pub use encoding::TextEncoding;
 pub use error::FileError;
+pub use limits::{FileKind, FileLimits, Limits};
 pub use members::{read_members, ReadOptions};
 pub use merge::{Area, Register};
 pub use plan_file::{read_plan, PlanFacts, PlanFile};

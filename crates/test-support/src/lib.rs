@@ -5,6 +5,8 @@
 //! web suite run the same test body on both backends through [`on_sqlite`] and
 //! [`on_postgres`]; the command-line tests make databases with [`FreshPg`].
 
+pub mod hostile;
+
 use fupin_domain::standards::PovertyLine;
 use fupin_domain::Fen;
 use fupin_io::villages::{read_villages, Villages};
