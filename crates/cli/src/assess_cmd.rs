@@ -50,6 +50,7 @@ pub(crate) fn read_inputs(
         threads: args.threads,
         member_texts: false,
         progress: None,
+        limits: fupin_io::FileLimits::MEMBERS,
     };
     let register = read_members(&args.members, &opts)?;
     let villages = match &args.villages {

@@ -118,6 +118,56 @@ columns!(
     }
 );
 
+/// What kind of character a name must not hold, in words for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HiddenKind {
+    Control,
+    Direction,
+    ZeroWidth,
+}
+
+impl HiddenKind {
+    pub fn chinese(self) -> &'static str {
+        match self {
+            HiddenKind::Control => "控制字符",
+            HiddenKind::Direction => "文字方向控制符",
+            HiddenKind::ZeroWidth => "零宽字符",
+        }
+    }
+}
+
+/// The kind of `c` when a name must not hold it (policy: names hold no control characters
+/// U+0001–U+001F, U+007F–U+009F, no bidi marks, overrides or isolates U+061C, U+200E,
+/// U+200F, U+202A–U+202E, U+2066–U+2069, and no zero-width characters U+200B–U+200D,
+/// U+2060, U+FEFF: they are invisible, or reorder what is shown, so two names that look
+/// the same would differ).
+pub fn hidden_kind(c: char) -> Option<HiddenKind> {
+    match c {
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' => Some(HiddenKind::ZeroWidth),
+        '\u{061C}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => Some(HiddenKind::Direction),
+        c if c.is_control() => Some(HiddenKind::Control),
+        _ => None,
+    }
+}
+
+/// The first character of `text` a name must not hold ([`hidden_kind`]), with its kind.
+pub fn first_hidden(text: &str) -> Option<(char, HiddenKind)> {
+    // Printable ASCII and most Chinese text hold none: only bytes that may start one are
+    // looked at closely (C0 controls, DEL, and the lead bytes of U+0080–U+009F, U+061C
+    // and U+2000–U+2FFF, U+FEFF).
+    if !text
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7F || b == 0xC2 || b == 0xD8 || b == 0xE2 || b == 0xEF)
+    {
+        return None;
+    }
+    text.chars().find_map(|c| hidden_kind(c).map(|k| (c, k)))
+}
+
 /// Trim half-width and full-width spaces (and tabs, line ends, and a stray BOM) from a cell.
 pub fn trim_cell(cell: &str) -> &str {
     // Almost every cell starts and ends with neither; telling so from the bytes spares

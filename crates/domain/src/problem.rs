@@ -28,6 +28,8 @@ pub enum ProblemCode {
     E109,
     /// A member's village missing from the villages file (file-level).
     E110,
+    /// A name holding a control, text-direction or zero-width character.
+    E111,
     /// Sex column disagrees with the ID number.
     W201,
     /// per_capita_income differs from the computed value by more than 1 yuan.
@@ -138,6 +140,7 @@ impl ProblemCode {
             ProblemCode::E108 => "E108",
             ProblemCode::E109 => "E109",
             ProblemCode::E110 => "E110",
+            ProblemCode::E111 => "E111",
             ProblemCode::W201 => "W201",
             ProblemCode::W202 => "W202",
             ProblemCode::W203 => "W203",
@@ -184,6 +187,7 @@ impl ProblemCode {
             ProblemCode::E108 => "户主缺失或多于一人",
             ProblemCode::E109 => "同户信息不一致",
             ProblemCode::E110 => "行政村不在村级名册中",
+            ProblemCode::E111 => "姓名含有不可见字符",
             ProblemCode::W201 => "性别与证件号码不符",
             ProblemCode::W202 => "人均纯收入与计算值不符",
             ProblemCode::W203 => "在校生状况与年龄不符",
@@ -217,7 +221,7 @@ impl ProblemCode {
         }
     }
 
-    pub const ALL: [ProblemCode; 40] = [
+    pub const ALL: [ProblemCode; 41] = [
         ProblemCode::E101,
         ProblemCode::E102,
         ProblemCode::E103,
@@ -228,6 +232,7 @@ impl ProblemCode {
         ProblemCode::E108,
         ProblemCode::E109,
         ProblemCode::E110,
+        ProblemCode::E111,
         ProblemCode::W201,
         ProblemCode::W202,
         ProblemCode::W203,

@@ -1,7 +1,7 @@
 //! Reading one row of the members file into typed values, with its problems
 //! (registry spec §1.1, §4: E102–E106, W201, W203).
 
-use crate::fields::{trim_cell, Field};
+use crate::fields::{first_hidden, trim_cell, Field};
 use crate::household::{Entry, HouseholdValues, Member};
 use crate::id_number::{age_on, age_reference_day, IdNumber};
 use crate::money::Fen;
@@ -153,14 +153,9 @@ impl<'a, G: Fn(Field) -> Option<&'a str>> Reader<'_, '_, G> {
     }
 }
 
-/// Cut very long values in messages (the full value stays in the problem's value).
+/// A value as messages quote it (cut to a prefix and its length when long).
 fn clip(t: &str) -> String {
-    if t.chars().count() > 40 {
-        let head: String = t.chars().take(40).collect();
-        format!("{head}…")
-    } else {
-        t.to_string()
-    }
+    crate::problem::echo(t)
 }
 
 /// Read one member row. `get` returns the cell of a field, or None when the file has no
@@ -185,7 +180,19 @@ pub fn read_member_row<'a>(
     let household_id = r.text(Field::HouseholdId);
     let township = r.text(Field::Township);
     let village = r.text(Field::Village);
-    r.text(Field::Name);
+    let name = r.text(Field::Name);
+    if let Some((c, kind)) = first_hidden(name) {
+        r.problem(
+            Field::Name,
+            ProblemCode::E111,
+            format!(
+                "姓名中含有{}（U+{:04X}），它看不见或会改变文字的显示顺序，使看起来相同的姓名实际不同；请删去该字符后重新导出",
+                kind.chinese(),
+                c as u32
+            ),
+            name,
+        );
+    }
     let relation = r.text(Field::Relation);
 
     let (id, birth) = read_id(&mut r, id_stored_as_number);

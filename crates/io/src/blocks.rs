@@ -8,7 +8,60 @@ pub struct BlockReader<R> {
     /// Bytes read but not yet handed out (the tail of a record cut by the last read).
     pending: Vec<u8>,
     block_size: usize,
+    /// The longest record handed out; a longer one is an error ([`is_record_too_long`]).
+    max_record: usize,
     eof: bool,
+}
+
+/// The error of a record longer than [`BlockReader::with_max_record`] allows, and where in
+/// it the reader was when it stopped: the cell it was in (from 0), how many bytes of that
+/// cell it had read, and the cell's first bytes.
+#[derive(Debug)]
+pub struct RecordTooLong {
+    pub column: usize,
+    pub cell_bytes: usize,
+    pub prefix: Vec<u8>,
+}
+
+impl RecordTooLong {
+    /// Where in `record` (its first bytes, starting outside quotes) reading stopped.
+    fn of(record: &[u8]) -> RecordTooLong {
+        let (mut in_quotes, mut column, mut start) = (false, 0, 0);
+        for i in memchr::memchr2_iter(b'"', b',', record) {
+            if record[i] == b'"' {
+                in_quotes = !in_quotes;
+            } else if !in_quotes {
+                column += 1;
+                start = i + 1;
+            }
+        }
+        let cell = &record[start..];
+        let cell = cell.strip_prefix(b"\"").unwrap_or(cell);
+        RecordTooLong {
+            column,
+            cell_bytes: cell.len(),
+            prefix: cell[..cell.len().min(256)].to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for RecordTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("record too long")
+    }
+}
+
+impl std::error::Error for RecordTooLong {}
+
+/// Whether a read error is a record over the reader's limit.
+pub fn is_record_too_long(e: &io::Error) -> bool {
+    record_too_long(e).is_some()
+}
+
+/// The record over the reader's limit behind a read error.
+pub fn record_too_long(e: &io::Error) -> Option<&RecordTooLong> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<RecordTooLong>())
 }
 
 impl BlockReader<std::fs::File> {
@@ -24,8 +77,16 @@ impl<R: Read> BlockReader<R> {
             inner,
             pending: already_read,
             block_size,
+            max_record: usize::MAX,
             eof: false,
         }
+    }
+
+    /// Refuse a record longer than `bytes` (policy: one record may make the reader hold at
+    /// most about twice that): the read fails with [`is_record_too_long`].
+    pub fn with_max_record(mut self, bytes: usize) -> BlockReader<R> {
+        self.max_record = bytes;
+        self
     }
 
     /// The next block of whole records, ending just after a newline (the last block ends
@@ -60,7 +121,11 @@ impl<R: Read> BlockReader<R> {
                     block.truncate(end);
                     return Ok(Some(block));
                 }
-                // One record longer than a block: read on.
+                // One record longer than a block: read on, up to the longest allowed.
+                None if self.pending.len() > self.max_record => {
+                    let long = RecordTooLong::of(&self.pending);
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, long));
+                }
                 None => want = self.pending.len() * 2,
             }
         }
@@ -88,6 +153,24 @@ pub fn last_record_end(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_over_the_limit_is_refused_without_reading_on() {
+        let text = [b"a,b\n".as_slice(), &vec![b'x'; 10_000], b"\nc,d\n"].concat();
+        let mut r = BlockReader::new(&text[..], 16, Vec::new()).with_max_record(1_000);
+        assert_eq!(r.next_block(Vec::new()).unwrap().unwrap(), b"a,b\n");
+        let e = r.next_block(Vec::new()).unwrap_err();
+        let long = record_too_long(&e).unwrap();
+        assert_eq!((long.column, &long.prefix[..3]), (0, b"xxx".as_slice()));
+        assert!(long.cell_bytes > 1_000);
+        assert!(r.pending.len() < 3_000, "{}", r.pending.len());
+        // Within the limit, the same record is read whole.
+        let mut r = BlockReader::new(&text[..], 16, Vec::new()).with_max_record(20_000);
+        r.next_block(Vec::new()).unwrap();
+        let long = r.next_block(Vec::new()).unwrap().unwrap();
+        assert_eq!(long.len(), 10_005);
+        assert!(long.starts_with(&[b'x'; 10_000]));
+    }
 
     #[test]
     fn splits_only_outside_quotes() {

@@ -74,6 +74,39 @@ pub fn detect(path: &Path, sample: &[u8], complete: bool) -> Result<TextEncoding
     }
 }
 
+/// Refuse a CSV whose lines end in a bare CR, old Mac style (policy: CR-only files are
+/// refused, not guessed at: the first line end outside quotes decides). Such a file reads
+/// as one line — the register reader would see only a header — so it is named as what it
+/// is, with how to save it instead.
+pub fn refuse_cr_only(path: &Path, head: &[u8]) -> Result<(), FileError> {
+    let mut in_quotes = false;
+    for i in memchr::memchr3_iter(b'"', b'\r', b'\n', head) {
+        match head[i] {
+            b'"' => in_quotes = !in_quotes,
+            _ if in_quotes => {}
+            b'\r' if i + 1 < head.len() && head[i + 1] != b'\n' => {
+                return Err(FileError::Format {
+                    path: path.to_path_buf(),
+                    message: "行尾只有回车符（CR，旧版 Mac 格式），无法可靠地分行；请在 Excel 或记事本中另存为 CSV（UTF-8，逗号分隔，行尾为 CRLF 或 LF）后重试".into(),
+                });
+            }
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// Bytes decoded for a message only, bad bytes replaced (never for data).
+pub fn decode_lossy(bytes: &[u8], encoding: TextEncoding) -> String {
+    match encoding {
+        TextEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+        TextEncoding::Gb18030 => encoding_rs::GB18030
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
+    }
+}
+
 /// 1-based line of a byte offset.
 pub fn line_of(bytes: &[u8], pos: usize) -> u64 {
     memchr::memchr_iter(b'\n', &bytes[..pos.min(bytes.len())]).count() as u64 + 1

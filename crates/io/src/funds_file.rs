@@ -8,6 +8,7 @@
 
 use crate::encoding::TextEncoding;
 use crate::error::FileError;
+use crate::limits::{FileLimits, Limits};
 use crate::projects_file::DATE_ALLOWED;
 use crate::table::read_table;
 use crate::xlsx::SheetRow;
@@ -245,11 +246,12 @@ fn rejected(path: &Path, what: &str, problems: Vec<Problem>) -> FileError {
 fn read_all<T>(
     path: &Path,
     encoding: Option<TextEncoding>,
+    limits: &FileLimits,
     columns: Columns,
     what: &str,
     mut read: impl FnMut(&mut Cells<'_>) -> Option<T>,
 ) -> Result<(Vec<T>, Vec<Problem>), FileError> {
-    let table = read_table(path, encoding, None)?;
+    let table = read_table(path, encoding, None, limits)?;
     let file: Arc<str> = path.display().to_string().into();
     let mut problems = Vec::new();
     let Some(pos) = header(&file, &table.header, columns, &mut problems) else {
@@ -296,42 +298,58 @@ pub fn read_disbursements(
     path: &Path,
     encoding: Option<TextEncoding>,
 ) -> Result<(Vec<DisbursementRow>, Vec<Problem>), FileError> {
-    read_all(path, encoding, DISBURSEMENT_COLUMNS, "拨付明细", |c| {
-        let year = c.year(0);
-        let project = c.required(1);
-        let date = c.date(2);
-        let source_text = c.required(3);
-        let source = FundSource::parse(&source_text);
-        if source.is_none() && !source_text.is_empty() {
-            c.problem(
-                3,
-                ProblemCode::F503,
-                format!(
-                    "资金来源「{source_text}」无法识别；可填：{}",
-                    FundSource::allowed()
-                ),
-            );
-        }
-        let reported = c.problems.len();
-        let amount = c.amount(4);
-        if amount.0 == 0 && c.problems.len() == reported && !c.get(4).is_empty() {
-            c.problem(4, ProblemCode::F504, "拨付金额应大于0".into());
-        }
-        let voucher = c.required(5);
-        let payee = c.required(6);
-        let note = c.get(7).to_string();
-        Some(DisbursementRow {
-            line: c.row.line,
-            year,
-            project,
-            date: date?,
-            source: source?,
-            amount,
-            voucher,
-            payee,
-            note,
-        })
-    })
+    read_disbursements_within(path, encoding, &Limits::default().disbursements)
+}
+
+/// [`read_disbursements`] within `limits`.
+pub fn read_disbursements_within(
+    path: &Path,
+    encoding: Option<TextEncoding>,
+    limits: &FileLimits,
+) -> Result<(Vec<DisbursementRow>, Vec<Problem>), FileError> {
+    read_all(
+        path,
+        encoding,
+        limits,
+        DISBURSEMENT_COLUMNS,
+        "拨付明细",
+        |c| {
+            let year = c.year(0);
+            let project = c.required(1);
+            let date = c.date(2);
+            let source_text = c.required(3);
+            let source = FundSource::parse(&source_text);
+            if source.is_none() && !source_text.is_empty() {
+                c.problem(
+                    3,
+                    ProblemCode::F503,
+                    format!(
+                        "资金来源「{source_text}」无法识别；可填：{}",
+                        FundSource::allowed()
+                    ),
+                );
+            }
+            let reported = c.problems.len();
+            let amount = c.amount(4);
+            if amount.0 == 0 && c.problems.len() == reported && !c.get(4).is_empty() {
+                c.problem(4, ProblemCode::F504, "拨付金额应大于0".into());
+            }
+            let voucher = c.required(5);
+            let payee = c.required(6);
+            let note = c.get(7).to_string();
+            Some(DisbursementRow {
+                line: c.row.line,
+                year,
+                project,
+                date: date?,
+                source: source?,
+                amount,
+                voucher,
+                payee,
+                note,
+            })
+        },
+    )
 }
 
 /// Read a beneficiaries file. Returns the rows and the F551 warnings.
@@ -339,9 +357,19 @@ pub fn read_beneficiaries(
     path: &Path,
     encoding: Option<TextEncoding>,
 ) -> Result<(Vec<BeneficiaryRow>, Vec<Problem>), FileError> {
+    read_beneficiaries_within(path, encoding, &Limits::default().beneficiaries)
+}
+
+/// [`read_beneficiaries`] within `limits`.
+pub fn read_beneficiaries_within(
+    path: &Path,
+    encoding: Option<TextEncoding>,
+    limits: &FileLimits,
+) -> Result<(Vec<BeneficiaryRow>, Vec<Problem>), FileError> {
     read_all(
         path,
         encoding,
+        limits,
         BENEFICIARY_COLUMNS,
         "带贫户名单",
         |c| {

@@ -5,6 +5,7 @@
 
 use crate::encoding::TextEncoding;
 use crate::error::{column_letter, FileError};
+use crate::limits::{FileLimits, Limits};
 use crate::merge::{Area, Register};
 use crate::table::read_table;
 use crate::villages::Villages;
@@ -135,7 +136,16 @@ pub fn read_rural_households(
     path: &Path,
     encoding: Option<TextEncoding>,
 ) -> Result<RuralHouseholds, InspectionError> {
-    let table = read_table(path, encoding, None)?;
+    read_rural_households_within(path, encoding, &Limits::default().inspection)
+}
+
+/// [`read_rural_households`] within `limits`.
+pub fn read_rural_households_within(
+    path: &Path,
+    encoding: Option<TextEncoding>,
+    limits: &FileLimits,
+) -> Result<RuralHouseholds, InspectionError> {
+    let table = read_table(path, encoding, None, limits)?;
     let file = path.display().to_string();
     let cols = Columns {
         header: table.header.clone(),
@@ -176,7 +186,7 @@ pub fn read_rural_households(
                 file: file.clone(),
                 line: row.line,
                 column: col.map_or(String::new(), |c| cols.label(c)),
-                value: value.into(),
+                value: fupin_domain::problem::echo(value),
                 message,
             })
         };
@@ -389,7 +399,17 @@ pub fn read_results(
     encoding: Option<TextEncoding>,
     sample: &Sample,
 ) -> Result<Vec<Verification>, InspectionError> {
-    let table = read_table(path, encoding, None)?;
+    read_results_within(path, encoding, sample, &Limits::default().inspection)
+}
+
+/// [`read_results`] within `limits`.
+pub fn read_results_within(
+    path: &Path,
+    encoding: Option<TextEncoding>,
+    sample: &Sample,
+    limits: &FileLimits,
+) -> Result<Vec<Verification>, InspectionError> {
+    let table = read_table(path, encoding, None, limits)?;
     let file = path.display().to_string();
     let cols = Columns {
         header: table.header.clone(),
@@ -439,7 +459,7 @@ pub fn read_results(
                 file: file.clone(),
                 line: row.line,
                 column: col.map_or(String::new(), |c| cols.label(c)),
-                value: value.into(),
+                value: fupin_domain::problem::echo(value),
                 message,
             })
         };

@@ -3,7 +3,8 @@
 
 use crate::blocks::BlockReader;
 use crate::encoding::{self, TextEncoding};
-use crate::error::FileError;
+use crate::error::{column_letter, FileError};
+use crate::limits::{self, show_bytes, FileLimits};
 use crate::merge::{Merger, Register};
 use crate::rows::{Cells, ParsedRows};
 use crate::xlsx;
@@ -34,6 +35,9 @@ pub struct ReadOptions {
     /// Bytes of the file read so far, for a progress bar: CSV adds to it once per block
     /// of 512 KiB (XLSX does not report). The caller knows the file's size.
     pub progress: Option<Arc<AtomicU64>>,
+    /// What the file may hold ([`FileLimits::MEMBERS`] unless the server's configuration
+    /// says otherwise).
+    pub limits: FileLimits,
 }
 
 impl ReadOptions {
@@ -45,6 +49,7 @@ impl ReadOptions {
             threads: 0,
             member_texts: false,
             progress: None,
+            limits: FileLimits::MEMBERS,
         }
     }
 }
@@ -139,10 +144,15 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
         });
     }
     let name: Arc<str> = path.display().to_string().into();
+    if xlsx::looks_like_xls(&head) {
+        return Err(xlsx::xls_refused(path));
+    }
     if xlsx::looks_like_xlsx(&head) {
         drop(file);
         return read_members_xlsx(path, name, opts);
     }
+    let file_len = file.metadata().map_or(0, |m| m.len());
+    limits::check_size(path, file_len, &opts.limits)?;
     let detected = encoding::detect(path, &head, head.len() < HEAD)?;
     let enc = opts.encoding.unwrap_or(detected);
     let bom = if enc == TextEncoding::Utf8 {
@@ -151,6 +161,7 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
         0
     };
     let body = &head[bom..];
+    encoding::refuse_cr_only(path, body)?;
     let header_end = match last_record_end_first(body) {
         Some(e) => e,
         None if head.len() < HEAD => body.len(),
@@ -171,6 +182,7 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
             path: path.to_path_buf(),
         });
     }
+    crate::table::check_header_cells(path, &cells, &opts.limits)?;
     let map = HeaderMap::<Field>::new(cells.iter().map(String::as_str));
     let header_problems = check_header(path, &name, &map, Field::chinese, map.missing_required())?;
     // Data starts on the line after the header record (which may span lines).
@@ -178,12 +190,14 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
     let data_start = bom + header_end;
     let ctx = RowContext::new(Arc::clone(&name), opts.year);
     let mut merger = Merger::new(name, header_problems);
-    let file_len = file.metadata().map_or(0, |m| m.len());
     // A household takes 500–1,000 bytes of a file; reserving for the larger count avoids
     // copying the household table as it grows (untouched capacity costs nothing).
     merger.reserve((file_len / 500) as usize);
-    let blocks = BlockReader::new(file, BLOCK, head[data_start..].to_vec());
+    let blocks = BlockReader::new(file, BLOCK, head[data_start..].to_vec())
+        .with_max_record(opts.limits.max_record_bytes);
     let parse = Parse {
+        header: &cells,
+        limits: &opts.limits,
         path,
         enc,
         map: &map,
@@ -246,9 +260,16 @@ impl Cells for Record<'_> {
 /// (almost all of a register exported by a statistics system) are cut at newlines and
 /// commas directly; each record holding a quote or a CR not ending its line goes through
 /// the csv reader, which alone knows quoting. Both give the same rows and line numbers.
-fn parse_block(text: &str, map: &HeaderMap<Field>, ctx: &RowContext, texts: bool) -> ParsedRows {
+fn parse_block(
+    text: &str,
+    map: &HeaderMap<Field>,
+    ctx: &RowContext,
+    texts: bool,
+    max_cell_chars: usize,
+) -> ParsedRows {
     let mut out = ParsedRows {
         keep_texts: texts,
+        max_cell_chars,
         ..ParsedRows::default()
     };
     let bytes = text.as_bytes();
@@ -409,6 +430,9 @@ fn read_quoted(
 /// What parsing every block needs.
 struct Parse<'a> {
     path: &'a Path,
+    /// The header's cells, to name a column in a refusal.
+    header: &'a [String],
+    limits: &'a FileLimits,
     enc: TextEncoding,
     map: &'a HeaderMap<Field>,
     ctx: &'a RowContext,
@@ -432,6 +456,8 @@ impl Parse<'_> {
         };
         let read_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
         let mut first_error: Option<FileError> = None;
+        let mut line = first_line;
+        let mut cells = 0u64;
         std::thread::scope(|s| {
             let (block_tx, block_rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 2);
             let (done_tx, done_rx) =
@@ -467,8 +493,15 @@ impl Parse<'_> {
                 let spare_tx = spare_tx.clone();
                 s.spawn(move || {
                     for (seq, block) in block_rx {
-                        let parsed = encoding::decode(self.path, &block, self.enc, 1)
-                            .map(|text| parse_block(&text, self.map, self.ctx, self.texts));
+                        let parsed = encoding::decode(self.path, &block, self.enc, 1).map(|text| {
+                            parse_block(
+                                &text,
+                                self.map,
+                                self.ctx,
+                                self.texts,
+                                self.limits.max_cell_chars,
+                            )
+                        });
                         let _ = spare_tx.send(block);
                         if done_tx.send((seq, parsed)).is_err() {
                             break;
@@ -481,19 +514,28 @@ impl Parse<'_> {
             drop(spare_tx);
             let mut waiting = BTreeMap::new();
             let mut next = 0;
-            let mut line = first_line;
+            let line = &mut line;
             'recv: for (seq, parsed) in done_rx.iter() {
                 waiting.insert(seq, parsed);
                 while let Some(parsed) = waiting.remove(&next) {
                     match parsed {
                         Ok(block) => {
+                            cells += block.cells;
+                            let refused = match &block.long_cell {
+                                Some(c) => Some(self.long_cell(c, *line)),
+                                None => limits::check_cells(self.path, cells, self.limits).err(),
+                            };
+                            if let Some(e) = refused {
+                                first_error = Some(e);
+                                break 'recv;
+                            }
                             let lines = block.lines;
-                            merger.push(block, line);
-                            line += lines;
+                            merger.push(block, *line);
+                            *line += lines;
                         }
                         Err(mut e) => {
                             if let FileError::InvalidBytes { line: l, .. } = &mut e {
-                                *l += line - 1;
+                                *l += *line - 1;
                             }
                             first_error = Some(e);
                             break 'recv;
@@ -508,9 +550,65 @@ impl Parse<'_> {
             return Err(e);
         }
         if let Some(e) = read_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            if let Some(long) = crate::blocks::record_too_long(&e) {
+                // Every block before the long record was merged: `line` is where it starts.
+                if long.cell_bytes > self.limits.max_cell_chars.saturating_mul(4) {
+                    let prefix = encoding::decode_lossy(&long.prefix, self.enc);
+                    let prefix: String = prefix
+                        .chars()
+                        .take(fupin_domain::problem::ECHO_CHARS)
+                        .collect();
+                    return Err(FileError::OverLimit {
+                        path: self.path.to_path_buf(),
+                        message: format!(
+                            "第{line}行{}：单元格超过 {} 个字符，读到 {} 仍未结束（内容：{prefix}…）；请检查该单元格是否粘贴了多余的内容，或有未配对的双引号",
+                            self.column_name(long.column),
+                            self.limits.max_cell_chars,
+                            show_bytes(long.cell_bytes as u64)
+                        ),
+                    });
+                }
+                return Err(FileError::OverLimit {
+                    path: self.path.to_path_buf(),
+                    message: format!(
+                        "第{line}行起的一条记录超过 {} 仍未结束（上限 {}）：可能是一行过长，或有未配对的双引号使多行连成了一条；请检查该行",
+                        show_bytes(self.limits.max_record_bytes as u64),
+                        show_bytes(self.limits.max_record_bytes as u64)
+                    ),
+                });
+            }
             return Err(FileError::io(self.path, e));
         }
         Ok(merger)
+    }
+
+    /// A column as messages name it: `「姓名」列（D列）`, or ` AC列` past the header.
+    fn column_name(&self, column: usize) -> String {
+        match self
+            .header
+            .get(column)
+            .map(|h| fupin_domain::fields::trim_cell(h))
+        {
+            Some(h) if !h.is_empty() => format!(
+                "「{}」列（{}列）",
+                fupin_domain::problem::echo(h),
+                column_letter(column)
+            ),
+            _ => format!(" {}列", column_letter(column)),
+        }
+    }
+
+    /// The refusal of a cell over its length, found in a block starting at `first_line`.
+    fn long_cell(&self, c: &crate::rows::LongCell, first_line: u64) -> FileError {
+        let line = first_line + c.line - 1;
+        let column = self.column_name(c.column);
+        FileError::OverLimit {
+            path: self.path.to_path_buf(),
+            message: format!(
+                "第{line}行{column}：单元格有 {} 个字符，超过上限 {} 个字符（内容：{}）；请检查该单元格是否粘贴了多余的内容",
+                c.chars, self.limits.max_cell_chars, c.value
+            ),
+        }
     }
 }
 
@@ -529,7 +627,7 @@ fn read_members_xlsx(
     };
     let mut block = fresh();
     let mut failure: Option<FileError> = None;
-    xlsx::for_each_row(path, opts.sheet.as_deref(), |row| {
+    xlsx::for_each_row(path, opts.sheet.as_deref(), &opts.limits, |row| {
         match &map {
             None => {
                 let m = HeaderMap::<Field>::new(row.cells.iter().map(String::as_str));
@@ -671,7 +769,7 @@ mod tests {
             format!("\"{}\"\n{}", lines[0].replace(',', "\",\""), lines[1]),
         ];
         for (i, block) in blocks.iter().enumerate() {
-            let mine = parse_block(block, &map, &ctx, true);
+            let mine = parse_block(block, &map, &ctx, true, 0);
             let csv = csv_only(block, &map, &ctx);
             let (mine_text, csv_text) = (format!("{mine:?}"), format!("{csv:?}"));
             if mine_text != csv_text {

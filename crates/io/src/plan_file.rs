@@ -9,9 +9,9 @@
 
 use crate::encoding::TextEncoding;
 use crate::error::FileError;
+use crate::limits::{FileLimits, Limits};
 use crate::table::{self, read_table};
 use crate::xlsx::{self, SheetRow};
-use calamine::{open_workbook, Reader, Xlsx};
 use chrono::NaiveDate;
 use fupin_domain::fields::trim_cell;
 use fupin_domain::plan::{
@@ -189,28 +189,38 @@ pub fn read_plan(
     encoding: Option<TextEncoding>,
     facts: &PlanFacts,
 ) -> Result<PlanFile, FileError> {
+    read_plan_within(path, encoding, facts, &Limits::default().plan)
+}
+
+/// [`read_plan`] within `limits`.
+pub fn read_plan_within(
+    path: &Path,
+    encoding: Option<TextEncoding>,
+    facts: &PlanFacts,
+    limits: &FileLimits,
+) -> Result<PlanFile, FileError> {
     let file: Arc<str> = path.display().to_string().into();
-    let head = std::fs::read(path).map_err(|e| FileError::io(path, e))?;
+    let (_, head) = crate::members::open_head(path)?;
     let mut problems = Vec::new();
     let (table, facts) = if xlsx::looks_like_xlsx(&head) {
-        let names = sheet_names(path)?;
+        let names = xlsx::sheet_names(path, limits)?;
         let Some(tasks_sheet) = names.iter().find(|n| n.as_str() != FACTS_SHEET) else {
             return Err(FileError::Workbook {
                 path: path.to_path_buf(),
                 message: format!("工作簿中只有「{FACTS_SHEET}」，没有重点工作表"),
             });
         };
-        let table = tasks_table(read_table(path, None, Some(tasks_sheet)), "XLSX")?;
+        let table = tasks_table(read_table(path, None, Some(tasks_sheet), limits), "XLSX")?;
         let mut merged = FactSources::from_options(facts);
         if names.iter().any(|n| n == FACTS_SHEET) {
-            let sheet = read_table(path, None, Some(FACTS_SHEET))?;
+            let sheet = read_table(path, None, Some(FACTS_SHEET), limits)?;
             let sheet_file: Arc<str> = format!("{}（{FACTS_SHEET}）", path.display()).into();
             merged.fill_from_sheet(&sheet_file, &sheet.header, &sheet.rows, &mut problems);
         }
         (table, merged)
     } else {
         (
-            tasks_table(read_table(path, encoding, None), "CSV")?,
+            tasks_table(read_table(path, encoding, None, limits), "CSV")?,
             FactSources::from_options(facts),
         )
     };
@@ -233,8 +243,18 @@ pub fn parse_plan_csv_text(
     text: &str,
     facts: &PlanFacts,
 ) -> Result<PlanFile, FileError> {
+    parse_plan_csv_text_within(file_name, text, facts, &Limits::default().plan)
+}
+
+/// [`parse_plan_csv_text`] within `limits`.
+pub fn parse_plan_csv_text_within(
+    file_name: &str,
+    text: &str,
+    facts: &PlanFacts,
+    limits: &FileLimits,
+) -> Result<PlanFile, FileError> {
     let file: Arc<str> = file_name.into();
-    let table = table::csv_text_table(file_name, text)?;
+    let table = table::csv_text_table(file_name, text, limits)?;
     finish(
         Path::new(file_name),
         &file,
@@ -261,15 +281,6 @@ fn tasks_table(
         }),
         other => other,
     }
-}
-
-fn sheet_names(path: &Path) -> Result<Vec<String>, FileError> {
-    let wb: Xlsx<std::io::BufReader<std::fs::File>> =
-        open_workbook(path).map_err(|e: calamine::XlsxError| FileError::Workbook {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    Ok(wb.sheet_names())
 }
 
 /// A plan fact and where it came from (for the position of a problem about it).
@@ -568,6 +579,26 @@ fn finish(
             0
         }
     };
+    if year != 0 {
+        for t in tasks.values() {
+            if let Some((Deadline::Date(d), text, line)) = &t.deadline {
+                if !deadline_plausible(year, *d) {
+                    problems.push(Problem::new(
+                        file,
+                        *line,
+                        Col::Deadline.chinese(),
+                        ProblemCode::P306,
+                        format!(
+                            "完成时限「{}」（{d}）不在方案年度 {year} 年至 {} 年之间：请核对年份",
+                            fupin_domain::problem::echo(text),
+                            year + DEADLINE_YEARS_AHEAD
+                        ),
+                        text.as_str(),
+                    ));
+                }
+            }
+        }
+    }
     if let (Some(d), false) = (&facts.declared_tasks, tasks.is_empty()) {
         if d.value as usize != tasks.len() {
             let at = d.file.clone().unwrap_or_else(|| Arc::clone(file));
@@ -653,6 +684,16 @@ fn number_ranges(nos: impl Iterator<Item = u32>) -> String {
         push(&mut out, r);
     }
     out.join("、")
+}
+
+/// How many years after its own a plan's deadlines may fall.
+pub const DEADLINE_YEARS_AHEAD: i32 = 10;
+
+/// Whether a deadline fits a plan of `year` (policy: from 1 January of the plan's year to
+/// 31 December ten years on; 9999-12-31 is a typing slip, not a deadline).
+pub fn deadline_plausible(year: i32, deadline: NaiveDate) -> bool {
+    use chrono::Datelike;
+    (year..=year + DEADLINE_YEARS_AHEAD).contains(&deadline.year())
 }
 
 /// An Excel serial date (1900 date system) in a date-formatted XLSX cell.

@@ -8,6 +8,7 @@
 
 use crate::encoding::TextEncoding;
 use crate::error::FileError;
+use crate::limits::{FileLimits, Limits};
 use crate::table::{self, read_table};
 use crate::xlsx::SheetRow;
 use chrono::NaiveDate;
@@ -186,7 +187,16 @@ pub fn read_projects(
     path: &Path,
     encoding: Option<TextEncoding>,
 ) -> Result<ProjectsFile, FileError> {
-    let table = read_table(path, encoding, None)?;
+    read_projects_within(path, encoding, &Limits::default().projects)
+}
+
+/// [`read_projects`] within `limits`.
+pub fn read_projects_within(
+    path: &Path,
+    encoding: Option<TextEncoding>,
+    limits: &FileLimits,
+) -> Result<ProjectsFile, FileError> {
+    let table = read_table(path, encoding, None, limits)?;
     parse(path, &table.header, &table.rows, table.format)
 }
 
@@ -517,7 +527,16 @@ fn read_row(
 
 /// Read a project library from CSV text already decoded (an upload, a test).
 pub fn parse_projects_csv_text(file_name: &str, text: &str) -> Result<ProjectsFile, FileError> {
-    let table = table::csv_text_table(file_name, text)?;
+    parse_projects_csv_text_within(file_name, text, &Limits::default().projects)
+}
+
+/// [`parse_projects_csv_text`] within `limits`.
+pub fn parse_projects_csv_text_within(
+    file_name: &str,
+    text: &str,
+    limits: &FileLimits,
+) -> Result<ProjectsFile, FileError> {
+    let table = table::csv_text_table(file_name, text, limits)?;
     parse(
         Path::new(file_name),
         &table.header,

@@ -74,6 +74,19 @@ pub struct Fragment {
     pub texts: Vec<MemberText>,
 }
 
+/// The first cell of a block over the length limit (the whole file is then refused).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LongCell {
+    /// Its line in the block (from 1).
+    pub line: u64,
+    /// Its column (from 0).
+    pub column: usize,
+    /// Its length in characters.
+    pub chars: usize,
+    /// Its value as echoed ([`fupin_domain::problem::echo`]).
+    pub value: String,
+}
+
 /// The fragments of one block, with their texts and problems.
 #[derive(Debug, Default)]
 pub struct ParsedRows {
@@ -85,6 +98,11 @@ pub struct ParsedRows {
     pub rows: u64,
     /// Keep each member's name and relation.
     pub keep_texts: bool,
+    /// Cells read (every row's width).
+    pub cells: u64,
+    /// Note the first cell longer than this many characters in `long_cell`; 0: none.
+    pub max_cell_chars: usize,
+    pub long_cell: Option<LongCell>,
 }
 
 impl ParsedRows {
@@ -108,6 +126,20 @@ impl ParsedRows {
         self.rows += 1;
         let first_problem = self.problems.len();
         let width = cells.width();
+        self.cells += width as u64;
+        if self.max_cell_chars > 0 && self.long_cell.is_none() {
+            let max = self.max_cell_chars;
+            // A character is at least a byte: almost every cell is judged by its bytes.
+            self.long_cell = (0..width)
+                .filter_map(|i| cells.get(i).map(|c| (i, c)))
+                .find(|(_, c)| c.len() > max && c.chars().count() > max)
+                .map(|(column, c)| LongCell {
+                    line,
+                    column,
+                    chars: c.chars().count(),
+                    value: fupin_domain::problem::echo(c),
+                });
+        }
         if width < header.width && !cells.omits_trailing_blanks() {
             self.problems.push(Problem::new(
                 &ctx.file,

@@ -44,7 +44,12 @@ impl Col {
 
 /// Read a standards file and add its lines to `standards`.
 pub fn read_standards(path: &Path, standards: &mut Standards) -> Result<usize, FileError> {
-    let table = read_table(path, None, None)?;
+    let table = read_table(
+        path,
+        None,
+        None,
+        &crate::limits::Limits::default().standards,
+    )?;
     let file: Arc<str> = path.display().to_string().into();
     let find = |c: Col| {
         table.header.iter().position(|h| {

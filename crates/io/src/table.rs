@@ -3,11 +3,12 @@
 //! line numbers; and the header and cell reading the plan and project files share.
 
 use crate::encoding::{self, TextEncoding};
-use crate::error::FileError;
+use crate::error::{column_letter, FileError};
+use crate::limits::{self, FileLimits};
 use crate::members::{header_cells, open_head};
 use crate::xlsx::{self, SheetRow};
 use fupin_domain::fields::trim_cell;
-use fupin_domain::problem::{Problem, ProblemCode};
+use fupin_domain::problem::{echo, Problem, ProblemCode};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,11 +22,13 @@ pub struct Table {
     pub format: String,
 }
 
-/// Read a whole CSV or XLSX table.
+/// Read a whole CSV or XLSX table within `limits`: an old `.xls`, a file over its size, a
+/// CR-only CSV, a header or cell over its length and more cells than allowed are refused.
 pub fn read_table(
     path: &Path,
     encoding: Option<TextEncoding>,
     sheet: Option<&str>,
+    limits: &FileLimits,
 ) -> Result<Table, FileError> {
     let (mut file, mut bytes) = open_head(path)?;
     if bytes.is_empty() {
@@ -33,9 +36,12 @@ pub fn read_table(
             path: path.to_path_buf(),
         });
     }
+    if xlsx::looks_like_xls(&bytes) {
+        return Err(xlsx::xls_refused(path));
+    }
     if xlsx::looks_like_xlsx(&bytes) {
         let mut rows = Vec::new();
-        xlsx::for_each_row(path, sheet, |r| {
+        xlsx::for_each_row(path, sheet, limits, |r| {
             rows.push(r);
             true
         })?;
@@ -51,6 +57,9 @@ pub fn read_table(
             format: "XLSX".into(),
         });
     }
+    let len = file.metadata().map_or(0, |m| m.len());
+    limits::check_size(path, len, limits)?;
+    encoding::refuse_cr_only(path, &bytes)?;
     file.read_to_end(&mut bytes)
         .map_err(|e| FileError::io(path, e))?;
     let enc = match encoding {
@@ -67,6 +76,7 @@ pub fn read_table(
     };
     bytes.drain(..bom);
     let text = encoding::decode(path, &bytes, enc, 1)?.into_owned();
+    drop(bytes);
     let header = header_cells(&text);
     if header
         .iter()
@@ -76,13 +86,18 @@ pub fn read_table(
             path: path.to_path_buf(),
         });
     }
+    check_header_cells(path, &header, limits)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     let mut rec = csv::StringRecord::new();
+    let mut cells = 0u64;
     while let Ok(true) = rdr.read_record(&mut rec) {
+        cells += rec.len() as u64;
+        limits::check_cells(path, cells, limits)?;
+        check_record(path, &rec, &header, limits)?;
         rows.extend(csv_row(&rec, |c| c.trim().is_empty()));
     }
     Ok(Table {
@@ -92,25 +107,88 @@ pub fn read_table(
     })
 }
 
+/// Refuse a header cell over its length.
+pub(crate) fn check_header_cells(
+    path: &Path,
+    header: &[String],
+    limits: &FileLimits,
+) -> Result<(), FileError> {
+    for (i, h) in header.iter().enumerate() {
+        limits::check_cell(
+            path,
+            || format!("第1行 {}列（第{}列）", column_letter(i), i + 1),
+            h,
+            true,
+            limits,
+        )?;
+    }
+    Ok(())
+}
+
+/// Refuse a record's cell over its length, naming its line and column.
+fn check_record(
+    path: &Path,
+    rec: &csv::StringRecord,
+    header: &[String],
+    limits: &FileLimits,
+) -> Result<(), FileError> {
+    for (i, c) in rec.iter().enumerate() {
+        limits::check_cell(
+            path,
+            || {
+                let line = rec.position().map_or(0, |p| p.line());
+                match header
+                    .get(i)
+                    .map(|h| trim_cell(h))
+                    .filter(|h| !h.is_empty())
+                {
+                    Some(h) => format!("第{line}行「{}」列（{}列）", echo(h), column_letter(i)),
+                    None => format!("第{line}行 {}列", column_letter(i)),
+                }
+            },
+            c,
+            false,
+            limits,
+        )?;
+    }
+    Ok(())
+}
+
 /// A CSV table from text already decoded (an upload, an embedded file), `CSV（UTF-8）`: the
 /// first record is the header (none in an empty text: every column is then missing, which
-/// the file's reader reports); blank rows are skipped; lines are the text's.
-pub fn csv_text_table(file_name: &str, text: &str) -> Result<Table, FileError> {
+/// the file's reader reports); blank rows are skipped; lines are the text's. Within
+/// `limits`, as [`read_table`].
+pub fn csv_text_table(
+    file_name: &str,
+    text: &str,
+    limits: &FileLimits,
+) -> Result<Table, FileError> {
+    let path = Path::new(file_name);
+    limits::check_size(path, text.len() as u64, limits)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    encoding::refuse_cr_only(path, text.as_bytes())?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut header = None;
+    let mut header: Option<Vec<String>> = None;
     let mut rows = Vec::new();
+    let mut cells = 0u64;
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| FileError::NotText {
-            path: Path::new(file_name).to_path_buf(),
-            what: e.to_string(),
+        let rec = rec.map_err(|_| FileError::NotText {
+            path: path.to_path_buf(),
+            what: "无法按 CSV 读取".into(),
         })?;
-        if header.is_none() {
-            header = Some(rec.iter().map(str::to_string).collect());
-            continue;
+        cells += rec.len() as u64;
+        limits::check_cells(path, cells, limits)?;
+        match &header {
+            None => {
+                let h: Vec<String> = rec.iter().map(str::to_string).collect();
+                check_header_cells(path, &h, limits)?;
+                header = Some(h);
+                continue;
+            }
+            Some(h) => check_record(path, &rec, h, limits)?,
         }
         rows.extend(csv_row(&rec, |c| trim_cell(c).is_empty()));
     }
@@ -203,7 +281,7 @@ pub(crate) fn unknown_columns(
         code,
         format!(
             "未识别的列已忽略：{}；可用的列：{}",
-            unknown.join("、"),
+            echo(&unknown.join("、")),
             accepted.join("、")
         ),
         unknown.join("、"),

@@ -3,6 +3,7 @@
 
 use crate::encoding::TextEncoding;
 use crate::error::FileError;
+use crate::limits::{FileLimits, Limits};
 use crate::members::check_header;
 use crate::merge::{Area, Register};
 use crate::rows::Cells;
@@ -36,13 +37,24 @@ pub struct Villages {
     pub problems: Vec<Problem>,
 }
 
-/// Read and check a villages file; every error is listed in the returned error.
+/// Read and check a villages file within the default limits; every error is listed in
+/// the returned error.
 pub fn read_villages(
     path: &Path,
     encoding: Option<TextEncoding>,
     sheet: Option<&str>,
 ) -> Result<Villages, FileError> {
-    let table = read_table(path, encoding, sheet)?;
+    read_villages_within(path, encoding, sheet, &Limits::default().villages)
+}
+
+/// [`read_villages`] within `limits`.
+pub fn read_villages_within(
+    path: &Path,
+    encoding: Option<TextEncoding>,
+    sheet: Option<&str>,
+    limits: &FileLimits,
+) -> Result<Villages, FileError> {
+    let table = read_table(path, encoding, sheet, limits)?;
     let file: Arc<str> = path.display().to_string().into();
     let map = HeaderMap::<VillageField>::new(table.header.iter().map(String::as_str));
     let warnings = check_header(

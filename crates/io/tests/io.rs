@@ -1,5 +1,7 @@
 //! Reading registers as the store needs them.
 
+#[path = "io/hostile.rs"]
+mod hostile;
 #[path = "io/plan.rs"]
 mod plan;
 #[path = "io/projects.rs"]

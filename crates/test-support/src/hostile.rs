@@ -72,7 +72,7 @@ pub fn xlsx_with(path: &Path, rows: &[Vec<XCell>], pad: u64) -> PathBuf {
     let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
     let opts = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(1))
+        .compression_level(Some(9))
         .large_file(pad > u32::MAX as u64 / 2);
     let part = |zip: &mut ZipWriter<_>, name: &str, text: &str| {
         zip.start_file(name, opts).unwrap();
