@@ -106,6 +106,96 @@ struct FileConfig {
     upload_dir: Option<PathBuf>,
     max_upload_mb: Option<usize>,
     escalate_minutes: Option<u64>,
+    /// `[limits.<kind>]` tables (kind: members, villages, plan, projects, disbursements,
+    /// beneficiaries, inspection, standards).
+    limits: Option<std::collections::BTreeMap<String, KindLimits>>,
+}
+
+/// One kind's limits in `fupin.toml`; unset keys keep the default.
+#[derive(Deserialize, Default, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct KindLimits {
+    max_file_mb: Option<u64>,
+    max_unpacked_mb: Option<u64>,
+    max_ratio: Option<u64>,
+    max_cells: Option<u64>,
+    max_cell_chars: Option<usize>,
+    max_header_chars: Option<usize>,
+    max_record_kb: Option<usize>,
+}
+
+/// The limits of `[limits.<kind>]` and `FUPIN_LIMIT_<KIND>_<KEY>` (the environment wins)
+/// over the defaults ([`fupin_io::Limits::default`]).
+fn load_limits(
+    file: Option<&std::collections::BTreeMap<String, KindLimits>>,
+) -> Result<fupin_io::Limits> {
+    let mut limits = fupin_io::Limits::default();
+    if let Some(file) = file {
+        for key in file.keys() {
+            if !fupin_io::FileKind::ALL.iter().any(|k| k.key() == key) {
+                bail!(
+                    "配置 [limits.{key}] 无法识别；可用：{}",
+                    fupin_io::FileKind::ALL.map(|k| k.key()).join("、")
+                );
+            }
+        }
+    }
+    for kind in fupin_io::FileKind::ALL {
+        let mut given = file
+            .and_then(|f| f.get(kind.key()).copied())
+            .unwrap_or_default();
+        let var = |name: &str| {
+            let full = format!("FUPIN_LIMIT_{}_{name}", kind.key().to_ascii_uppercase());
+            env(&full).map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .with_context(|| format!("{full} 应为正整数"))
+            })
+        };
+        macro_rules! from_env {
+            ($field:ident, $name:literal) => {
+                if let Some(v) = var($name) {
+                    given.$field = Some(v?.try_into().context(concat!($name, " 过大"))?);
+                }
+            };
+        }
+        from_env!(max_file_mb, "MAX_FILE_MB");
+        from_env!(max_unpacked_mb, "MAX_UNPACKED_MB");
+        from_env!(max_ratio, "MAX_RATIO");
+        from_env!(max_cells, "MAX_CELLS");
+        from_env!(max_cell_chars, "MAX_CELL_CHARS");
+        from_env!(max_header_chars, "MAX_HEADER_CHARS");
+        from_env!(max_record_kb, "MAX_RECORD_KB");
+        let l = limits.of_mut(kind);
+        let positive = |v: u64, what: &str| {
+            if v == 0 {
+                bail!("limits.{}.{what} 应为正整数", kind.key());
+            }
+            Ok(v)
+        };
+        if let Some(v) = given.max_file_mb {
+            l.max_file_bytes = positive(v, "max_file_mb")? << 20;
+        }
+        if let Some(v) = given.max_unpacked_mb {
+            l.max_unpacked_bytes = positive(v, "max_unpacked_mb")? << 20;
+        }
+        if let Some(v) = given.max_ratio {
+            l.max_ratio = positive(v, "max_ratio")?;
+        }
+        if let Some(v) = given.max_cells {
+            l.max_cells = positive(v, "max_cells")?;
+        }
+        if let Some(v) = given.max_cell_chars {
+            l.max_cell_chars = positive(v as u64, "max_cell_chars")? as usize;
+        }
+        if let Some(v) = given.max_header_chars {
+            l.max_header_chars = positive(v as u64, "max_header_chars")? as usize;
+        }
+        if let Some(v) = given.max_record_kb {
+            l.max_record_bytes = (positive(v as u64, "max_record_kb")? as usize) << 10;
+        }
+    }
+    Ok(limits)
 }
 
 fn env(name: &str) -> Option<String> {
@@ -186,6 +276,7 @@ fn load_config(args: &ServeArgs) -> Result<ServeConfig> {
     if let Some(mb) = mb {
         web.max_upload_bytes = mb << 20;
     }
+    web.limits = load_limits(file.limits.as_ref())?;
     let db = args
         .db
         .clone()
@@ -359,7 +450,15 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
         let shown = ShownProgress::start(&progress);
         let clock = StepClock::start(&progress);
         let read = Some(Arc::clone(&progress.read));
-        let checked = tokio::task::block_in_place(|| check_files(&m, v.as_ref(), args.year, read));
+        let checked = tokio::task::block_in_place(|| {
+            check_files(
+                &m,
+                v.as_ref(),
+                args.year,
+                read,
+                &fupin_io::Limits::default(),
+            )
+        });
         let checked_at = std::time::Instant::now();
         let (register, villages, warnings) = match checked {
             Checked::Rejected { summary, problems } => {

@@ -1326,18 +1326,26 @@ pub async fn upload(
     let path = dir.path().join(&base);
     std::fs::write(&path, &up.bytes).map_err(|e| Error::Internal(e.to_string()))?;
     let kind = up.what.clone();
+    let limits = state.config.limits.clone();
     let read =
         tokio::task::spawn_blocking(move || -> Result<ReadFile, fupin_io::error::FileError> {
+            use fupin_io::funds_file::{read_beneficiaries_within, read_disbursements_within};
             Ok(match kind.as_str() {
-                "projects" => {
-                    ReadFile::Projects(fupin_io::projects_file::read_projects(&path, None)?)
-                }
-                "disbursements" => {
-                    ReadFile::Disbursements(fupin_io::funds_file::read_disbursements(&path, None)?)
-                }
-                _ => {
-                    ReadFile::Beneficiaries(fupin_io::funds_file::read_beneficiaries(&path, None)?)
-                }
+                "projects" => ReadFile::Projects(fupin_io::projects_file::read_projects_within(
+                    &path,
+                    None,
+                    &limits.projects,
+                )?),
+                "disbursements" => ReadFile::Disbursements(read_disbursements_within(
+                    &path,
+                    None,
+                    &limits.disbursements,
+                )?),
+                _ => ReadFile::Beneficiaries(read_beneficiaries_within(
+                    &path,
+                    None,
+                    &limits.beneficiaries,
+                )?),
             })
         })
         .await

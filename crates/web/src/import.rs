@@ -26,7 +26,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::standards::{PovertyLine, Standards};
 use fupin_domain::{Fen, Problem};
-use fupin_io::villages::{match_villages, read_villages, Villages};
+use fupin_io::villages::{match_villages, Villages};
 use fupin_io::{read_members, FileError, ReadOptions, Register};
 use fupin_store::{Imported, JobId, JobState, RegisterMeta, Store, StoreError, UserId};
 use serde::Deserialize;
@@ -93,10 +93,12 @@ pub fn check_files(
     villages: Option<&Upload<'_>>,
     year: i32,
     read: Option<Arc<AtomicU64>>,
+    limits: &fupin_io::Limits,
 ) -> Checked {
     let mut opts = ReadOptions::new(year);
     opts.member_texts = true;
     opts.progress = read;
+    opts.limits = limits.members;
     let mut register = match read_members(members.path, &opts) {
         Ok(r) => r,
         Err(e) => return rejected_by(e, members),
@@ -106,7 +108,12 @@ pub fn check_files(
     let villages = match villages {
         None => None,
         Some(vf) => {
-            let mut v = match read_villages(vf.path, None, None) {
+            let mut v = match fupin_io::villages::read_villages_within(
+                vf.path,
+                None,
+                None,
+                &limits.villages,
+            ) {
                 Ok(v) => v,
                 Err(e) => return rejected_by(e, vf),
             };
@@ -538,6 +545,7 @@ impl Import<'_> {
         let vf = villages.clone();
         let year = self.year;
         let read = Arc::clone(&self.progress.read);
+        let limits = state.config.limits.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let sha = sha256_file(&mp).map_err(|e| format!("无法读取上传文件：{e}"))?;
             let m = Upload {
@@ -545,7 +553,7 @@ impl Import<'_> {
                 name: &mn,
             };
             let v = vf.as_ref().map(|(p, n)| Upload { path: p, name: n });
-            Ok::<_, String>((sha, check_files(&m, v.as_ref(), year, Some(read))))
+            Ok::<_, String>((sha, check_files(&m, v.as_ref(), year, Some(read), &limits)))
         })
         .await
         .map_err(|e| e.to_string())??;

@@ -25,9 +25,7 @@ use fupin_domain::estimates::{percent, Approval, Estimates, IndicatorEstimate, V
 use fupin_domain::forecast::Forecast;
 use fupin_domain::sampling::{Allocation, Group, SamplingPlan};
 use fupin_domain::work_item::{Refusal, WorkState};
-use fupin_io::inspection::{
-    read_results, read_rural_households, InspectionError, RuralEntry, RESULT_COLUMNS,
-};
+use fupin_io::inspection::{InspectionError, RuralEntry, RESULT_COLUMNS};
 use fupin_store::{
     may_record, FindingRow, Inspection, InspectionLevel, ItemScope, NewFinding, NewInspection,
     RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
@@ -157,12 +155,17 @@ impl PlanFields {
 }
 
 /// The non-registered households of the uploaded rural households file, per village.
-pub fn rural_of(file_name: &str, bytes: &[u8]) -> Result<Vec<RuralVillage>, Error> {
+pub fn rural_of(
+    file_name: &str,
+    bytes: &[u8],
+    limits: &fupin_io::FileLimits,
+) -> Result<Vec<RuralVillage>, Error> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
     let path = temp_copy(file_name, bytes)?;
-    let read = read_rural_households(path.path(), None).map_err(problems)?;
+    let read = fupin_io::inspection::read_rural_households_within(path.path(), None, limits)
+        .map_err(problems)?;
     let mut out: Vec<RuralVillage> = read
         .villages
         .into_iter()
@@ -207,6 +210,7 @@ pub fn results_of(
     file_name: &str,
     bytes: &[u8],
     sample: &StoredSample,
+    limits: &fupin_io::FileLimits,
 ) -> Result<Vec<Verification>, Error> {
     if bytes.is_empty() {
         return Err(Error::BadRequest(
@@ -214,13 +218,15 @@ pub fn results_of(
         ));
     }
     let path = temp_copy(file_name, bytes)?;
-    read_results(path.path(), None, &sample.sample).map_err(|e| {
-        // The temp file's name means nothing to the user: name the upload instead.
-        Error::BadRequest(
-            e.to_string()
-                .replace(&path.path().display().to_string(), file_name),
-        )
-    })
+    fupin_io::inspection::read_results_within(path.path(), None, &sample.sample, limits).map_err(
+        |e| {
+            // The temp file's name means nothing to the user: name the upload instead.
+            Error::BadRequest(
+                e.to_string()
+                    .replace(&path.path().display().to_string(), file_name),
+            )
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -752,7 +758,7 @@ pub async fn draw_page(
         take_all: up.fields.get("take_all").cloned(),
     };
     let plan = fields.plan()?;
-    let rural = rural_of(&up.file_name, &up.bytes)?;
+    let rural = rural_of(&up.file_name, &up.bytes, &state.config.limits.inspection)?;
     state
         .store
         .draw_sample(v.user(), id, &plan, &rural)
@@ -790,7 +796,12 @@ pub async fn results_upload(
         .into());
     }
     let s = state.store.sample(id).await?.ok_or(Error::NotFound)?;
-    let results = results_of(&up.file_name, &up.bytes, &s)?;
+    let results = results_of(
+        &up.file_name,
+        &up.bytes,
+        &s,
+        &state.config.limits.inspection,
+    )?;
     state
         .store
         .record_results(v.user(), id, &results)

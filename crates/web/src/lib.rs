@@ -68,6 +68,8 @@ pub struct Config {
     pub upload_dir: Option<PathBuf>,
     /// This process's name in the jobs table.
     pub instance: String,
+    /// What each kind of uploaded file may hold, passed to its reader.
+    pub limits: fupin_io::Limits,
 }
 
 impl Default for Config {
@@ -81,6 +83,7 @@ impl Default for Config {
             throttle_window: chrono::Duration::minutes(15),
             upload_dir: None,
             instance: format!("fupin-{}", std::process::id()),
+            limits: fupin_io::Limits::default(),
         }
     }
 }

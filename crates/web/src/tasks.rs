@@ -359,10 +359,12 @@ pub async fn import_plan(
     let path = dir.path().join(&base);
     std::fs::write(&path, &up.bytes).map_err(|e| Error::Internal(e.to_string()))?;
     let facts = up.facts.clone();
-    let read =
-        tokio::task::spawn_blocking(move || fupin_io::plan_file::read_plan(&path, None, &facts))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+    let limits = state.config.limits.plan;
+    let read = tokio::task::spawn_blocking(move || {
+        fupin_io::plan_file::read_plan_within(&path, None, &facts, &limits)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?;
     let file = match read {
         Ok(f) => f,
         Err(e) => {

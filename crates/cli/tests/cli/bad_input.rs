@@ -136,3 +136,67 @@ fn unknown_year_without_line_says_how_to_set_one() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--line"), "{}", text(&o.stderr));
 }
+
+/// The most a `fupin check` of a hostile file may hold resident. The probe's files made it
+/// peak at 3,573 MB; refused before they are read, they leave it near its start.
+const HOSTILE_RSS_MB: i64 = 300;
+
+/// Run fupin with `args` to its end; (exit code, stdout, stderr, its own peak resident
+/// memory in MB, as wait4 reports for that child alone).
+fn fupin_measured(args: &[&str], dir: &Path) -> (i32, String, String, i64) {
+    let (out, err) = (dir.join("stdout"), dir.join("stderr"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_fupin"))
+        .args(args)
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data, filled by wait4 for this child; the Child handle is
+    // not waited on again.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    std::mem::forget(child);
+    assert!(libc::WIFEXITED(status), "fupin did not exit: {status}");
+    let code = libc::WEXITSTATUS(status);
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    // ru_maxrss is in kilobytes on Linux.
+    (code, read(&out), read(&err), usage.ru_maxrss / 1024)
+}
+
+#[test]
+fn check_refuses_hostile_files_with_bounded_memory_and_short_messages() {
+    use fupin_test_support::hostile;
+    let dir = tempfile::tempdir().unwrap();
+    // The probe's shape: an XLSX of a few rows and 300 MB of spaces (it had 1.5 GB).
+    let padded = hostile::padded_xlsx(dir.path(), 5, 300 << 20);
+    // A 200 MB name on the first data row, on one line; and 200 MB without any line end.
+    let name = hostile::huge_name_csv(dir.path(), 200 << 20);
+    let line = hostile::single_line_csv(dir.path(), 200 << 20);
+    let cases: [(&Path, &[&str]); 3] = [
+        (&padded, &["倍", "上限 200 倍"]),
+        (
+            &name,
+            &["第2行「姓名」列（D列）", "超过 500 个字符", "仍未结束"],
+        ),
+        (&line, &["第1行超过1 MB"]),
+    ];
+    for (file, expected) in cases {
+        let path = file.display().to_string();
+        let (code, stdout, stderr, rss) =
+            fupin_measured(&["check", &path, "--year", "2018"], dir.path());
+        assert_eq!(code, 2, "{path}: {stdout} {stderr}");
+        for e in expected {
+            assert!(stderr.contains(e), "{path}: {stderr}");
+        }
+        // Nothing echoed whole: a short message, no data on stdout.
+        assert!(stderr.len() < 2_000, "{path}: {} bytes", stderr.len());
+        assert!(stdout.is_empty(), "{path}: {} bytes", stdout.len());
+        assert!(
+            rss < HOSTILE_RSS_MB,
+            "{path}: peak {rss} MB, bound {HOSTILE_RSS_MB} MB"
+        );
+    }
+}
