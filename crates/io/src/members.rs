@@ -115,7 +115,10 @@ pub(crate) fn check_header<F: Copy>(
             1,
             "",
             ProblemCode::W205,
-            format!("以下列不属于登记表格式，已忽略：{}", map.unknown.join("、")),
+            format!(
+                "以下列不属于登记表格式，已忽略：{}",
+                fupin_domain::problem::echo(&map.unknown.join("、"))
+            ),
             map.unknown.join("、"),
         ));
     }
