@@ -159,7 +159,7 @@ async fn a_file_with_errors_is_refused_whole_and_every_problem_listed(app: App) 
         path: &dir.join("members.csv"),
         name: "members.csv",
     };
-    match fupin_web::import::check_files(&m, None, 2018, None) {
+    match fupin_web::import::check_files(&m, None, 2018, None, &fupin_io::Limits::default()) {
         fupin_web::import::Checked::Rejected { problems, .. } => {
             assert_eq!(problems.len(), expected.len())
         }
