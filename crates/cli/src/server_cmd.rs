@@ -37,7 +37,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub addr: Option<String>,
     /// A TOML configuration file (keys: db, addr, secure_cookies, region, session_hours,
-    /// upload_dir, max_upload_mb, escalate_minutes, job_lease_seconds).
+    /// upload_dir, max_upload_mb, escalate_minutes, job_lease_seconds; `[limits.<kind>]`
+    /// tables, see docs/register-decisions.md).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Escalate overdue work items to their task's leader every N minutes (default 10;
@@ -1107,6 +1108,34 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+
+    /// `[limits.<kind>]` in fupin.toml changes that kind's limits only; an unknown kind or
+    /// key, or a zero, is refused.
+    #[test]
+    fn limits_come_from_the_config_file() {
+        let file: FileConfig = toml::from_str(
+            "[limits.members]\nmax_file_mb = 4096\nmax_cell_chars = 1000\n[limits.plan]\nmax_record_kb = 64\n",
+        )
+        .unwrap();
+        let limits = load_limits(file.limits.as_ref()).unwrap();
+        let defaults = fupin_io::Limits::default();
+        assert_eq!(limits.members.max_file_bytes, 4096 << 20);
+        assert_eq!(limits.members.max_cell_chars, 1000);
+        assert_eq!(limits.members.max_cells, defaults.members.max_cells);
+        assert_eq!(limits.plan.max_record_bytes, 64 << 10);
+        assert_eq!(limits.villages, defaults.villages);
+        let unknown: FileConfig = toml::from_str("[limits.register]\nmax_cells = 5\n").unwrap();
+        let e = load_limits(unknown.limits.as_ref())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[limits.register]") && e.contains("members"),
+            "{e}"
+        );
+        assert!(toml::from_str::<FileConfig>("[limits.members]\nmax_rows = 5\n").is_err());
+        let zero: FileConfig = toml::from_str("[limits.members]\nmax_ratio = 0\n").unwrap();
+        assert!(load_limits(zero.limits.as_ref()).is_err());
+    }
 
     /// The demo's plan is due after the demo starts (docs/plan-decisions.md, "The demo
     /// plan"): the golden register routed by the demo plan loaded years after 2018 has

@@ -324,6 +324,23 @@ impl Problem {
     }
 }
 
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, " 第{}行", self.line)?;
+        }
+        if !self.column.is_empty() {
+            write!(f, "「{}」列", self.column)?;
+        }
+        write!(f, " {}：{}", self.code, self.message)?;
+        if !self.value.is_empty() {
+            write!(f, "（值：{}）", self.value)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,22 +358,5 @@ mod tests {
         let file: Arc<str> = "a.csv".into();
         let p = Problem::new(&file, 2, "姓名", ProblemCode::E103, "m", long);
         assert!(p.value.chars().count() < 100, "{}", p.value.len());
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if self.line > 0 {
-            write!(f, " 第{}行", self.line)?;
-        }
-        if !self.column.is_empty() {
-            write!(f, "「{}」列", self.column)?;
-        }
-        write!(f, " {}：{}", self.code, self.message)?;
-        if !self.value.is_empty() {
-            write!(f, "（值：{}）", self.value)?;
-        }
-        Ok(())
     }
 }
