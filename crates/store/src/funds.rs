@@ -15,6 +15,7 @@
 
 use crate::accounts::{User, UserId};
 use crate::audit::{Audit, Record};
+use crate::chain::{Append, FundLink};
 use crate::rows::{BeginWrite, Get};
 use crate::scope::Scope;
 use crate::work::{ActingUser, ItemScope};
@@ -591,25 +592,23 @@ impl Store {
                 EntryKind::Disbursement => ("disbursement", None),
                 EntryKind::Reversal { of } => ("reversal", Some(of)),
             };
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO fund_entries (project_id, source, entry_date, amount, kind, reverses, \
-                 voucher, payee, note, override_reason, recorded_at, recorded_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            )
-            .bind(project)
-            .bind(entry.source.code())
-            .bind(entry.date)
-            .bind(entry.amount.0)
-            .bind(kind_text)
-            .bind(reverses)
-            .bind(entry.voucher.trim())
-            .bind(entry.payee.trim())
-            .bind(entry.note.trim())
-            .bind(&reason)
-            .bind(at)
-            .bind(user.id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let id = tx
+                .append_fund(FundLink {
+                    id: 0,
+                    project_id: project,
+                    source: entry.source.code(),
+                    entry_date: entry.date,
+                    amount: entry.amount.0,
+                    kind: kind_text,
+                    reverses,
+                    voucher: entry.voucher.trim(),
+                    payee: entry.payee.trim(),
+                    note: entry.note.trim(),
+                    override_reason: reason.as_deref(),
+                    recorded_at: at,
+                    recorded_by: Some(user.id),
+                })
+                .await?;
             let stored = entry_row(
                 &sqlx::query(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
                     .bind(id)
@@ -1207,22 +1206,23 @@ impl Store {
                     ledger.push(LedgerEntry { id: -(row.line as i64), date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
                     continue;
                 }
-                let entry_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO fund_entries (project_id, source, entry_date, amount, kind, reverses, \
-                     voucher, payee, note, override_reason, recorded_at, recorded_by) \
-                     VALUES ($1, $2, $3, $4, 'disbursement', NULL, $5, $6, $7, NULL, $8, $9) RETURNING id",
-                )
-                .bind(*id)
-                .bind(row.source.code())
-                .bind(row.date)
-                .bind(row.amount.0)
-                .bind(row.voucher.trim())
-                .bind(row.payee.trim())
-                .bind(row.note.trim())
-                .bind(at)
-                .bind(user.id)
-                .fetch_one(&mut *tx)
-                .await?;
+                let entry_id = tx
+                    .append_fund(FundLink {
+                        id: 0,
+                        project_id: *id,
+                        source: row.source.code(),
+                        entry_date: row.date,
+                        amount: row.amount.0,
+                        kind: "disbursement",
+                        reverses: None,
+                        voucher: row.voucher.trim(),
+                        payee: row.payee.trim(),
+                        note: row.note.trim(),
+                        override_reason: None,
+                        recorded_at: at,
+                        recorded_by: Some(user.id),
+                    })
+                    .await?;
                 ledger.push(LedgerEntry { id: entry_id, date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
                 tx.audit(Record {
                     at,
