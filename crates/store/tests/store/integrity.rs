@@ -446,3 +446,181 @@ async fn with_the_pragma(store: Store) {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL: a migration role that owns the schema, a runtime role that owns nothing it
+// must not change.
+
+/// Run `sql` as the cluster's admin on database `db` (or the admin's own).
+async fn as_admin(admin: &str, db: Option<&str>, sql: &str) {
+    let url = match db {
+        Some(db) => fupin_test_support::with_database(admin, db),
+        None => admin.to_string(),
+    };
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+/// The story of a deployment: the migration role migrates and grants; the store then runs
+/// as the runtime role — it starts (migrate is a no-op), imports a register (staging
+/// tables attached as partitions), records a project library, a disbursement and a
+/// disbursement file, creates an account — and the chains verify. As that role, the
+/// ledger and the log cannot be updated, deleted, truncated, have their triggers disabled,
+/// or be switched off with session_replication_role; nor can the chain heads be moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_runtime_role_runs_the_store_and_cannot_get_past_the_triggers() {
+    let Some(admin) = fupin_test_support::pg_admin_url("fupin-store") else {
+        return;
+    };
+    let db = fupin_test_support::FreshPg::create(&admin, "fupin_test").await;
+    let suffix = db.name.rsplit('_').next().unwrap().to_lowercase();
+    let (owner, app) = (
+        format!("fupin_owner_{suffix}"),
+        format!("fupin_app_{suffix}"),
+    );
+    as_admin(
+        &admin,
+        None,
+        &format!(
+            "CREATE ROLE {owner} LOGIN; CREATE ROLE {app} LOGIN; GRANT {app} TO {owner}; \
+             ALTER DATABASE {} OWNER TO {owner};",
+            db.name
+        ),
+    )
+    .await;
+    as_admin(
+        &admin,
+        Some(&db.name),
+        &format!("ALTER SCHEMA public OWNER TO {owner}"),
+    )
+    .await;
+    let url_as = |role: &str| db.url.replacen("://postgres@", &format!("://{role}@"), 1);
+
+    let outcome =
+        tokio::spawn({
+            let (owner_url, app_url, app) = (url_as(&owner), url_as(&app), app.clone());
+            async move {
+                let migrator = Store::connect(&owner_url).await.unwrap();
+                migrator.migrate().await.unwrap();
+                // Refused: a name that is not a plain identifier, a role that does not exist,
+                // the owner itself.
+                for bad in [
+                    "fupin app",
+                    "nobody_here_x",
+                    owner_url
+                        .split("://")
+                        .nth(1)
+                        .unwrap()
+                        .split('@')
+                        .next()
+                        .unwrap(),
+                ] {
+                    let err = migrator
+                        .grant_runtime_role(bad)
+                        .await
+                        .unwrap_err()
+                        .to_string();
+                    assert!(
+                        err.contains("角色") || err.contains("所有者"),
+                        "{bad}: {err}"
+                    );
+                }
+                migrator.grant_runtime_role(&app).await.unwrap();
+                // Again (after an upgrade): harmless.
+                migrator.grant_runtime_role(&app).await.unwrap();
+
+                let store = Store::connect(&app_url).await.unwrap();
+                store.migrate().await.unwrap();
+                let admin_user = hq(&store).await;
+                let (register, villages) = golden();
+                store
+                    .import_register(
+                        &register,
+                        &meta("members.csv", Some(admin_user.id)),
+                        Some(&villages),
+                    )
+                    .await
+                    .unwrap();
+                // A second version: the first one's partitions stay, the new ones attach.
+                store
+                    .import_register(
+                        &register,
+                        &meta("members.csv", Some(admin_user.id)),
+                        Some(&villages),
+                    )
+                    .await
+                    .unwrap();
+                let (solar, _) = imported(&store, &admin_user).await;
+                store
+                    .add_fund_entry(
+                        &admin_user,
+                        solar,
+                        EntryKind::Disbursement,
+                        &paid(FundSource::Central, 525_000, 4, 1),
+                        None,
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let report = store.verify_chains().await.unwrap();
+                assert_eq!(report.broken, Vec::<BrokenLink>::new());
+                assert_eq!(report.fund_entries, 1);
+                assert!(report.audit_log >= 6, "{report:?}");
+
+                let Store::Postgres(pool) = &store else {
+                    unreachable!()
+                };
+                for sql in [
+                "UPDATE fund_entries SET amount = 1 WHERE id = 1",
+                "DELETE FROM fund_entries WHERE id = 1",
+                "TRUNCATE fund_entries",
+                "ALTER TABLE fund_entries DISABLE TRIGGER USER",
+                "ALTER TABLE fund_entries DISABLE TRIGGER fund_entries_no_change",
+                "UPDATE audit_log SET action = 'x' WHERE id = 1",
+                "DELETE FROM audit_log WHERE id = 1",
+                "TRUNCATE audit_log",
+                "ALTER TABLE audit_log DISABLE TRIGGER USER",
+                "UPDATE chain_heads SET last_id = 0",
+                "DELETE FROM chain_heads",
+                "INSERT INTO chain_heads VALUES ('x', 0, '')",
+                "DROP TABLE fund_entries",
+                "DROP FUNCTION append_only_row() CASCADE",
+                "CREATE OR REPLACE FUNCTION append_only_row() RETURNS trigger LANGUAGE plpgsql \
+                 AS $$ BEGIN RETURN NEW; END $$",
+                "SET session_replication_role = replica",
+                "DO $$ BEGIN SET LOCAL session_replication_role = replica; \
+                 UPDATE fund_entries SET amount = 1 WHERE id = 1; END $$",
+            ] {
+                let err = sqlx::raw_sql(sql).execute(pool).await.unwrap_err().to_string();
+                assert!(
+                    err.contains("permission denied") || err.contains("must be owner"),
+                    "{sql}: {err}"
+                );
+            }
+                let amount: i64 =
+                    sqlx::query_scalar("SELECT amount FROM fund_entries WHERE id = 1")
+                        .fetch_one(pool)
+                        .await
+                        .unwrap();
+                assert_eq!(amount, 525_000);
+                assert_eq!(
+                    store.verify_chains().await.unwrap().broken,
+                    Vec::<BrokenLink>::new()
+                );
+                store.close().await;
+                migrator.close().await;
+            }
+        })
+        .await;
+    db.drop_database().await;
+    as_admin(
+        &admin,
+        None,
+        &format!("DROP ROLE IF EXISTS {app}; DROP ROLE IF EXISTS {owner};"),
+    )
+    .await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
