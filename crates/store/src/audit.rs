@@ -60,13 +60,25 @@ macro_rules! audit_insert {
 /// log's hash chain (crate::chain).
 pub(crate) trait Audit {
     async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error>;
+    /// [`Audit::audit`] at `end` (as [`crate::chain::Append::append_fund_at`]), moving it.
+    async fn audit_at(&mut self, end: &mut (i64, String), r: Record<'_>)
+        -> Result<(), sqlx::Error>;
 }
 
 macro_rules! impl_audit {
     ($conn:ty, $insert:expr) => {
         impl Audit for $conn {
             async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error> {
-                let (id, prev) = self.next_link(Chain::Audit).await?;
+                let mut end = self.next_link(Chain::Audit).await?;
+                self.audit_at(&mut end, r).await
+            }
+
+            async fn audit_at(
+                &mut self,
+                end: &mut (i64, String),
+                r: Record<'_>,
+            ) -> Result<(), sqlx::Error> {
+                let (id, prev) = (end.0, std::mem::take(&mut end.1));
                 let at = stored_time(r.at);
                 let hash = AuditLink {
                     id,
@@ -92,6 +104,7 @@ macro_rules! impl_audit {
                     .bind(&hash)
                     .execute(&mut *self)
                     .await?;
+                *end = (id + 1, hash);
                 Ok(())
             }
         }

@@ -5,9 +5,10 @@
 //! triggers — no longer matches its hash, and a row deleted or inserted breaks the link of
 //! the row after it; [`Store::verify_chains`] (`fupin verify`) finds the first such link.
 //!
-//! Appending: the store reads the chain's head (`chain_heads`: last id and hash) and
-//! writes the next row with id = last id + 1 and its hash; triggers refuse a row that does
-//! not follow the head, and move the head. On PostgreSQL the append takes an advisory lock
+//! Appending: the store reads the chain's end (`chain_heads`: last id and hash; on
+//! PostgreSQL, where the head moves once per transaction, the newer of it and the table's
+//! last row) and writes the next row with id = last id + 1 and its hash; triggers refuse a
+//! row that does not follow, and move the head. On PostgreSQL the append takes an advisory lock
 //! held to the end of the transaction, so that several servers append one at a time (on
 //! SQLite the write transaction's lock does that already). One lock serves both chains, so
 //! a transaction that writes to both cannot deadlock against another.
@@ -229,6 +230,14 @@ pub(crate) trait Append {
     async fn next_link(&mut self, chain: Chain) -> Result<(i64, String), sqlx::Error>;
     /// Store a fund entry at the end of the ledger's chain; its id.
     async fn append_fund(&mut self, f: FundLink<'_>) -> Result<i64, sqlx::Error>;
+    /// Store a fund entry at `end` (the next id and the hash it follows, from
+    /// [`Append::next_link`] in this transaction, then from the previous call), and move
+    /// `end` past it: a transaction writing many rows reads the chain's end once.
+    async fn append_fund_at(
+        &mut self,
+        end: &mut (i64, String),
+        f: FundLink<'_>,
+    ) -> Result<i64, sqlx::Error>;
 }
 
 /// The INSERT of a fund entry with its id and links (`OVERRIDING SYSTEM VALUE` on
@@ -245,8 +254,26 @@ macro_rules! fund_insert {
     };
 }
 
+/// The end of a chain on SQLite: the head, moved by a trigger on each row.
+fn sqlite_end(_chain: Chain) -> String {
+    "SELECT last_id, last_hash FROM chain_heads WHERE chain = $1".to_string()
+}
+
+/// The end of a chain on PostgreSQL: the newer of the table's last row and the head,
+/// which moves once per transaction (migration 0014).
+fn postgres_end(chain: Chain) -> String {
+    format!(
+        "SELECT CASE WHEN l.id >= h.last_id THEN l.id ELSE h.last_id END AS last_id, \
+                CASE WHEN l.id >= h.last_id THEN l.hash ELSE h.last_hash END AS last_hash \
+         FROM chain_heads h LEFT JOIN LATERAL \
+              (SELECT id, hash FROM {} ORDER BY id DESC LIMIT 1) l ON true \
+         WHERE h.chain = $1",
+        chain.table()
+    )
+}
+
 macro_rules! impl_append {
-    ($conn:ty, $lock:expr, $insert:expr) => {
+    ($conn:ty, $lock:expr, $end:expr, $insert:expr) => {
         impl Append for $conn {
             async fn next_link(&mut self, chain: Chain) -> Result<(i64, String), sqlx::Error> {
                 if let Some(lock) = $lock {
@@ -255,16 +282,26 @@ macro_rules! impl_append {
                         .execute(&mut *self)
                         .await?;
                 }
-                let (last, hash): (i64, String) =
-                    sqlx::query_as("SELECT last_id, last_hash FROM chain_heads WHERE chain = $1")
-                        .bind(chain.table())
-                        .fetch_one(&mut *self)
-                        .await?;
-                Ok((last + 1, hash))
+                let (last, hash): (i64, Option<String>) = sqlx::query_as(&$end(chain))
+                    .bind(chain.table())
+                    .fetch_one(&mut *self)
+                    .await?;
+                // A last row without a hash is one stored before 0014, not yet chained:
+                // the insert's trigger refuses what follows it.
+                Ok((last + 1, hash.unwrap_or_default()))
             }
 
-            async fn append_fund(&mut self, mut f: FundLink<'_>) -> Result<i64, sqlx::Error> {
-                let (id, prev) = self.next_link(Chain::Funds).await?;
+            async fn append_fund(&mut self, f: FundLink<'_>) -> Result<i64, sqlx::Error> {
+                let mut end = self.next_link(Chain::Funds).await?;
+                self.append_fund_at(&mut end, f).await
+            }
+
+            async fn append_fund_at(
+                &mut self,
+                end: &mut (i64, String),
+                mut f: FundLink<'_>,
+            ) -> Result<i64, sqlx::Error> {
+                let (id, prev) = (end.0, std::mem::take(&mut end.1));
                 f.id = id;
                 f.recorded_at = stored_time(f.recorded_at);
                 let hash = f.hash(&prev);
@@ -286,16 +323,18 @@ macro_rules! impl_append {
                     .bind(&hash)
                     .execute(&mut *self)
                     .await?;
+                *end = (id + 1, hash);
                 Ok(id)
             }
         }
     };
 }
 
-impl_append!(SqliteConnection, None::<&str>, fund_insert!(""));
+impl_append!(SqliteConnection, None::<&str>, sqlite_end, fund_insert!(""));
 impl_append!(
     PgConnection,
     Some("SELECT pg_advisory_xact_lock($1)"),
+    postgres_end,
     fund_insert!("OVERRIDING SYSTEM VALUE")
 );
 
@@ -455,8 +494,13 @@ pub(crate) async fn seal(store: &Store) -> Result<()> {
             let any: bool = sqlx::query(&pending).bind(table).fetch_one(pool).await?.bool("pending")?;
             if any {
                 let mut tx = pool.begin_write().await?;
-                let (mut last_id, mut last_hash) = tx.next_link(chain).await?;
-                last_id -= 1;
+                // The lock; then the head, where the chaining of the old rows starts.
+                tx.next_link(chain).await?;
+                let (mut last_id, mut last_hash): (i64, String) =
+                    sqlx::query_as("SELECT last_id, last_hash FROM chain_heads WHERE chain = $1")
+                        .bind(table)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 loop {
                     let rows = sqlx::query(&select)
                         .bind(last_id)

@@ -15,7 +15,7 @@
 
 use crate::accounts::{User, UserId};
 use crate::audit::{Audit, Record};
-use crate::chain::{Append, FundLink};
+use crate::chain::{Append, Chain, FundLink};
 use crate::rows::{BeginWrite, Get};
 use crate::scope::Scope;
 use crate::work::{ActingUser, ItemScope};
@@ -1141,6 +1141,8 @@ impl Store {
             // Per project: its budget and its ledger as it grows.
             let mut ledgers: HashMap<(i32, String), OpenLedger> = HashMap::new();
             let mut written = 0u64;
+            // Each chain's end, read once at the first row written, then moved by each row.
+            let mut ends: Option<((i64, String), (i64, String))> = None;
             for row in rows {
                 let key = (row.year, row.project.clone());
                 if !ledgers.contains_key(&key) {
@@ -1206,8 +1208,15 @@ impl Store {
                     ledger.push(LedgerEntry { id: -(row.line as i64), date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
                     continue;
                 }
+                if ends.is_none() {
+                    ends = Some((
+                        tx.next_link(Chain::Funds).await?,
+                        tx.next_link(Chain::Audit).await?,
+                    ));
+                }
+                let (fund_end, audit_end) = ends.as_mut().expect("set above");
                 let entry_id = tx
-                    .append_fund(FundLink {
+                    .append_fund_at(fund_end, FundLink {
                         id: 0,
                         project_id: *id,
                         source: row.source.code(),
@@ -1224,7 +1233,7 @@ impl Store {
                     })
                     .await?;
                 ledger.push(LedgerEntry { id: entry_id, date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
-                tx.audit(Record {
+                tx.audit_at(audit_end, Record {
                     at,
                     user: Some(user.id),
                     action: "disburse",
