@@ -154,7 +154,8 @@ async fn a_clean_ledger_and_log_verify_and_rewrites_are_found(store: Store) {
     assert_eq!((r.fund_entries, r.audit_log), (0, 1));
 }
 
-/// The last rows deleted leave every remaining link whole: the head gives it away.
+/// The last rows deleted leave every remaining link whole: the head gives it away, and
+/// still does after more writes.
 async fn a_cut_end_of_the_log_is_found(store: Store) {
     some_entries(&store).await;
     let last = scalar(&store, "SELECT MAX(id) FROM audit_log").await;
@@ -171,6 +172,26 @@ async fn a_cut_end_of_the_log_is_found(store: Store) {
     assert_eq!(r.broken.len(), 1, "{:?}", r.broken);
     assert_eq!((r.broken[0].table, r.broken[0].id), ("audit_log", last));
     assert!(r.broken[0].what.contains("末尾"), "{}", r.broken[0].what);
+    // Writing on does not hide the cut: the next row links to the head, past the gap.
+    store
+        .create_user(
+            &NewUser {
+                username: "之后".into(),
+                password: "乡镇工作-2018".into(),
+                role: Role::HqAdmin,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let r = store.verify_chains().await.unwrap();
+    assert_eq!(r.broken.len(), 1, "{:?}", r.broken);
+    assert_eq!((r.broken[0].table, r.broken[0].id), ("audit_log", last + 1));
+    assert!(
+        r.broken[0].what.contains("prev_hash"),
+        "{}",
+        r.broken[0].what
+    );
 }
 
 /// Accounts created and entries recorded from many connections at once: every write
