@@ -3,6 +3,7 @@
 
 mod assess_cmd;
 mod gen_cmd;
+mod integrity_cmd;
 mod output;
 mod plan_cmd;
 mod projects_cmd;
@@ -95,8 +96,12 @@ enum Command {
     Demo(server_cmd::DemoArgs),
     /// Run the web server.
     Serve(server_cmd::ServeArgs),
-    /// Create or update the database schema.
-    Migrate(server_cmd::DbArgs),
+    /// Create or update the database schema (and, with --runtime-role, the grants of the
+    /// role the server runs as, on PostgreSQL).
+    Migrate(integrity_cmd::MigrateArgs),
+    /// Check the hash chains of the funds ledger and the audit log: exit 0 when whole,
+    /// 1 with the first broken link.
+    Verify(server_cmd::DbArgs),
     /// Import a register as a new version (refused whole when it has any error).
     Import(server_cmd::ImportArgs),
     /// Manage accounts.
@@ -160,7 +165,8 @@ fn main() -> ExitCode {
         Command::Demo(args) if args.assess_only => gen_cmd::demo(&args),
         Command::Demo(args) => server_cmd::demo(&args),
         Command::Serve(args) => server_cmd::serve(&args),
-        Command::Migrate(args) => server_cmd::migrate(&args),
+        Command::Migrate(args) => integrity_cmd::migrate(&args),
+        Command::Verify(args) => integrity_cmd::verify(&args),
         Command::Import(args) => server_cmd::import(&args),
         Command::User(cmd) => server_cmd::user(&cmd),
         Command::Plan(cmd) => plan_cmd::run(&cmd),

@@ -447,18 +447,6 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `fupin migrate`
-pub fn migrate(args: &DbArgs) -> Result<ExitCode> {
-    let url = db_url(args)?;
-    runtime()?.block_on(async {
-        let store = open(&url).await?;
-        println!("数据库结构已是最新（{}）", store.backend());
-        store.close().await;
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `fupin import`: the same checks as the web upload; all or nothing. Exit 2 with every
 /// problem on stderr when the file is refused.
 pub fn import(args: &ImportArgs) -> Result<ExitCode> {

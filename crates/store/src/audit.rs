@@ -1,8 +1,11 @@
 //! The append-only audit log: who did what, when, with the state before and after. Rows
 //! are written in the same transaction as the write they record; the store has no method
-//! that updates or deletes them, and triggers refuse it in the database too.
+//! that updates or deletes them, and triggers refuse it in the database too. Each row
+//! carries the hash of the row before it (crate::chain), so that a rewrite by someone who
+//! got past the triggers is found by `fupin verify`.
 
 use crate::accounts::UserId;
+use crate::chain::{stored_time, Append, AuditLink, Chain};
 use crate::register::{clamp_limit, Page};
 use crate::rows::Get;
 use crate::{on_pool, Result, Store};
@@ -40,37 +43,76 @@ pub(crate) struct Record<'a> {
     pub after: Option<Value>,
 }
 
-const INSERT: &str = "INSERT INTO audit_log \
-    (at, user_id, action, entity, entity_id, before_json, after_json) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// The INSERT of an audit row with its id and links (`OVERRIDING SYSTEM VALUE` on
+/// PostgreSQL, whose id is an identity column).
+macro_rules! audit_insert {
+    ($overriding:literal) => {
+        concat!(
+            "INSERT INTO audit_log \
+             (id, at, user_id, action, entity, entity_id, before_json, after_json, prev_hash, hash) ",
+            $overriding,
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        )
+    };
+}
 
-/// Writing an audit row on the connection of a write's transaction.
+/// Writing an audit row on the connection of a write's transaction, at the end of the
+/// log's hash chain (crate::chain).
 pub(crate) trait Audit {
     async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error>;
+    /// [`Audit::audit`] at `end` (as [`crate::chain::Append::append_fund_at`]), moving it.
+    async fn audit_at(&mut self, end: &mut (i64, String), r: Record<'_>)
+        -> Result<(), sqlx::Error>;
 }
 
 macro_rules! impl_audit {
-    ($conn:ty) => {
+    ($conn:ty, $insert:expr) => {
         impl Audit for $conn {
             async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error> {
-                sqlx::query(INSERT)
-                    .bind(r.at)
+                let mut end = self.next_link(Chain::Audit).await?;
+                self.audit_at(&mut end, r).await
+            }
+
+            async fn audit_at(
+                &mut self,
+                end: &mut (i64, String),
+                r: Record<'_>,
+            ) -> Result<(), sqlx::Error> {
+                let (id, prev) = (end.0, std::mem::take(&mut end.1));
+                let at = stored_time(r.at);
+                let hash = AuditLink {
+                    id,
+                    at,
+                    user_id: r.user,
+                    action: r.action,
+                    entity: r.entity,
+                    entity_id: &r.entity_id,
+                    before: r.before.as_ref(),
+                    after: r.after.as_ref(),
+                }
+                .hash(&prev);
+                sqlx::query($insert)
+                    .bind(id)
+                    .bind(at)
                     .bind(r.user)
                     .bind(r.action)
                     .bind(r.entity)
-                    .bind(r.entity_id)
+                    .bind(&r.entity_id)
                     .bind(r.before.as_ref().map(Json))
                     .bind(r.after.as_ref().map(Json))
-                    .execute(self)
+                    .bind(&prev)
+                    .bind(&hash)
+                    .execute(&mut *self)
                     .await?;
+                *end = (id + 1, hash);
                 Ok(())
             }
         }
     };
 }
 
-impl_audit!(SqliteConnection);
-impl_audit!(PgConnection);
+impl_audit!(SqliteConnection, audit_insert!(""));
+impl_audit!(PgConnection, audit_insert!("OVERRIDING SYSTEM VALUE"));
 
 fn entry(r: &impl Get) -> Result<AuditEntry, sqlx::Error> {
     Ok(AuditEntry {

@@ -15,6 +15,7 @@
 
 use crate::accounts::{User, UserId};
 use crate::audit::{Audit, Record};
+use crate::chain::{Append, Chain, FundLink};
 use crate::rows::{BeginWrite, Get};
 use crate::scope::Scope;
 use crate::work::{ActingUser, ItemScope};
@@ -603,25 +604,23 @@ impl Store {
                 EntryKind::Disbursement => ("disbursement", None),
                 EntryKind::Reversal { of } => ("reversal", Some(of)),
             };
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO fund_entries (project_id, source, entry_date, amount, kind, reverses, \
-                 voucher, payee, note, override_reason, recorded_at, recorded_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-            )
-            .bind(project)
-            .bind(entry.source.code())
-            .bind(entry.date)
-            .bind(entry.amount.0)
-            .bind(kind_text)
-            .bind(reverses)
-            .bind(entry.voucher.trim())
-            .bind(entry.payee.trim())
-            .bind(entry.note.trim())
-            .bind(&reason)
-            .bind(at)
-            .bind(user.id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let id = tx
+                .append_fund(FundLink {
+                    id: 0,
+                    project_id: project,
+                    source: entry.source.code(),
+                    entry_date: entry.date,
+                    amount: entry.amount.0,
+                    kind: kind_text,
+                    reverses,
+                    voucher: entry.voucher.trim(),
+                    payee: entry.payee.trim(),
+                    note: entry.note.trim(),
+                    override_reason: reason.as_deref(),
+                    recorded_at: at,
+                    recorded_by: Some(user.id),
+                })
+                .await?;
             let stored = entry_row(
                 &sqlx::query(&format!("{ENTRY_SELECT} WHERE e.id = $1"))
                     .bind(id)
@@ -1163,6 +1162,8 @@ impl Store {
             // Per project: its budget and its ledger as it grows.
             let mut ledgers: HashMap<(i32, String), OpenLedger> = HashMap::new();
             let mut written = 0u64;
+            // Each chain's end, read once at the first row written, then moved by each row.
+            let mut ends: Option<((i64, String), (i64, String))> = None;
             for row in rows {
                 let key = (row.year, row.project.clone());
                 if !ledgers.contains_key(&key) {
@@ -1241,24 +1242,32 @@ impl Store {
                     ledger.push(LedgerEntry { id: -(row.line as i64), date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
                     continue;
                 }
-                let entry_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO fund_entries (project_id, source, entry_date, amount, kind, reverses, \
-                     voucher, payee, note, override_reason, recorded_at, recorded_by) \
-                     VALUES ($1, $2, $3, $4, 'disbursement', NULL, $5, $6, $7, NULL, $8, $9) RETURNING id",
-                )
-                .bind(*id)
-                .bind(row.source.code())
-                .bind(row.date)
-                .bind(row.amount.0)
-                .bind(row.voucher.trim())
-                .bind(row.payee.trim())
-                .bind(row.note.trim())
-                .bind(at)
-                .bind(user.id)
-                .fetch_one(&mut *tx)
-                .await?;
+                if ends.is_none() {
+                    ends = Some((
+                        tx.next_link(Chain::Funds).await?,
+                        tx.next_link(Chain::Audit).await?,
+                    ));
+                }
+                let (fund_end, audit_end) = ends.as_mut().expect("set above");
+                let entry_id = tx
+                    .append_fund_at(fund_end, FundLink {
+                        id: 0,
+                        project_id: *id,
+                        source: row.source.code(),
+                        entry_date: row.date,
+                        amount: row.amount.0,
+                        kind: "disbursement",
+                        reverses: None,
+                        voucher: row.voucher.trim(),
+                        payee: row.payee.trim(),
+                        note: row.note.trim(),
+                        override_reason: None,
+                        recorded_at: at,
+                        recorded_by: Some(user.id),
+                    })
+                    .await?;
                 ledger.push(LedgerEntry { id: entry_id, date: row.date, source: row.source, amount: row.amount, kind: EntryKind::Disbursement });
-                tx.audit(Record {
+                tx.audit_at(audit_end, Record {
                     at,
                     user: Some(user.id),
                     action: "disburse",

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod audit;
+mod chain;
 mod error;
 mod funds;
 mod import;
@@ -32,6 +33,7 @@ mod migrations;
 mod plan;
 mod projects;
 mod register;
+mod roles;
 mod rows;
 mod scope;
 mod work;
@@ -40,6 +42,7 @@ pub use accounts::{
     check_password, NewSession, NewUser, Role, Session, User, UserId, PASSWORD_RULES,
 };
 pub use audit::AuditEntry;
+pub use chain::{BrokenLink, ChainReport};
 pub use error::StoreError;
 pub use funds::{
     Behind, Benefit, BenefitFlag, FundEntry, FundFigure, FundRefusal, FundsBy, FundsInPlace,
@@ -125,7 +128,11 @@ impl Store {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 // 64 MiB of page cache per connection (an import takes more for itself).
                 .pragma("cache_size", "-65536")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                // REPLACE deletes the row it conflicts with: with this on, that delete
+                // fires the DELETE triggers (the append-only tables refuse it; migration
+                // 0014 also refuses the insert itself, on any connection).
+                .pragma("recursive_triggers", "ON");
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 // No ping before each use: an SQLite connection is a file handle that does
@@ -161,12 +168,33 @@ impl Store {
 
     /// Bring the schema up to date. Safe to run from several processes at once on
     /// PostgreSQL (sqlx takes an advisory lock) and again and again.
+    ///
+    /// Then chains the append-only tables' rows stored before migration 0014 (once).
+    /// On PostgreSQL a schema already up to date is left alone without taking the
+    /// migration lock or creating anything, so that a runtime role that owns nothing of
+    /// the schema ([`Store::grant_runtime_role`]) can start the server.
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Store::Sqlite(pool) => migrations::sqlite().await?.run(pool).await?,
-            Store::Postgres(pool) => migrations::postgres().await?.run(pool).await?,
+            Store::Postgres(pool) => {
+                if !migrations::postgres_up_to_date(pool).await? {
+                    migrations::postgres().await?.run(pool).await?
+                }
+            }
         }
-        Ok(())
+        chain::seal(self).await
+    }
+
+    /// PostgreSQL: let `role` (which must exist) run fupin without owning what it must
+    /// not change — see [`roles::grant_runtime_role`]. Run as the role that owns the
+    /// schema (the one that migrates), after [`Store::migrate`]; again after each upgrade.
+    pub async fn grant_runtime_role(&self, role: &str) -> Result<()> {
+        match self {
+            Store::Sqlite(_) => Err(StoreError::InvalidAccount(
+                "SQLite 数据库没有数据库角色：--runtime-role 只用于 PostgreSQL".into(),
+            )),
+            Store::Postgres(pool) => roles::grant_runtime_role(pool, role).await,
+        }
     }
 
     /// Apply the migrations up to and including version `last` only: for tests of a

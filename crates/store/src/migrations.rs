@@ -77,6 +77,11 @@ const SQLITE: Files = &[
         include_str!("../migrations/sqlite/0013_register_partitions.sql"),
     ),
     (
+        14,
+        "ledger chain",
+        include_str!("../migrations/sqlite/0014_ledger_chain.sql"),
+    ),
+    (
         15,
         "job leases",
         include_str!("../migrations/sqlite/0015_job_leases.sql"),
@@ -155,6 +160,11 @@ const POSTGRES: Files = &[
         include_str!("../migrations/postgres/0013_register_partitions.sql"),
     ),
     (
+        14,
+        "ledger chain",
+        include_str!("../migrations/postgres/0014_ledger_chain.sql"),
+    ),
+    (
         15,
         "job leases",
         include_str!("../migrations/postgres/0015_job_leases.sql"),
@@ -197,6 +207,22 @@ pub(crate) async fn sqlite() -> Result<Migrator, MigrateError> {
 
 pub(crate) async fn postgres() -> Result<Migrator, MigrateError> {
     Migrator::new(Embedded(POSTGRES)).await
+}
+
+/// Whether every PostgreSQL migration is applied, and nothing else: read without the
+/// migration lock and without creating sqlx's table (which a runtime role may not).
+pub(crate) async fn postgres_up_to_date(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(false);
+    }
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(pool)
+            .await?;
+    Ok(applied.iter().copied().eq(POSTGRES.iter().map(|m| m.0)))
 }
 
 /// The migrations of a backend up to and including version `last` (for tests of a

@@ -14,6 +14,9 @@ mod work;
 #[path = "store/inspections.rs"]
 mod inspections;
 
+#[path = "store/integrity.rs"]
+mod integrity;
+
 use chrono::{Duration, Utc};
 use fupin_domain::household::Entry;
 use fupin_domain::{Fen, Verdict};

@@ -240,8 +240,30 @@ pub async fn set_leader(
 struct PlanResultPage {
     layout: Layout,
     file_name: String,
+    /// The first [`crate::import::JOB_PROBLEMS_KEPT`] problems.
     problems: Vec<PlanProblem>,
+    /// 「共 N 条，显示前 M 条」 when there are more.
+    shown: Option<String>,
     accepted: bool,
+}
+
+impl PlanResultPage {
+    /// The page for `problems`, listing the first [`crate::import::JOB_PROBLEMS_KEPT`]:
+    /// a plan file of many bad rows makes no page of megabytes.
+    fn new(layout: Layout, file_name: String, problems: Vec<PlanProblem>, accepted: bool) -> Self {
+        let kept = crate::import::JOB_PROBLEMS_KEPT;
+        let shown =
+            (problems.len() > kept).then(|| format!("共 {} 条，显示前 {kept} 条", problems.len()));
+        let mut problems = problems;
+        problems.truncate(kept);
+        PlanResultPage {
+            layout,
+            file_name,
+            problems,
+            shown,
+            accepted,
+        }
+    }
 }
 
 pub struct PlanProblem {
@@ -406,12 +428,12 @@ pub async fn plan_upload(
             Ok(Redirect::to("/tasks").into_response())
         }
         PlanImport::Stored { warnings, .. } => {
-            let p = PlanResultPage {
-                layout: Layout::of(&v, "方案已导入", "tasks"),
+            let p = PlanResultPage::new(
+                Layout::of(&v, "方案已导入", "tasks"),
                 file_name,
-                problems: warnings.iter().map(PlanProblem::of).collect(),
-                accepted: true,
-            };
+                warnings.iter().map(PlanProblem::of).collect(),
+                true,
+            );
             Ok(Html(p.render()?).into_response())
         }
         PlanImport::Rejected(problems, reason) => {
@@ -426,12 +448,12 @@ pub async fn plan_upload(
                     is_error: true,
                 });
             }
-            let p = PlanResultPage {
-                layout: Layout::of(&v, "方案未导入", "tasks"),
+            let p = PlanResultPage::new(
+                Layout::of(&v, "方案未导入", "tasks"),
                 file_name,
-                problems: list,
-                accepted: false,
-            };
+                list,
+                false,
+            );
             Ok((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 Html(p.render()?),

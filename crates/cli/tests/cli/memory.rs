@@ -164,6 +164,12 @@ fn hostile_uploads_keep_the_servers_memory_bounded() {
     add_user(&db, "unit", &["--role", "unit_staff", "--unit", "县住建局"]);
     let uploads = dir.path().join("uploads");
     std::fs::create_dir(&uploads).unwrap();
+    // A private folder: the server refuses one that others can read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&uploads, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
     let files = tempfile::tempdir().unwrap();
     let padded = hostile::padded_xlsx(files.path(), 3, PAD);
     let packed = std::fs::metadata(&padded).unwrap().len();

@@ -978,3 +978,148 @@ fn serve_refuses_an_upload_folder_others_can_read() {
     );
     assert_eq!(mode(&open), 0o755);
 }
+
+/// `fupin verify` (issue 20, item 3): a clean database verifies with exit 0 and the count
+/// of each chain; an audit row rewritten past the triggers is named, exit 1.
+#[test]
+fn verify_reports_a_whole_chain_and_the_first_broken_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", tmp.path().join("fupin.db").display());
+    let o = fupin(&["migrate", "--db", &db]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    add_user(&db, "admin", &["--role", "hq_admin"]);
+    add_user(&db, "leader", &["--role", "county_leader"]);
+    let o = fupin(&["verify", "--db", &db]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("链完整：fund_entries 0 条，audit_log 2 条"),
+        "{}",
+        text(&o.stdout)
+    );
+    // --runtime-role is for PostgreSQL.
+    let o = fupin(&["migrate", "--db", &db, "--runtime-role", "fupin_app"]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("只用于 PostgreSQL"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use fupin_store::sqlx;
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        sqlx::raw_sql(
+            "DROP TRIGGER audit_log_no_update; \
+             UPDATE audit_log SET entity_id = '99' WHERE id = 2",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    });
+    let o = fupin(&["verify", "--db", &db]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("链断开：audit_log id 2：内容与哈希不符"),
+        "{err}"
+    );
+}
+
+/// The deployment of README "Deployment roles" on PostgreSQL: the migration role migrates
+/// and grants a runtime role; as that role, accounts are added, a register imported and
+/// the server run (a login, pages read), and `fupin verify` finds both chains whole.
+#[test]
+fn a_server_runs_as_a_runtime_role_that_owns_nothing_it_must_not_change() {
+    let Some(pg) = fupin_test_support::BlockingPg::create("fupin (roles)", "fupin_cli_test") else {
+        return;
+    };
+    use fupin_store::sqlx;
+    let name = pg.url.rsplit('/').next().unwrap().to_string();
+    let suffix = name.rsplit('_').next().unwrap().to_lowercase();
+    let (owner, app) = (
+        format!("fupin_owner_{suffix}"),
+        format!("fupin_app_{suffix}"),
+    );
+    let admin_sql = |url: &str, sql: &str| {
+        pg.rt.block_on(async {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        })
+    };
+    let server_admin = pg.url.replacen(&format!("/{name}"), "/postgres", 1);
+    admin_sql(
+        &server_admin,
+        &format!(
+            "CREATE ROLE {owner} LOGIN; CREATE ROLE {app} LOGIN; GRANT {app} TO {owner}; \
+             ALTER DATABASE {name} OWNER TO {owner};"
+        ),
+    );
+    admin_sql(&pg.url, &format!("ALTER SCHEMA public OWNER TO {owner}"));
+    let as_role = |role: &str| pg.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    let (owner_db, app_db) = (as_role(&owner), as_role(&app));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // The runtime role cannot migrate a fresh database…
+        let o = fupin(&["migrate", "--db", &app_db]);
+        assert!(!o.status.success(), "{}", text(&o.stdout));
+        // … the migration role does, and grants it.
+        let o = fupin(&["migrate", "--db", &owner_db, "--runtime-role", &app]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(text(&o.stdout).contains(&format!("已授权运行角色 {app}")));
+        add_user(&app_db, "admin", &["--role", "hq_admin"]);
+        let clean = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(clean.path(), golden_without_errors()).unwrap();
+        let o = import_2018(&app_db, clean.path().to_str().unwrap(), "admin");
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let server = serve(&["--db", &app_db, "--addr", "127.0.0.1:0"], &[]);
+        let (cookie, _) = api_login(&server.addr, "admin");
+        assert_eq!(get(&server.addr, "/", &cookie).status, 200);
+        assert_eq!(get(&server.addr, "/admin/audit", &cookie).status, 200);
+        drop(server);
+        let o = fupin(&["verify", "--db", &app_db]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert!(text(&o.stdout).contains("链完整：fund_entries 0 条"));
+        // As the runtime role the log cannot be rewritten, nor its triggers turned off.
+        pg.rt.block_on(async {
+            let pool = sqlx::PgPool::connect(&app_db).await.unwrap();
+            for sql in [
+                "UPDATE audit_log SET action = 'x'",
+                "ALTER TABLE audit_log DISABLE TRIGGER USER",
+                "SET session_replication_role = replica",
+            ] {
+                let err = sqlx::raw_sql(sql).execute(&pool).await.unwrap_err();
+                let err = err.to_string();
+                assert!(
+                    err.contains("permission denied") || err.contains("must be owner"),
+                    "{sql}: {err}"
+                );
+            }
+            pool.close().await;
+        });
+    }));
+    // The database goes before its roles (the runtime role owns register tables in it).
+    let rt_url = server_admin.clone();
+    drop(pg);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let pool = sqlx::PgPool::connect(&rt_url).await.unwrap();
+        sqlx::raw_sql(&format!(
+            "DROP ROLE IF EXISTS {app}; DROP ROLE IF EXISTS {owner};"
+        ))
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    });
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -107,11 +107,11 @@ fn library() -> Vec<(u64, Project)> {
     ]
 }
 
-async fn hq(store: &Store) -> User {
+pub(crate) async fn hq(store: &Store) -> User {
     user(store, "hq", Role::HqAdmin).await
 }
 
-async fn imported(store: &Store, by: &User) -> (i64, i64) {
+pub(crate) async fn imported(store: &Store, by: &User) -> (i64, i64) {
     let r = store
         .import_projects("projects.csv", &library(), Some(by.id))
         .await
@@ -123,7 +123,7 @@ async fn imported(store: &Store, by: &User) -> (i64, i64) {
     (id("示例村光伏电站"), id("二镇饮水巩固"))
 }
 
-fn paid(source: FundSource, amount: i64, m: u32, d: u32) -> NewFundEntry {
+pub(crate) fn paid(source: FundSource, amount: i64, m: u32, d: u32) -> NewFundEntry {
     NewFundEntry {
         date: date(m, d),
         source,

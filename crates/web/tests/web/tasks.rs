@@ -256,6 +256,23 @@ async fn a_plan_with_errors_is_refused_whole(app: App) {
     assert!(html.contains("整份方案未导入"));
     assert!(html.contains("2018-13-45"));
     assert!(app.store.plan_revisions().await.unwrap().is_empty());
+    assert!(!html.contains("plan-shown"), "a short list says no count");
+    // A plan of 1,200 bad rows: the page lists the first 1,000 and says how many there
+    // are (issue 20: no page of megabytes for a bad file).
+    let mut many =
+        String::from("序号,重点工作,责任领导,牵头单位,落实单位,落实单位责任人,完成时限,负责问题\n");
+    for i in 1..=1_200 {
+        many.push_str(&format!(
+            "{i},任务{i},分管副县长,县住建局,县住建局,局长,2018-13-45,\n"
+        ));
+    }
+    let r = upload_plan(&mut hq, &many).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text();
+    let listed = html.matches("2018-13-45").count();
+    assert_eq!(listed, 1_000, "rows listed");
+    assert!(html.contains("id=\"plan-shown\""), "the count is said");
+    assert!(html.contains("显示前 1000 条"));
     // Not the headquarters: refused before reading.
     let mut leader = app.logged_in("leader", Role::CountyLeader).await;
     assert_eq!(
