@@ -1803,7 +1803,7 @@ async fn an_import_killed_half_way_still_drops_what_killed_imports_left(store: S
 /// one are left as they were.
 async fn migration_0016_cuts_the_problems_of_old_refused_jobs(store: Store) {
     use serde_json::json;
-    store.migrate_through(13).await.unwrap();
+    store.migrate_through(15).await.unwrap();
     let problems: Vec<serde_json::Value> = (0..1_500)
         .map(|i| {
             let code = if i % 3 == 0 { "E102" } else { "E105" };

@@ -12,7 +12,7 @@
 //! read in records or rows, so no upload makes the server hold more than a few of its
 //! megabytes.
 
-use crate::serve::{add_user, api_login, http, read_response, Resp};
+use crate::serve::{add_user, address_of, api_login, http, read_response, Resp};
 use crate::{fupin, text};
 use fupin_test_support::hostile;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -54,28 +54,14 @@ fn start(db: &str, uploads: &Path) -> Served {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let stdout = child.stdout.take().unwrap();
+    // In the guard at once: a failed start still ends the process.
     let mut served = Served {
         child,
         addr: String::new(),
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if out.read_line(&mut line).unwrap() == 0 || Instant::now() > deadline {
-            panic!("fupin serve did not start");
-        }
-        if let Some(i) = line.find("http://") {
-            let rest = &line[i + 7..];
-            served.addr = rest[..rest.find('/').unwrap()].to_string();
-            std::thread::spawn(move || {
-                let mut sink = String::new();
-                let _ = out.read_to_string(&mut sink);
-            });
-            return served;
-        }
-    }
+    served.addr = address_of(stdout);
+    served
 }
 
 /// A figure of /proc/PID/status in MB (VmRSS, VmHWM).

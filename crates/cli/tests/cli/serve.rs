@@ -199,7 +199,14 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
         addr: String::new(),
     };
     server.watch = server.child.stdin.take();
-    let mut out = BufReader::new(server.child.stdout.take().unwrap());
+    server.addr = address_of(server.child.stdout.take().unwrap());
+    server
+}
+
+/// The address a starting `fupin serve` prints on its standard output (within a minute);
+/// its output is then read on, so it never blocks on a full pipe.
+pub(crate) fn address_of(stdout: std::process::ChildStdout) -> String {
+    let mut out = BufReader::new(stdout);
     let mut line = String::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -209,13 +216,12 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
         }
         if let Some(i) = line.find("http://") {
             let rest = &line[i + 7..];
-            server.addr = rest[..rest.find('/').unwrap()].to_string();
-            // Keep reading its stdout so it never blocks on a full pipe.
+            let addr = rest[..rest.find('/').unwrap()].to_string();
             std::thread::spawn(move || {
                 let mut sink = String::new();
                 let _ = out.read_to_string(&mut sink);
             });
-            return server;
+            return addr;
         }
     }
 }

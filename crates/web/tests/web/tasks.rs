@@ -269,7 +269,8 @@ async fn a_plan_with_errors_is_refused_whole(app: App) {
     let r = upload_plan(&mut hq, &many).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text();
-    let listed = html.matches("2018-13-45").count();
+    let listed =
+        html.matches("<tr class=\"err\">").count() + html.matches("<tr class=\"warn\">").count();
     assert_eq!(listed, 1_000, "rows listed");
     assert!(html.contains("id=\"plan-shown\""), "the count is said");
     assert!(html.contains("显示前 1000 条"));
