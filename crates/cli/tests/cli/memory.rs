@@ -15,7 +15,7 @@
 use crate::serve::{add_user, address_of, api_login, http, read_response, Resp};
 use crate::{fupin, text};
 use fupin_test_support::hostile;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
