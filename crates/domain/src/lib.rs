@@ -28,6 +28,6 @@ pub use criteria::Criterion;
 pub use gap::{route, Gap, Route, Subject};
 pub use household::{Household, HouseholdValues, Member};
 pub use id_number::IdNumber;
-pub use money::Fen;
+pub use money::{group_thousands as grouped, Fen};
 pub use plan::{Deadline, GapKind, KeyTask, Plan, UnitAssignment};
 pub use problem::{Problem, ProblemCode};

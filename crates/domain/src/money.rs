@@ -154,7 +154,8 @@ fn memchr_dot(t: &[u8]) -> Option<usize> {
     t.iter().position(|&b| b == b'.')
 }
 
-fn group_thousands(mut v: u64) -> String {
+/// A count or amount with thousands separators, as users read numbers: 40,000.
+pub fn group_thousands(mut v: u64) -> String {
     let mut parts = Vec::new();
     loop {
         if v < 1000 {

@@ -282,7 +282,11 @@ pub const ECHO_CHARS: usize = 64;
 pub fn echo(value: &str) -> String {
     match value.char_indices().nth(ECHO_CHARS) {
         None => value.to_string(),
-        Some((cut, _)) => format!("{}…（共 {} 字符）", &value[..cut], value.chars().count()),
+        Some((cut, _)) => format!(
+            "{}…（共 {} 字符）",
+            &value[..cut],
+            crate::grouped(value.chars().count() as u64)
+        ),
     }
 }
 
@@ -353,7 +357,7 @@ mod tests {
         let long = "乙".repeat(10_000_000);
         assert_eq!(
             echo(&long),
-            format!("{}…（共 10000000 字符）", "乙".repeat(ECHO_CHARS))
+            format!("{}…（共 10,000,000 字符）", "乙".repeat(ECHO_CHARS))
         );
         let file: Arc<str> = "a.csv".into();
         let p = Problem::new(&file, 2, "姓名", ProblemCode::E103, "m", long);

@@ -7,6 +7,7 @@
 //! command line uses the defaults.
 
 use crate::error::FileError;
+use fupin_domain::grouped;
 use fupin_domain::problem::echo;
 use std::fmt;
 use std::path::Path;
@@ -234,9 +235,10 @@ impl Limits {
 /// A size for messages: `857.0 MB`, `12 KB`, `300 字节`.
 pub fn show_bytes(n: u64) -> String {
     if n >= MIB {
-        format!("{:.1} MB", n as f64 / MIB as f64)
+        let tenths = (n as f64 / MIB as f64 * 10.0).round() as u64;
+        format!("{}.{} MB", grouped(tenths / 10), tenths % 10)
     } else if n >= 1024 {
-        format!("{} KB", n / 1024)
+        format!("{} KB", grouped(n / 1024))
     } else {
         format!("{n} 字节")
     }
@@ -285,7 +287,9 @@ pub fn check_cell(
         message: format!(
             "{}：{what}有 {chars} 个字符，超过上限 {max} 个字符（内容：{}）；请检查该{what}是否粘贴了多余的内容",
             at(),
-            echo(text)
+            echo(text),
+            chars = grouped(chars as u64),
+            max = grouped(max as u64),
         ),
     })
 }
@@ -297,7 +301,7 @@ pub fn check_cells(path: &Path, cells: u64, limits: &FileLimits) -> Result<(), F
             path: path.to_path_buf(),
             message: format!(
                 "文件有超过 {} 个单元格，超过此类文件的上限；请检查是否选错了文件，或分批导入",
-                limits.max_cells
+                grouped(limits.max_cells)
             ),
         });
     }

@@ -566,7 +566,7 @@ impl Parse<'_> {
                         message: format!(
                             "第{line}行{}：单元格超过 {} 个字符，读到 {} 仍未结束（内容：{prefix}…）；请检查该单元格是否粘贴了多余的内容，或有未配对的双引号",
                             self.column_name(long.column),
-                            self.limits.max_cell_chars,
+                            fupin_domain::grouped(self.limits.max_cell_chars as u64),
                             show_bytes(long.cell_bytes as u64)
                         ),
                     });
@@ -574,8 +574,7 @@ impl Parse<'_> {
                 return Err(FileError::OverLimit {
                     path: self.path.to_path_buf(),
                     message: format!(
-                        "第{line}行起的一条记录超过 {} 仍未结束（上限 {}）：可能是一行过长，或有未配对的双引号使多行连成了一条；请检查该行",
-                        show_bytes(self.limits.max_record_bytes as u64),
+                        "第{line}行起的一条记录超过上限 {} 仍未结束：可能是一行过长，或有未配对的双引号使多行连成了一条；请检查该行",
                         show_bytes(self.limits.max_record_bytes as u64)
                     ),
                 });
@@ -609,7 +608,9 @@ impl Parse<'_> {
             path: self.path.to_path_buf(),
             message: format!(
                 "第{line}行{column}：单元格有 {} 个字符，超过上限 {} 个字符（内容：{}）；请检查该单元格是否粘贴了多余的内容",
-                c.chars, self.limits.max_cell_chars, c.value
+                fupin_domain::grouped(c.chars as u64),
+                fupin_domain::grouped(self.limits.max_cell_chars as u64),
+                c.value
             ),
         }
     }

@@ -111,8 +111,8 @@ pub fn check_workbook(path: &Path, limits: &FileLimits) -> Result<Checked, FileE
                 "工作簿的部件 {name} 压缩 {} 解压后达 {}（{} 倍），超过上限 {} 倍：文件可能被填充了大量空白或是压缩炸弹；请在 Excel 中另存为 .xlsx 或 CSV 后重试",
                 show_bytes(packed),
                 show_bytes(size),
-                size / packed.max(1),
-                limits.max_ratio
+                fupin_domain::grouped(size / packed.max(1)),
+                fupin_domain::grouped(limits.max_ratio)
             ),
         )
     };
@@ -184,7 +184,7 @@ pub fn check_workbook(path: &Path, limits: &FileLimits) -> Result<Checked, FileE
                     format!(
                         "工作簿的部件 {name} 中有一段超过 {} 的连续内容，超过任何单元格的上限（{} 个字符）：文件可能被填充了大量空白；请在 Excel 中另存为 .xlsx 或 CSV 后重试",
                         show_bytes(max_run),
-                        limits.max_cell_chars
+                        fupin_domain::grouped(limits.max_cell_chars as u64)
                     ),
                 ));
             }

@@ -1439,13 +1439,7 @@ pub async fn upload(
             .take(crate::import::JOB_PROBLEMS_KEPT)
             .map(UploadProblem::of)
             .collect(),
-        shown: (problems.len() > crate::import::JOB_PROBLEMS_KEPT).then(|| {
-            format!(
-                "共 {} 条，显示前 {} 条",
-                problems.len(),
-                crate::import::JOB_PROBLEMS_KEPT
-            )
-        }),
+        shown: crate::import::shown_note(problems.len() as u64, crate::import::JOB_PROBLEMS_KEPT),
     };
     Ok((status, Html(page.render()?)).into_response())
 }

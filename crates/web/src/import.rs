@@ -1174,8 +1174,14 @@ fn total_problems(result: &Value) -> u64 {
 }
 
 /// 「共 N 条，显示前 M 条」 when a job shows only some of its problems.
-fn shown_note(total: u64, kept: usize) -> Option<String> {
-    (total > kept as u64).then(|| format!("共 {total} 条，显示前 {kept} 条"))
+pub(crate) fn shown_note(total: u64, kept: usize) -> Option<String> {
+    (total > kept as u64).then(|| {
+        format!(
+            "共 {} 条，显示前 {} 条",
+            crate::view::count(total),
+            crate::view::count(kept as u64)
+        )
+    })
 }
 
 #[derive(Deserialize)]

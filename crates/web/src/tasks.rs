@@ -252,8 +252,7 @@ impl PlanResultPage {
     /// a plan file of many bad rows makes no page of megabytes.
     fn new(layout: Layout, file_name: String, problems: Vec<PlanProblem>, accepted: bool) -> Self {
         let kept = crate::import::JOB_PROBLEMS_KEPT;
-        let shown =
-            (problems.len() > kept).then(|| format!("共 {} 条，显示前 {kept} 条", problems.len()));
+        let shown = crate::import::shown_note(problems.len() as u64, kept);
         let mut problems = problems;
         problems.truncate(kept);
         PlanResultPage {

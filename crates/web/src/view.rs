@@ -145,16 +145,7 @@ pub fn yes_no(b: Option<bool>) -> &'static str {
 
 /// A count with thousands separators: 20,000.
 pub fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut groups: Vec<&str> = Vec::new();
-    let mut end = digits.len();
-    while end > 3 {
-        groups.push(&digits[end - 3..end]);
-        end -= 3;
-    }
-    groups.push(&digits[..end]);
-    groups.reverse();
-    groups.join(",")
+    fupin_domain::grouped(n)
 }
 
 #[cfg(test)]

@@ -19,7 +19,10 @@ pub fn cell_text(s: &str) -> Cow<'_, str> {
     if s.len() <= EXCEL_CELL_MAX || s.encode_utf16().count() <= EXCEL_CELL_MAX {
         return Cow::Borrowed(s);
     }
-    let marker = format!("…〔已截断，原文共 {} 个字符〕", s.chars().count());
+    let marker = format!(
+        "…〔已截断，原文共 {} 个字符〕",
+        crate::view::count(s.chars().count() as u64)
+    );
     let room = EXCEL_CELL_MAX - marker.encode_utf16().count();
     let (mut used, mut end) = (0, 0);
     for (i, c) in s.char_indices() {
@@ -239,7 +242,10 @@ mod tests {
                 (EXCEL_CELL_MAX - 1..=EXCEL_CELL_MAX).contains(&units),
                 "{units}"
             );
-            assert!(cut.ends_with(&format!("…〔已截断，原文共 {n} 个字符〕")));
+            assert!(cut.ends_with(&format!(
+                "…〔已截断，原文共 {} 个字符〕",
+                crate::view::count(n as u64)
+            )));
             assert!(long.starts_with(cut.split('…').next().unwrap()));
         }
         let mut wb = Workbook::new();

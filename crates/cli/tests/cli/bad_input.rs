@@ -115,10 +115,10 @@ fn a_ten_thousand_character_cell_is_refused_naming_it() {
     let (code, stderr, out) = assess(&bad("long_cell.csv"), tmp.path());
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("第2行「姓名」列（D列）：单元格有 10000 个字符，超过上限 500 个字符"),
+        stderr.contains("第2行「姓名」列（D列）：单元格有 10,000 个字符，超过上限 500 个字符"),
         "{stderr}"
     );
-    assert!(stderr.contains("…（共 10000 字符）"), "{stderr}");
+    assert!(stderr.contains("…（共 10,000 字符）"), "{stderr}");
     assert!(stderr.chars().count() < 400, "{stderr}");
     assert!(!out.join("households.jsonl").exists());
 }

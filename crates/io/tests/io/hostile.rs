@@ -179,7 +179,7 @@ fn a_header_over_its_length_is_refused_not_warned_about() {
     let path = hostile::huge_header_csv(dir.path(), 3, 40_000);
     let message = refused(members(&path), true);
     assert!(
-        message.contains("第1行 AC列（第29列）：列名有 40000 个字符，超过上限 100 个字符"),
+        message.contains("第1行 AC列（第29列）：列名有 40,000 个字符，超过上限 100 个字符"),
         "{message}"
     );
     assert!(message.chars().count() < 400, "{}", message.chars().count());
@@ -214,7 +214,7 @@ fn a_table_cell_over_its_length_is_refused_at_its_line_and_column() {
     std::fs::write(&path, lines.join("\n")).unwrap();
     let e = read_villages(&path, None, None).unwrap_err().to_string();
     assert!(
-        e.contains("第3行「行政村」列（B列）：单元格有 2001 个字符，超过上限 2000 个字符"),
+        e.contains("第3行「行政村」列（B列）：单元格有 2,001 个字符，超过上限 2,000 个字符"),
         "{e}"
     );
 }

@@ -831,7 +831,7 @@ async fn a_refused_upload_lists_its_first_problems_and_counts_all(app: App) {
     let rows =
         page.matches("<tr class=\"err\">").count() + page.matches("<tr class=\"warn\">").count();
     assert_eq!(rows, 1_000);
-    assert!(page.contains("共 1200 条，显示前 1000 条"), "{page}");
+    assert!(page.contains("共 1,200 条，显示前 1,000 条"), "{page}");
     assert!(page.contains("有 1200 个问题"), "the summary counts all");
 }
 

@@ -18,7 +18,38 @@ both!(
     an_upload_is_removed_however_its_job_ends,
     a_text_longer_than_an_excel_cell_is_cut_with_a_marker_in_both_problem_lists,
     a_refused_job_keeps_its_first_problems_with_counts_and_all_of_them_as_csv,
+    a_file_refused_whole_says_so_without_an_empty_problem_list,
 );
+
+/// A file refused as a whole before any row is read (here CR-only line ends; likewise a
+/// file over a limit or an old .xls) has no problem list: its job page says why and that
+/// the register is unchanged, and offers no download of an empty list (it said 「共 0 个问题」
+/// beside a download button).
+async fn a_file_refused_whole_says_so_without_an_empty_problem_list(app: App) {
+    let mut c = app.logged_in("admin", Role::HqAdmin).await;
+    let token = c.token();
+    let members = String::from_utf8(golden_bytes("members.csv"))
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r");
+    let r = c
+        .post_multipart(
+            "/import",
+            &[("csrf", &token), ("year", "2018"), ("line", "3535")],
+            &[("members", "members.csv", members.into_bytes())],
+            None,
+        )
+        .await;
+    let id = job_id(&r);
+    let job = wait_for_job(&mut c, id).await;
+    assert_eq!(job["result"]["outcome"], "rejected", "{job}");
+    let page = c.get(&format!("/import/jobs/{id}")).await.text();
+    assert!(page.contains("行尾只有回车符"), "{page}");
+    assert!(page.contains("id=\"job-whole\""), "{page}");
+    assert!(!page.contains("共 0 个问题"), "{page}");
+    assert!(!page.contains("id=\"download\""), "{page}");
+    assert!(app.store.versions().await.unwrap().is_empty());
+}
 
 /// A job another server ran, whose lease passed (that server stopped), is failed by this
 /// one: the page and the API say the import was interrupted and nothing was written; a
@@ -204,7 +235,10 @@ async fn a_refused_job_keeps_its_first_problems_with_counts_and_all_of_them_as_c
 
     let page = c.get(&format!("/import/jobs/{id}")).await.text();
     assert!(
-        page.contains(&format!("共 {total} 条，显示前 1000 条")),
+        page.contains(&format!(
+            "共 {} 条，显示前 1,000 条",
+            fupin_web::view::count(total as u64)
+        )),
         "{page}"
     );
     assert!(page.contains(&format!("href=\"/import/jobs/{id}/problems.csv\"")));
@@ -242,7 +276,10 @@ async fn a_refused_job_keeps_its_first_problems_with_counts_and_all_of_them_as_c
     let note = wb.worksheet_range("说明").unwrap();
     let note = note.get((0, 0)).unwrap().to_string();
     assert!(
-        note.contains(&format!("共 {total} 条，显示前 1000 条")),
+        note.contains(&format!(
+            "共 {} 条，显示前 1,000 条",
+            fupin_web::view::count(total as u64)
+        )),
         "{note}"
     );
 }
@@ -311,7 +348,7 @@ async fn a_text_longer_than_an_excel_cell_is_cut_with_a_marker_in_both_problem_l
         assert_eq!(cut.len(), 1, "{path}: the value cell");
         let cell = cut[0];
         assert!(
-            cell.ends_with("…〔已截断，原文共 40000 个字符〕"),
+            cell.ends_with("…〔已截断，原文共 40,000 个字符〕"),
             "{path}: {}",
             cell.chars().rev().take(40).collect::<String>()
         );
@@ -319,7 +356,7 @@ async fn a_text_longer_than_an_excel_cell_is_cut_with_a_marker_in_both_problem_l
         let marked = rows
             .iter()
             .flat_map(|r| r.split('\t'))
-            .filter(|cell| cell.ends_with("个字符〕") && cell.contains("〔已截断，原文共 4000"))
+            .filter(|cell| cell.ends_with("个字符〕") && cell.contains("〔已截断，原文共 40,0"))
             .count();
         assert_eq!(marked, 2, "{path}: the value and the message cut");
     }

@@ -273,7 +273,7 @@ async fn a_plan_with_errors_is_refused_whole(app: App) {
         html.matches("<tr class=\"err\">").count() + html.matches("<tr class=\"warn\">").count();
     assert_eq!(listed, 1_000, "rows listed");
     assert!(html.contains("id=\"plan-shown\""), "the count is said");
-    assert!(html.contains("显示前 1000 条"));
+    assert!(html.contains("显示前 1,000 条"));
     // Not the headquarters: refused before reading.
     let mut leader = app.logged_in("leader", Role::CountyLeader).await;
     assert_eq!(
