@@ -6,6 +6,7 @@
 //! and value.
 
 pub mod blocks;
+pub mod csv_cell;
 pub mod encoding;
 pub mod engine;
 pub mod error;

@@ -400,10 +400,7 @@ pub fn rejected_result(
 /// text instead of running it as a formula.
 fn csv_field(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        out.push(b'\'');
-    }
-    for b in text.bytes() {
+    for b in fupin_io::csv_cell::text_cell(text).bytes() {
         if b == b'"' {
             out.push(b'"');
         }
