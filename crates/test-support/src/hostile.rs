@@ -38,20 +38,6 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Column letters of a 0-based index.
-fn letters(mut i: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'A' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap()
-}
-
 /// The rows of a CSV text as cells (numbers stay text, as a register keeps them).
 pub fn csv_cells(text: &str) -> Vec<Vec<XCell>> {
     let mut rdr = csv::ReaderBuilder::new()
@@ -111,7 +97,7 @@ pub fn xlsx_with(path: &Path, rows: &[Vec<XCell>], pad: u64) -> PathBuf {
     for (r, row) in rows.iter().enumerate() {
         let mut xml = format!("<row r=\"{}\">", r + 1);
         for (c, cell) in row.iter().enumerate() {
-            let at = format!("{}{}", letters(c), r + 1);
+            let at = format!("{}{}", fupin_io::error::column_letter(c), r + 1);
             match cell {
                 XCell::Text(t) => xml.push_str(&format!(
                     "<c r=\"{at}\" t=\"inlineStr\"><is><t xml:space=\"preserve\">{}</t></is></c>",

@@ -63,6 +63,15 @@ fn import_2018(db: &str, members: &str, user: &str) -> std::process::Output {
     ])
 }
 
+/// The golden register without its error households, written in `dir` and imported into
+/// `db` by `fupin import` as `user`, which must succeed.
+fn import_clean_golden(db: &str, dir: &std::path::Path, user: &str) {
+    let clean = dir.join("members-clean.csv");
+    std::fs::write(&clean, golden_without_errors()).unwrap();
+    let o = import_2018(db, clean.to_str().unwrap(), user);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
 fn expected_problems() -> usize {
     csv::Reader::from_path(golden("expected_problems.csv"))
         .unwrap()
@@ -247,10 +256,7 @@ fn shared() -> &'static Server {
                 "township",
                 &["--role", "township_staff", "--township", "示例一乡"],
             );
-            let clean = dir.path().join("members-clean.csv");
-            std::fs::write(&clean, golden_without_errors()).unwrap();
-            let o = import_2018(&db, clean.to_str().unwrap(), "admin");
-            assert!(o.status.success(), "{}", text(&o.stderr));
+            import_clean_golden(&db, dir.path(), "admin");
             Shared {
                 server: serve(&["--db", &db, "--addr", "127.0.0.1:0"], &[]),
                 _dir: dir,
@@ -650,10 +656,7 @@ fn two_servers_on_one_postgres_escalate_each_overdue_item_once() {
         let o = fupin(&["migrate", "--db", &db]);
         assert!(o.status.success(), "{}", text(&o.stderr));
         add_user(&db, "admin", &["--role", "hq_admin"]);
-        let members = tmp.path().join("members.csv");
-        std::fs::write(&members, golden_without_errors()).unwrap();
-        let o = import_2018(&db, members.to_str().unwrap(), "admin");
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        import_clean_golden(&db, tmp.path(), "admin");
         let plan = tmp.path().join("plan.csv").display().to_string();
         assert!(fupin(&["plan", "demo", "--out", &plan]).status.success());
         let o = fupin(&[
@@ -909,10 +912,7 @@ fn a_server_start_drops_the_staging_tables_of_killed_imports() {
         let o = fupin(&["migrate", "--db", &db]);
         assert!(o.status.success(), "{}", text(&o.stderr));
         add_user(&db, "admin", &["--role", "hq_admin"]);
-        let members = tmp.path().join("members.csv");
-        std::fs::write(&members, golden_without_errors()).unwrap();
-        let o = import_2018(&db, members.to_str().unwrap(), "admin");
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        import_clean_golden(&db, tmp.path(), "admin");
         let sql = |statement: &str| -> Vec<String> {
             rt.block_on(async {
                 let store = fupin_store::Store::connect_with(&db, 1).await.unwrap();
@@ -1078,10 +1078,8 @@ fn a_server_runs_as_a_runtime_role_that_owns_nothing_it_must_not_change() {
         assert!(o.status.success(), "{}", text(&o.stderr));
         assert!(text(&o.stdout).contains(&format!("已授权运行角色 {app}")));
         add_user(&app_db, "admin", &["--role", "hq_admin"]);
-        let clean = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(clean.path(), golden_without_errors()).unwrap();
-        let o = import_2018(&app_db, clean.path().to_str().unwrap(), "admin");
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        let clean = tempfile::tempdir().unwrap();
+        import_clean_golden(&app_db, clean.path(), "admin");
         let server = serve(&["--db", &app_db, "--addr", "127.0.0.1:0"], &[]);
         let (cookie, _) = api_login(&server.addr, "admin");
         assert_eq!(get(&server.addr, "/", &cookie).status, 200);

@@ -301,17 +301,7 @@ async fn a_text_longer_than_an_excel_cell_is_cut_with_a_marker_in_both_problem_l
         message: format!("未知列已忽略：{long}"),
         value: long.clone(),
     });
-    let meta = fupin_store::RegisterMeta {
-        file_name: "members.csv".into(),
-        sha256: "ab".repeat(32),
-        year: 2018,
-        line: line_3535(),
-        imported_by: None,
-    };
-    app.store
-        .import_register(&register, &meta, Some(&villages))
-        .await
-        .unwrap();
+    store_register(&app.store, &register, &villages, "members.csv").await;
     let payload = serde_json::json!({
         "file_name": "members.csv",
         "stage": "done",

@@ -357,17 +357,7 @@ async fn every_api_answer_matches_its_openapi_schema(app: App) {
         .find(|h| &*h.id == nulls_household)
         .unwrap();
     household.values.status = fupin_domain::household::Entry::Empty;
-    let meta = fupin_store::RegisterMeta {
-        file_name: "members-status-empty.csv".into(),
-        sha256: "ef".repeat(32),
-        year: 2018,
-        line: line_3535(),
-        imported_by: None,
-    };
-    app.store
-        .import_register(&register, &meta, Some(&villages))
-        .await
-        .unwrap();
+    store_register(&app.store, &register, &villages, "members-status-empty.csv").await;
     let finding = post(
         &mut c,
         &doc,

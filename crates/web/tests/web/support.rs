@@ -371,15 +371,28 @@ pub fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, Vec<u8>)]) -> (S
 /// the web import would refuse it, which is tested on its own.
 pub async fn import_golden(store: &Store) -> fupin_store::Imported {
     let (register, villages) = golden();
+    store_register(store, &register, &villages, "members.csv").await
+}
+
+/// A register (the golden one, changed by a test) stored as a version under `file_name`,
+/// 2018 at the line of 3,535 yuan, as the store allows (no refusal of error households).
+pub async fn store_register(
+    store: &Store,
+    register: &fupin_io::Register,
+    villages: &fupin_io::villages::Villages,
+    file_name: &str,
+) -> fupin_store::Imported {
+    // A stand-in digest of 64 hex digits, one per file name.
+    let digest: String = file_name.bytes().map(|b| format!("{b:02x}")).collect();
     let meta = RegisterMeta {
-        file_name: "members.csv".into(),
-        sha256: "ab".repeat(32),
+        file_name: file_name.into(),
+        sha256: format!("{digest:0<64.64}"),
         year: 2018,
         line: line_3535(),
         imported_by: None,
     };
     store
-        .import_register(&register, &meta, Some(&villages))
+        .import_register(register, &meta, Some(villages))
         .await
         .unwrap()
 }
