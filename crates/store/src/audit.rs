@@ -5,6 +5,7 @@
 //! got past the triggers is found by `fupin verify`.
 
 use crate::accounts::UserId;
+use crate::backend::{sql, Backend, Run};
 use crate::chain::{stored_time, Append, AuditLink, Chain};
 use crate::register::{clamp_limit, Page};
 use crate::rows::Get;
@@ -12,8 +13,7 @@ use crate::{on_pool, Result, Store};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::types::Json;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::Pool;
 
 /// One audit row.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -45,15 +45,13 @@ pub(crate) struct Record<'a> {
 
 /// The INSERT of an audit row with its id and links (`OVERRIDING SYSTEM VALUE` on
 /// PostgreSQL, whose id is an identity column).
-macro_rules! audit_insert {
-    ($overriding:literal) => {
-        concat!(
-            "INSERT INTO audit_log \
-             (id, at, user_id, action, entity, entity_id, before_json, after_json, prev_hash, hash) ",
-            $overriding,
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        )
-    };
+fn audit_insert<DB: Backend>() -> String {
+    format!(
+        "INSERT INTO audit_log \
+         (id, at, user_id, action, entity, entity_id, before_json, after_json, prev_hash, hash){} \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        DB::OVERRIDING_SYSTEM_VALUE
+    )
 }
 
 /// Writing an audit row on the connection of a write's transaction, at the end of the
@@ -65,54 +63,50 @@ pub(crate) trait Audit {
         -> Result<(), sqlx::Error>;
 }
 
-macro_rules! impl_audit {
-    ($conn:ty, $insert:expr) => {
-        impl Audit for $conn {
-            async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error> {
-                let mut end = self.next_link(Chain::Audit).await?;
-                self.audit_at(&mut end, r).await
-            }
+impl<C> Audit for C
+where
+    C: Run + sqlx::Connection<Database: Backend>,
+{
+    async fn audit(&mut self, r: Record<'_>) -> Result<(), sqlx::Error> {
+        let mut end = self.next_link(Chain::Audit).await?;
+        self.audit_at(&mut end, r).await
+    }
 
-            async fn audit_at(
-                &mut self,
-                end: &mut (i64, String),
-                r: Record<'_>,
-            ) -> Result<(), sqlx::Error> {
-                let (id, prev) = (end.0, std::mem::take(&mut end.1));
-                let at = stored_time(r.at);
-                let hash = AuditLink {
-                    id,
-                    at,
-                    user_id: r.user,
-                    action: r.action,
-                    entity: r.entity,
-                    entity_id: &r.entity_id,
-                    before: r.before.as_ref(),
-                    after: r.after.as_ref(),
-                }
-                .hash(&prev);
-                sqlx::query($insert)
-                    .bind(id)
-                    .bind(at)
-                    .bind(r.user)
-                    .bind(r.action)
-                    .bind(r.entity)
-                    .bind(&r.entity_id)
-                    .bind(r.before.as_ref().map(Json))
-                    .bind(r.after.as_ref().map(Json))
-                    .bind(&prev)
-                    .bind(&hash)
-                    .execute(&mut *self)
-                    .await?;
-                *end = (id + 1, hash);
-                Ok(())
-            }
+    async fn audit_at(
+        &mut self,
+        end: &mut (i64, String),
+        r: Record<'_>,
+    ) -> Result<(), sqlx::Error> {
+        let (id, prev) = (end.0, std::mem::take(&mut end.1));
+        let at = stored_time(r.at);
+        let hash = AuditLink {
+            id,
+            at,
+            user_id: r.user,
+            action: r.action,
+            entity: r.entity,
+            entity_id: &r.entity_id,
+            before: r.before.as_ref(),
+            after: r.after.as_ref(),
         }
-    };
+        .hash(&prev);
+        sql(audit_insert::<C::Database>())
+            .bind(id)
+            .bind(at)
+            .bind(r.user)
+            .bind(r.action)
+            .bind(r.entity)
+            .bind(&r.entity_id)
+            .bind(r.before.as_ref())
+            .bind(r.after.as_ref())
+            .bind(&prev)
+            .bind(&hash)
+            .execute(self)
+            .await?;
+        *end = (id + 1, hash);
+        Ok(())
+    }
 }
-
-impl_audit!(SqliteConnection, audit_insert!(""));
-impl_audit!(PgConnection, audit_insert!("OVERRIDING SYSTEM VALUE"));
 
 fn entry(r: &impl Get) -> Result<AuditEntry, sqlx::Error> {
     Ok(AuditEntry {
@@ -137,18 +131,26 @@ impl Store {
         limit: u32,
     ) -> Result<Page<AuditEntry, i64>> {
         let limit = clamp_limit(limit);
-        let sql = "SELECT l.id, l.at, l.user_id, u.username, l.action, l.entity, l.entity_id, \
-                   l.before_json, l.after_json \
-                   FROM audit_log l LEFT JOIN users u ON u.id = l.user_id \
-                   WHERE l.id < $1 ORDER BY l.id DESC LIMIT $2";
-        let items = on_pool!(self, pool => {
-            let rows = sqlx::query(sql)
-                .bind(before.unwrap_or(i64::MAX))
-                .bind(limit + 1)
-                .fetch_all(pool)
-                .await?;
-            rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?
-        });
+        let items = on_pool!(self, pool => entries(pool, before, limit).await)?;
         Ok(Page::of(items, limit, |e| e.id))
     }
+}
+
+/// Up to `limit + 1` audit rows before id `before`, newest first.
+async fn entries<DB: Backend>(
+    pool: &Pool<DB>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>> {
+    let rows = sql(
+        "SELECT l.id, l.at, l.user_id, u.username, l.action, l.entity, l.entity_id, \
+                    l.before_json, l.after_json \
+                    FROM audit_log l LEFT JOIN users u ON u.id = l.user_id \
+                    WHERE l.id < $1 ORDER BY l.id DESC LIMIT $2",
+    )
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit + 1)
+    .fetch_all(&mut *pool.acquire().await?)
+    .await?;
+    Ok(rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?)
 }

@@ -16,13 +16,14 @@
 //! Rows stored before migration 0014 are chained once, by [`seal`] right after the
 //! migrations (`Store::migrate`): in id order, from the head of 64 zeros.
 
-use crate::rows::{BeginWrite, Get};
+use crate::backend::{sql, Backend, Run};
+use crate::rows::Get;
 use crate::{on_pool, Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::Pool;
 
 /// The `prev_hash` of a chain's first row.
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -242,26 +243,24 @@ pub(crate) trait Append {
 
 /// The INSERT of a fund entry with its id and links (`OVERRIDING SYSTEM VALUE` on
 /// PostgreSQL, whose id is an identity column).
-macro_rules! fund_insert {
-    ($overriding:literal) => {
-        concat!(
-            "INSERT INTO fund_entries (id, project_id, source, entry_date, amount, kind, \
-             reverses, voucher, payee, note, override_reason, recorded_at, recorded_by, \
-             prev_hash, hash) ",
-            $overriding,
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        )
-    };
+fn fund_insert<DB: Backend>() -> String {
+    format!(
+        "INSERT INTO fund_entries (id, project_id, source, entry_date, amount, kind, \
+         reverses, voucher, payee, note, override_reason, recorded_at, recorded_by, \
+         prev_hash, hash){} \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        DB::OVERRIDING_SYSTEM_VALUE
+    )
 }
 
-/// The end of a chain on SQLite: the head, moved by a trigger on each row.
-fn sqlite_end(_chain: Chain) -> String {
+/// The end of a chain where its head moves with each row (SQLite: a trigger moves it).
+pub(crate) fn head_per_row_end(_chain: Chain) -> String {
     "SELECT last_id, last_hash FROM chain_heads WHERE chain = $1".to_string()
 }
 
-/// The end of a chain on PostgreSQL: the newer of the table's last row and the head,
-/// which moves once per transaction (migration 0014).
-fn postgres_end(chain: Chain) -> String {
+/// The end of a chain where its head moves once per transaction (PostgreSQL, migration
+/// 0014): the newer of the table's last row and the head.
+pub(crate) fn head_per_transaction_end(chain: Chain) -> String {
     format!(
         "SELECT CASE WHEN l.id >= h.last_id THEN l.id ELSE h.last_id END AS last_id, \
                 CASE WHEN l.id >= h.last_id THEN l.hash ELSE h.last_hash END AS last_hash \
@@ -272,71 +271,60 @@ fn postgres_end(chain: Chain) -> String {
     )
 }
 
-macro_rules! impl_append {
-    ($conn:ty, $lock:expr, $end:expr, $insert:expr) => {
-        impl Append for $conn {
-            async fn next_link(&mut self, chain: Chain) -> Result<(i64, String), sqlx::Error> {
-                if let Some(lock) = $lock {
-                    sqlx::query(lock)
-                        .bind(CHAIN_LOCK)
-                        .execute(&mut *self)
-                        .await?;
-                }
-                let (last, hash): (i64, Option<String>) = sqlx::query_as(&$end(chain))
-                    .bind(chain.table())
-                    .fetch_one(&mut *self)
-                    .await?;
-                // A last row without a hash is one stored before 0014, not yet chained:
-                // the insert's trigger refuses what follows it.
-                Ok((last + 1, hash.unwrap_or_default()))
-            }
+impl<C> Append for C
+where
+    C: Run + sqlx::Connection<Database: Backend>,
+{
+    async fn next_link(&mut self, chain: Chain) -> Result<(i64, String), sqlx::Error> {
+        C::Database::lock_in_transaction(self, CHAIN_LOCK).await?;
+        let r = sql(<C::Database as Backend>::chain_end(chain))
+            .bind(chain.table())
+            .fetch_one(&mut *self)
+            .await?;
+        // A last row without a hash is one stored before 0014, not yet chained: the
+        // insert's trigger refuses what follows it.
+        Ok((
+            r.int("last_id")? + 1,
+            r.opt_text("last_hash")?.unwrap_or_default(),
+        ))
+    }
 
-            async fn append_fund(&mut self, f: FundLink<'_>) -> Result<i64, sqlx::Error> {
-                let mut end = self.next_link(Chain::Funds).await?;
-                self.append_fund_at(&mut end, f).await
-            }
+    async fn append_fund(&mut self, f: FundLink<'_>) -> Result<i64, sqlx::Error> {
+        let mut end = self.next_link(Chain::Funds).await?;
+        self.append_fund_at(&mut end, f).await
+    }
 
-            async fn append_fund_at(
-                &mut self,
-                end: &mut (i64, String),
-                mut f: FundLink<'_>,
-            ) -> Result<i64, sqlx::Error> {
-                let (id, prev) = (end.0, std::mem::take(&mut end.1));
-                f.id = id;
-                f.recorded_at = stored_time(f.recorded_at);
-                let hash = f.hash(&prev);
-                sqlx::query($insert)
-                    .bind(f.id)
-                    .bind(f.project_id)
-                    .bind(f.source)
-                    .bind(f.entry_date)
-                    .bind(f.amount)
-                    .bind(f.kind)
-                    .bind(f.reverses)
-                    .bind(f.voucher)
-                    .bind(f.payee)
-                    .bind(f.note)
-                    .bind(f.override_reason)
-                    .bind(f.recorded_at)
-                    .bind(f.recorded_by)
-                    .bind(&prev)
-                    .bind(&hash)
-                    .execute(&mut *self)
-                    .await?;
-                *end = (id + 1, hash);
-                Ok(id)
-            }
-        }
-    };
+    async fn append_fund_at(
+        &mut self,
+        end: &mut (i64, String),
+        mut f: FundLink<'_>,
+    ) -> Result<i64, sqlx::Error> {
+        let (id, prev) = (end.0, std::mem::take(&mut end.1));
+        f.id = id;
+        f.recorded_at = stored_time(f.recorded_at);
+        let hash = f.hash(&prev);
+        sql(fund_insert::<C::Database>())
+            .bind(f.id)
+            .bind(f.project_id)
+            .bind(f.source)
+            .bind(f.entry_date)
+            .bind(f.amount)
+            .bind(f.kind)
+            .bind(f.reverses)
+            .bind(f.voucher)
+            .bind(f.payee)
+            .bind(f.note)
+            .bind(f.override_reason)
+            .bind(f.recorded_at)
+            .bind(f.recorded_by)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *self)
+            .await?;
+        *end = (id + 1, hash);
+        Ok(id)
+    }
 }
-
-impl_append!(SqliteConnection, None::<&str>, sqlite_end, fund_insert!(""));
-impl_append!(
-    PgConnection,
-    Some("SELECT pg_advisory_xact_lock($1)"),
-    postgres_end,
-    fund_insert!("OVERRIDING SYSTEM VALUE")
-);
 
 /// The first link of a chain that does not hold.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -389,85 +377,98 @@ impl Store {
     }
 
     async fn walk(&self, chain: Chain) -> Result<Walk> {
-        let table = chain.table();
-        let sql = format!(
-            "SELECT {} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2",
-            chain.columns()
-        );
-        let broken = |id: i64, what: String| Some(BrokenLink { table, id, what });
-        let mut walk = Walk {
-            rows: 0,
-            last_hash: GENESIS.to_string(),
-            broken: None,
-        };
-        let mut last_id = 0i64;
-        on_pool!(self, pool => {
-            'rows: loop {
-                let rows = sqlx::query(&sql).bind(last_id).bind(BATCH).fetch_all(pool).await?;
-                if rows.is_empty() {
-                    break;
-                }
-                for r in &rows {
-                    let id = r.int("id")?;
-                    let stored = r.opt_text("hash")?;
-                    let prev = r.opt_text("prev_hash")?;
-                    let after = if last_id == 0 {
-                        "链的开头".to_string()
-                    } else {
-                        format!("上一条（id {last_id}）")
-                    };
-                    let Some(stored) = stored else {
-                        walk.broken = broken(id, "没有哈希：该行未入链（在链外写入）".into());
-                        break 'rows;
-                    };
-                    if prev.as_deref() != Some(walk.last_hash.as_str()) {
-                        walk.broken = broken(
-                            id,
-                            format!(
-                                "prev_hash 与{after}的哈希不符：其前的记录被删除、插入或改写（记录的 {}，应为 {}）",
-                                short(prev.as_deref().unwrap_or("空")),
-                                short(&walk.last_hash)
-                            ),
-                        );
-                        break 'rows;
-                    }
-                    let computed = chain.hash_of(r, &walk.last_hash)?;
-                    if computed != stored {
-                        walk.broken = broken(
-                            id,
-                            format!(
-                                "内容与哈希不符：该行在写入后被改写（记录的 {}，按内容算得 {}）",
-                                short(&stored),
-                                short(&computed)
-                            ),
-                        );
-                        break 'rows;
-                    }
-                    walk.rows += 1;
-                    walk.last_hash = stored;
-                    last_id = id;
-                }
-            }
-            if walk.broken.is_none() {
-                let (head_id, head_hash): (i64, String) =
-                    sqlx::query_as("SELECT last_id, last_hash FROM chain_heads WHERE chain = $1")
-                        .bind(table)
-                        .fetch_one(pool)
-                        .await?;
-                if head_id != last_id || head_hash != walk.last_hash {
-                    walk.broken = broken(
-                        head_id,
-                        format!(
-                            "链头指向 id {head_id}（{}），而最后一条是 id {last_id}（{}）：末尾的记录被删除，或链头被改写",
-                            short(&head_hash),
-                            short(&walk.last_hash)
-                        ),
-                    );
-                }
-            }
-        });
-        Ok(walk)
+        on_pool!(self, pool => walk(pool, chain).await)
     }
+}
+
+/// [`Store::verify_chains`] for one chain.
+async fn walk<DB: Backend>(pool: &Pool<DB>, chain: Chain) -> Result<Walk> {
+    let table = chain.table();
+    let select = format!(
+        "SELECT {} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2",
+        chain.columns()
+    );
+    let broken = |id: i64, what: String| Some(BrokenLink { table, id, what });
+    let mut walk = Walk {
+        rows: 0,
+        last_hash: GENESIS.to_string(),
+        broken: None,
+    };
+    let mut last_id = 0i64;
+    let mut conn = pool.acquire().await?;
+    'rows: loop {
+        let rows = sql(select.as_str())
+            .bind(last_id)
+            .bind(BATCH)
+            .fetch_all(&mut *conn)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let id = r.int("id")?;
+            let stored = r.opt_text("hash")?;
+            let prev = r.opt_text("prev_hash")?;
+            let after = if last_id == 0 {
+                "链的开头".to_string()
+            } else {
+                format!("上一条（id {last_id}）")
+            };
+            let Some(stored) = stored else {
+                walk.broken = broken(id, "没有哈希：该行未入链（在链外写入）".into());
+                break 'rows;
+            };
+            if prev.as_deref() != Some(walk.last_hash.as_str()) {
+                walk.broken = broken(
+                    id,
+                    format!(
+                        "prev_hash 与{after}的哈希不符：其前的记录被删除、插入或改写（记录的 {}，应为 {}）",
+                        short(prev.as_deref().unwrap_or("空")),
+                        short(&walk.last_hash)
+                    ),
+                );
+                break 'rows;
+            }
+            let computed = chain.hash_of(r, &walk.last_hash)?;
+            if computed != stored {
+                walk.broken = broken(
+                    id,
+                    format!(
+                        "内容与哈希不符：该行在写入后被改写（记录的 {}，按内容算得 {}）",
+                        short(&stored),
+                        short(&computed)
+                    ),
+                );
+                break 'rows;
+            }
+            walk.rows += 1;
+            walk.last_hash = stored;
+            last_id = id;
+        }
+    }
+    if walk.broken.is_none() {
+        let (head_id, head_hash) = head(&mut *conn, table).await?;
+        if head_id != last_id || head_hash != walk.last_hash {
+            walk.broken = broken(
+                head_id,
+                format!(
+                    "链头指向 id {head_id}（{}），而最后一条是 id {last_id}（{}）：末尾的记录被删除，或链头被改写",
+                    short(&head_hash),
+                    short(&walk.last_hash)
+                ),
+            );
+        }
+    }
+    Ok(walk)
+}
+
+/// The head of a chain as `chain_heads` holds it: its last id and hash.
+async fn head(conn: &mut impl Run, table: &str) -> Result<(i64, String)> {
+    let r = sql("SELECT last_id, last_hash FROM chain_heads WHERE chain = $1")
+        .bind(table)
+        .fetch_one(conn)
+        .await?;
+    Ok((r.int("last_id")?, r.text("last_hash")?))
 }
 
 /// A hash shortened for a message.
@@ -480,58 +481,63 @@ fn short(h: &str) -> String {
 /// as on every start after the first: a runtime role without UPDATE right gets here too.
 pub(crate) async fn seal(store: &Store) -> Result<()> {
     for chain in [Chain::Funds, Chain::Audit] {
-        let table = chain.table();
-        let pending = format!(
-            "SELECT EXISTS (SELECT 1 FROM {table} WHERE id > \
-             (SELECT last_id FROM chain_heads WHERE chain = $1) AND hash IS NULL) AS pending"
-        );
-        let select = format!(
-            "SELECT {} FROM {table} WHERE id > $1 AND hash IS NULL ORDER BY id LIMIT $2",
-            chain.columns()
-        );
-        let update = format!("UPDATE {table} SET prev_hash = $1, hash = $2 WHERE id = $3");
-        on_pool!(store, pool => {
-            let any: bool = sqlx::query(&pending).bind(table).fetch_one(pool).await?.bool("pending")?;
-            if any {
-                let mut tx = pool.begin_write().await?;
-                // The lock; then the head, where the chaining of the old rows starts.
-                tx.next_link(chain).await?;
-                let (mut last_id, mut last_hash): (i64, String) =
-                    sqlx::query_as("SELECT last_id, last_hash FROM chain_heads WHERE chain = $1")
-                        .bind(table)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                loop {
-                    let rows = sqlx::query(&select)
-                        .bind(last_id)
-                        .bind(BATCH)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    if rows.is_empty() {
-                        break;
-                    }
-                    for r in &rows {
-                        let id = r.int("id")?;
-                        let hash = chain.hash_of(r, &last_hash)?;
-                        sqlx::query(&update)
-                            .bind(&last_hash)
-                            .bind(&hash)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        (last_id, last_hash) = (id, hash);
-                    }
-                }
-                sqlx::query("UPDATE chain_heads SET last_id = $1, last_hash = $2 WHERE chain = $3")
-                    .bind(last_id)
-                    .bind(&last_hash)
-                    .bind(table)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-            }
-        });
+        on_pool!(store, pool => seal_chain(pool, chain).await)?;
     }
+    Ok(())
+}
+
+/// [`seal`] for one chain.
+async fn seal_chain<DB: Backend>(pool: &Pool<DB>, chain: Chain) -> Result<()> {
+    let table = chain.table();
+    let pending = format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} WHERE id > \
+         (SELECT last_id FROM chain_heads WHERE chain = $1) AND hash IS NULL) AS pending"
+    );
+    let select = format!(
+        "SELECT {} FROM {table} WHERE id > $1 AND hash IS NULL ORDER BY id LIMIT $2",
+        chain.columns()
+    );
+    let update = format!("UPDATE {table} SET prev_hash = $1, hash = $2 WHERE id = $3");
+    let any = sql(pending)
+        .bind(table)
+        .fetch_one(&mut *pool.acquire().await?)
+        .await?
+        .bool("pending")?;
+    if !any {
+        return Ok(());
+    }
+    let mut tx = DB::begin_write(pool).await?;
+    // The lock; then the head, where the chaining of the old rows starts.
+    tx.next_link(chain).await?;
+    let (mut last_id, mut last_hash) = head(&mut *tx, table).await?;
+    loop {
+        let rows = sql(select.as_str())
+            .bind(last_id)
+            .bind(BATCH)
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let id = r.int("id")?;
+            let hash = chain.hash_of(r, &last_hash)?;
+            sql(update.as_str())
+                .bind(&last_hash)
+                .bind(&hash)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            (last_id, last_hash) = (id, hash);
+        }
+    }
+    sql("UPDATE chain_heads SET last_id = $1, last_hash = $2 WHERE chain = $3")
+        .bind(last_id)
+        .bind(&last_hash)
+        .bind(table)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@
 
 mod accounts;
 mod audit;
+mod backend;
 mod chain;
 mod error;
 mod funds;

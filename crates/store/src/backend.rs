@@ -1,0 +1,404 @@
+//! What differs between SQLite and PostgreSQL, in one trait, and one way to run a
+//! statement on either.
+//!
+//! The store's area code is written once, as ordinary functions generic over
+//! `DB: Backend`, and compiled for both databases. A statement is built with [`sql`],
+//! which holds the SQL text and its arguments as plain values ([`Arg`]); each backend's
+//! connection binds them for its driver ([`Run`]), and rows are read by column name
+//! through [`Get`]. sqlx's own generic `Query` cannot be used that way: its bounds
+//! (`i64: Encode<'q, DB>`, `&mut DB::Connection: Executor`, …) are not implied by a trait
+//! and would be written again on every function.
+//!
+//! Where the dialects differ, the difference is a named item of [`Backend`]: how a write
+//! transaction begins, how rows are locked, how a transaction takes an advisory lock, how
+//! an identity column is given its value. No SQL is assembled from a backend's name.
+
+use crate::rows::Get;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::types::Json;
+use sqlx::{PgConnection, Pool, Postgres, Sqlite, SqliteConnection, Transaction};
+use std::borrow::Cow;
+use std::future::Future;
+
+/// One of the two databases fupin runs on, with what differs between them.
+pub(crate) trait Backend: sqlx::Database<Connection: Run> {
+    /// What follows a `SELECT` that locks the rows it reads until the transaction ends:
+    /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where a write transaction already
+    /// holds the whole database ([`Backend::begin_write`]).
+    const FOR_UPDATE: &'static str;
+    /// [`Backend::FOR_UPDATE`] that passes over rows another transaction holds (a job
+    /// queue's `SKIP LOCKED`).
+    const FOR_UPDATE_SKIP_LOCKED: &'static str;
+    /// What an INSERT says before `VALUES` to give an identity column its value
+    /// (PostgreSQL's `OVERRIDING SYSTEM VALUE`; nothing on SQLite).
+    const OVERRIDING_SYSTEM_VALUE: &'static str;
+    /// True where several server processes share the database, so that a transaction
+    /// must take an advisory lock to be alone ([`Backend::lock_in_transaction`]).
+    const SHARED: bool;
+
+    /// Begin a transaction that will write. SQLite's `BEGIN IMMEDIATE` takes the write
+    /// lock at once (waiting up to the busy timeout), so a transaction that reads before it
+    /// writes cannot fail half-way when another connection wrote in between.
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+
+    /// Be the only transaction holding `key` until this one ends: PostgreSQL's
+    /// `pg_advisory_xact_lock`. On SQLite the write transaction already is alone.
+    fn lock_in_transaction(
+        conn: &mut Self::Connection,
+        key: i64,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// The statement (`$1`: the chain's table) that reads the end of a hash chain: its
+    /// last id and hash. Migration 0014 moves SQLite's head with each row and
+    /// PostgreSQL's once per transaction (crate::chain).
+    fn chain_end(chain: crate::chain::Chain) -> String;
+}
+
+impl Backend for Sqlite {
+    const FOR_UPDATE: &'static str = "";
+    const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
+    const OVERRIDING_SYSTEM_VALUE: &'static str = "";
+    const SHARED: bool = false;
+
+    async fn begin_write(pool: &Pool<Sqlite>) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn lock_in_transaction(_: &mut SqliteConnection, _: i64) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    fn chain_end(chain: crate::chain::Chain) -> String {
+        crate::chain::head_per_row_end(chain)
+    }
+}
+
+impl Backend for Postgres {
+    const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const FOR_UPDATE_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const OVERRIDING_SYSTEM_VALUE: &'static str = " OVERRIDING SYSTEM VALUE";
+    const SHARED: bool = true;
+
+    async fn begin_write(
+        pool: &Pool<Postgres>,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        pool.begin().await
+    }
+
+    async fn lock_in_transaction(conn: &mut PgConnection, key: i64) -> Result<(), sqlx::Error> {
+        sql("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    fn chain_end(chain: crate::chain::Chain) -> String {
+        crate::chain::head_per_transaction_end(chain)
+    }
+}
+
+/// One argument of a statement, as a plain value. `None` binds SQL NULL of that type.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Arg<'q> {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<Cow<'q, str>>),
+    Bool(Option<bool>),
+    Time(Option<DateTime<Utc>>),
+    Date(Option<NaiveDate>),
+    Json(Option<Cow<'q, serde_json::Value>>),
+    Bytes(Option<Cow<'q, [u8]>>),
+}
+
+/// A statement and its arguments, in `$1, $2, …` order (both backends read `$n`).
+#[derive(Clone, Debug)]
+#[must_use = "a statement does nothing until it is run on a connection"]
+pub(crate) struct Sql<'q> {
+    text: Cow<'q, str>,
+    args: Vec<Arg<'q>>,
+}
+
+/// A statement to run with [`Sql::execute`], [`Sql::fetch_all`], [`Sql::fetch_one`] or
+/// [`Sql::fetch_optional`] on either backend's connection.
+pub(crate) fn sql<'q>(text: impl Into<Cow<'q, str>>) -> Sql<'q> {
+    Sql {
+        text: text.into(),
+        args: Vec::new(),
+    }
+}
+
+/// What an `INSERT`, `UPDATE` or `DELETE` did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Done {
+    rows_affected: u64,
+}
+
+impl Done {
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+impl<'q> Sql<'q> {
+    /// Add the next argument (`$n` for the n-th call).
+    pub fn bind(mut self, value: impl Into<Arg<'q>>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Add an argument in place (for statements built in a loop).
+    pub fn push(&mut self, value: impl Into<Arg<'q>>) {
+        self.args.push(value.into());
+    }
+
+    /// The number of arguments bound so far (the next placeholder is `$len+1`).
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    pub async fn execute<C: Run + ?Sized>(self, conn: &mut C) -> Result<Done, sqlx::Error> {
+        conn.run_execute(self).await
+    }
+
+    pub async fn fetch_all<C: Run + ?Sized>(
+        self,
+        conn: &mut C,
+    ) -> Result<Vec<C::Row>, sqlx::Error> {
+        conn.run_fetch_all(self).await
+    }
+
+    pub async fn fetch_optional<C: Run + ?Sized>(
+        self,
+        conn: &mut C,
+    ) -> Result<Option<C::Row>, sqlx::Error> {
+        conn.run_fetch_optional(self).await
+    }
+
+    /// The first row; `sqlx::Error::RowNotFound` when there is none.
+    pub async fn fetch_one<C: Run + ?Sized>(self, conn: &mut C) -> Result<C::Row, sqlx::Error> {
+        conn.run_fetch_optional(self)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+}
+
+/// A connection of one backend that runs a [`Sql`] statement. Implemented for
+/// `SqliteConnection` and `PgConnection`; reached through `&mut *tx` (a transaction) or
+/// `&mut *conn` (a pooled connection).
+pub(crate) trait Run: Send {
+    type Row: Get + Send + Sync + 'static;
+
+    fn run_execute<'a>(
+        &'a mut self,
+        q: Sql<'a>,
+    ) -> impl Future<Output = Result<Done, sqlx::Error>> + Send + 'a;
+
+    fn run_fetch_all<'a>(
+        &'a mut self,
+        q: Sql<'a>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'a;
+
+    fn run_fetch_optional<'a>(
+        &'a mut self,
+        q: Sql<'a>,
+    ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'a;
+}
+
+impl Run for SqliteConnection {
+    type Row = SqliteRow;
+
+    async fn run_execute<'a>(&'a mut self, q: Sql<'a>) -> Result<Done, sqlx::Error> {
+        let r = sqlx::query_with(&q.text, sqlite_args(q.args)?)
+            .execute(self)
+            .await?;
+        Ok(Done {
+            rows_affected: r.rows_affected(),
+        })
+    }
+
+    async fn run_fetch_all<'a>(&'a mut self, q: Sql<'a>) -> Result<Vec<SqliteRow>, sqlx::Error> {
+        sqlx::query_with(&q.text, sqlite_args(q.args)?)
+            .fetch_all(self)
+            .await
+    }
+
+    async fn run_fetch_optional<'a>(
+        &'a mut self,
+        q: Sql<'a>,
+    ) -> Result<Option<SqliteRow>, sqlx::Error> {
+        sqlx::query_with(&q.text, sqlite_args(q.args)?)
+            .fetch_optional(self)
+            .await
+    }
+}
+
+impl Run for PgConnection {
+    type Row = PgRow;
+
+    async fn run_execute<'a>(&'a mut self, q: Sql<'a>) -> Result<Done, sqlx::Error> {
+        let r = sqlx::query_with(&q.text, pg_args(q.args)?)
+            .execute(self)
+            .await?;
+        Ok(Done {
+            rows_affected: r.rows_affected(),
+        })
+    }
+
+    async fn run_fetch_all<'a>(&'a mut self, q: Sql<'a>) -> Result<Vec<PgRow>, sqlx::Error> {
+        sqlx::query_with(&q.text, pg_args(q.args)?)
+            .fetch_all(self)
+            .await
+    }
+
+    async fn run_fetch_optional<'a>(
+        &'a mut self,
+        q: Sql<'a>,
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        sqlx::query_with(&q.text, pg_args(q.args)?)
+            .fetch_optional(self)
+            .await
+    }
+}
+
+/// SQLite's arguments for `args`.
+fn sqlite_args(args: Vec<Arg<'_>>) -> Result<SqliteArguments<'_>, sqlx::Error> {
+    let mut out = SqliteArguments::default();
+    for arg in args {
+        bind_into(&mut out, arg)?;
+    }
+    Ok(out)
+}
+
+/// PostgreSQL's arguments for `args`.
+fn pg_args(args: Vec<Arg<'_>>) -> Result<PgArguments, sqlx::Error> {
+    let mut out = PgArguments::default();
+    for arg in args {
+        bind_into(&mut out, arg)?;
+    }
+    Ok(out)
+}
+
+/// Add `arg` to either driver's argument buffer.
+fn bind_into<'q, A>(out: &mut A, arg: Arg<'q>) -> Result<(), sqlx::Error>
+where
+    A: sqlx::Arguments<'q>,
+    Option<i64>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<f64>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<Cow<'q, str>>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<bool>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<DateTime<Utc>>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<NaiveDate>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<Json<Cow<'q, serde_json::Value>>>:
+        sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+    Option<Vec<u8>>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
+{
+    let added = match arg {
+        Arg::Int(v) => out.add(v),
+        Arg::Real(v) => out.add(v),
+        Arg::Text(v) => out.add(v),
+        Arg::Bool(v) => out.add(v),
+        Arg::Time(v) => out.add(v),
+        Arg::Date(v) => out.add(v),
+        Arg::Json(v) => out.add(v.map(Json)),
+        Arg::Bytes(v) => out.add(v.map(Cow::into_owned)),
+    };
+    added.map_err(sqlx::Error::Encode)
+}
+
+// ---------------------------------------------------------------------------------------
+// Plain values as arguments.
+
+macro_rules! arg_from {
+    ($variant:ident: $($t:ty => $conv:expr),* $(,)?) => {
+        $(
+            impl<'q> From<$t> for Arg<'q> {
+                fn from(v: $t) -> Self {
+                    #[allow(clippy::redundant_closure_call)]
+                    Arg::$variant(($conv)(v))
+                }
+            }
+        )*
+    };
+}
+
+arg_from!(Int:
+    i64 => Some,
+    Option<i64> => |v| v,
+    &i64 => |v: &i64| Some(*v),
+    i32 => |v: i32| Some(i64::from(v)),
+    u32 => |v: u32| Some(i64::from(v)),
+    u16 => |v: u16| Some(i64::from(v)),
+    u8 => |v: u8| Some(i64::from(v)),
+    Option<i32> => |v: Option<i32>| v.map(i64::from),
+    Option<u32> => |v: Option<u32>| v.map(i64::from),
+    Option<u16> => |v: Option<u16>| v.map(i64::from),
+    Option<u8> => |v: Option<u8>| v.map(i64::from),
+);
+arg_from!(Real: f64 => Some, Option<f64> => |v| v);
+arg_from!(Bool: bool => Some, Option<bool> => |v| v);
+arg_from!(Time:
+    DateTime<Utc> => Some,
+    Option<DateTime<Utc>> => |v| v,
+    &DateTime<Utc> => |v: &DateTime<Utc>| Some(*v),
+);
+arg_from!(Date:
+    NaiveDate => Some,
+    Option<NaiveDate> => |v| v,
+    &NaiveDate => |v: &NaiveDate| Some(*v),
+);
+arg_from!(Json:
+    serde_json::Value => |v| Some(Cow::Owned(v)),
+    Option<serde_json::Value> => |v: Option<serde_json::Value>| v.map(Cow::Owned),
+);
+arg_from!(Bytes: Vec<u8> => |v| Some(Cow::Owned(v)));
+
+impl<'q> From<&'q str> for Arg<'q> {
+    fn from(v: &'q str) -> Self {
+        Arg::Text(Some(Cow::Borrowed(v)))
+    }
+}
+impl<'q> From<&'q String> for Arg<'q> {
+    fn from(v: &'q String) -> Self {
+        Arg::Text(Some(Cow::Borrowed(v)))
+    }
+}
+impl<'q> From<String> for Arg<'q> {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(Cow::Owned(v)))
+    }
+}
+impl<'q> From<Option<&'q str>> for Arg<'q> {
+    fn from(v: Option<&'q str>) -> Self {
+        Arg::Text(v.map(Cow::Borrowed))
+    }
+}
+impl<'q> From<Option<String>> for Arg<'q> {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v.map(Cow::Owned))
+    }
+}
+impl<'q> From<&'q Option<String>> for Arg<'q> {
+    fn from(v: &'q Option<String>) -> Self {
+        Arg::Text(v.as_deref().map(Cow::Borrowed))
+    }
+}
+impl<'q> From<&'q serde_json::Value> for Arg<'q> {
+    fn from(v: &'q serde_json::Value) -> Self {
+        Arg::Json(Some(Cow::Borrowed(v)))
+    }
+}
+impl<'q> From<Option<&'q serde_json::Value>> for Arg<'q> {
+    fn from(v: Option<&'q serde_json::Value>) -> Self {
+        Arg::Json(v.map(Cow::Borrowed))
+    }
+}
+impl<'q> From<&'q [u8]> for Arg<'q> {
+    fn from(v: &'q [u8]) -> Self {
+        Arg::Bytes(Some(Cow::Borrowed(v)))
+    }
+}
