@@ -13,7 +13,10 @@
 //! transaction begins, how rows are locked, how a transaction takes an advisory lock, how
 //! an identity column is given its value. No SQL is assembled from a backend's name.
 
+use crate::import::prepared::Prepared;
+use crate::import::rows::Part;
 use crate::rows::Get;
+use crate::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -56,6 +59,73 @@ pub(crate) trait Backend: sqlx::Database<Connection: Run> {
     /// last id and hash. Migration 0014 moves SQLite's head with each row and
     /// PostgreSQL's once per transaction (crate::chain).
     fn chain_end(chain: crate::chain::Chain) -> String;
+
+    // import
+    /// Whether an import's transaction holds the database's only write lock until it
+    /// commits, so that no other connection (a job's heartbeat) can write meanwhile:
+    /// SQLite's; PostgreSQL locks rows.
+    const IMPORT_HOLDS_WRITE_LOCK: bool;
+
+    /// Begin a write transaction ([`Backend::begin_write`]) on a connection already
+    /// taken from the pool, which an import keeps for its session settings.
+    fn begin_write_on(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<Transaction<'_, Self>, sqlx::Error>> + Send;
+
+    /// Set `conn`'s session for an import's load (`loading`), or back after it: SQLite
+    /// takes a bigger page cache; PostgreSQL changes nothing.
+    fn import_session(
+        conn: &mut Self::Connection,
+        loading: bool,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Be the only import in the transaction on `conn`: PostgreSQL takes the import lock
+    /// and drops the staging tables an earlier, failed import left; SQLite's write
+    /// transaction already is alone and stages nothing.
+    fn lock_imports(conn: &mut Self::Connection) -> impl Future<Output = Result<()>> + Send;
+
+    /// The bulk load of one table of an import (`part`'s rows of version `version`, into
+    /// `target`), in the transaction on `conn`: PostgreSQL's `COPY … FROM STDIN` in text
+    /// format, SQLite's multi-row `INSERT`s with bound values (it has no COPY).
+    fn load_table(
+        conn: &mut Self::Connection,
+        target: &str,
+        part: Part,
+        version: i64,
+        p: &Prepared<'_>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Load the tables an import writes outside its transaction, and make them part of
+    /// it on `tx`; the parts so written. PostgreSQL stages the per-household tables
+    /// (partitioned by version) on two connections at once and attaches them as the
+    /// version's partitions, `done` called as each is written; SQLite's tables are not
+    /// partitioned and every table is loaded in the transaction (none here).
+    fn stage_partitions(
+        pool: &Pool<Self>,
+        tx: &mut Self::Connection,
+        version: i64,
+        p: &Prepared<'_>,
+        done: &(dyn Fn() + Sync),
+    ) -> impl Future<Output = Result<Vec<Part>>> + Send;
+
+    /// Drop the staging tables that no import attached (PostgreSQL; SQLite stages
+    /// nothing: 0), waiting for a running import (`wait`) or None at once if one runs.
+    fn drop_orphan_staging(
+        pool: &Pool<Self>,
+        wait: bool,
+    ) -> impl Future<Output = Result<Option<usize>>> + Send;
+
+    /// The planner's statistics of an import's tables gathered on `conn` as it ends:
+    /// SQLite's sampled ANALYZE (milliseconds); nothing on PostgreSQL, where it takes
+    /// seconds and is left to [`Backend::analyze_register`].
+    fn analyze_imported(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// The planner's statistics of the register tables after an import is committed:
+    /// PostgreSQL's ANALYZE of the partitioned tables; nothing on SQLite, whose import
+    /// gathered them itself ([`Backend::analyze_imported`]).
+    fn analyze_register(pool: &Pool<Self>) -> impl Future<Output = Result<()>> + Send;
 }
 
 impl Backend for Sqlite {
@@ -74,6 +144,55 @@ impl Backend for Sqlite {
 
     fn chain_end(chain: crate::chain::Chain) -> String {
         crate::chain::head_per_row_end(chain)
+    }
+
+    // import
+    const IMPORT_HOLDS_WRITE_LOCK: bool = true;
+
+    async fn begin_write_on(
+        conn: &mut SqliteConnection,
+    ) -> Result<Transaction<'_, Sqlite>, sqlx::Error> {
+        sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await
+    }
+
+    async fn import_session(conn: &mut SqliteConnection, loading: bool) -> Result<(), sqlx::Error> {
+        crate::import::batched::import_session(conn, loading).await
+    }
+
+    async fn lock_imports(_: &mut SqliteConnection) -> Result<()> {
+        Ok(())
+    }
+
+    async fn load_table(
+        conn: &mut SqliteConnection,
+        target: &str,
+        part: Part,
+        version: i64,
+        p: &Prepared<'_>,
+    ) -> Result<(), sqlx::Error> {
+        crate::import::batched::load_table(conn, target, part, version, p).await
+    }
+
+    async fn stage_partitions(
+        _: &Pool<Sqlite>,
+        _: &mut SqliteConnection,
+        _: i64,
+        _: &Prepared<'_>,
+        _: &(dyn Fn() + Sync),
+    ) -> Result<Vec<Part>> {
+        Ok(Vec::new())
+    }
+
+    async fn drop_orphan_staging(_: &Pool<Sqlite>, _: bool) -> Result<Option<usize>> {
+        Ok(Some(0))
+    }
+
+    async fn analyze_imported(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        crate::import::batched::analyze_imported(conn).await
+    }
+
+    async fn analyze_register(_: &Pool<Sqlite>) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -99,6 +218,55 @@ impl Backend for Postgres {
 
     fn chain_end(chain: crate::chain::Chain) -> String {
         crate::chain::head_per_transaction_end(chain)
+    }
+
+    // import
+    const IMPORT_HOLDS_WRITE_LOCK: bool = false;
+
+    async fn begin_write_on(
+        conn: &mut PgConnection,
+    ) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+        sqlx::Connection::begin(conn).await
+    }
+
+    async fn import_session(_: &mut PgConnection, _: bool) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn lock_imports(conn: &mut PgConnection) -> Result<()> {
+        crate::import::copy::lock_imports(conn).await
+    }
+
+    async fn load_table(
+        conn: &mut PgConnection,
+        target: &str,
+        part: Part,
+        version: i64,
+        p: &Prepared<'_>,
+    ) -> Result<(), sqlx::Error> {
+        crate::import::copy::load_table(conn, target, part, version, p).await
+    }
+
+    async fn stage_partitions(
+        pool: &Pool<Postgres>,
+        tx: &mut PgConnection,
+        version: i64,
+        p: &Prepared<'_>,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<Part>> {
+        crate::import::copy::stage_partitions(pool, tx, version, p, done).await
+    }
+
+    async fn drop_orphan_staging(pool: &Pool<Postgres>, wait: bool) -> Result<Option<usize>> {
+        crate::import::copy::drop_unattached(pool, wait).await
+    }
+
+    async fn analyze_imported(_: &mut PgConnection) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn analyze_register(pool: &Pool<Postgres>) -> Result<()> {
+        crate::import::copy::analyze(pool).await
     }
 }
 
