@@ -3,11 +3,12 @@
 
 use super::prepared::Prepared;
 use super::rows::{Part, Sink};
+use crate::backend::{sql, Backend};
 use crate::register::VersionId;
 use crate::rows::Get;
 use crate::{Result, StoreError};
 use chrono::{Datelike, NaiveDate};
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, Postgres};
 
 /// COPY text format: tab between columns, `\N` for NULL, backslash escapes.
 pub(super) struct CopyText {
@@ -232,10 +233,7 @@ async fn index_statements(
 /// attached: what an import that failed between staging and committing left (the process
 /// killed, the server gone).
 pub(crate) async fn lock_imports(conn: &mut PgConnection) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(IMPORT_LOCK)
-        .execute(&mut *conn)
-        .await?;
+    Postgres::lock_in_transaction(conn, IMPORT_LOCK).await?;
     drop_unattached_locked(conn).await?;
     Ok(())
 }
@@ -243,16 +241,19 @@ pub(crate) async fn lock_imports(conn: &mut PgConnection) -> Result<()> {
 /// The staging tables no import attached, dropped while this connection's transaction
 /// holds [`IMPORT_LOCK`] (no import runs): how many.
 async fn drop_unattached_locked(conn: &mut PgConnection) -> Result<usize> {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT c.relname::text FROM pg_class c \
+    let names = sql(
+        "SELECT c.relname::text AS name FROM pg_class c \
          WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' \
            AND NOT c.relispartition \
            AND c.relname ~ '^(households|members|member_ids|member_names|assessments|problems)_v[0-9]+$'",
     )
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .iter()
+    .map(|r| r.text("name"))
+    .collect::<Result<Vec<String>, sqlx::Error>>()?;
     for name in &names {
-        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+        sql(format!("DROP TABLE IF EXISTS {name}"))
             .execute(&mut *conn)
             .await?;
     }
@@ -264,15 +265,13 @@ async fn drop_unattached_locked(conn: &mut PgConnection) -> Result<usize> {
 pub(crate) async fn drop_unattached(pool: &sqlx::PgPool, wait: bool) -> Result<Option<usize>> {
     let mut tx = pool.begin().await?;
     if wait {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(IMPORT_LOCK)
-            .execute(&mut *tx)
-            .await?;
+        Postgres::lock_in_transaction(&mut tx, IMPORT_LOCK).await?;
     } else {
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        let locked = sql("SELECT pg_try_advisory_xact_lock($1) AS locked")
             .bind(IMPORT_LOCK)
             .fetch_one(&mut *tx)
-            .await?;
+            .await?
+            .bool("locked")?;
         if !locked {
             return Ok(None);
         }
