@@ -32,7 +32,6 @@ mod inspection;
 mod jobs;
 mod migrations;
 mod plan;
-mod projects;
 mod register;
 mod roles;
 mod rows;
@@ -49,6 +48,7 @@ pub use funds::{
     Behind, Benefit, BenefitFlag, FundEntry, FundFigure, FundRefusal, FundsBy, FundsInPlace,
     NewFundEntry, ProjectId, ProjectImport, StoredProject,
 };
+pub use funds::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
 pub use import::{Imported, RegisterMeta, IMPORT_STEPS};
 pub use inspection::{
     may_record, EstimateState, FindingId, FindingRow, Inspection, InspectionId, InspectionLevel,
@@ -58,7 +58,6 @@ pub use jobs::{
     Job, JobFile, JobId, JobLease, JobState, JOB_HEARTBEAT, JOB_LEASE, MAX_JOB_FILE_BYTES,
 };
 pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
-pub use projects::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
 pub use register::{
     HistoryEntry, HouseholdDetail, HouseholdRow, MemberHit, Page, ProblemRow, RegisterVersion,
     Search, SearchHit, SearchKey, StoredMember, Summary, VersionId,

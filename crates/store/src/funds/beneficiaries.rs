@@ -1,0 +1,351 @@
+//! The households that benefit from a project (带贫户): a household's yearly benefit of a
+//! kind recorded by hand or from a file, the benefits read by household and by project,
+//! and the households whose declared income does not account for them.
+
+use super::rows::{benefit_row, bind_all, project_scope, BENEFIT_SELECT};
+use super::{FundRefusal, ProjectId};
+use crate::accounts::User;
+use crate::audit::{Audit, Record};
+use crate::backend::{sql, Backend, Run};
+use crate::register::VersionId;
+use crate::rows::Get;
+use crate::scope::Scope;
+use crate::work::{ActingUser, ItemScope};
+use crate::{now, on_pool, Result, Store};
+use fupin_domain::funds::{
+    can_link_beneficiary, can_record, unaccounted_benefits, BenefitKind, Unaccounted,
+};
+use fupin_domain::household::{Entry, HouseholdValues};
+use fupin_domain::problem::{Problem, ProblemCode};
+use fupin_domain::Fen;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Pool;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A household's benefit from a project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Benefit {
+    pub project_id: ProjectId,
+    pub project: String,
+    pub year: i32,
+    pub household_no: String,
+    pub kind: BenefitKind,
+    pub yearly: Fen,
+}
+
+/// A household of the current register whose declared income does not account for its
+/// recorded benefits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BenefitFlag {
+    pub household_no: String,
+    pub township: String,
+    pub village: String,
+    pub unaccounted: Vec<Unaccounted>,
+}
+
+/// A household's township in the current register version, by 户编号.
+const HOUSEHOLD_TOWNSHIP: &str = "SELECT a.township FROM current_register c \
+     JOIN households h ON h.version_id = c.version_id \
+     JOIN areas a ON a.version_id = h.version_id AND a.seq = h.area_seq \
+     WHERE c.id = 1 AND h.household_no = $1";
+
+/// The township of household `household_no` in the current register, if it is there.
+async fn home_township(conn: &mut impl Run, household_no: &str) -> Result<Option<String>> {
+    Ok(
+        match sql(HOUSEHOLD_TOWNSHIP)
+            .bind(household_no)
+            .fetch_optional(conn)
+            .await?
+        {
+            Some(r) => Some(r.text("township")?),
+            None => None,
+        },
+    )
+}
+
+/// Write a household's yearly benefit of `kind` from `project` (added or replaced); the
+/// yearly sum it had before, if any.
+async fn upsert_benefit(
+    conn: &mut impl Run,
+    project: ProjectId,
+    household_no: &str,
+    kind: BenefitKind,
+    yearly: Fen,
+) -> Result<Option<i64>> {
+    let before = match sql("SELECT yearly FROM project_beneficiaries \
+         WHERE project_id = $1 AND household_no = $2 AND kind = $3")
+    .bind(project)
+    .bind(household_no)
+    .bind(kind.code())
+    .fetch_optional(&mut *conn)
+    .await?
+    {
+        Some(r) => Some(r.int("yearly")?),
+        None => None,
+    };
+    sql(
+        "INSERT INTO project_beneficiaries (project_id, household_no, kind, yearly) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, household_no, kind) \
+         DO UPDATE SET yearly = excluded.yearly",
+    )
+    .bind(project)
+    .bind(household_no)
+    .bind(kind.code())
+    .bind(yearly.0)
+    .execute(conn)
+    .await?;
+    Ok(before)
+}
+
+/// [`Store::set_beneficiary`].
+pub(super) async fn set_beneficiary<DB: Backend>(
+    pool: &Pool<DB>,
+    user: &User,
+    project: ProjectId,
+    household_no: &str,
+    kind: BenefitKind,
+    yearly: Fen,
+) -> Result<std::result::Result<(), FundRefusal>> {
+    let scope = ItemScope::of(&user.role);
+    let (cond, binds) = project_scope(&scope, 2);
+    let household_no = household_no.trim();
+    if household_no.is_empty() || yearly.0 < 0 {
+        return Ok(Err(FundRefusal::NotAllowed(
+            "户编号不能为空，年收益不能为负数".into(),
+        )));
+    }
+    let at = now();
+    let unit_sql = format!("SELECT p.unit, p.township FROM projects p WHERE p.id = $1{cond}");
+    let mut tx = DB::begin_write(pool).await?;
+    let Some(r) = bind_all(sql(unit_sql).bind(project), &binds)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok(Err(FundRefusal::NoProject(project)));
+    };
+    let (unit, township) = (r.text("unit")?, r.text("township")?);
+    let actor = ActingUser { user, post: None };
+    if let Err(m) = can_record(actor.actor(), &unit, false) {
+        return Ok(Err(FundRefusal::NotAllowed(
+            m.replace("登记资金拨付", "登记带贫户"),
+        )));
+    }
+    let home = home_township(&mut *tx, household_no).await?;
+    if let Err(m) = can_link_beneficiary(actor.actor(), &township, household_no, home.as_deref()) {
+        return Ok(Err(FundRefusal::Invalid(m)));
+    }
+    let before = upsert_benefit(&mut *tx, project, household_no, kind, yearly).await?;
+    tx.audit(Record {
+        at,
+        user: Some(user.id),
+        action: "set_beneficiary",
+        entity: "project",
+        entity_id: project.to_string(),
+        before: before.map(
+            |b| json!({"household_no": household_no, "kind": kind.code(), "yearly": Fen(b).plain()}),
+        ),
+        after: Some(
+            json!({"household_no": household_no, "kind": kind.code(), "yearly": yearly.plain()}),
+        ),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// [`Store::import_beneficiaries`].
+pub(super) async fn import_beneficiaries<DB: Backend>(
+    pool: &Pool<DB>,
+    user: &User,
+    file_name: &str,
+    rows: &[fupin_io::funds_file::BeneficiaryRow],
+) -> Result<std::result::Result<u64, Vec<Problem>>> {
+    let scope = ItemScope::of(&user.role);
+    let (cond, binds) = project_scope(&scope, 3);
+    let project_sql = format!(
+        "SELECT p.id, p.unit, p.township FROM projects p WHERE p.year = $1 AND p.name = $2{cond}"
+    );
+    let file: Arc<str> = file_name.into();
+    let at = now();
+    let actor = ActingUser { user, post: None };
+    let mut tx = DB::begin_write(pool).await?;
+    let mut problems = Vec::new();
+    for row in rows {
+        let q = sql(project_sql.as_str()).bind(row.year).bind(&row.project);
+        let (id, township) = match bind_all(q, &binds).fetch_optional(&mut *tx).await? {
+            Some(r) if can_record(actor.actor(), &r.text("unit")?, false).is_ok() => {
+                (r.int("id")?, r.text("township")?)
+            }
+            _ => {
+                problems.push(Problem::new(
+                    &file,
+                    row.line,
+                    "项目名称",
+                    ProblemCode::F510,
+                    format!(
+                        "项目库中没有{}年度「{}」，或您无权登记它的带贫户（指挥部可登记所有项目，实施单位只能登记本单位的项目）",
+                        row.year, row.project
+                    ),
+                    row.project.as_str(),
+                ));
+                continue;
+            }
+        };
+        let household_no = row.household_no.trim();
+        let home = home_township(&mut *tx, household_no).await?;
+        if let Err(m) =
+            can_link_beneficiary(actor.actor(), &township, household_no, home.as_deref())
+        {
+            problems.push(Problem::new(
+                &file,
+                row.line,
+                "户编号",
+                ProblemCode::F510,
+                m,
+                household_no,
+            ));
+            continue;
+        }
+        if !problems.is_empty() {
+            continue;
+        }
+        let before = upsert_benefit(&mut *tx, id, household_no, row.kind, row.yearly).await?;
+        tx.audit(Record {
+            at,
+            user: Some(user.id),
+            action: "set_beneficiary",
+            entity: "project",
+            entity_id: id.to_string(),
+            before: before.map(|b| {
+                json!({"household_no": household_no, "kind": row.kind.code(), "yearly": Fen(b).plain()})
+            }),
+            after: Some(json!({
+                "household_no": household_no, "kind": row.kind.code(),
+                "yearly": row.yearly.plain(), "file_name": file_name, "line": row.line,
+            })),
+        })
+        .await?;
+    }
+    if !problems.is_empty() {
+        tx.rollback().await?;
+        return Ok(Err(problems));
+    }
+    tx.commit().await?;
+    Ok(Ok(rows.len() as u64))
+}
+
+/// [`Store::household_benefits`].
+pub(super) async fn household_benefits<DB: Backend>(
+    pool: &Pool<DB>,
+    scope: &ItemScope,
+    household_no: &str,
+) -> Result<Vec<Benefit>> {
+    let (cond, binds) = project_scope(scope, 2);
+    let select =
+        format!("{BENEFIT_SELECT} WHERE b.household_no = $1{cond} ORDER BY p.year, p.name, b.kind");
+    bind_all(sql(select).bind(household_no), &binds)
+        .fetch_all(&mut *pool.acquire().await?)
+        .await?
+        .iter()
+        .map(benefit_row)
+        .collect()
+}
+
+/// [`Store::project_beneficiaries`].
+pub(super) async fn project_beneficiaries<DB: Backend>(
+    pool: &Pool<DB>,
+    scope: &ItemScope,
+    project: ProjectId,
+) -> Result<Vec<Benefit>> {
+    let (cond, binds) = project_scope(scope, 2);
+    let select =
+        format!("{BENEFIT_SELECT} WHERE b.project_id = $1{cond} ORDER BY b.household_no, b.kind");
+    bind_all(sql(select).bind(project), &binds)
+        .fetch_all(&mut *pool.acquire().await?)
+        .await?
+        .iter()
+        .map(benefit_row)
+        .collect()
+}
+
+/// [`Store::benefit_flags`]: against the current register version.
+pub(super) async fn benefit_flags(store: &Store, scope: &Scope) -> Result<Vec<BenefitFlag>> {
+    let Some(version) = store.current_version().await? else {
+        return Ok(Vec::new());
+    };
+    on_pool!(store, pool => flags_in_version(pool, version.id, scope).await)
+}
+
+/// A household of a register version with benefits: 户编号, township, village and the
+/// incomes it declared.
+type Declared = (String, String, String, HouseholdValues);
+
+/// [`Store::benefit_flags`] in register version `version`.
+async fn flags_in_version<DB: Backend>(
+    pool: &Pool<DB>,
+    version: VersionId,
+    scope: &Scope,
+) -> Result<Vec<BenefitFlag>> {
+    let (cond, binds) = scope.sql("a", 2);
+    let households_sql = format!(
+        "SELECT h.household_no, a.township, a.village, h.wage_income, h.property_income \
+         FROM households h JOIN areas a ON a.version_id = h.version_id AND a.seq = h.area_seq \
+         WHERE h.version_id = $1{cond} \
+         AND h.household_no IN (SELECT household_no FROM project_beneficiaries) \
+         ORDER BY h.household_no"
+    );
+    let benefits_sql = format!(
+        "{BENEFIT_SELECT} \
+         WHERE b.household_no IN (SELECT h.household_no FROM households h \
+         JOIN areas a ON a.version_id = h.version_id AND a.seq = h.area_seq \
+         WHERE h.version_id = $1{cond})"
+    );
+    let mut conn = pool.acquire().await?;
+    let mut households: Vec<Declared> = Vec::new();
+    for r in bind_all(sql(households_sql).bind(version), binds.iter().copied())
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let amount = |c: &str| -> Result<Entry<Fen>> {
+            Ok(r.opt_int(c)?.map_or(Entry::Empty, |v| Entry::Value(Fen(v))))
+        };
+        households.push((
+            r.text("household_no")?,
+            r.text("township")?,
+            r.text("village")?,
+            HouseholdValues {
+                wage_income: amount("wage_income")?,
+                property_income: amount("property_income")?,
+                ..HouseholdValues::default()
+            },
+        ));
+    }
+    let benefits = bind_all(sql(benefits_sql).bind(version), binds.iter().copied())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(benefit_row)
+        .collect::<Result<Vec<_>>>()?;
+    let mut by_household: HashMap<&str, Vec<(BenefitKind, Fen)>> = HashMap::new();
+    for b in &benefits {
+        by_household
+            .entry(b.household_no.as_str())
+            .or_default()
+            .push((b.kind, b.yearly));
+    }
+    Ok(households
+        .into_iter()
+        .filter_map(|(no, township, village, values)| {
+            let recorded = by_household.get(no.as_str())?;
+            let unaccounted = unaccounted_benefits(&values, recorded);
+            (!unaccounted.is_empty()).then_some(BenefitFlag {
+                household_no: no,
+                township,
+                village,
+                unaccounted,
+            })
+        })
+        .collect())
+}
