@@ -9,16 +9,17 @@
 //! Accounts are never deleted (the audit log names them): an admin disables one, which
 //! ends its sessions and refuses its logins, and may enable it again.
 
-use crate::audit::{Audit, Record};
-use crate::rows::{BeginWrite, Get};
+mod logins;
+mod passwords;
+mod sessions;
+mod users;
+
+use crate::rows::Get;
 use crate::{now, on_pool, Result, Store, StoreError};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
+use passwords::{blocking, decoy_hash, hash_password, password_matches, random_token, token_hash};
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
 
 pub type UserId = i64;
 
@@ -248,66 +249,6 @@ fn user_json(u: &User) -> serde_json::Value {
     })
 }
 
-/// 256 random bits as 64 hex digits.
-fn random_token() -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| StoreError::Password(e.to_string()))?;
-    Ok(hex(&bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
-
-/// What the database keeps of a session token.
-fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// An argon2id PHC string for a password (argon2's defaults: 19 MiB, 2 passes).
-fn hash_password(password: &str) -> Result<String> {
-    let mut salt = [0u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|e| StoreError::Password(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::Password(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::Password(e.to_string()))
-}
-
-/// Whether a password matches a PHC string; the parameters come from the string.
-fn password_matches(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
-/// A hash no password is known for: checked when the username does not exist, so that
-/// a wrong username takes as long as a wrong password.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        random_token()
-            .and_then(|t| hash_password(&t))
-            .unwrap_or_default()
-    })
-}
-
-/// Run CPU-heavy password work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Password(e.to_string()))
-}
-
 impl NewUser {
     fn check(&self) -> Result<()> {
         let name = &self.username;
@@ -330,45 +271,15 @@ impl Store {
         new.check()?;
         let password = new.password.clone();
         let phc = blocking(move || hash_password(&password)).await??;
-        let (township, village, unit) = new.role.names();
-        let at = now();
-        let sql = format!(
-            "INSERT INTO users (username, password_hash, role, township, village, unit, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
-        );
-        let created = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let row = sqlx::query(&sql)
-                .bind(&new.username)
-                .bind(&phc)
-                .bind(new.role.word())
-                .bind(township)
-                .bind(village)
-                .bind(unit)
-                .bind(at)
-                .fetch_one(&mut *tx)
-                .await;
-            let row = match row {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Err(StoreError::UsernameTaken(new.username.clone()))
-                }
-                r => r?,
-            };
-            let created = user(&row)?;
-            tx.audit(Record {
-                at,
-                user: by,
-                action: "create_user",
-                entity: "user",
-                entity_id: created.id.to_string(),
-                before: None,
-                after: Some(user_json(&created)),
-            })
-            .await?;
-            tx.commit().await?;
-            created
-        });
-        Ok(created)
+        let insert = || users::Insert {
+            username: &new.username,
+            phc: &phc,
+            role: new.role.word(),
+            names: new.role.names(),
+            at: now(),
+            by,
+        };
+        on_pool!(self, pool => users::create(pool, insert()).await)
     }
 
     /// The account if the password is right and the account is not disabled; None for a
@@ -376,13 +287,7 @@ impl Store {
     /// one argon2 check). Failed attempts are the caller's to record
     /// ([`Store::record_failed_login`]).
     pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = $1");
-        let found = on_pool!(self, pool => {
-            match sqlx::query(&sql).bind(username).fetch_optional(pool).await? {
-                Some(r) => Some((user(&r)?, r.text("password_hash")?)),
-                None => None,
-            }
-        });
+        let found = on_pool!(self, pool => users::with_hash(pool, username).await)?;
         let (account, phc) = match found {
             Some((u, phc)) => (Some(u), phc),
             None => (None, decoy_hash().to_string()),
@@ -394,13 +299,7 @@ impl Store {
 
     /// An account by id.
     pub async fn user(&self, id: UserId) -> Result<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        Ok(on_pool!(self, pool => {
-            match sqlx::query(&sql).bind(id).fetch_optional(pool).await? {
-                Some(r) => Some(user(&r)?),
-                None => None,
-            }
-        }))
+        on_pool!(self, pool => users::by_id(pool, id).await)
     }
 
     /// Disable an account (`disabled` true) or enable it again, by the admin `by`: a
@@ -415,43 +314,7 @@ impl Store {
         by: Option<UserId>,
     ) -> Result<Option<User>> {
         let at = now();
-        let select = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let update =
-            format!("UPDATE users SET disabled_at = $1 WHERE id = $2 RETURNING {USER_COLUMNS}");
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let Some(r) = sqlx::query(&select).bind(id).fetch_optional(&mut *tx).await? else {
-                return Ok(None);
-            };
-            let before = user(&r)?;
-            if before.disabled_at.is_some() == disabled {
-                return Ok(Some(before));
-            }
-            let r = sqlx::query(&update)
-                .bind(disabled.then_some(at))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let after = user(&r)?;
-            if disabled {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.audit(Record {
-                at,
-                user: by,
-                action: if disabled { "disable_user" } else { "enable_user" },
-                entity: "user",
-                entity_id: id.to_string(),
-                before: Some(user_json(&before)),
-                after: Some(user_json(&after)),
-            })
-            .await?;
-            tx.commit().await?;
-            Some(after)
-        }))
+        on_pool!(self, pool => users::set_disabled(pool, id, disabled, at, by).await)
     }
 
     /// Give an account a new password (the admin `by` resets a forgotten one): its
@@ -471,45 +334,12 @@ impl Store {
         let password = password.to_string();
         let phc = blocking(move || hash_password(&password)).await??;
         let at = now();
-        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2";
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(sql)
-                .bind(&phc)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if changed != 1 {
-                return Ok(false);
-            }
-            let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.audit(Record {
-                at,
-                user: by,
-                action: "reset_password",
-                entity: "user",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({ "username": account.username, "sessions_ended": ended })),
-            })
-            .await?;
-            tx.commit().await?;
-            true
-        }))
+        on_pool!(self, pool => users::set_password(pool, &account, &phc, at, by).await)
     }
 
     /// Every account, by username.
     pub async fn users(&self) -> Result<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-        Ok(on_pool!(self, pool => {
-            let rows = sqlx::query(&sql).fetch_all(pool).await?;
-            rows.iter().map(user).collect::<Result<Vec<_>>>()?
-        }))
+        on_pool!(self, pool => users::all(pool).await)
     }
 
     /// Start a session for `user`, valid for `ttl`. Audited (`create_session`).
@@ -519,30 +349,14 @@ impl Store {
         let hash = token_hash(&token);
         let created_at = now();
         let expires_at = (created_at + ttl).trunc_subsecs(6);
-        let sql = "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, csrf_token) \
-                   VALUES ($1, $2, $3, $4, $5)";
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(sql)
-                .bind(&hash)
-                .bind(user)
-                .bind(created_at)
-                .bind(expires_at)
-                .bind(&csrf_token)
-                .execute(&mut *tx)
-                .await?;
-            tx.audit(Record {
-                at: created_at,
-                user: Some(user),
-                action: "create_session",
-                entity: "session",
-                entity_id: session_id(&hash),
-                before: None,
-                after: Some(json!({ "user_id": user, "expires_at": expires_at })),
-            })
-            .await?;
-            tx.commit().await?;
-        });
+        let insert = || sessions::Insert {
+            hash: &hash,
+            user,
+            created_at,
+            expires_at,
+            csrf_token: &csrf_token,
+        };
+        on_pool!(self, pool => sessions::create(pool, insert()).await)?;
         Ok(NewSession {
             token,
             csrf_token,
@@ -552,75 +366,31 @@ impl Store {
 
     /// The session of a token, unless it is unknown or expired.
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
-        let sql = "SELECT u.id, u.username, u.role, u.township, u.village, u.unit, u.created_at, \
-                   u.disabled_at, s.csrf_token, s.created_at AS session_created, s.expires_at \
-                   FROM sessions s JOIN users u ON u.id = s.user_id \
-                   WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL";
         let hash = token_hash(token);
-        Ok(on_pool!(self, pool => {
-            match sqlx::query(sql).bind(&hash).bind(now()).fetch_optional(pool).await? {
-                Some(r) => Some(Session {
-                    user: user(&r)?,
-                    csrf_token: r.text("csrf_token")?,
-                    created_at: r.time("session_created")?,
-                    expires_at: r.time("expires_at")?,
-                }),
-                None => None,
-            }
-        }))
+        on_pool!(self, pool => sessions::by_hash(pool, &hash).await)
     }
 
     /// End a session (log out). True if it existed. Audited (`delete_session`).
     pub async fn delete_session(&self, token: &str) -> Result<bool> {
         let hash = token_hash(token);
-        let sql = "DELETE FROM sessions WHERE token_hash = $1 RETURNING user_id, expires_at";
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let Some(r) = sqlx::query(sql).bind(&hash).fetch_optional(&mut *tx).await? else {
-                return Ok(false);
-            };
-            let user = r.int("user_id")?;
-            tx.audit(Record {
-                at: now(),
-                user: Some(user),
-                action: "delete_session",
-                entity: "session",
-                entity_id: session_id(&hash),
-                before: Some(json!({ "user_id": user, "expires_at": r.time("expires_at")? })),
-                after: None,
-            })
-            .await?;
-            tx.commit().await?;
-            true
-        }))
+        on_pool!(self, pool => sessions::delete(pool, &hash).await)
     }
 
     /// Remove sessions that expired (housekeeping; not audited, as nobody acted). Returns
     /// how many.
     pub async fn delete_expired_sessions(&self) -> Result<u64> {
-        let sql = "DELETE FROM sessions WHERE expires_at <= $1";
-        Ok(on_pool!(self, pool => {
-            sqlx::query(sql).bind(now()).execute(pool).await?.rows_affected()
-        }))
+        on_pool!(self, pool => sessions::delete_expired(pool).await)
     }
 
     /// Note a failed login for `username` (whether or not the account exists).
     pub async fn record_failed_login(&self, username: &str) -> Result<()> {
-        let sql = "INSERT INTO login_failures (username, at) VALUES ($1, $2)";
-        on_pool!(self, pool => {
-            sqlx::query(sql).bind(username).bind(now()).execute(pool).await?;
-        });
-        Ok(())
+        on_pool!(self, pool => logins::record_failure(pool, username).await)
     }
 
     /// Failed logins for `username` since a time: the caller refuses to check passwords
     /// past a limit within its window.
     pub async fn recent_failures(&self, username: &str, since: DateTime<Utc>) -> Result<u64> {
-        let sql = "SELECT COUNT(*) AS n FROM login_failures WHERE username = $1 AND at >= $2";
-        Ok(on_pool!(self, pool => {
-            let r = sqlx::query(sql).bind(username).bind(since).fetch_one(pool).await?;
-            crate::rows::count(&r, "n")?
-        }))
+        on_pool!(self, pool => logins::failures_since(pool, username, since).await)
     }
 
     /// Forget failed logins before a time (housekeeping), or all of a username's after
@@ -630,22 +400,8 @@ impl Store {
         username: Option<&str>,
         before: DateTime<Utc>,
     ) -> Result<u64> {
-        let sql = "DELETE FROM login_failures WHERE ($1 IS NULL OR username = $1) AND at < $2";
-        Ok(on_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(username)
-                .bind(before)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        }))
+        on_pool!(self, pool => logins::clear(pool, username, before).await)
     }
-}
-
-/// How a session is named in the audit log: a prefix of its token's hash (the hash itself
-/// finds the session, so it is not written out whole).
-fn session_id(hash: &str) -> String {
-    hash[..16].to_string()
 }
 
 #[cfg(test)]
@@ -672,23 +428,5 @@ mod tests {
                 .unwrap();
             assert_eq!(r.word(), w);
         }
-    }
-
-    #[test]
-    fn passwords_hash_as_argon2id_and_verify() {
-        let phc = hash_password("correct horse").unwrap();
-        assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
-        assert!(password_matches("correct horse", &phc));
-        assert!(!password_matches("correct horsf", &phc));
-        assert!(!password_matches("correct horse", "not a hash"));
-    }
-
-    #[test]
-    fn tokens_are_256_bits_and_stored_hashed() {
-        let t = random_token().unwrap();
-        assert_eq!(t.len(), 64);
-        assert_ne!(t, random_token().unwrap());
-        assert_eq!(token_hash(&t).len(), 64);
-        assert_ne!(token_hash(&t), t);
     }
 }

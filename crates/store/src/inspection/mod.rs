@@ -14,26 +14,25 @@
 //! decided in SQL: sampled households by the register [`Scope`], findings by the
 //! [`ItemScope`] of their work items.
 
+mod findings;
+mod records;
+mod results;
+mod samples;
+
 use crate::accounts::{Role, User};
-use crate::audit::{Audit, Record};
 use crate::register::VersionId;
-use crate::rows::{BeginWrite, Get};
 use crate::scope::Scope;
 use crate::work::{ItemScope, WorkItemId};
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
-use fupin_domain::estimates::{estimate, Approval, Estimates, Verification};
+use fupin_domain::estimates::{estimate, Estimates, Verification};
 use fupin_domain::figures::Region;
 use fupin_domain::forecast::{forecast, Forecast};
 use fupin_domain::sampling::{
-    draw, CountyTotals, Frame, FrameHousehold, FrameVillage, NonRegistered, Sample,
-    SampledHousehold, SamplingError, SamplingPlan,
+    draw, CountyTotals, Frame, NonRegistered, Sample, SampledHousehold, SamplingError, SamplingPlan,
 };
-use fupin_domain::values::{Labor, PovertyStatus};
 use fupin_domain::work_item::{Refusal, WorkState};
-use fupin_domain::Verdict;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::collections::HashMap;
 
 pub type InspectionId = i64;
@@ -177,33 +176,6 @@ pub struct Inspection {
     pub findings: u64,
 }
 
-const INSPECTION_SELECT: &str = "SELECT i.id, i.name, i.level, i.starts_on, i.ends_on, i.team, \
-     i.created_at, u.username AS created_by, \
-     (SELECT COUNT(*) FROM sampled_households s WHERE s.inspection_id = i.id) AS sampled, \
-     (SELECT COUNT(*) FROM verification_results r WHERE r.inspection_id = i.id) AS verified, \
-     (SELECT COUNT(*) FROM findings f WHERE f.inspection_id = i.id) AS findings \
-     FROM inspections i LEFT JOIN users u ON u.id = i.created_by";
-
-fn inspection(r: &impl Get) -> Result<Inspection> {
-    let level = r.text("level")?;
-    Ok(Inspection {
-        id: r.int("id")?,
-        name: r.text("name")?,
-        level: InspectionLevel::parse(&level)
-            .ok_or_else(|| StoreError::corrupt(format!("考核类别「{level}」")))?,
-        starts_on: r
-            .opt_date("starts_on")?
-            .ok_or_else(|| StoreError::corrupt("考核开始日期为空"))?,
-        ends_on: r.opt_date("ends_on")?,
-        team: r.text("team")?,
-        created_at: r.time("created_at")?,
-        created_by: r.opt_text("created_by")?,
-        sampled: crate::rows::count(r, "sampled")?,
-        verified: crate::rows::count(r, "verified")?,
-        findings: crate::rows::count(r, "findings")?,
-    })
-}
-
 /// The non-registered households of one village given for a draw: the village's rural
 /// households in all (农村总户数, registered ones included) or the list of their 户编号.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,139 +269,6 @@ pub struct FindingRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The conditions of an item scope on the work item aliased `w`, placeholders from
-/// `first`.
-fn item_scope_sql(scope: &ItemScope, first: usize) -> (String, Vec<String>) {
-    match scope {
-        ItemScope::All | ItemScope::Area(Scope::County) => (String::new(), Vec::new()),
-        ItemScope::Unit(u) => (format!(" AND w.unit = ${first}"), vec![u.clone()]),
-        ItemScope::Area(Scope::Township { township }) => (
-            format!(" AND w.township = ${first}"),
-            vec![township.clone()],
-        ),
-        ItemScope::Area(Scope::Village { township, village }) => (
-            format!(" AND w.township = ${first} AND w.village = ${}", first + 1),
-            vec![township.clone(), village.clone()],
-        ),
-    }
-}
-
-const FINDING_SELECT: &str = "SELECT f.id, f.inspection_id, i.name AS inspection, f.description, \
-     f.category, f.severity, f.household_no, f.township, f.village, f.task_no, f.measure, \
-     f.owner, f.work_item_id, f.created_at, w.unit, w.deadline, w.state, w.progress, \
-     (SELECT e.note FROM work_events e WHERE e.item_id = w.id ORDER BY e.id DESC LIMIT 1) \
-        AS latest_note, \
-     (SELECT MAX(e.at) FROM work_events e WHERE e.item_id = w.id AND e.action = 'close') \
-        AS closed_at \
-     FROM findings f JOIN inspections i ON i.id = f.inspection_id \
-     JOIN work_items w ON w.id = f.work_item_id";
-
-fn finding(r: &impl Get) -> Result<FindingRow> {
-    let sev = r.text("severity")?;
-    let state = r.text("state")?;
-    let closed = WorkState::parse(&state) == Some(WorkState::Closed);
-    Ok(FindingRow {
-        id: r.int("id")?,
-        inspection_id: r.int("inspection_id")?,
-        inspection: r.text("inspection")?,
-        description: r.text("description")?,
-        category: r.text("category")?,
-        severity: Severity::parse(&sev)
-            .ok_or_else(|| StoreError::corrupt(format!("问题严重程度「{sev}」")))?,
-        household_no: r.opt_text("household_no")?,
-        township: r.opt_text("township")?,
-        village: r.opt_text("village")?,
-        task_no: r.opt_int("task_no")?.map(|n| n as u32),
-        measure: r.text("measure")?,
-        owner: r.text("owner")?,
-        work_item: r.int("work_item_id")?,
-        unit: r.text("unit")?,
-        deadline: r.opt_date("deadline")?,
-        state: WorkState::parse(&state)
-            .ok_or_else(|| StoreError::corrupt(format!("事项状态「{state}」")))?,
-        progress: r.int("progress")?.clamp(0, 100) as u8,
-        latest_note: r.opt_text("latest_note")?,
-        // A reopened item keeps its old close event: only a closed item shows one.
-        closed_at: if closed {
-            r.opt_time("closed_at")?
-        } else {
-            None
-        },
-        created_at: r.time("created_at")?,
-    })
-}
-
-fn verification(r: &impl Get, registered: bool) -> Result<Verification> {
-    let a = r.text("approval")?;
-    let approval = match a.as_str() {
-        "yes" => Approval::Yes,
-        "no" => Approval::No,
-        "unsure" => Approval::Unsure,
-        _ => return Err(StoreError::corrupt(format!("是否认可「{a}」"))),
-    };
-    let mut checks = Vec::new();
-    if registered {
-        for c in [
-            "income",
-            "food",
-            "clothing",
-            "education",
-            "medical",
-            "housing",
-        ] {
-            checks.push(
-                r.opt_bool(c)?
-                    .ok_or_else(|| StoreError::corrupt(format!("核验结果缺少 {c}")))?,
-            );
-        }
-        if let Some(w) = r.opt_bool("water")? {
-            checks.push(w);
-        }
-    }
-    Ok(Verification {
-        no: r.int("no")? as u32,
-        people: r.opt_int("people")?.map(|p| p as u32),
-        checks,
-        missed: r.opt_bool("missed")?,
-        approval,
-    })
-}
-
-fn approval_word(a: Approval) -> &'static str {
-    match a {
-        Approval::Yes => "yes",
-        Approval::No => "no",
-        Approval::Unsure => "unsure",
-    }
-}
-
-/// A result checked against its sampled household: what a registered or non-registered
-/// household needs (`docs/inspections.md`, Verification results).
-fn check_result(h: &SampledHousehold, v: &Verification) -> std::result::Result<(), String> {
-    let no = h.no;
-    if h.group.is_registered() {
-        if !(6..=7).contains(&v.checks.len()) {
-            return Err(format!(
-                "样本 {no} 是建档立卡户：收入及两不愁三保障六项核验结果都要填写（饮水安全可空）"
-            ));
-        }
-        if v.missed.is_some() {
-            return Err(format!("样本 {no} 是建档立卡户，不填是否漏评"));
-        }
-    } else {
-        if !v.checks.is_empty() {
-            return Err(format!("样本 {no} 是非建档立卡户，不填两不愁三保障核验"));
-        }
-        if v.missed.is_none() {
-            return Err(format!("样本 {no} 是非建档立卡户：要填写是否漏评"));
-        }
-        if v.people.is_none_or(|p| p == 0) {
-            return Err(format!("样本 {no} 是非建档立卡户：家庭人口应为大于0的整数"));
-        }
-    }
-    Ok(())
-}
-
 impl Store {
     /// Record an inspection: headquarters or an inspector. Audited (`create_inspection`).
     pub async fn create_inspection(
@@ -448,38 +287,7 @@ impl Store {
             return Ok(Err(wrong("结束日期早于开始日期")));
         }
         let at = now();
-        let id = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let r = sqlx::query(
-                "INSERT INTO inspections (name, level, starts_on, ends_on, team, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(name)
-            .bind(new.level.word())
-            .bind(new.starts_on)
-            .bind(new.ends_on)
-            .bind(team)
-            .bind(at)
-            .bind(by.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let id = r.int("id")?;
-            tx.audit(Record {
-                at,
-                user: Some(by.id),
-                action: "create_inspection",
-                entity: "inspection",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({
-                    "name": name, "level": new.level.word(), "starts_on": new.starts_on,
-                    "ends_on": new.ends_on, "team": team,
-                })),
-            })
-            .await?;
-            tx.commit().await?;
-            id
-        });
+        let id = on_pool!(self, pool => records::create(pool, new, (name, team), at, by.id).await)?;
         Ok(Ok(self.inspection(id).await?.ok_or_else(|| {
             StoreError::corrupt("刚录入的考核评估找不到了")
         })?))
@@ -488,21 +296,11 @@ impl Store {
     /// Every inspection, newest first (every role reads the list; what lies in an area
     /// is scoped where it is read).
     pub async fn inspections(&self) -> Result<Vec<Inspection>> {
-        let sql = format!("{INSPECTION_SELECT} ORDER BY i.id DESC");
-        Ok(on_pool!(self, pool => {
-            let rows = sqlx::query(&sql).fetch_all(pool).await?;
-            rows.iter().map(inspection).collect::<Result<Vec<_>>>()?
-        }))
+        on_pool!(self, pool => records::all(pool).await)
     }
 
     pub async fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>> {
-        let sql = format!("{INSPECTION_SELECT} WHERE i.id = $1");
-        Ok(on_pool!(self, pool => {
-            match sqlx::query(&sql).bind(id).fetch_optional(pool).await? {
-                Some(r) => Some(inspection(&r)?),
-                None => None,
-            }
-        }))
+        on_pool!(self, pool => records::by_id(pool, id).await)
     }
 
     /// The sampling frame of a register version and the county's totals: villages
@@ -514,68 +312,7 @@ impl Store {
         version: VersionId,
         rural: &[RuralVillage],
     ) -> Result<std::result::Result<(Frame, CountyTotals), Vec<String>>> {
-        let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
-            .into_iter()
-            .filter(|l| l.can_work())
-            .map(|l| l.label())
-            .collect();
-        let areas = "SELECT seq, township, village, population, poor_village FROM areas \
-                     WHERE version_id = $1 ORDER BY seq";
-        let households = "SELECT h.household_no, h.area_seq, h.members, h.status, a.verdict, \
-             EXISTS (SELECT 1 FROM members m WHERE m.version_id = h.version_id \
-                     AND m.household_seq = h.seq AND m.labor IN ($2, $3, $4)) AS able \
-             FROM households h JOIN assessments a \
-             ON a.version_id = h.version_id AND a.household_seq = h.seq \
-             WHERE h.version_id = $1 ORDER BY h.seq";
-        let exited = PovertyStatus::Exited.label();
-        let remaining = PovertyStatus::NotExited.label();
-        let (mut frame, totals) = on_pool!(self, pool => {
-            let mut frame = Frame::default();
-            let mut index = HashMap::new();
-            let mut totals = CountyTotals::default();
-            for r in sqlx::query(areas).bind(version).fetch_all(pool).await? {
-                index.insert(r.int("seq")?, frame.villages.len());
-                totals.rural_population += r.opt_int("population")?.unwrap_or(0).max(0) as u64;
-                frame.villages.push(FrameVillage {
-                    township: r.text("township")?,
-                    village: r.text("village")?,
-                    poor: r.opt_bool("poor_village")? == Some(true),
-                    registered: Vec::new(),
-                    non_registered: NonRegistered::Unknown,
-                });
-            }
-            for r in sqlx::query(households)
-                .bind(version)
-                .bind(able[0])
-                .bind(able[1])
-                .bind(able[2])
-                .fetch_all(pool)
-                .await?
-            {
-                let people = r.int("members")?.max(0) as u32;
-                let status = r.opt_text("status")?;
-                totals.registered_people += u64::from(people);
-                totals.registered_households += 1;
-                let is_exited = status.as_deref() == Some(exited);
-                if is_exited {
-                    totals.exited_people += u64::from(people);
-                } else if status.as_deref() == Some(remaining) {
-                    totals.remaining_poor += u64::from(people);
-                }
-                let Some(&vi) = index.get(&r.int("area_seq")?) else {
-                    return Err(StoreError::corrupt("农户所在村不在村列表中"));
-                };
-                let verdict = r.text("verdict")?;
-                frame.villages[vi].registered.push(FrameHousehold {
-                    id: r.text("household_no")?,
-                    able: r.bool("able")?,
-                    people,
-                    exited: is_exited,
-                    wrong_exit: is_exited && verdict != Verdict::Stable.word(),
-                });
-            }
-            (frame, totals)
-        });
+        let (mut frame, totals) = on_pool!(self, pool => samples::frame(pool, version).await)?;
         let mut problems = Vec::new();
         for rv in rural {
             let Some(fv) = frame
@@ -656,78 +393,20 @@ impl Store {
             Ok(s) => s,
             Err(e) => return Ok(Err(wrong(e.to_string()))),
         };
-        let (plan_json, rural_json, totals_json, sample_json) = (
-            to_json(plan),
-            to_json(&rural),
-            to_json(&totals),
-            to_json(&sample),
-        );
-        let at = now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let exists = sqlx::query("SELECT 1 AS x FROM inspection_samples WHERE inspection_id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_some() {
-                return Ok(Err(wrong("该考核评估已抽样：样本已记录，不能重抽")));
-            }
-            sqlx::query(
-                "INSERT INTO inspection_samples (inspection_id, version_id, seed, plan_json, \
-                 rural_json, totals_json, sample_json, drawn_at, drawn_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(id)
-            .bind(version.id)
-            .bind(plan.seed.to_string())
-            .bind(&plan_json)
-            .bind(&rural_json)
-            .bind(&totals_json)
-            .bind(&sample_json)
-            .bind(at)
-            .bind(by.id)
-            .execute(&mut *tx)
-            .await?;
-            for chunk in sample.households.chunks(500) {
-                let sql = format!(
-                    "INSERT INTO sampled_households (inspection_id, no, township, village, grp, household_no) VALUES {}",
-                    (0..chunk.len())
-                        .map(|i| {
-                            let p = 6 * i;
-                            format!("(${}, ${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5, p + 6)
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                let mut q = sqlx::query(&sql);
-                for h in chunk {
-                    let v = &sample.villages[h.village as usize];
-                    q = q
-                        .bind(id)
-                        .bind(i64::from(h.no))
-                        .bind(&v.township)
-                        .bind(&v.village)
-                        .bind(serde_json::to_value(h.group).ok().and_then(|g| g.as_str().map(str::to_string)).unwrap_or_default())
-                        .bind(h.household_id.as_deref());
-                }
-                q.execute(&mut *tx).await?;
-            }
-            tx.audit(Record {
-                at,
-                user: Some(by.id),
-                action: "draw_sample",
-                entity: "inspection",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({
-                    "version_id": version.id, "seed": plan.seed.to_string(), "plan": plan,
-                    "villages": sample.villages.len(), "households": sample.households.len(),
-                    "rural_villages": rural.len(),
-                })),
-            })
-            .await?;
-            tx.commit().await?;
-        });
+        let d = || samples::Draw {
+            id,
+            version: version.id,
+            plan,
+            rural,
+            rural_villages: rural.len(),
+            totals: &totals,
+            sample: &sample,
+            at: now(),
+            by: by.id,
+        };
+        if !on_pool!(self, pool => samples::record(pool, d()).await)? {
+            return Ok(Err(wrong("该考核评估已抽样：样本已记录，不能重抽")));
+        }
         Ok(Ok(self.sample(id).await?.ok_or_else(|| {
             StoreError::corrupt("刚记录的样本找不到了")
         })?))
@@ -735,24 +414,7 @@ impl Store {
 
     /// The recorded draw of an inspection.
     pub async fn sample(&self, id: InspectionId) -> Result<Option<StoredSample>> {
-        let sql =
-            "SELECT s.inspection_id, s.version_id, s.plan_json, s.rural_json, s.totals_json, \
-                   s.sample_json, s.drawn_at, u.username FROM inspection_samples s \
-                   LEFT JOIN users u ON u.id = s.drawn_by WHERE s.inspection_id = $1";
-        let row = on_pool!(self, pool => {
-            match sqlx::query(sql).bind(id).fetch_optional(pool).await? {
-                Some(r) => Some((
-                    r.int("version_id")?,
-                    r.text("plan_json")?,
-                    r.text("rural_json")?,
-                    r.text("totals_json")?,
-                    r.text("sample_json")?,
-                    r.time("drawn_at")?,
-                    r.opt_text("username")?,
-                )),
-                None => None,
-            }
-        });
+        let row = on_pool!(self, pool => samples::stored(pool, id).await)?;
         let Some((version_id, plan, rural, totals, sample, drawn_at, drawn_by)) = row else {
             return Ok(None);
         };
@@ -794,18 +456,7 @@ impl Store {
         let Some(s) = self.sample(id).await? else {
             return Ok(Vec::new());
         };
-        let (cond, values) = scope.sql("s", 2);
-        let sql = format!(
-            "SELECT s.no FROM sampled_households s WHERE s.inspection_id = $1{cond} ORDER BY s.no"
-        );
-        let visible: Vec<i64> = on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(id);
-            for v in &values {
-                q = q.bind(*v);
-            }
-            let rows = q.fetch_all(pool).await?;
-            rows.iter().map(|r| r.int("no")).collect::<Result<Vec<_>, _>>()?
-        });
+        let visible = on_pool!(self, pool => samples::visible(pool, scope, id).await)?;
         let mut results = self.results(id).await?;
         let by_no: HashMap<u32, &SampledHousehold> =
             s.sample.households.iter().map(|h| (h.no, h)).collect();
@@ -828,19 +479,7 @@ impl Store {
 
     /// Every recorded result of an inspection, by 样本编号.
     async fn results(&self, id: InspectionId) -> Result<HashMap<u32, Verification>> {
-        let sql = "SELECT r.no, r.people, r.income, r.food, r.clothing, r.education, r.medical, \
-                   r.housing, r.water, r.missed, r.approval, s.grp FROM verification_results r \
-                   JOIN sampled_households s ON s.inspection_id = r.inspection_id AND s.no = r.no \
-                   WHERE r.inspection_id = $1";
-        Ok(on_pool!(self, pool => {
-            let mut out = HashMap::new();
-            for r in sqlx::query(sql).bind(id).fetch_all(pool).await? {
-                let registered = r.text("grp")? != "non_registered";
-                let v = verification(&r, registered)?;
-                out.insert(v.no, v);
-            }
-            out
-        }))
+        on_pool!(self, pool => results::by_no(pool, id).await)
     }
 
     /// Record (or correct) verification results, all or nothing: each must be a sampled
@@ -867,7 +506,7 @@ impl Store {
             match by_no.get(&v.no) {
                 None => problems.push(format!("样本编号 {} 不在本次样本中", v.no)),
                 Some(h) => {
-                    if let Err(p) = check_result(h, v) {
+                    if let Err(p) = results::check_result(h, v) {
                         problems.push(p);
                     }
                 }
@@ -886,50 +525,7 @@ impl Store {
         let replaced: Vec<&Verification> =
             results.iter().filter_map(|v| before.get(&v.no)).collect();
         let at = now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            for v in results {
-                let c = |i: usize| v.checks.get(i).copied();
-                sqlx::query(
-                    "INSERT INTO verification_results (inspection_id, no, people, income, food, \
-                     clothing, education, medical, housing, water, missed, approval, recorded_at, \
-                     recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                     ON CONFLICT (inspection_id, no) DO UPDATE SET people = excluded.people, \
-                     income = excluded.income, food = excluded.food, clothing = excluded.clothing, \
-                     education = excluded.education, medical = excluded.medical, \
-                     housing = excluded.housing, water = excluded.water, missed = excluded.missed, \
-                     approval = excluded.approval, recorded_at = excluded.recorded_at, \
-                     recorded_by = excluded.recorded_by",
-                )
-                .bind(id)
-                .bind(i64::from(v.no))
-                .bind(v.people.map(i64::from))
-                .bind(c(0))
-                .bind(c(1))
-                .bind(c(2))
-                .bind(c(3))
-                .bind(c(4))
-                .bind(c(5))
-                .bind(c(6))
-                .bind(v.missed)
-                .bind(approval_word(v.approval))
-                .bind(at)
-                .bind(by.id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.audit(Record {
-                at,
-                user: Some(by.id),
-                action: "record_verification",
-                entity: "inspection",
-                entity_id: id.to_string(),
-                before: (!replaced.is_empty()).then(|| json!(replaced)),
-                after: Some(json!(results)),
-            })
-            .await?;
-            tx.commit().await?;
-        });
+        on_pool!(self, pool => results::record(pool, id, results, &replaced, at, by.id).await)?;
         Ok(Ok(results.len()))
     }
 
@@ -1027,15 +623,9 @@ impl Store {
             village = Some(v);
         } else if let (Some(t), Some(v)) = (&township, &village) {
             let known = match &version {
-                Some(ver) => on_pool!(self, pool => {
-                    sqlx::query("SELECT 1 AS x FROM areas WHERE version_id = $1 AND township = $2 AND village = $3")
-                        .bind(ver.id)
-                        .bind(t)
-                        .bind(v)
-                        .fetch_optional(pool)
-                        .await?
-                        .is_some()
-                }),
+                Some(ver) => {
+                    on_pool!(self, pool => findings::area_known(pool, ver.id, t, v).await)?
+                }
                 None => false,
             };
             if !known {
@@ -1098,90 +688,26 @@ impl Store {
             }
         );
         let at = now();
-        let id = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let r = sqlx::query(
-                "INSERT INTO work_items (gap_id, plan_id, task_no, title, detail, unit, township, \
-                 village, deadline, state, progress, reminders, created_at, created_by, updated_at) \
-                 VALUES (NULL, $1, $2, $3, $4, $5, $6, $7, $8, 'todo', 0, 0, $9, $10, $9) RETURNING id",
-            )
-            .bind(plan_id)
-            .bind(new.task_no.filter(|_| plan_id.is_some()).map(i64::from))
-            .bind(&title)
-            .bind(&detail)
-            .bind(&unit)
-            .bind(township.as_deref())
-            .bind(village.as_deref())
-            .bind(new.deadline)
-            .bind(at)
-            .bind(by.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let item = r.int("id")?;
-            sqlx::query(
-                "INSERT INTO work_events (item_id, at, user_id, action, from_state, to_state, note, percent) \
-                 VALUES ($1, $2, $3, 'assign', 'todo', 'todo', $4, NULL)",
-            )
-            .bind(item)
-            .bind(at)
-            .bind(by.id)
-            .bind(format!("考核问题交办{unit}"))
-            .execute(&mut *tx)
-            .await?;
-            let r = sqlx::query(
-                "INSERT INTO findings (inspection_id, description, category, severity, household_no, \
-                 township, village, plan_id, task_no, measure, owner, work_item_id, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-            )
-            .bind(inspection_id)
-            .bind(description)
-            .bind(category)
-            .bind(severity.word())
-            .bind(household_no.as_deref())
-            .bind(township.as_deref())
-            .bind(village.as_deref())
-            .bind(plan_id)
-            .bind(new.task_no.filter(|_| plan_id.is_some()).map(i64::from))
-            .bind(measure)
-            .bind(&owner)
-            .bind(item)
-            .bind(at)
-            .bind(by.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let id = r.int("id")?;
-            tx.audit(Record {
-                at,
-                user: Some(by.id),
-                action: "create_finding",
-                entity: "finding",
-                entity_id: id.to_string(),
-                before: None,
-                after: Some(json!({
-                    "inspection_id": inspection_id, "description": description,
-                    "category": category, "severity": severity.word(),
-                    "household_no": household_no, "township": township, "village": village,
-                    "task_no": new.task_no, "measure": measure, "owner": owner,
-                    "work_item_id": item,
-                })),
-            })
-            .await?;
-            tx.audit(Record {
-                at,
-                user: Some(by.id),
-                action: "create_work_item",
-                entity: "work_item",
-                entity_id: item.to_string(),
-                before: None,
-                after: Some(json!({
-                    "finding_id": id, "task_no": new.task_no, "title": title, "unit": unit,
-                    "deadline": new.deadline, "state": "todo",
-                })),
-            })
-            .await?;
-            tx.commit().await?;
-            id
-        });
+        let insert = || findings::Insert {
+            inspection_id,
+            description,
+            category,
+            severity,
+            household_no: household_no.as_deref(),
+            township: township.as_deref(),
+            village: village.as_deref(),
+            plan_id,
+            task_no: new.task_no,
+            measure,
+            owner: &owner,
+            title: &title,
+            detail: &detail,
+            unit: &unit,
+            deadline: new.deadline,
+            at,
+            by: by.id,
+        };
+        let id = on_pool!(self, pool => findings::create(pool, insert()).await)?;
         Ok(Ok(self.finding(&ItemScope::All, id).await?.ok_or_else(
             || StoreError::corrupt("刚录入的问题找不到了"),
         )?))
@@ -1194,17 +720,7 @@ impl Store {
         scope: &ItemScope,
         inspection: Option<InspectionId>,
     ) -> Result<Vec<FindingRow>> {
-        let (cond, values) = item_scope_sql(scope, 2);
-        let sql =
-            format!("{FINDING_SELECT} WHERE ($1 < 0 OR f.inspection_id = $1){cond} ORDER BY f.id");
-        Ok(on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(inspection.unwrap_or(-1));
-            for v in &values {
-                q = q.bind(v);
-            }
-            let rows = q.fetch_all(pool).await?;
-            rows.iter().map(finding).collect::<Result<Vec<_>>>()?
-        }))
+        on_pool!(self, pool => findings::list(pool, scope, inspection).await)
     }
 
     /// A finding the scope may read.
@@ -1229,22 +745,6 @@ impl Store {
         scope: &ItemScope,
         id: i64,
     ) -> Result<Option<FindingRow>> {
-        let (cond, values) = item_scope_sql(scope, 2);
-        let sql = format!("{FINDING_SELECT} WHERE {column} = $1{cond}");
-        Ok(on_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(id);
-            for v in &values {
-                q = q.bind(v);
-            }
-            match q.fetch_optional(pool).await? {
-                Some(r) => Some(finding(&r)?),
-                None => None,
-            }
-        }))
+        on_pool!(self, pool => findings::one_where(pool, column, scope, id).await)
     }
-}
-
-/// A JSON column's text.
-fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).expect("plain data serialises")
 }
