@@ -21,6 +21,7 @@ pub(crate) trait Get {
     fn opt_time(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
     fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, sqlx::Error>;
     fn opt_json(&self, column: &str) -> Result<Option<serde_json::Value>, sqlx::Error>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
 }
 
 macro_rules! impl_get {
@@ -57,6 +58,9 @@ macro_rules! impl_get {
                 Ok(self
                     .try_get::<Option<Json<serde_json::Value>>, _>(c)?
                     .map(|j| j.0))
+            }
+            fn bytes(&self, c: &str) -> Result<Vec<u8>, sqlx::Error> {
+                self.try_get(c)
             }
         }
     };
