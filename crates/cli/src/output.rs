@@ -291,7 +291,7 @@ impl Spool {
 
     fn join(&mut self) -> Result<()> {
         self.full = None;
-        match self.writer.take().map(|w| w.join()) {
+        match self.writer.take().map(std::thread::JoinHandle::join) {
             None | Some(Ok(Ok(()))) => Ok(()),
             Some(Ok(Err(e))) => Err(e.into()),
             Some(Err(_)) => Err(anyhow::anyhow!("写入线程意外退出")),
@@ -319,9 +319,10 @@ fn format_households(
     let mut members = itoa::Buffer::new();
     for (h, a) in hs.iter().zip(as_) {
         let area = &register.areas[h.area as usize];
-        let status = h.status().map(|s| s.label());
-        let per_capita = a.per_capita.map(|p| p.plain());
-        let failed: Vec<&'static str> = a.failed.iter().map(|c| c.code()).collect();
+        let status = h.status().map(fupin_domain::values::PovertyStatus::label);
+        let per_capita = a.per_capita.map(fupin_domain::Fen::plain);
+        let failed: Vec<&'static str> =
+            a.failed.iter().map(fupin_domain::Criterion::code).collect();
         csv.write_record([
             &*text_cell(&h.id),
             &*text_cell(&area.township),
@@ -456,13 +457,11 @@ fn write_villages(w: &mut BufWriter<File>, r: &Report<'_>) -> Result<()> {
             pct(after),
             v.record
                 .and_then(|rec| rec.poor_village)
-                .map(|b| if b { "是" } else { "否" })
-                .unwrap_or("")
+                .map_or("", |b| if b { "是" } else { "否" })
                 .to_string(),
             text_cell(&unmet).into_owned(),
             ready
-                .map(|b| if b { "是" } else { "否" })
-                .unwrap_or("")
+                .map_or("", |b| if b { "是" } else { "否" })
                 .to_string(),
         ];
         row.extend(Verdict::ALL.iter().map(|x| t.verdict_count(*x).to_string()));

@@ -724,7 +724,8 @@ pub fn estimates_text(e: &Estimates, results: &Path, rec: &Recorded) -> String {
                         x.base,
                         found_word(x.indicator),
                         x.found,
-                        x.sample_rate().map_or("—".into(), |r| r.percent())
+                        x.sample_rate()
+                            .map_or("—".into(), fupin_domain::figures::Rate::percent)
                     )
                 };
                 out += &format!(
@@ -772,7 +773,7 @@ fn estimates_json(e: &Estimates, rec: &Recorded) -> serde_json::Value {
                 "estimable": true,
                 "found": x.found,
                 "base": x.base,
-                "sample_percent": x.sample_rate().map(|r| r.percent()),
+                "sample_percent": x.sample_rate().map(fupin_domain::figures::Rate::percent),
                 "estimate": x.estimate,
                 "estimate_percent": percent(x.estimate),
                 "standard_error": x.standard_error,

@@ -142,7 +142,9 @@ fn load_limits(
             if !fupin_io::FileKind::ALL.iter().any(|k| k.key() == key) {
                 bail!(
                     "配置 [limits.{key}] 无法识别；可用：{}",
-                    fupin_io::FileKind::ALL.map(|k| k.key()).join("、")
+                    fupin_io::FileKind::ALL
+                        .map(fupin_io::FileKind::key)
+                        .join("、")
                 );
             }
         }
@@ -1170,7 +1172,7 @@ mod tests {
                 assert!(store.escalate_overdue_as_system(later).await.unwrap() > 0);
             },
         )
-        .await
+        .await;
     }
 
     /// The demo's project library: two projects in each of four townships, the housing
@@ -1193,7 +1195,7 @@ mod tests {
                     .unwrap();
                 let towns: Vec<String> = ["一乡", "二镇", "三乡", "四镇", "五乡"]
                     .iter()
-                    .map(|t| t.to_string())
+                    .map(std::string::ToString::to_string)
                     .collect();
                 load_demo_projects(&store, &admin, &towns).await.unwrap();
                 load_demo_projects(&store, &admin, &towns).await.unwrap();
@@ -1207,6 +1209,6 @@ mod tests {
                 assert_eq!(six.disbursed, fupin_domain::Fen::from_yuan(1_087_500));
             },
         )
-        .await
+        .await;
     }
 }

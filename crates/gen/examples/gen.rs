@@ -19,7 +19,7 @@ fn main() -> std::io::Result<()> {
     let start = Instant::now();
     let s = generate(&opts, &out)?;
     let secs = start.elapsed().as_secs_f64();
-    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
     println!(
         "{} households, {} members, {} townships, {} villages, {} errors, {} warnings injected",
         s.households, s.members, s.townships, s.villages, s.injected_errors, s.injected_warnings

@@ -267,7 +267,7 @@ pub struct MemberRates {
 
 /// Schooling, health, capacity to work, insurance and military service, by age.
 pub fn draw_attributes(rng: &mut Rng, p: &mut Person, rates: MemberRates) {
-    use school::*;
+    use school::{COLLEGE, HIGH, HIGHER_VOCATIONAL, NOT_STUDENT, PRESCHOOL, VOCATIONAL};
     let age = i64::from(p.age);
     // Health first: a disabled child may be taught at home or exempt from school.
     p.health = draw_health(rng, age);
@@ -328,7 +328,10 @@ pub fn draw_attributes(rng: &mut Rng, p: &mut Person, rates: MemberRates) {
 }
 
 fn compulsory_schooling(rng: &mut Rng, p: &mut Person, rates: MemberRates) -> &'static str {
-    use school::*;
+    use school::{
+        DROPPED_OUT, HIGH, HOME_TEACHING, JUNIOR, OUT_OF_SCHOOL, PRESCHOOL, PRIMARY, UNFIT,
+        VOCATIONAL,
+    };
     let age = i64::from(p.age);
     if p.health == Health::Disabled {
         // Disabled children: most in school, some taught at home, some exempt.
@@ -438,7 +441,7 @@ mod tests {
                     Relation::Son | Relation::Daughter => assert!(p.age < head.age),
                     Relation::Father | Relation::Mother => assert!(p.age > head.age),
                     Relation::Grandson | Relation::Granddaughter => {
-                        assert!(p.age + 35 <= head.age)
+                        assert!(p.age + 35 <= head.age);
                     }
                     _ => {}
                 }

@@ -188,7 +188,7 @@ pub fn read_rural_households_within(
                 column: col.map_or(String::new(), |c| cols.label(c)),
                 value: fupin_domain::problem::echo(value),
                 message,
-            })
+            });
         };
         let (township, village) = (cell(&row.cells, t), cell(&row.cells, v));
         if township.is_empty() {
@@ -461,7 +461,7 @@ pub fn read_results_within(
                 column: col.map_or(String::new(), |c| cols.label(c)),
                 value: fupin_domain::problem::echo(value),
                 message,
-            })
+            });
         };
         let no_text = cell(&row.cells, no_col);
         let Some(no) = positive(no_text) else {

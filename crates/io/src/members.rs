@@ -453,7 +453,7 @@ impl Parse<'_> {
         mut merger: Merger,
     ) -> Result<Merger, FileError> {
         let workers = if self.threads == 0 {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
         } else {
             self.threads
         };
@@ -477,7 +477,9 @@ impl Parse<'_> {
                         Ok(Some(b)) => b,
                         Ok(None) => break,
                         Err(e) => {
-                            *read_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                            *read_error
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                             break;
                         }
                     };
@@ -518,7 +520,7 @@ impl Parse<'_> {
             let mut waiting = BTreeMap::new();
             let mut next = 0;
             let line = &mut line;
-            'recv: for (seq, parsed) in done_rx.iter() {
+            'recv: for (seq, parsed) in &done_rx {
                 waiting.insert(seq, parsed);
                 while let Some(parsed) = waiting.remove(&next) {
                     match parsed {
@@ -552,7 +554,10 @@ impl Parse<'_> {
         if let Some(e) = first_error {
             return Err(e);
         }
-        if let Some(e) = read_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(e) = read_error
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
             if let Some(long) = crate::blocks::record_too_long(&e) {
                 // Every block before the long record was merged: `line` is where it starts.
                 if long.cell_bytes > self.limits.max_cell_chars.saturating_mul(4) {

@@ -346,8 +346,8 @@ impl FactSources {
             return;
         };
         for row in rows {
-            let item_text = row.cells.get(item_col).map(|c| trim_cell(c)).unwrap_or("");
-            let value = row.cells.get(value_col).map(|c| trim_cell(c)).unwrap_or("");
+            let item_text = row.cells.get(item_col).map_or("", |c| trim_cell(c));
+            let value = row.cells.get(value_col).map_or("", |c| trim_cell(c));
             let Some(item) = Item::from_cell(item_text) else {
                 problems.push(Problem::new(
                     file,
@@ -380,7 +380,7 @@ impl FactSources {
                 },
                 Item::DeclaredTasks => match parse_count(value) {
                     Some(n) if self.declared_tasks.is_none() => {
-                        self.declared_tasks = fact_at(n, file, row.line)
+                        self.declared_tasks = fact_at(n, file, row.line);
                     }
                     Some(_) => {}
                     None if value.is_empty() => {}
@@ -668,7 +668,7 @@ fn number_ranges(nos: impl Iterator<Item = u32>) -> String {
             a.to_string()
         } else {
             format!("{a}-{b}")
-        })
+        });
     };
     for n in nos {
         run = match run {
@@ -822,7 +822,7 @@ fn read_row(
         match GapKind::parse(code) {
             Some(k) => {
                 if !owns.contains(&k) {
-                    owns.push(k)
+                    owns.push(k);
                 }
             }
             None => problem(

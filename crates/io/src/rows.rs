@@ -182,8 +182,7 @@ impl ParsedRows {
                 header
                     .position(f)
                     .and_then(|p| cells.get(p))
-                    .map(fupin_domain::fields::trim_cell)
-                    .unwrap_or("")
+                    .map_or("", fupin_domain::fields::trim_cell)
             };
             MemberText {
                 name: cell(Field::Name).into(),

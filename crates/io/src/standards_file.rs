@@ -98,8 +98,7 @@ pub fn read_standards(path: &Path, standards: &mut Standards) -> Result<usize, F
             let get = |c: Col| {
                 pos[c as usize]
                     .and_then(|p| row.get(p))
-                    .map(trim_cell)
-                    .unwrap_or("")
+                    .map_or("", trim_cell)
             };
             let mut bad = |c: Col, code: ProblemCode, msg: String, v: &str| {
                 problems.push(Problem::new(&file, row.line, c.chinese(), code, msg, v));

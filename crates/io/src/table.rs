@@ -136,7 +136,7 @@ fn check_record(
         limits::check_cell(
             path,
             || {
-                let line = rec.position().map_or(0, |p| p.line());
+                let line = rec.position().map_or(0, csv::Position::line);
                 match header
                     .get(i)
                     .map(|h| trim_cell(h))
@@ -206,7 +206,7 @@ fn csv_row(rec: &csv::StringRecord, blank: impl Fn(&str) -> bool) -> Option<Shee
     }
     let cells: Vec<String> = rec.iter().map(str::to_string).collect();
     Some(SheetRow {
-        line: rec.position().map_or(0, |p| p.line()),
+        line: rec.position().map_or(0, csv::Position::line),
         numeric: vec![false; cells.len()],
         cells,
     })
@@ -292,6 +292,5 @@ pub(crate) fn unknown_columns(
 /// the row stops short of it.
 pub(crate) fn cell(row: &SheetRow, at: Option<usize>) -> &str {
     at.and_then(|p| row.cells.get(p))
-        .map(|c| trim_cell(c))
-        .unwrap_or("")
+        .map_or("", |c| trim_cell(c))
 }

@@ -71,8 +71,7 @@ pub fn read_villages_within(
         let get = |f: VillageField| {
             map.position(f)
                 .and_then(|p| row.get(p))
-                .map(trim_cell)
-                .unwrap_or("")
+                .map_or("", trim_cell)
         };
         let mut problem = |f: VillageField, code: ProblemCode, msg: String, value: &str| {
             problems.push(Problem::new(&file, row.line, f.chinese(), code, msg, value));

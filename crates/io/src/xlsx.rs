@@ -145,7 +145,10 @@ pub fn check_workbook(path: &Path, limits: &FileLimits) -> Result<Checked, FileE
     let max_run = limits.max_xml_text_bytes();
     for i in 0..zip.len() {
         let mut part = zip.by_index(i).map_err(broken)?;
-        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        let name = part
+            .name()
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_default();
         if !(name.ends_with(".xml") || name.ends_with(".rels")) {
             continue;
         }

@@ -59,7 +59,7 @@ pub fn xlsx_with(path: &Path, rows: &[Vec<XCell>], pad: u64) -> PathBuf {
     let opts = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .compression_level(Some(9))
-        .large_file(pad > u32::MAX as u64 / 2);
+        .large_file(pad > u64::from(u32::MAX) / 2);
     let part = |zip: &mut ZipWriter<_>, name: &str, text: &str| {
         zip.start_file(name, opts).unwrap();
         zip.write_all(text.as_bytes()).unwrap();
@@ -110,7 +110,7 @@ pub fn xlsx_with(path: &Path, rows: &[Vec<XCell>], pad: u64) -> PathBuf {
                     escape(v)
                 )),
                 XCell::Formula(f, None) => {
-                    xml.push_str(&format!("<c r=\"{at}\"><f>{}</f></c>", escape(f)))
+                    xml.push_str(&format!("<c r=\"{at}\"><f>{}</f></c>", escape(f)));
                 }
             }
         }

@@ -323,7 +323,7 @@ pub(crate) fn read_response(mut s: TcpStream) -> Resp {
             hs.entry(k.trim().to_ascii_lowercase())
                 .and_modify(|e: &mut String| {
                     e.push('\n');
-                    e.push_str(v.trim())
+                    e.push_str(v.trim());
                 })
                 .or_insert_with(|| v.trim().to_string());
         }
@@ -1056,7 +1056,7 @@ fn a_server_runs_as_a_runtime_role_that_owns_nothing_it_must_not_change() {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
             sqlx::raw_sql(sql).execute(&pool).await.unwrap();
             pool.close().await;
-        })
+        });
     };
     let server_admin = pg.url.replacen(&format!("/{name}"), "/postgres", 1);
     admin_sql(
