@@ -63,7 +63,7 @@ impl HouseholdValues {
         let mut out = Vec::new();
         let mut check = |same: bool, f: Field| {
             if !same {
-                out.push(f)
+                out.push(f);
             }
         };
         check(self.status.agrees(other.status), Field::PovertyStatus);
@@ -130,7 +130,7 @@ impl HouseholdValues {
                 Entry::Value(v) => f(v),
             }
         }
-        let money = |e: Entry<Fen>| show(e, |v| v.plain());
+        let money = |e: Entry<Fen>| show(e, super::money::Fen::plain);
         let b = |e: Entry<bool>| show(e, |v| crate::values::bool_label(v).into());
         match f {
             Field::PovertyStatus => show(self.status, |v| v.label().into()),

@@ -50,7 +50,7 @@ impl Fen {
             Some(i) => (&t[..i], Some(&t[i + 1..])),
             None => (t, None),
         };
-        if int_part.is_empty() && frac_part.is_none_or(|f| f.is_empty()) {
+        if int_part.is_empty() && frac_part.is_none_or(<[u8]>::is_empty) {
             return Err(AmountError::NotANumber);
         }
         let mut yuan: i64 = 0;

@@ -58,7 +58,7 @@ struct Reader<'c, 'p, G> {
 
 impl<'a, G: Fn(Field) -> Option<&'a str>> Reader<'_, '_, G> {
     fn raw(&self, f: Field) -> &'a str {
-        (self.get)(f).map(trim_cell).unwrap_or("")
+        (self.get)(f).map_or("", trim_cell)
     }
 
     fn problem(&mut self, f: Field, code: ProblemCode, message: String, value: &str) {

@@ -37,9 +37,6 @@ pub(crate) trait Backend: sqlx::Database<Connection: Run> {
     /// What an INSERT says before `VALUES` to give an identity column its value
     /// (PostgreSQL's `OVERRIDING SYSTEM VALUE`; nothing on SQLite).
     const OVERRIDING_SYSTEM_VALUE: &'static str;
-    /// True where several server processes share the database, so that a transaction
-    /// must take an advisory lock to be alone ([`Backend::lock_in_transaction`]).
-    const SHARED: bool;
 
     /// Begin a transaction that will write. SQLite's `BEGIN IMMEDIATE` takes the write
     /// lock at once (waiting up to the busy timeout), so a transaction that reads before it
@@ -155,7 +152,6 @@ impl Backend for Sqlite {
     const FOR_UPDATE: &'static str = "";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
     const OVERRIDING_SYSTEM_VALUE: &'static str = "";
-    const SHARED: bool = false;
 
     async fn begin_write(pool: &Pool<Sqlite>) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
@@ -239,7 +235,6 @@ impl Backend for Postgres {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const FOR_UPDATE_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const OVERRIDING_SYSTEM_VALUE: &'static str = " OVERRIDING SYSTEM VALUE";
-    const SHARED: bool = true;
 
     async fn begin_write(
         pool: &Pool<Postgres>,
@@ -381,11 +376,6 @@ impl<'q> Sql<'q> {
     /// Add an argument in place (for statements built in a loop).
     pub fn push(&mut self, value: impl Into<Arg<'q>>) {
         self.args.push(value.into());
-    }
-
-    /// The number of arguments bound so far (the next placeholder is `$len+1`).
-    pub fn len(&self) -> usize {
-        self.args.len()
     }
 
     pub async fn execute<C: Run + ?Sized>(self, conn: &mut C) -> Result<Done, sqlx::Error> {

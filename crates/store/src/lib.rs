@@ -178,7 +178,7 @@ impl Store {
             Store::Sqlite(pool) => migrations::sqlite().await?.run(pool).await?,
             Store::Postgres(pool) => {
                 if !migrations::postgres_up_to_date(pool).await? {
-                    migrations::postgres().await?.run(pool).await?
+                    migrations::postgres().await?.run(pool).await?;
                 }
             }
         }
@@ -218,7 +218,7 @@ impl Store {
 
     /// Close every pooled connection (waits for those in use).
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await)
+        on_pool!(self, pool => pool.close().await);
     }
 }
 

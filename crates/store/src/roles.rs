@@ -132,7 +132,7 @@ pub(crate) async fn grant_runtime_role(pool: &PgPool, role: &str) -> Result<()> 
     .await?;
     for table in REGISTER_TABLES
         .iter()
-        .map(|t| t.to_string())
+        .map(std::string::ToString::to_string)
         .chain(partitions)
     {
         statements.push(format!("ALTER TABLE {table} OWNER TO {role}"));

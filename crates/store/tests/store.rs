@@ -195,7 +195,11 @@ async fn golden_households_read_back_as_assessed(store: Store) {
         assert_eq!(d.row.verdict.word(), row["verdict"], "{row:?}");
         assert_eq!(d.row.members.to_string(), row["members"]);
         assert_eq!(d.members.len().to_string(), row["members"]);
-        let per_capita = d.row.per_capita.map(|f| f.plain()).unwrap_or_default();
+        let per_capita = d
+            .row
+            .per_capita
+            .map(fupin_domain::Fen::plain)
+            .unwrap_or_default();
         assert_eq!(per_capita, row["per_capita_income"], "{row:?}");
         assert_eq!(d.row.failed.codes("|"), row["failed"], "{row:?}");
         assert_eq!(d.assessment.verdict, d.row.verdict);

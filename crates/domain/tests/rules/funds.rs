@@ -101,7 +101,7 @@ fn run(budget: &Budget, ops: &[Op]) -> Vec<(LedgerEntry, Accepted)> {
                 let target = ledger.iter().find(|e| e.id == *of).unwrap();
                 match target.kind {
                     EntryKind::Reversal { .. } => {
-                        assert_eq!(r, &Err(Refusal::ReversalOfReversal(*of)))
+                        assert_eq!(r, &Err(Refusal::ReversalOfReversal(*of)));
                     }
                     EntryKind::Disbursement => {
                         let left = unreversed(&ledger, *of).unwrap();
@@ -201,7 +201,7 @@ proptest! {
     fn behind_schedule_is_an_exact_share(budget in 1i64..10_000_000, paid in 0i64..10_000_000, bp in 0u64..=10_000, d in 0u32..30) {
         let rule = ScheduleRule { by: day(10), min_bp: bp };
         let behind = is_behind(rule, day(d), Fen(budget), Fen(paid));
-        let expected = d >= 10 && (paid as i128) * 10_000 < (bp as i128) * (budget as i128);
+        let expected = d >= 10 && i128::from(paid) * 10_000 < i128::from(bp) * i128::from(budget);
         prop_assert_eq!(behind, expected);
     }
 }

@@ -53,7 +53,7 @@ pub struct FundFigure {
 }
 
 fn ser_rate<S: serde::Serializer>(r: &Option<Rate>, s: S) -> Result<S::Ok, S::Error> {
-    r.map(|r| r.percent()).serialize(s)
+    r.map(fupin_domain::figures::Rate::percent).serialize(s)
 }
 
 /// A project behind schedule.

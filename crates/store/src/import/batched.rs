@@ -25,28 +25,28 @@ impl<'q> Batch<'q> {
 
 impl<'q> Sink<'q> for Batch<'q> {
     fn int(&mut self, v: i64) {
-        self.add(v)
+        self.add(v);
     }
     fn opt_int(&mut self, v: Option<i64>) {
-        self.add(v)
+        self.add(v);
     }
     fn text(&mut self, v: &'q str) {
-        self.add(v)
+        self.add(v);
     }
     fn opt_text(&mut self, v: Option<&'q str>) {
-        self.add(v)
+        self.add(v);
     }
     fn string(&mut self, v: String) {
-        self.add(v)
+        self.add(v);
     }
     fn bool(&mut self, v: bool) {
-        self.add(v)
+        self.add(v);
     }
     fn opt_bool(&mut self, v: Option<bool>) {
-        self.add(v)
+        self.add(v);
     }
     fn opt_date(&mut self, v: Option<NaiveDate>) {
-        self.add(v)
+        self.add(v);
     }
     fn end_row(&mut self) {
         self.rows += 1;

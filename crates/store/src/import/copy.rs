@@ -56,7 +56,7 @@ impl Sink<'_> for CopyText {
         }
     }
     fn text(&mut self, v: &str) {
-        self.escaped(v)
+        self.escaped(v);
     }
     fn opt_text(&mut self, v: Option<&str>) {
         match v {
@@ -65,7 +65,7 @@ impl Sink<'_> for CopyText {
         }
     }
     fn string(&mut self, v: String) {
-        self.escaped(&v)
+        self.escaped(&v);
     }
     fn bool(&mut self, v: bool) {
         self.sep();

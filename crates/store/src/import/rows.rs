@@ -104,9 +104,21 @@ fn household_row<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, h: &'q Hou
     s.int(i64::from(h.area));
     s.int(h.first_line as i64);
     s.int(h.members.len() as i64);
-    s.opt_text(v.status.value().map(|x| x.label()));
-    s.opt_text(v.household_type.value().map(|x| x.label()));
-    s.opt_text(v.main_cause.value().map(|x| x.label()));
+    s.opt_text(
+        v.status
+            .value()
+            .map(fupin_domain::values::PovertyStatus::label),
+    );
+    s.opt_text(
+        v.household_type
+            .value()
+            .map(fupin_domain::values::HouseholdType::label),
+    );
+    s.opt_text(
+        v.main_cause
+            .value()
+            .map(fupin_domain::values::MainCause::label),
+    );
     for money in [
         v.wage_income,
         v.operating_income,
@@ -119,9 +131,21 @@ fn household_row<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, h: &'q Hou
     }
     s.opt_bool(v.food_secure.value());
     s.opt_bool(v.clothing_secure.value());
-    s.opt_text(v.housing_grade.value().map(|x| x.label()));
-    s.opt_text(v.renovation.value().map(|x| x.label()));
-    s.opt_text(v.relocation.value().map(|x| x.label()));
+    s.opt_text(
+        v.housing_grade
+            .value()
+            .map(fupin_domain::values::HousingGrade::label),
+    );
+    s.opt_text(
+        v.renovation
+            .value()
+            .map(fupin_domain::values::Renovation::label),
+    );
+    s.opt_text(
+        v.relocation
+            .value()
+            .map(fupin_domain::values::Relocation::label),
+    );
     s.opt_bool(v.safe_water.value());
     s.bool(h.has_errors());
     s.end_row();
@@ -178,13 +202,13 @@ fn member_rows<'q>(
         s.opt_date(m.birth);
         s.bool(m.is_head);
         s.opt_text(text(|t| &t.relation));
-        s.opt_text(m.sex.map(|x| x.label()));
+        s.opt_text(m.sex.map(fupin_domain::values::Sex::label));
         match m.schooling {
             Some(x) => s.string(x.label()),
             None => s.opt_text(None),
         }
-        s.opt_text(m.health.map(|x| x.label()));
-        s.opt_text(m.labor.map(|x| x.label()));
+        s.opt_text(m.health.map(fupin_domain::values::Health::label));
+        s.opt_text(m.labor.map(fupin_domain::values::Labor::label));
         s.opt_bool(m.medical_insurance);
         s.bool(m.active_military);
         s.end_row();
@@ -399,7 +423,7 @@ impl Part {
                     let hh = &r.households[h as usize];
                     (h, hh, &r.areas[hh.area as usize])
                 });
-                problem_row(s, v, i, &r.problems[i], household)
+                problem_row(s, v, i, &r.problems[i], household);
             }
             Part::VillageSummaries => {
                 s.int(v);

@@ -29,7 +29,7 @@ pub(super) async fn frame<DB: Backend>(
     let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
         .into_iter()
         .filter(|l| l.can_work())
-        .map(|l| l.label())
+        .map(fupin_domain::values::Labor::label)
         .collect();
     let areas = "SELECT seq, township, village, population, poor_village FROM areas \
                  WHERE version_id = $1 ORDER BY seq";

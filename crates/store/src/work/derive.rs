@@ -28,7 +28,7 @@ pub(super) async fn found_gaps(
     let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
         .into_iter()
         .filter(|l| l.can_work())
-        .map(|l| l.label())
+        .map(fupin_domain::values::Labor::label)
         .collect();
     let households =
         "SELECT h.household_no, ar.township, ar.village, a.verdict, a.failed, a.explanation, \

@@ -704,7 +704,7 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
             x.projects,
             x.budget.0,
             x.disbursed.0,
-            x.rate.map(|r| r.percent()),
+            x.rate.map(fupin_domain::figures::Rate::percent),
         )
     };
     let by_source = store.fund_figures(&all, FundsBy::Source).await.unwrap();

@@ -374,7 +374,7 @@ const REPLACE_ENTRY_1: &str = "INSERT OR REPLACE INTO fund_entries (id, project_
 /// connection rewrites entry 1 — the probe's defect — and verify finds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_a_connection_without_the_pragma_is_refused_by_the_guard() {
-    on_sqlite(without_the_pragma).await
+    on_sqlite(without_the_pragma).await;
 }
 
 async fn without_the_pragma(store: Store) {
@@ -435,7 +435,7 @@ async fn without_the_pragma(store: Store) {
 /// gone, the REPLACE's delete fires the append-only DELETE trigger of 0009.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_the_pragma_makes_replace_fire_the_delete_trigger() {
-    on_sqlite(with_the_pragma).await
+    on_sqlite(with_the_pragma).await;
 }
 
 async fn with_the_pragma(store: Store) {

@@ -21,7 +21,7 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    fupin_test_support::on_sqlite(|store| store, test).await
+    fupin_test_support::on_sqlite(|store| store, test).await;
 }
 
 /// Run a contract test on a fresh PostgreSQL database, or say once that the PostgreSQL
@@ -31,7 +31,7 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    fupin_test_support::on_postgres("fupin-store", |store| store, test).await
+    fupin_test_support::on_postgres("fupin-store", |store| store, test).await;
 }
 
 /// The contract suite: each test once on SQLite and once on PostgreSQL (the tests are
