@@ -20,6 +20,7 @@ pub mod problem;
 pub mod row;
 pub mod sampling;
 pub mod standards;
+pub mod time;
 pub mod values;
 pub mod work_item;
 

@@ -2,7 +2,7 @@
 //! formatting of figures for people (yuan, percentages, dates in China's time zone).
 
 use crate::auth::Viewer;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use fupin_domain::figures::{Rate, Region};
 use fupin_domain::{Fen, Verdict};
 
@@ -115,10 +115,7 @@ pub fn threshold_percent(region: Region) -> String {
 
 /// A time as people in the county read it (UTC+8).
 pub fn time(t: DateTime<Utc>) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    t.with_timezone(&cst)
-        .format("%Y-%m-%d %H:%M:%S")
-        .to_string()
+    fupin_domain::time::county_time(t)
 }
 
 /// The CSS class of a verdict's badge.

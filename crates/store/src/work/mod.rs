@@ -34,7 +34,7 @@ use crate::plan::{PlanId, StoredPlan};
 use crate::register::{Page, VersionId};
 use crate::scope::Scope;
 use crate::{on_pool, Result, Store};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::plan::GapKind;
 use fupin_domain::work_item::{is_overdue, Actor, ItemFacts, Refusal, WorkAction, WorkState};
 use serde::Serialize;
@@ -89,14 +89,10 @@ impl ItemScope {
 
 /// Today in the county (UTC+8): deadlines are days there.
 pub fn today() -> NaiveDate {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    Utc::now().with_timezone(&cst).date_naive()
+    fupin_domain::time::county_date(Utc::now())
 }
 
-pub(crate) fn cst_date(t: DateTime<Utc>) -> NaiveDate {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    t.with_timezone(&cst).date_naive()
-}
+pub(crate) use fupin_domain::time::county_date as cst_date;
 
 // ---------------------------------------------------------------------------------------
 // Gaps.
