@@ -2,7 +2,8 @@
 //! accounts (add, disable / enable, reset a password; `fupin user add` does the first
 //! from the command line).
 
-use crate::auth::{CsrfForm, PageUser, Viewer};
+use crate::auth::{PageUser, Viewer};
+use crate::csrf::{CsrfForm, NoFields};
 use crate::error::{Error, PageError};
 use crate::view::{self, Layout};
 use crate::AppState;
@@ -10,7 +11,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use fupin_store::{AuditEntry, NewUser, Role, StoreError, User, UserId, PASSWORD_RULES};
 use serde::Deserialize;
 
@@ -146,8 +146,6 @@ pub struct AddUserForm {
     pub password: String,
     #[serde(default)]
     pub password2: String,
-    #[serde(default)]
-    pub csrf: String,
 }
 
 pub struct RoleChoice {
@@ -324,10 +322,9 @@ async fn role_of(state: &AppState, f: &AddUserForm) -> Result<Role, String> {
 pub async fn add_user(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(form): Form<AddUserForm>,
+    CsrfForm(form): CsrfForm<AddUserForm>,
 ) -> Result<Response, PageError> {
     v.require_admin()?;
-    v.check_csrf(Some(&form.csrf))?;
     let refuse = |form: AddUserForm, message: String| {
         let (state, v) = (state.clone(), v.clone());
         async move {
@@ -356,9 +353,8 @@ pub async fn add_user(
 }
 
 /// An account other than nobody's, for a change by this admin.
-async fn target(state: &AppState, v: &Viewer, id: UserId, csrf: &str) -> Result<User, Error> {
+async fn target(state: &AppState, v: &Viewer, id: UserId) -> Result<User, Error> {
     v.require_admin()?;
-    v.check_csrf(Some(csrf))?;
     state.store.user(id).await?.ok_or(Error::NotFound)
 }
 
@@ -367,14 +363,14 @@ pub async fn disable_or_enable_user(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path((id, change)): Path<(UserId, String)>,
-    Form(form): Form<CsrfForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     let disable = match change.as_str() {
         "disable" => true,
         "enable" => false,
         _ => return Err(Error::NotFound.into()),
     };
-    let u = target(&state, &v, id, &form.csrf).await?;
+    let u = target(&state, &v, id).await?;
     if disable && u.id == v.user().id {
         return Err(Error::BadRequest("不能停用自己的账号".into()).into());
     }
@@ -394,8 +390,6 @@ pub struct PasswordForm {
     pub password: String,
     #[serde(default)]
     pub password2: String,
-    #[serde(default)]
-    pub csrf: String,
 }
 
 /// POST /admin/users/{id}/password — reset a password.
@@ -403,9 +397,9 @@ pub async fn reset_password(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<UserId>,
-    Form(form): Form<PasswordForm>,
+    CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let u = target(&state, &v, id, &form.csrf).await?;
+    let u = target(&state, &v, id).await?;
     let refuse = |m: String| {
         let message = format!("重置「{}」的密码未成功：{m}", u.username);
         let (state, v) = (&state, &v);

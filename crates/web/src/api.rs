@@ -4,6 +4,7 @@
 //! `X-CSRF-Token` header. The OpenAPI 3 document is at `/api/openapi.json`.
 
 use crate::auth::{self, ApiUser};
+use crate::csrf::CsrfMultipart;
 use crate::dashboard::{area_view, incidence, AreaPage};
 use crate::error::{ApiError, Error};
 use crate::household::{criteria, failure_reason};
@@ -501,9 +502,8 @@ async fn import_api(
 ) -> ApiResult {
     // Checked before the body is read, so a refused request stores nothing.
     v.require_admin()?;
-    v.check_csrf_header(&headers)?;
-    let token = headers.get(auth::CSRF_HEADER).and_then(|h| h.to_str().ok());
-    let id = import::start_upload(&state, &v, form, token).await?;
+    let form = CsrfMultipart::by_header(&v, &headers, form)?;
+    let id = import::start_upload(&state, &v, form).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "job": id, "url": format!("/api/v1/jobs/{id}") })),

@@ -11,6 +11,7 @@
 //!   within [`crate::Config::throttle_window`], no password is checked for it until the
 //!   window has passed. Failures are rows in the database, so every process counts them.
 
+use crate::csrf::{CsrfForm, NoFields};
 use crate::error::{ApiError, Error, PageError};
 use crate::view::Layout;
 use crate::AppState;
@@ -91,7 +92,18 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-async fn viewer(parts: &Parts, state: &AppState) -> Result<Viewer, Error> {
+/// The request's viewer, looked up once per request: kept in its extensions for the next
+/// extractor that asks (a handler's [`PageUser`] and its [`crate::csrf::CsrfForm`]).
+async fn viewer(parts: &mut Parts, state: &AppState) -> Result<Viewer, Error> {
+    if let Some(v) = parts.extensions.get::<Viewer>() {
+        return Ok(v.clone());
+    }
+    let v = look_up_viewer(parts, state).await?;
+    parts.extensions.insert(v.clone());
+    Ok(v)
+}
+
+async fn look_up_viewer(parts: &Parts, state: &AppState) -> Result<Viewer, Error> {
     let token = cookie(&parts.headers, SESSION_COOKIE)
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or(Error::Login)?;
@@ -294,19 +306,12 @@ pub async fn login(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
-}
-
 /// POST /logout
 pub async fn logout(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(form): Form<CsrfForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&form.csrf))?;
     state.store.delete_session(&v.token).await?;
     let mut r = Redirect::to("/login").into_response();
     r.headers_mut()

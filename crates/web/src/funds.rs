@@ -12,15 +12,15 @@
 //! checked and audited there; a refusal is shown in Chinese on the form it came from.
 
 use crate::auth::{PageUser, Viewer};
+use crate::csrf::{CsrfForm, CsrfMultipart, Part};
 use crate::error::{Error, PageError};
 use crate::view::{self, Layout};
 use crate::xlsx::{download, ledger_workbook, Cell};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::NaiveDate;
 use fupin_domain::funds::{
     can_record, unreversed, BenefitKind, Budget, EntryKind, FundSource, Override, Project,
@@ -354,8 +354,6 @@ pub struct BenefitLine {
 /// What the entry forms held, shown again with a refusal.
 #[derive(Deserialize, Default, Clone)]
 pub struct EntryForm {
-    #[serde(default)]
-    pub csrf: String,
     /// `disbursement` or `reversal`.
     #[serde(default)]
     pub kind: String,
@@ -623,9 +621,8 @@ pub async fn add_entry(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<EntryForm>,
+    CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     let reversal = f.kind == "reversal";
     let s = scope(&v);
     // The project must be in the scope before anything is said about it.
@@ -749,8 +746,6 @@ pub async fn add_entry(
 #[derive(Deserialize, Default, Clone)]
 pub struct BenefitForm {
     #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub household_no: String,
     #[serde(default)]
     pub kind: String,
@@ -764,9 +759,8 @@ pub async fn set_benefit(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<BenefitForm>,
+    CsrfForm(f): CsrfForm<BenefitForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     if state.store.project(&scope(&v), id).await?.is_none() {
         return Err(Error::NotFound.into());
     }
@@ -817,8 +811,6 @@ pub async fn set_benefit(
 #[derive(Deserialize, Default)]
 pub struct StageForm {
     #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub stage: String,
     #[serde(default)]
     pub date: String,
@@ -829,9 +821,8 @@ pub async fn set_stage(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<StageForm>,
+    CsrfForm(f): CsrfForm<StageForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     if state.store.project(&scope(&v), id).await?.is_none() {
         return Err(Error::NotFound.into());
     }
@@ -889,8 +880,6 @@ pub async fn set_stage(
 /// The fields of the project form, as typed.
 #[derive(Deserialize, Default, Clone)]
 pub struct ProjectForm {
-    #[serde(default)]
-    pub csrf: String,
     #[serde(default)]
     pub revision: String,
     #[serde(default)]
@@ -1131,9 +1120,8 @@ pub async fn new_page(
 pub async fn create(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(f): Form<ProjectForm>,
+    CsrfForm(f): CsrfForm<ProjectForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     v.require_admin()?;
     let outcome = match f.project() {
         Ok(p) => match state.store.create_project(v.user(), &p).await? {
@@ -1176,9 +1164,8 @@ pub async fn edit(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<ProjectForm>,
+    CsrfForm(f): CsrfForm<ProjectForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     v.require_admin()?;
     let revision: i64 = f.revision.trim().parse().unwrap_or(0);
     let outcome = match f.project() {
@@ -1250,17 +1237,18 @@ struct UploadPage {
 
 #[derive(Default)]
 struct Upload {
-    csrf: Option<String>,
     what: String,
     /// The file, saved to disk as it arrived (never held whole in memory).
     file: Option<crate::upload::Saved>,
 }
 
-async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, Error> {
+async fn read_upload(state: &AppState, mut mp: CsrfMultipart) -> Result<Upload, Error> {
     use fupin_io::limits::FileKind;
     let mut up = Upload::default();
-    let bad = crate::upload::multipart_error;
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
+    while let Some(part) = mp.next_field().await? {
+        let Part::Field(field) = part else {
+            continue;
+        };
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
             // `what` may come after the file: the largest of the kinds this form takes.
@@ -1275,10 +1263,8 @@ async fn read_upload(state: &AppState, mut mp: Multipart) -> Result<Upload, Erro
             continue;
         }
         let text = crate::upload::field_text(field).await?;
-        match name.as_str() {
-            "csrf" => up.csrf = Some(text),
-            "what" => up.what = text.trim().to_string(),
-            _ => {}
+        if name == "what" {
+            up.what = text.trim().to_string();
         }
     }
     Ok(up)
@@ -1296,10 +1282,9 @@ enum Outcome {
 pub async fn upload(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    mp: Multipart,
+    mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp).await?;
-    v.check_csrf(up.csrf.as_deref())?;
     let what: &'static str = match up.what.as_str() {
         "projects" => {
             v.require_admin()?;
@@ -1625,8 +1610,6 @@ pub async fn figures(
 #[derive(Deserialize, Default)]
 pub struct RuleForm {
     #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub by: String,
     #[serde(default)]
     pub min_percent: String,
@@ -1639,9 +1622,8 @@ pub struct RuleForm {
 pub async fn set_rule(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(f): Form<RuleForm>,
+    CsrfForm(f): CsrfForm<RuleForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     v.require_admin()?;
     let parsed: Result<Option<ScheduleRule>, String> = if f.clear.is_some() {
         Ok(None)

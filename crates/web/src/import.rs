@@ -27,13 +27,14 @@
 //! [`sweep_uploads`] at the next start, once no process has touched it for two leases.
 
 use crate::auth::{PageUser, Viewer};
+use crate::csrf::{CsrfMultipart, Part};
 use crate::dashboard::VersionLine;
 use crate::error::{Error, PageError};
 use crate::view::Layout;
 use crate::xlsx::{self, ProblemCells};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::standards::{PovertyLine, Standards};
 use fupin_domain::{Fen, Problem};
@@ -452,7 +453,6 @@ struct Received {
     villages: Option<(PathBuf, String)>,
     year: Option<String>,
     line: Option<String>,
-    csrf: Option<String>,
 }
 
 /// A file name without folders or odd characters; its extension decides nothing (the
@@ -467,7 +467,7 @@ fn clean_name(name: &str) -> String {
     }
 }
 
-async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Error> {
+async fn receive(state: &AppState, mut form: CsrfMultipart) -> Result<Received, Error> {
     let folder = state
         .uploads
         .path()
@@ -481,11 +481,12 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
         villages: None,
         year: None,
         line: None,
-        csrf: None,
         dir,
     };
-    let bad = crate::upload::multipart_error;
-    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+    while let Some(part) = form.next_field().await? {
+        let Part::Field(mut field) = part else {
+            continue;
+        };
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
             "members" | "villages" => {
@@ -513,12 +514,12 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
                 };
                 *slot = Some((path, original));
             }
-            "year" | "line" | "csrf" => {
+            "year" | "line" => {
                 let text = crate::upload::field_text(field).await?;
-                let slot = match name.as_str() {
-                    "year" => &mut r.year,
-                    "line" => &mut r.line,
-                    _ => &mut r.csrf,
+                let slot = if name == "year" {
+                    &mut r.year
+                } else {
+                    &mut r.line
                 };
                 *slot = Some(text);
             }
@@ -528,16 +529,15 @@ async fn receive(state: &AppState, mut form: Multipart) -> Result<Received, Erro
     Ok(r)
 }
 
-/// Receive an upload and start its import job. `header_csrf` is the API's header token.
+/// Receive an upload (its token checked by the form's reader, or the API's header before)
+/// and start its import job.
 pub async fn start_upload(
     state: &AppState,
     v: &Viewer,
-    form: Multipart,
-    header_csrf: Option<&str>,
+    form: CsrfMultipart,
 ) -> Result<JobId, Error> {
     v.require_admin()?;
     let r = receive(state, form).await?;
-    v.check_csrf(header_csrf.or(r.csrf.as_deref()))?;
     let (members_path, members_name) = r
         .members
         .clone()
@@ -1047,9 +1047,9 @@ pub async fn page(
 pub async fn upload(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    form: Multipart,
+    form: CsrfMultipart,
 ) -> Result<Response, PageError> {
-    let id = start_upload(&state, &v, form, None).await?;
+    let id = start_upload(&state, &v, form).await?;
     Ok(Redirect::to(&format!("/import/jobs/{id}")).into_response())
 }
 

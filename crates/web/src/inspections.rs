@@ -12,15 +12,15 @@
 //! county's estimates and forecast need the county scope.
 
 use crate::auth::{PageUser, Viewer};
+use crate::csrf::{CsrfForm, CsrfMultipart, Part};
 use crate::error::{Error, PageError};
 use crate::upload::Saved;
 use crate::view::{self, Layout};
 use crate::xlsx::download;
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::NaiveDate;
 use fupin_domain::estimates::{percent, Approval, Estimates, IndicatorEstimate, Verification};
 use fupin_domain::forecast::Forecast;
@@ -519,7 +519,6 @@ pub async fn list_page(
 
 #[derive(Deserialize)]
 pub struct NewInspectionForm {
-    pub csrf: String,
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -563,9 +562,8 @@ pub async fn create(
 pub async fn create_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(f): Form<NewInspectionForm>,
+    CsrfForm(f): CsrfForm<NewInspectionForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     let i = create(&state, &v, &f).await?;
     Ok(Redirect::to(&format!("/inspections/{}", i.id)).into_response())
 }
@@ -694,12 +692,14 @@ impl Upload {
 
 pub async fn read_upload(
     state: &AppState,
-    mut mp: Multipart,
+    mut mp: CsrfMultipart,
     file_field: &str,
 ) -> Result<Upload, Error> {
     let mut up = Upload::default();
-    let bad = crate::upload::multipart_error;
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
+    while let Some(part) = mp.next_field().await? {
+        let Part::Field(field) = part else {
+            continue;
+        };
         let name = field.name().unwrap_or_default().to_string();
         if name == file_field {
             let max = crate::upload::file_limit(state, fupin_io::limits::FileKind::Inspection);
@@ -724,10 +724,9 @@ pub async fn draw_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    mp: Multipart,
+    mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp, "rural").await?;
-    v.check_csrf(Some(&up.get("csrf")))?;
     if !may_record(&v.user().role) {
         return Err(refusal(Refusal::NotAllowed(
             "只有指挥部或督查人员可以录入考核评估".into(),
@@ -774,10 +773,9 @@ pub async fn results_upload(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    mp: Multipart,
+    mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp, "results").await?;
-    v.check_csrf(Some(&up.get("csrf")))?;
     if !may_record(&v.user().role) {
         return Err(refusal(Refusal::NotAllowed(
             "只有指挥部或督查人员可以录入考核评估".into(),
@@ -878,7 +876,6 @@ pub async fn result_page(
 
 #[derive(Deserialize, Default)]
 pub struct ResultForm {
-    pub csrf: String,
     #[serde(flatten)]
     pub values: std::collections::HashMap<String, String>,
 }
@@ -934,9 +931,8 @@ pub async fn result_post(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path((id, no)): Path<(i64, u32)>,
-    Form(f): Form<ResultForm>,
+    CsrfForm(f): CsrfForm<ResultForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     let r = sample_row(&state, &v, id, no).await?;
     let result = result_from_form(no, r.household.group.is_registered(), &f.values)?;
     state
@@ -1305,8 +1301,6 @@ pub async fn findings_page(
 #[derive(Deserialize, Default)]
 pub struct FindingForm {
     #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub description: String,
     #[serde(default)]
     pub category: String,
@@ -1376,9 +1370,8 @@ pub async fn finding_post(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<FindingForm>,
+    CsrfForm(f): CsrfForm<FindingForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     create_finding(&state, &v, id, &f).await?;
     Ok(Redirect::to(&format!("/inspections/{id}/findings")).into_response())
 }

@@ -88,7 +88,6 @@ async fn create(
     v.check_csrf_header(&headers)?;
     let s = |k: &str| b[k].as_str().unwrap_or_default().to_string();
     let form = NewInspectionForm {
-        csrf: String::new(),
         name: s("name"),
         level: s("level"),
         starts_on: s("starts_on"),
@@ -251,7 +250,6 @@ async fn finding(
         _ => String::new(),
     };
     let form = FindingForm {
-        csrf: String::new(),
         description: s("description"),
         category: s("category"),
         severity: s("severity"),

@@ -22,6 +22,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod csrf;
 pub mod dashboard;
 pub mod error;
 pub mod funds;
@@ -42,7 +43,7 @@ pub mod xlsx;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use fupin_domain::figures::Region;
 use fupin_store::{Scope, Store};
@@ -143,121 +144,154 @@ async fn app_css() -> impl IntoResponse {
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The page routes, with the path of each: built once by [`pages`], for the router and for
+/// [`page_paths`], so that the list the CSRF test reads is the router's own.
+struct Pages {
+    router: Router<AppState>,
+    paths: Vec<&'static str>,
+}
+
+impl Pages {
+    fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Pages {
+        self.paths.push(path);
+        self.router = self.router.route(path, methods);
+        self
+    }
+}
+
+/// Every page (a state-changing one takes its body through [`csrf::CsrfForm`] or
+/// [`csrf::CsrfMultipart`]).
+fn pages(upload_limit: usize) -> Pages {
+    Pages {
+        router: Router::new(),
+        paths: Vec::new(),
+    }
+    .route("/", get(dashboard::page))
+    .route("/login", get(auth::login_page).post(auth::login))
+    .route("/logout", post(auth::logout))
+    .route("/townships/{township}", get(registry::township_page))
+    .route(
+        "/townships/{township}/villages/{village}",
+        get(registry::village_page),
+    )
+    .route("/households/{household_no}", get(household::page))
+    .route("/search", get(search::page))
+    .route("/problems", get(problems::page))
+    .route("/problems.xlsx", get(problems::xlsx))
+    .route("/versions", get(import::versions_page))
+    .route(
+        "/import",
+        get(import::page)
+            .post(import::upload)
+            .layer(DefaultBodyLimit::max(upload_limit)),
+    )
+    .route("/import/jobs/{id}", get(import::job_page))
+    .route(
+        "/import/jobs/{id}/problems.xlsx",
+        get(import::job_problems_xlsx),
+    )
+    .route(
+        "/import/jobs/{id}/problems.csv",
+        get(import::job_problems_csv),
+    )
+    .route("/admin/audit", get(admin::audit_page))
+    .route("/admin/users", get(admin::users_page).post(admin::add_user))
+    .route(
+        "/admin/users/{id}/{change}",
+        post(admin::disable_or_enable_user),
+    )
+    .route("/admin/users/{id}/password", post(admin::reset_password))
+    .route("/tasks", get(tasks::matrix_page))
+    .route("/tasks/six", get(tasks::six_page))
+    .route("/tasks/gaps", get(tasks::gaps_page))
+    .route(
+        "/tasks/plan",
+        post(tasks::plan_upload).layer(DefaultBodyLimit::max(upload_limit)),
+    )
+    .route("/tasks/leaders", post(tasks::set_leader))
+    .route("/tasks/escalate", post(tasks::escalate))
+    .route("/tasks/items", get(tasks::items_page).post(tasks::new_item))
+    .route(
+        "/tasks/items/{id}",
+        get(tasks::item_page)
+            .post(tasks::item_step)
+            .layer(DefaultBodyLimit::max(4 * fupin_store::MAX_ATTACHMENT_BYTES)),
+    )
+    .route("/tasks/items/{id}/edit", post(tasks::item_edit))
+    .route("/tasks/attachments/{id}", get(tasks::attachment))
+    .route("/tasks/ledger.xlsx", get(tasks::ledger_xlsx))
+    .route(
+        "/inspections",
+        get(inspections::list_page).post(inspections::create_page),
+    )
+    .route("/inspections/forecast", get(inspections::forecast_page))
+    .route("/inspections/{id}", get(inspections::detail_page))
+    .route(
+        "/inspections/{id}/sample",
+        post(inspections::draw_page).layer(DefaultBodyLimit::max(upload_limit)),
+    )
+    .route(
+        "/inspections/{id}/sample.xlsx",
+        get(inspections::sample_xlsx),
+    )
+    .route(
+        "/inspections/{id}/results",
+        post(inspections::results_upload).layer(DefaultBodyLimit::max(upload_limit)),
+    )
+    .route(
+        "/inspections/{id}/results/{no}",
+        get(inspections::result_page).post(inspections::result_post),
+    )
+    .route(
+        "/inspections/{id}/estimates",
+        get(inspections::estimates_page),
+    )
+    .route(
+        "/inspections/{id}/findings",
+        get(inspections::findings_page).post(inspections::finding_post),
+    )
+    .route(
+        "/inspections/{id}/ledger.xlsx",
+        get(inspections::ledger_xlsx),
+    )
+    .route("/projects", get(funds::list_page).post(funds::create))
+    .route("/projects/new", get(funds::new_page))
+    .route(
+        "/projects/upload",
+        post(funds::upload).layer(DefaultBodyLimit::max(upload_limit)),
+    )
+    .route("/projects/ledger.xlsx", get(funds::projects_xlsx))
+    .route("/projects/entries.xlsx", get(funds::entries_xlsx))
+    .route("/projects/{id}", get(funds::detail_page))
+    .route(
+        "/projects/{id}/edit",
+        get(funds::edit_page).post(funds::edit),
+    )
+    .route("/projects/{id}/stage", post(funds::set_stage))
+    .route("/projects/{id}/entries", post(funds::add_entry))
+    .route("/projects/{id}/beneficiaries", post(funds::set_benefit))
+    .route(
+        "/projects/{id}/entries.xlsx",
+        get(funds::project_entries_xlsx),
+    )
+    .route("/funds", get(funds::figures))
+    .route("/funds/rule", post(funds::set_rule))
+    .route("/static/app.css", get(app_css))
+}
+
+/// The path of every page route, as [`router`] builds them (`{id}` and the like as
+/// written), for the test that every state-changing page refuses a request without the
+/// CSRF token.
+#[doc(hidden)]
+pub fn page_paths() -> Vec<&'static str> {
+    pages(0).paths
+}
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let upload_limit = state.config.max_upload_bytes;
-    let pages = Router::new()
-        .route("/", get(dashboard::page))
-        .route("/login", get(auth::login_page).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/townships/{township}", get(registry::township_page))
-        .route(
-            "/townships/{township}/villages/{village}",
-            get(registry::village_page),
-        )
-        .route("/households/{household_no}", get(household::page))
-        .route("/search", get(search::page))
-        .route("/problems", get(problems::page))
-        .route("/problems.xlsx", get(problems::xlsx))
-        .route("/versions", get(import::versions_page))
-        .route(
-            "/import",
-            get(import::page)
-                .post(import::upload)
-                .layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/import/jobs/{id}", get(import::job_page))
-        .route(
-            "/import/jobs/{id}/problems.xlsx",
-            get(import::job_problems_xlsx),
-        )
-        .route(
-            "/import/jobs/{id}/problems.csv",
-            get(import::job_problems_csv),
-        )
-        .route("/admin/audit", get(admin::audit_page))
-        .route("/admin/users", get(admin::users_page).post(admin::add_user))
-        .route(
-            "/admin/users/{id}/{change}",
-            post(admin::disable_or_enable_user),
-        )
-        .route("/admin/users/{id}/password", post(admin::reset_password))
-        .route("/tasks", get(tasks::matrix_page))
-        .route("/tasks/six", get(tasks::six_page))
-        .route("/tasks/gaps", get(tasks::gaps_page))
-        .route(
-            "/tasks/plan",
-            post(tasks::plan_upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/tasks/leaders", post(tasks::set_leader))
-        .route("/tasks/escalate", post(tasks::escalate))
-        .route("/tasks/items", get(tasks::items_page).post(tasks::new_item))
-        .route(
-            "/tasks/items/{id}",
-            get(tasks::item_page)
-                .post(tasks::item_step)
-                .layer(DefaultBodyLimit::max(4 * fupin_store::MAX_ATTACHMENT_BYTES)),
-        )
-        .route("/tasks/items/{id}/edit", post(tasks::item_edit))
-        .route("/tasks/attachments/{id}", get(tasks::attachment))
-        .route("/tasks/ledger.xlsx", get(tasks::ledger_xlsx))
-        .route(
-            "/inspections",
-            get(inspections::list_page).post(inspections::create_page),
-        )
-        .route("/inspections/forecast", get(inspections::forecast_page))
-        .route("/inspections/{id}", get(inspections::detail_page))
-        .route(
-            "/inspections/{id}/sample",
-            post(inspections::draw_page).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/inspections/{id}/sample.xlsx",
-            get(inspections::sample_xlsx),
-        )
-        .route(
-            "/inspections/{id}/results",
-            post(inspections::results_upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route(
-            "/inspections/{id}/results/{no}",
-            get(inspections::result_page).post(inspections::result_post),
-        )
-        .route(
-            "/inspections/{id}/estimates",
-            get(inspections::estimates_page),
-        )
-        .route(
-            "/inspections/{id}/findings",
-            get(inspections::findings_page).post(inspections::finding_post),
-        )
-        .route(
-            "/inspections/{id}/ledger.xlsx",
-            get(inspections::ledger_xlsx),
-        )
-        .route("/projects", get(funds::list_page).post(funds::create))
-        .route("/projects/new", get(funds::new_page))
-        .route(
-            "/projects/upload",
-            post(funds::upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/projects/ledger.xlsx", get(funds::projects_xlsx))
-        .route("/projects/entries.xlsx", get(funds::entries_xlsx))
-        .route("/projects/{id}", get(funds::detail_page))
-        .route(
-            "/projects/{id}/edit",
-            get(funds::edit_page).post(funds::edit),
-        )
-        .route("/projects/{id}/stage", post(funds::set_stage))
-        .route("/projects/{id}/entries", post(funds::add_entry))
-        .route("/projects/{id}/beneficiaries", post(funds::set_benefit))
-        .route(
-            "/projects/{id}/entries.xlsx",
-            get(funds::project_entries_xlsx),
-        )
-        .route("/funds", get(funds::figures))
-        .route("/funds/rule", post(funds::set_rule))
-        .route("/static/app.css", get(app_css))
+    let pages = pages(upload_limit)
+        .router
         // Every other body is a form: small (the routes above that take files say theirs).
         .layer(DefaultBodyLimit::max(upload::FORM_LIMIT));
     let api = api::routes(upload_limit)

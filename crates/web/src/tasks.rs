@@ -12,14 +12,14 @@
 //! matrix page; "我的任务" are the plan's tasks whose 责任领导 is that post.
 
 use crate::auth::{PageUser, Viewer};
+use crate::csrf::{CsrfForm, CsrfMultipart, NoFields, Part};
 use crate::error::{Error, PageError};
 use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::NaiveDate;
 use fupin_domain::plan::GapKind;
 use fupin_domain::work_item::{can, can_edit, state_label, WorkAction, WorkState};
@@ -210,7 +210,6 @@ pub async fn matrix_page(
 
 #[derive(Deserialize)]
 pub struct LeaderForm {
-    pub csrf: String,
     pub user_id: i64,
     #[serde(default)]
     pub post: String,
@@ -220,9 +219,8 @@ pub struct LeaderForm {
 pub async fn set_leader(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(f): Form<LeaderForm>,
+    CsrfForm(f): CsrfForm<LeaderForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     v.require_admin()?;
     state
         .store
@@ -290,17 +288,21 @@ impl PlanProblem {
 /// What a plan upload carries.
 #[derive(Default)]
 pub struct PlanUpload {
-    pub csrf: Option<String>,
     pub file_name: String,
     /// The plan file, saved to disk as it arrived (never held whole in memory).
     pub file: Option<crate::upload::Saved>,
     pub facts: fupin_io::plan_file::PlanFacts,
 }
 
-pub async fn read_plan_upload(state: &AppState, mut mp: Multipart) -> Result<PlanUpload, Error> {
+pub async fn read_plan_upload(
+    state: &AppState,
+    mut mp: CsrfMultipart,
+) -> Result<PlanUpload, Error> {
     let mut up = PlanUpload::default();
-    let bad = crate::upload::multipart_error;
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
+    while let Some(part) = mp.next_field().await? {
+        let Part::Field(field) = part else {
+            continue;
+        };
         let name = field.name().unwrap_or_default().to_string();
         if name == "plan" {
             let max = crate::upload::file_limit(state, fupin_io::limits::FileKind::Plan);
@@ -313,7 +315,6 @@ pub async fn read_plan_upload(state: &AppState, mut mp: Multipart) -> Result<Pla
         let text = text.trim().to_string();
         let opt = || Some(text.clone()).filter(|t| !t.is_empty());
         match name.as_str() {
-            "csrf" => up.csrf = Some(text),
             "year" => {
                 up.facts.year =
                     match opt() {
@@ -417,10 +418,9 @@ pub async fn import_plan(
 pub async fn plan_upload(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    mp: Multipart,
+    mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_plan_upload(&state, mp).await?;
-    v.check_csrf(up.csrf.as_deref())?;
     let file_name = up.file_name.clone();
     match import_plan(&state, &v, up).await? {
         PlanImport::Stored { warnings, .. } if warnings.is_empty() => {
@@ -1090,17 +1090,19 @@ pub async fn item_page(
 /// A step read from a form or a multipart upload.
 #[derive(Default)]
 pub struct StepForm {
-    pub csrf: Option<String>,
     pub action: String,
     pub note: String,
     pub percent: Option<i64>,
     pub attachments: Vec<NewAttachment>,
 }
 
-async fn read_step(mut mp: Multipart) -> Result<StepForm, Error> {
+async fn read_step(mut mp: CsrfMultipart) -> Result<StepForm, Error> {
     let mut f = StepForm::default();
     let bad = crate::upload::multipart_error;
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
+    while let Some(part) = mp.next_field().await? {
+        let Part::Field(field) = part else {
+            continue;
+        };
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
             let file_name = field.file_name().unwrap_or_default().to_string();
@@ -1120,7 +1122,6 @@ async fn read_step(mut mp: Multipart) -> Result<StepForm, Error> {
         }
         let text = crate::upload::field_text(field).await?;
         match name.as_str() {
-            "csrf" => f.csrf = Some(text),
             "action" => f.action = text,
             "note" => f.note = text,
             "percent" => {
@@ -1177,10 +1178,9 @@ pub async fn item_step(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    mp: Multipart,
+    mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let f = read_step(mp).await?;
-    v.check_csrf(f.csrf.as_deref())?;
     match take_step(&state, &v, id, f).await {
         Ok(_) => Ok(Redirect::to(&format!("/tasks/items/{id}")).into_response()),
         Err(Error::BadRequest(m)) => {
@@ -1213,7 +1213,6 @@ pub async fn edit_item(
 
 #[derive(Deserialize)]
 pub struct EditForm {
-    pub csrf: String,
     #[serde(default)]
     pub deadline: String,
     #[serde(default)]
@@ -1227,9 +1226,8 @@ pub async fn item_edit(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<i64>,
-    Form(f): Form<EditForm>,
+    CsrfForm(f): CsrfForm<EditForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     let outcome = match parse_deadline(&f.deadline) {
         Ok(deadline) => {
             edit_item(
@@ -1257,7 +1255,6 @@ pub async fn item_edit(
 
 #[derive(Deserialize)]
 pub struct NewItemForm {
-    pub csrf: String,
     pub gap_id: Option<i64>,
     pub task_no: Option<String>,
     #[serde(default)]
@@ -1300,9 +1297,8 @@ pub async fn create_item(
 pub async fn new_item(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(f): Form<NewItemForm>,
+    CsrfForm(f): CsrfForm<NewItemForm>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     let task_no = match f
         .task_no
         .as_deref()
@@ -1331,18 +1327,12 @@ pub async fn new_item(
     Ok(Redirect::to(&format!("/tasks/items/{}", item.id)).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    pub csrf: String,
-}
-
 /// POST /tasks/escalate — escalate every overdue item to its task's leader.
 pub async fn escalate(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Form(f): Form<CsrfForm>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    v.check_csrf(Some(&f.csrf))?;
     let acting = ActingUser {
         user: v.user(),
         post: None,

@@ -3,6 +3,7 @@
 //! with the same sessions, scopes and rules (POSTs carry `X-CSRF-Token`).
 
 use crate::auth::ApiUser;
+use crate::csrf::CsrfMultipart;
 use crate::error::{ApiError, Error};
 use crate::tasks::{self, item_scope, GapsQuery, ItemsQuery, StepForm};
 use crate::AppState;
@@ -114,7 +115,7 @@ async fn import_plan(
     headers: HeaderMap,
     mp: Multipart,
 ) -> ApiResult {
-    v.check_csrf_header(&headers)?;
+    let mp = CsrfMultipart::by_header(&v, &headers, mp)?;
     let up = tasks::read_plan_upload(&state, mp).await?;
     match tasks::import_plan(&state, &v, up).await? {
         tasks::PlanImport::Stored { revision, warnings } => Ok((
@@ -244,7 +245,6 @@ async fn step(
         &v,
         id,
         StepForm {
-            csrf: None,
             action: b.action,
             note: b.note,
             percent: b.percent,

@@ -13,6 +13,8 @@ mod accounts;
 mod auth;
 #[path = "web/bodies.rs"]
 mod bodies;
+#[path = "web/csrf.rs"]
+mod csrf;
 #[path = "web/errors.rs"]
 mod errors;
 #[path = "web/figures.rs"]
