@@ -14,6 +14,7 @@ pub mod funds;
 pub mod gap;
 pub mod household;
 pub mod id_number;
+pub mod income;
 pub mod money;
 pub mod plan;
 pub mod problem;
