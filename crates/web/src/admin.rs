@@ -65,7 +65,9 @@ pub fn action_label(action: &str) -> &str {
 }
 
 fn json_text(v: &Option<serde_json::Value>) -> String {
-    v.as_ref().map(|v| v.to_string()).unwrap_or_default()
+    v.as_ref()
+        .map(std::string::ToString::to_string)
+        .unwrap_or_default()
 }
 
 impl AuditLine {

@@ -452,8 +452,7 @@ fn explain_path(rest: &str) -> (Option<String>, String) {
         };
         let name = key
             .as_ref()
-            .map(|k| format!("路径参数「{k}」"))
-            .unwrap_or_else(|| "路径中的参数".into());
+            .map_or_else(|| "路径中的参数".into(), |k| format!("路径参数「{k}」"));
         return (
             key.clone(),
             format!("{name}的值「{value}」无效：应为{}", kind_zh(ty)),

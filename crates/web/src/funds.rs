@@ -471,8 +471,7 @@ async fn project_page(
             place: place(&x.township, &x.village),
             task: x
                 .task_no
-                .map(|n| format!("{}年 序号{n}", x.year))
-                .unwrap_or_else(|| "—".into()),
+                .map_or_else(|| "—".into(), |n| format!("{}年 序号{n}", x.year)),
             unit: x.unit.clone(),
             stage: x.stage.chinese(),
             revision: p.revision,

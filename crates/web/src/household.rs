@@ -93,7 +93,7 @@ pub fn criteria(d: &HouseholdDetail, line: Option<Fen>) -> Vec<CriterionLine> {
                     Criterion::Medical => "全部成员参加基本医疗保险或为现役军人".into(),
                     Criterion::Housing => format!(
                         "住房安全等级 {}，危房改造「{}」，易地扶贫搬迁「{}」",
-                        label(v.housing_grade, |g| g.label()),
+                        label(v.housing_grade, fupin_domain::values::HousingGrade::label),
                         v.renovation.value().unwrap_or(Renovation::None).label(),
                         v.relocation.value().unwrap_or(Relocation::No).label()
                     ),
@@ -243,14 +243,38 @@ pub async fn page(
         .collect();
     let vals = &d.values;
     let facts = vec![
-        ("脱贫属性", label(vals.status, |s| s.label())),
-        ("贫困户属性", label(vals.household_type, |s| s.label())),
-        ("主要致贫原因", label(vals.main_cause, |s| s.label())),
+        (
+            "脱贫属性",
+            label(vals.status, fupin_domain::values::PovertyStatus::label),
+        ),
+        (
+            "贫困户属性",
+            label(
+                vals.household_type,
+                fupin_domain::values::HouseholdType::label,
+            ),
+        ),
+        (
+            "主要致贫原因",
+            label(vals.main_cause, fupin_domain::values::MainCause::label),
+        ),
         ("不愁吃", flag(vals.food_secure).into()),
         ("不愁穿", flag(vals.clothing_secure).into()),
-        ("住房安全等级", label(vals.housing_grade, |s| s.label())),
-        ("危房改造状态", label(vals.renovation, |s| s.label())),
-        ("易地扶贫搬迁", label(vals.relocation, |s| s.label())),
+        (
+            "住房安全等级",
+            label(
+                vals.housing_grade,
+                fupin_domain::values::HousingGrade::label,
+            ),
+        ),
+        (
+            "危房改造状态",
+            label(vals.renovation, fupin_domain::values::Renovation::label),
+        ),
+        (
+            "易地扶贫搬迁",
+            label(vals.relocation, fupin_domain::values::Relocation::label),
+        ),
         ("饮水安全", flag(vals.safe_water).into()),
         ("首行行号", d.first_line.to_string()),
     ];
@@ -279,7 +303,9 @@ pub async fn page(
                 relation: if x.is_head { "户主" } else { "成员" },
                 sex: x.sex.map_or("—", |s| s.label()),
                 birth: x.birth.map_or("—".into(), |b| b.to_string()),
-                schooling: x.schooling.map_or("—".into(), |s| s.label()),
+                schooling: x
+                    .schooling
+                    .map_or("—".into(), fupin_domain::values::Schooling::label),
                 health: x.health.map_or("—", |s| s.label()),
                 labor: x.labor.map_or("—", |s| s.label()),
                 medical_insurance: view::yes_no(x.medical_insurance),

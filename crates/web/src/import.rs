@@ -271,7 +271,9 @@ pub struct RunningImports(Arc<Mutex<HashMap<JobId, Arc<ImportProgress>>>>);
 
 impl RunningImports {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Arc<ImportProgress>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The live percentage of a job this process runs.
@@ -324,7 +326,7 @@ async fn tick(
     progress: Arc<ImportProgress>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let sqlite = row.store.backend() == "sqlite";
+    let write_locked = row.store.import_holds_write_lock();
     let mut written = 0;
     loop {
         tokio::select! {
@@ -334,7 +336,7 @@ async fn tick(
         let percent = progress.percent();
         // SQLite's write lock is the import's until it commits: waiting for it would only
         // hold a connection (the page shows the live figure of this process meanwhile).
-        if percent == written || (sqlite && progress.storing()) {
+        if percent == written || (write_locked && progress.storing()) {
             continue;
         }
         match row.write(|p| p["progress"] = json!(percent)).await {
@@ -545,8 +547,7 @@ pub async fn start_upload(
     let year: i32 = r
         .year
         .as_deref()
-        .map(str::trim)
-        .unwrap_or("")
+        .map_or("", str::trim)
         .parse()
         .ok()
         .filter(|y| (2000..=2100).contains(y))
@@ -660,13 +661,13 @@ pub fn heartbeat_every(lease: Duration) -> Duration {
 /// row cannot be written: the import renews the lease as it commits instead.
 async fn keep_lease(state: &AppState, id: JobId, folder: &FsPath, progress: &ImportProgress) {
     let lease = state.config.job_lease;
-    let sqlite = state.store.backend() == "sqlite";
+    let write_locked = state.store.import_holds_write_lock();
     let mut tick = tokio::time::interval(heartbeat_every(lease));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         touch(folder);
-        if sqlite && progress.storing() {
+        if write_locked && progress.storing() {
             continue;
         }
         match state
@@ -729,7 +730,10 @@ impl UploadFolder {
         if let Some(p) = &self.configured {
             return Ok(p.clone());
         }
-        let mut own = self.own.lock().unwrap_or_else(|p| p.into_inner());
+        let mut own = self
+            .own
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if own.is_none() {
             *own = Some(private_dir_builder().prefix("fupin-uploads-").tempdir()?);
         }
@@ -1338,10 +1342,7 @@ pub fn api_result(id: JobId, result: &Value) -> Value {
         }
     }
     if result["outcome"] == "rejected" {
-        let all = result["problems"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let all = result["problems"].as_array().map_or(&[][..], Vec::as_slice);
         let kept: Vec<Value> = all.iter().take(JOB_PROBLEMS_KEPT).cloned().collect();
         if !out.contains_key("by_code") {
             let mut by_code = std::collections::BTreeMap::<String, u64>::new();
@@ -1376,7 +1377,7 @@ mod tests {
             std::fs::File::open(p)
                 .unwrap()
                 .set_modified(hour_ago)
-                .unwrap()
+                .unwrap();
         };
         let mut made = Vec::new();
         for name in [

@@ -1228,7 +1228,7 @@ pub fn proposals(id: i64, rows: &[SampleRow], recorded: &[FindingRow]) -> Vec<Pr
             );
             match &h.household_id {
                 Some(no) if h.group.is_registered() => {
-                    url.push_str(&format!("&household_no={}", view::enc(no)))
+                    url.push_str(&format!("&household_no={}", view::enc(no)));
                 }
                 _ => url.push_str(&format!(
                     "&township={}&village={}",

@@ -348,7 +348,7 @@ pub async fn start(state: &AppState) {
 async fn drop_orphan_staging(state: &AppState) {
     match state.store.drop_orphan_staging(false).await {
         Ok(Some(n)) if n > 0 => {
-            tracing::warn!("dropped {n} staging tables left by imports that were killed")
+            tracing::warn!("dropped {n} staging tables left by imports that were killed");
         }
         Ok(_) => {}
         Err(e) => tracing::warn!("staging tables of killed imports not dropped: {e}"),

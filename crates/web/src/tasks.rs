@@ -86,8 +86,7 @@ impl PlanHead {
             declared: p
                 .plan
                 .declared_tasks
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "—".into()),
+                .map_or_else(|| "—".into(), |n| n.to_string()),
             listed: p.plan.tasks.len(),
             file_name: p.revision.file_name.clone(),
             imported_at: view::time(p.revision.imported_at),
@@ -768,10 +767,7 @@ impl ItemLine {
                 (Some(t), Some(v)) => format!("{t} {v}"),
                 _ => "全县".into(),
             },
-            deadline: i
-                .deadline
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "—".into()),
+            deadline: i.deadline.map_or_else(|| "—".into(), |d| d.to_string()),
             state: state_label(i.state, i.deadline, today),
             state_word: i.state.word(),
             overdue: i.overdue(today),

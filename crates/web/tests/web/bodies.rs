@@ -26,7 +26,7 @@ where
         max_upload_bytes: UPLOAD_LIMIT,
         ..test_config()
     };
-    fupin_test_support::on_sqlite(|store| App::new(store, config), test).await
+    fupin_test_support::on_sqlite(|store| App::new(store, config), test).await;
 }
 
 /// What is left in the upload folder.

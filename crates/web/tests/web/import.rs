@@ -179,7 +179,7 @@ fn members_with_bad_ids(n: usize) -> Vec<u8> {
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     let mut out = format!("{header}\n");
     for i in 0..n {
-        let mut row: Vec<String> = first.iter().map(|c| c.to_string()).collect();
+        let mut row: Vec<String> = first.iter().map(std::string::ToString::to_string).collect();
         row[0] = format!("1409300{i:06}");
         row[4] = if i == 0 {
             "=1+1".into()
@@ -410,7 +410,7 @@ pub fn xlsx_rows(bytes: &[u8]) -> Vec<String> {
                 );
             }
             r.iter()
-                .map(|c| c.to_string())
+                .map(std::string::ToString::to_string)
                 .collect::<Vec<_>>()
                 .join("\t")
         })
@@ -497,7 +497,7 @@ async fn a_file_with_errors_is_refused_whole_and_every_problem_listed(app: App) 
     };
     match fupin_web::import::check_files(&m, None, 2018, None, &fupin_io::Limits::default()) {
         fupin_web::import::Checked::Rejected { problems, .. } => {
-            assert_eq!(problems.len(), expected.len())
+            assert_eq!(problems.len(), expected.len());
         }
         _ => panic!("the golden register has errors"),
     }

@@ -666,7 +666,7 @@ fn revealed(text: &str) -> std::collections::BTreeSet<String> {
     ]
     .iter()
     .filter(|n| text.contains(**n))
-    .map(|n| n.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
     let b = text.as_bytes();
     let mut i = 0;

@@ -67,7 +67,7 @@ fn departures(v: &Value, schema: &Value, doc: &Value, at: &str, out: &mut Vec<St
                     (Some(s), _) => departures(x, s, doc, &here, out),
                     (None, Some(s)) if s.is_object() => departures(x, s, doc, &here, out),
                     (None, _) if schema.get("properties").is_some() => {
-                        out.push(format!("{here}: not in the document"))
+                        out.push(format!("{here}: not in the document"));
                     }
                     _ => {}
                 }

@@ -106,7 +106,7 @@ where
     F: FnOnce(App) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    fupin_test_support::on_sqlite(|store| App::new(store, test_config()), test).await
+    fupin_test_support::on_sqlite(|store| App::new(store, test_config()), test).await;
 }
 
 /// Run a test on a fresh PostgreSQL database, or say once that it is skipped.
@@ -115,7 +115,8 @@ where
     F: FnOnce(App) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    fupin_test_support::on_postgres("fupin-web", |store| App::new(store, test_config()), test).await
+    fupin_test_support::on_postgres("fupin-web", |store| App::new(store, test_config()), test)
+        .await;
 }
 
 /// Each test once on SQLite and once on PostgreSQL.
