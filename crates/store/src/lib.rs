@@ -2,12 +2,14 @@
 //! (several `fupin serve` processes sharing one database).
 //!
 //! The store is an enum over two concrete pools, not sqlx's `Any` driver, which loses
-//! types. Each method is written once: the `on_pool!` macro expands its body for each pool, so the
-//! SQL is the same text on both backends wherever the two dialects agree (`$1`
-//! placeholders, `RETURNING`, `ON CONFLICT`, row-value comparisons). Where they differ —
-//! bulk load (COPY against batched INSERTs), `FOR UPDATE SKIP LOCKED`, how a write
-//! transaction begins — the two paths sit side by side. Each backend has its own
-//! migration folder (`migrations/sqlite`, `migrations/postgres`).
+//! types. Each area (`accounts/`, `funds/`, `import/`, `inspection/`, `work/`, …) is
+//! written once, as ordinary functions generic over `DB: backend::Backend`: the SQL is the
+//! same text on both databases wherever the two dialects agree (`$1` placeholders,
+//! `RETURNING`, `ON CONFLICT`, row-value comparisons), and where they differ — bulk load
+//! (COPY against batched INSERTs), row locks, advisory locks, how a write transaction
+//! begins — the difference is a named item of the `Backend` trait. A public `Store` method
+//! is one line: `on_pool!` calls the area's function with the concrete pool. Each backend
+//! has its own migration folder (`migrations/sqlite`, `migrations/postgres`).
 //!
 //! What the store holds:
 //! - register versions ([`Store::import_register`]): households, members, the engine's
