@@ -31,6 +31,9 @@ pub(crate) trait Backend: sqlx::Database<Connection: Run> {
     /// ` FOR UPDATE` on PostgreSQL; nothing on SQLite, where a write transaction already
     /// holds the whole database ([`Backend::begin_write`]).
     const FOR_UPDATE: &'static str;
+    /// [`Backend::FOR_UPDATE`] that passes over rows another transaction holds (a job
+    /// queue's `SKIP LOCKED`: takers do not wait for each other).
+    const FOR_UPDATE_SKIP_LOCKED: &'static str;
     /// What an INSERT says before `VALUES` to give an identity column its value
     /// (PostgreSQL's `OVERRIDING SYSTEM VALUE`; nothing on SQLite).
     const OVERRIDING_SYSTEM_VALUE: &'static str;
@@ -147,6 +150,7 @@ pub(crate) trait Backend: sqlx::Database<Connection: Run> {
 
 impl Backend for Sqlite {
     const FOR_UPDATE: &'static str = "";
+    const FOR_UPDATE_SKIP_LOCKED: &'static str = "";
     const OVERRIDING_SYSTEM_VALUE: &'static str = "";
 
     async fn begin_write(pool: &Pool<Sqlite>) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
@@ -229,6 +233,7 @@ impl Backend for Sqlite {
 
 impl Backend for Postgres {
     const FOR_UPDATE: &'static str = " FOR UPDATE";
+    const FOR_UPDATE_SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const OVERRIDING_SYSTEM_VALUE: &'static str = " OVERRIDING SYSTEM VALUE";
 
     async fn begin_write(

@@ -20,12 +20,14 @@
 
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
+use crate::backend::{sql, Backend};
 use crate::rows::{BeginWrite, Get};
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sqlx::types::Json;
+use sqlx::Pool;
 use std::time::Duration;
 
 pub type JobId = i64;
@@ -247,40 +249,7 @@ impl Store {
     /// of [`JOB_LEASE`]. Two takers, in one process or several, never get the same job.
     /// Audited (`take_job`).
     pub async fn take_job(&self, taker: &str) -> Result<Option<Job>> {
-        // PostgreSQL: takers skip the rows others have locked instead of waiting. SQLite:
-        // the transaction holds the single write lock from its start.
-        let lock = match self {
-            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Store::Sqlite(_) => "",
-        };
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', taken_by = $1, taken_at = $2, \
-             attempts = attempts + 1, lease_until = $3 \
-             WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id \
-                         LIMIT 1{lock}) RETURNING {JOB_COLUMNS}"
-        );
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let row = sqlx::query(&sql)
-                .bind(taker)
-                .bind(now())
-                .bind(lease_end(JOB_LEASE))
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = row else {
-                return Ok(None);
-            };
-            let taken = job(&row)?;
-            let before = Job {
-                attempts: taken.attempts - 1,
-                taken_by: None,
-                taken_at: None,
-                ..before_update(&taken, JobState::Queued)
-            };
-            tx.audit(record("take_job", Some(&before), &taken)).await?;
-            tx.commit().await?;
-            Some(taken)
-        }))
+        on_pool!(self, pool => take(pool, taker).await)
     }
 
     /// Replace the payload of a running job: its progress, then its result. False if the
@@ -381,36 +350,7 @@ impl Store {
     /// another process fails it), so a live job is never failed and a dead one is failed
     /// once. False if it was not. Audited (`expire_job`, in the name of who asked).
     pub async fn fail_expired_job(&self, id: JobId, error: &str) -> Result<bool> {
-        let lock = match self {
-            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Store::Sqlite(_) => "",
-        };
-        let sql = format!(
-            "UPDATE jobs SET state = 'failed', finished_at = $1, error = $2 \
-             WHERE id = (SELECT id FROM jobs WHERE id = $3 AND {EXPIRED}{lock}) \
-             RETURNING {JOB_COLUMNS}"
-        );
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let row = sqlx::query(&sql)
-                .bind(now())
-                .bind(error)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = row else {
-                return Ok(false);
-            };
-            let failed = job(&row)?;
-            let before = Job {
-                error: None,
-                finished_at: None,
-                ..before_update(&failed, JobState::Running)
-            };
-            tx.audit(record("expire_job", Some(&before), &failed)).await?;
-            tx.commit().await?;
-            true
-        }))
+        on_pool!(self, pool => fail_expired(pool, id, error).await)
     }
 
     /// Fail every running job whose lease has passed ([`Store::fail_expired_job`]), but
@@ -501,4 +441,67 @@ impl Store {
             }
         }))
     }
+}
+
+/// [`Store::take_job`]. PostgreSQL: takers skip the rows others have locked instead of
+/// waiting. SQLite: the transaction holds the single write lock from its start.
+async fn take<DB: Backend>(pool: &Pool<DB>, taker: &str) -> Result<Option<Job>> {
+    let text = format!(
+        "UPDATE jobs SET state = 'running', taken_by = $1, taken_at = $2, \
+         attempts = attempts + 1, lease_until = $3 \
+         WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id \
+                     LIMIT 1{}) RETURNING {JOB_COLUMNS}",
+        DB::FOR_UPDATE_SKIP_LOCKED
+    );
+    let mut tx = DB::begin_write(pool).await?;
+    let row = sql(&text)
+        .bind(taker)
+        .bind(now())
+        .bind(lease_end(JOB_LEASE))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let taken = job(&row)?;
+    let before = Job {
+        attempts: taken.attempts - 1,
+        taken_by: None,
+        taken_at: None,
+        ..before_update(&taken, JobState::Queued)
+    };
+    tx.audit(record("take_job", Some(&before), &taken)).await?;
+    tx.commit().await?;
+    Ok(Some(taken))
+}
+
+/// [`Store::fail_expired_job`]: one conditional UPDATE, of the row locked
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL.
+async fn fail_expired<DB: Backend>(pool: &Pool<DB>, id: JobId, error: &str) -> Result<bool> {
+    let text = format!(
+        "UPDATE jobs SET state = 'failed', finished_at = $1, error = $2 \
+         WHERE id = (SELECT id FROM jobs WHERE id = $3 AND {EXPIRED}{}) \
+         RETURNING {JOB_COLUMNS}",
+        DB::FOR_UPDATE_SKIP_LOCKED
+    );
+    let mut tx = DB::begin_write(pool).await?;
+    let row = sql(&text)
+        .bind(now())
+        .bind(error)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let failed = job(&row)?;
+    let before = Job {
+        error: None,
+        finished_at: None,
+        ..before_update(&failed, JobState::Running)
+    };
+    tx.audit(record("expire_job", Some(&before), &failed))
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
