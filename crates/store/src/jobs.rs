@@ -20,7 +20,7 @@
 
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
-use crate::backend::{sql, Backend};
+use crate::backend::{sql, Backend, Sql};
 use crate::rows::{BeginWrite, Get};
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -275,32 +275,16 @@ impl Store {
         } else {
             JobState::Done
         };
-        let sql = format!(
+        let text = format!(
             "UPDATE jobs SET state = $1, finished_at = $2, error = $3 \
              WHERE id = $4 AND state = 'running' RETURNING {JOB_COLUMNS}"
         );
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let row = sqlx::query(&sql)
-                .bind(state.word())
-                .bind(now())
-                .bind(error)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = row else {
-                return Ok(false);
-            };
-            let finished = job(&row)?;
-            let before = Job {
-                error: None,
-                finished_at: None,
-                ..before_update(&finished, JobState::Running)
-            };
-            tx.audit(record("finish_job", Some(&before), &finished)).await?;
-            tx.commit().await?;
-            true
-        }))
+        let update = sql(&text)
+            .bind(state.word())
+            .bind(now())
+            .bind(error)
+            .bind(id);
+        on_pool!(self, pool => end_running(pool, update, "finish_job").await)
     }
 
     /// Renew the lease of a job `taker` runs, to `lease` from now. False if the job is
@@ -484,24 +468,24 @@ async fn fail_expired<DB: Backend>(pool: &Pool<DB>, id: JobId, error: &str) -> R
          RETURNING {JOB_COLUMNS}",
         DB::FOR_UPDATE_SKIP_LOCKED
     );
+    let update = sql(&text).bind(now()).bind(error).bind(id);
+    end_running(pool, update, "expire_job").await
+}
+
+/// Run `update` (an UPDATE of one running job that ends it, RETURNING its columns) in a
+/// write transaction, audited as `action`; false if it changed no row.
+async fn end_running<DB: Backend>(pool: &Pool<DB>, update: Sql<'_>, action: &str) -> Result<bool> {
     let mut tx = DB::begin_write(pool).await?;
-    let row = sql(&text)
-        .bind(now())
-        .bind(error)
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(row) = row else {
+    let Some(row) = update.fetch_optional(&mut *tx).await? else {
         return Ok(false);
     };
-    let failed = job(&row)?;
+    let ended = job(&row)?;
     let before = Job {
         error: None,
         finished_at: None,
-        ..before_update(&failed, JobState::Running)
+        ..before_update(&ended, JobState::Running)
     };
-    tx.audit(record("expire_job", Some(&before), &failed))
-        .await?;
+    tx.audit(record(action, Some(&before), &ended)).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -2,7 +2,7 @@
 //! kind recorded by hand or from a file, the benefits read by household and by project,
 //! and the households whose declared income does not account for them.
 
-use super::rows::{benefit_row, bind_all, project_scope, BENEFIT_SELECT};
+use super::rows::{benefit_row, bind_all, project_scope, unknown_project, BENEFIT_SELECT};
 use super::{FundRefusal, ProjectId};
 use crate::accounts::User;
 use crate::audit::{Audit, Record};
@@ -179,16 +179,12 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
                 (r.int("id")?, r.text("township")?)
             }
             _ => {
-                problems.push(Problem::new(
+                problems.push(unknown_project(
                     &file,
                     row.line,
-                    "项目名称",
-                    ProblemCode::F510,
-                    format!(
-                        "项目库中没有{}年度「{}」，或您无权登记它的带贫户（指挥部可登记所有项目，实施单位只能登记本单位的项目）",
-                        row.year, row.project
-                    ),
-                    row.project.as_str(),
+                    row.year,
+                    &row.project,
+                    "带贫户",
                 ));
                 continue;
             }

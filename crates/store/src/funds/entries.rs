@@ -5,7 +5,7 @@
 //! chain ([`Append`]); each is audited.
 
 use super::projects::budget;
-use super::rows::{bind_all, entry_json, entry_row, project_scope, ENTRY_SELECT};
+use super::rows::{bind_all, entry_json, entry_row, project_scope, unknown_project, ENTRY_SELECT};
 use super::{FundEntry, FundRefusal, NewFundEntry, ProjectId};
 use crate::accounts::User;
 use crate::audit::{Audit, Record};
@@ -223,16 +223,12 @@ pub(super) async fn import_disbursements<DB: Backend>(
             ledgers.insert(key.clone(), found);
         }
         let Some(Some((id, budget, ledger))) = ledgers.get_mut(&key) else {
-            problems.push(Problem::new(
+            problems.push(unknown_project(
                 &file,
                 row.line,
-                "项目名称",
-                ProblemCode::F510,
-                format!(
-                    "项目库中没有{}年度「{}」，或您无权登记它的资金拨付（指挥部可登记所有项目，实施单位只能登记本单位的项目）",
-                    row.year, row.project
-                ),
-                row.project.as_str(),
+                row.year,
+                &row.project,
+                "资金拨付",
             ));
             continue;
         };
