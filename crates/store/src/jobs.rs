@@ -13,20 +13,19 @@
 //! process marks the job failed ([`Store::fail_expired_jobs`]): the database is the judge,
 //! by a conditional UPDATE (on PostgreSQL of rows locked `FOR UPDATE SKIP LOCKED`), so two
 //! processes never both fail one job and a job whose lease was renewed is never failed.
-//! state change and writes no audit row (a progress bar would flood the log). Nor are
-//! its files ([`Store::put_job_file`]): a part of its result too large for the payload
-//! (the full problem list of a rejected import), written while it runs, at most
-//! [`MAX_JOB_FILE_BYTES`] each.
+//!
+//! A job's files ([`Store::put_job_file`]) are not audited either: a part of its result
+//! too large for the payload (the full problem list of a rejected import), written while
+//! it runs, at most [`MAX_JOB_FILE_BYTES`] each.
 
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend, Sql};
-use crate::rows::{BeginWrite, Get};
+use crate::rows::Get;
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
-use sqlx::types::Json;
 use sqlx::Pool;
 use std::time::Duration;
 
@@ -190,7 +189,7 @@ impl Store {
         payload: &Value,
         by: Option<UserId>,
     ) -> Result<JobId> {
-        self.insert_job(kind, payload, None, by).await
+        on_pool!(self, pool => insert(pool, kind, payload, None, by).await)
     }
 
     /// A job that `taker` runs itself, at once: it is created `running`, never queued
@@ -203,46 +202,7 @@ impl Store {
         taker: &str,
         by: Option<UserId>,
     ) -> Result<JobId> {
-        self.insert_job(kind, payload, Some(taker), by).await
-    }
-
-    async fn insert_job(
-        &self,
-        kind: &str,
-        payload: &Value,
-        taker: Option<&str>,
-        by: Option<UserId>,
-    ) -> Result<JobId> {
-        let at = now();
-        let sql = format!(
-            "INSERT INTO jobs (kind, payload, state, attempts, created_at, requested_by, \
-             taken_by, taken_at, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             RETURNING {JOB_COLUMNS}"
-        );
-        let lease = taker.map(|_| lease_end(JOB_LEASE));
-        let (state, attempts, action) = match taker {
-            Some(_) => (JobState::Running, 1i64, "start_job"),
-            None => (JobState::Queued, 0, "enqueue_job"),
-        };
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let r = sqlx::query(&sql)
-                .bind(kind)
-                .bind(Json(payload))
-                .bind(state.word())
-                .bind(attempts)
-                .bind(at)
-                .bind(by)
-                .bind(taker)
-                .bind(taker.map(|_| at))
-                .bind(lease)
-                .fetch_one(&mut *tx)
-                .await?;
-            let created = job(&r)?;
-            tx.audit(record(action, None, &created)).await?;
-            tx.commit().await?;
-            created.id
-        }))
+        on_pool!(self, pool => insert(pool, kind, payload, Some(taker), by).await)
     }
 
     /// Take the oldest queued job, if any, for `taker`: it becomes `running`, with a lease
@@ -255,36 +215,13 @@ impl Store {
     /// Replace the payload of a running job: its progress, then its result. False if the
     /// job is not running. Not audited: the state does not change.
     pub async fn update_job_payload(&self, id: JobId, payload: &Value) -> Result<bool> {
-        let sql = "UPDATE jobs SET payload = $1 WHERE id = $2 AND state = 'running'";
-        Ok(on_pool!(self, pool => {
-            sqlx::query(sql)
-                .bind(Json(payload))
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        on_pool!(self, pool => update_payload(pool, id, payload).await)
     }
 
     /// Mark a running job done (`error` None) or failed. False if it was not running.
     /// Audited (`finish_job`).
     pub async fn finish_job(&self, id: JobId, error: Option<&str>) -> Result<bool> {
-        let state = if error.is_some() {
-            JobState::Failed
-        } else {
-            JobState::Done
-        };
-        let text = format!(
-            "UPDATE jobs SET state = $1, finished_at = $2, error = $3 \
-             WHERE id = $4 AND state = 'running' RETURNING {JOB_COLUMNS}"
-        );
-        let update = sql(&text)
-            .bind(state.word())
-            .bind(now())
-            .bind(error)
-            .bind(id);
-        on_pool!(self, pool => end_running(pool, update, "finish_job").await)
+        on_pool!(self, pool => finish(pool, id, error).await)
     }
 
     /// Renew the lease of a job `taker` runs, to `lease` from now. False if the job is
@@ -292,40 +229,18 @@ impl Store {
     /// had passed): the taker should then stop, as nothing it does will count. Not
     /// audited: the state does not change.
     pub async fn renew_job_lease(&self, id: JobId, taker: &str, lease: Duration) -> Result<bool> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query(RENEW_LEASE)
-                .bind(lease_end(lease))
-                .bind(id)
-                .bind(taker)
-                .execute(pool)
-                .await?
-                .rows_affected()
-                == 1
-        }))
+        on_pool!(self, pool => renew_lease(pool, id, taker, lease).await)
     }
 
     /// When the lease of a job ends (None: a job not running, or from before leases).
     pub async fn job_lease(&self, id: JobId) -> Result<Option<DateTime<Utc>>> {
-        let sql = "SELECT lease_until FROM jobs WHERE id = $1 AND state = 'running'";
-        Ok(on_pool!(self, pool => {
-            let row = sqlx::query(sql).bind(id).fetch_optional(pool).await?;
-            match row {
-                Some(r) => r.opt_time("lease_until")?,
-                None => None,
-            }
-        }))
+        on_pool!(self, pool => lease_of(pool, id).await)
     }
 
     /// The running jobs whose lease has passed, oldest first: (id, kind). A read: it
     /// takes no lock (on SQLite it does not wait for an import's write lock).
     pub async fn expired_jobs(&self) -> Result<Vec<(JobId, String)>> {
-        let sql = format!("SELECT id, kind FROM jobs WHERE {EXPIRED} ORDER BY id");
-        Ok(on_pool!(self, pool => {
-            let rows = sqlx::query(&sql).bind(now()).fetch_all(pool).await?;
-            rows.iter()
-                .map(|r| Ok((r.int("id")?, r.text("kind")?)))
-                .collect::<Result<Vec<_>>>()?
-        }))
+        on_pool!(self, pool => expired(pool).await)
     }
 
     /// Mark job `id` failed with `error` if it is running and its lease has passed: its
@@ -357,11 +272,7 @@ impl Store {
 
     /// A job by id.
     pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
-        Ok(on_pool!(self, pool => {
-            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await?;
-            row.map(|r| job(&r)).transpose()?
-        }))
+        on_pool!(self, pool => by_id(pool, id).await)
     }
 
     /// Keep a file with a running job's result (its name unique within the job; a second
@@ -380,50 +291,186 @@ impl Store {
                 data.len()
             )));
         }
-        let running = "SELECT state FROM jobs WHERE id = $1";
-        let delete = "DELETE FROM job_files WHERE job_id = $1 AND name = $2";
-        let insert = "INSERT INTO job_files (job_id, name, content_type, size, data) \
-                      VALUES ($1, $2, $3, $4, $5)";
-        Ok(on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let state: Option<String> = sqlx::query_scalar(running)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if state.as_deref() != Some(JobState::Running.word()) {
-                return Ok(false);
-            }
-            sqlx::query(delete).bind(id).bind(name).execute(&mut *tx).await?;
-            sqlx::query(insert)
-                .bind(id)
-                .bind(name)
-                .bind(content_type)
-                .bind(data.len() as i64)
-                .bind(data)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            true
-        }))
+        on_pool!(self, pool => put_file(pool, id, name, content_type, data).await)
     }
 
     /// A file of a job, by name.
     pub async fn job_file(&self, id: JobId, name: &str) -> Result<Option<JobFile>> {
-        let sql = "SELECT name, content_type, data FROM job_files WHERE job_id = $1 AND name = $2";
-        Ok(on_pool!(self, pool => {
-            let row = sqlx::query(sql).bind(id).bind(name).fetch_optional(pool).await?;
-            match row {
-                Some(r) => {
-                    use sqlx::Row;
-                    Some(JobFile {
-                        name: r.text("name")?,
-                        content_type: r.text("content_type")?,
-                        data: r.try_get("data")?,
-                    })
-                }
-                None => None,
-            }
-        }))
+        on_pool!(self, pool => file(pool, id, name).await)
+    }
+}
+
+/// [`Store::enqueue_job`] (`taker` None) and [`Store::start_job`]: insert the job and
+/// audit it, in one write transaction.
+async fn insert<DB: Backend>(
+    pool: &Pool<DB>,
+    kind: &str,
+    payload: &Value,
+    taker: Option<&str>,
+    by: Option<UserId>,
+) -> Result<JobId> {
+    let at = now();
+    let text = format!(
+        "INSERT INTO jobs (kind, payload, state, attempts, created_at, requested_by, \
+         taken_by, taken_at, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING {JOB_COLUMNS}"
+    );
+    let lease = taker.map(|_| lease_end(JOB_LEASE));
+    let (state, attempts, action) = match taker {
+        Some(_) => (JobState::Running, 1i64, "start_job"),
+        None => (JobState::Queued, 0, "enqueue_job"),
+    };
+    let mut tx = DB::begin_write(pool).await?;
+    let r = sql(&text)
+        .bind(kind)
+        .bind(payload)
+        .bind(state.word())
+        .bind(attempts)
+        .bind(at)
+        .bind(by)
+        .bind(taker)
+        .bind(taker.map(|_| at))
+        .bind(lease)
+        .fetch_one(&mut *tx)
+        .await?;
+    let created = job(&r)?;
+    tx.audit(record(action, None, &created)).await?;
+    tx.commit().await?;
+    Ok(created.id)
+}
+
+/// [`Store::update_job_payload`].
+async fn update_payload<DB: Backend>(pool: &Pool<DB>, id: JobId, payload: &Value) -> Result<bool> {
+    let done = sql("UPDATE jobs SET payload = $1 WHERE id = $2 AND state = 'running'")
+        .bind(payload)
+        .bind(id)
+        .execute(&mut *pool.acquire().await?)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// [`Store::finish_job`].
+async fn finish<DB: Backend>(pool: &Pool<DB>, id: JobId, error: Option<&str>) -> Result<bool> {
+    let state = if error.is_some() {
+        JobState::Failed
+    } else {
+        JobState::Done
+    };
+    let text = format!(
+        "UPDATE jobs SET state = $1, finished_at = $2, error = $3 \
+         WHERE id = $4 AND state = 'running' RETURNING {JOB_COLUMNS}"
+    );
+    let update = sql(&text)
+        .bind(state.word())
+        .bind(now())
+        .bind(error)
+        .bind(id);
+    end_running(pool, update, "finish_job").await
+}
+
+/// [`Store::renew_job_lease`].
+async fn renew_lease<DB: Backend>(
+    pool: &Pool<DB>,
+    id: JobId,
+    taker: &str,
+    lease: Duration,
+) -> Result<bool> {
+    let done = sql(RENEW_LEASE)
+        .bind(lease_end(lease))
+        .bind(id)
+        .bind(taker)
+        .execute(&mut *pool.acquire().await?)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// [`Store::job_lease`].
+async fn lease_of<DB: Backend>(pool: &Pool<DB>, id: JobId) -> Result<Option<DateTime<Utc>>> {
+    let row = sql("SELECT lease_until FROM jobs WHERE id = $1 AND state = 'running'")
+        .bind(id)
+        .fetch_optional(&mut *pool.acquire().await?)
+        .await?;
+    match row {
+        Some(r) => Ok(r.opt_time("lease_until")?),
+        None => Ok(None),
+    }
+}
+
+/// [`Store::expired_jobs`].
+async fn expired<DB: Backend>(pool: &Pool<DB>) -> Result<Vec<(JobId, String)>> {
+    let text = format!("SELECT id, kind FROM jobs WHERE {EXPIRED} ORDER BY id");
+    let rows = sql(text)
+        .bind(now())
+        .fetch_all(&mut *pool.acquire().await?)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.int("id")?, r.text("kind")?)))
+        .collect()
+}
+
+/// [`Store::job`].
+async fn by_id<DB: Backend>(pool: &Pool<DB>, id: JobId) -> Result<Option<Job>> {
+    let text = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+    let row = sql(text)
+        .bind(id)
+        .fetch_optional(&mut *pool.acquire().await?)
+        .await?;
+    row.map(|r| job(&r)).transpose()
+}
+
+/// [`Store::put_job_file`], its size checked: replace the file in one write transaction
+/// if the job is running.
+async fn put_file<DB: Backend>(
+    pool: &Pool<DB>,
+    id: JobId,
+    name: &str,
+    content_type: &str,
+    data: &[u8],
+) -> Result<bool> {
+    let mut tx = DB::begin_write(pool).await?;
+    let state = sql("SELECT state FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.text("state"))
+        .transpose()?;
+    if state.as_deref() != Some(JobState::Running.word()) {
+        return Ok(false);
+    }
+    sql("DELETE FROM job_files WHERE job_id = $1 AND name = $2")
+        .bind(id)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    sql(
+        "INSERT INTO job_files (job_id, name, content_type, size, data) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(content_type)
+    .bind(data.len() as i64)
+    .bind(data)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// [`Store::job_file`].
+async fn file<DB: Backend>(pool: &Pool<DB>, id: JobId, name: &str) -> Result<Option<JobFile>> {
+    let row = sql("SELECT name, content_type, data FROM job_files WHERE job_id = $1 AND name = $2")
+        .bind(id)
+        .bind(name)
+        .fetch_optional(&mut *pool.acquire().await?)
+        .await?;
+    match row {
+        Some(r) => Ok(Some(JobFile {
+            name: r.text("name")?,
+            content_type: r.text("content_type")?,
+            data: r.bytes("data")?,
+        })),
+        None => Ok(None),
     }
 }
 

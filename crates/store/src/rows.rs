@@ -1,4 +1,4 @@
-//! Reading columns from a row of either backend, and beginning write transactions.
+//! Reading columns from a row of either backend.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::figures::Tally;
@@ -6,7 +6,7 @@ use fupin_domain::Verdict;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::Row;
 
 /// Typed column access by name, the same on a SQLite and a PostgreSQL row, so that
 /// decoding is written once.
@@ -72,29 +72,6 @@ impl_get!(PgRow);
 /// A non-negative count read from a BIGINT column.
 pub(crate) fn count(r: &impl Get, column: &str) -> Result<u64, sqlx::Error> {
     Ok(r.int(column)?.max(0) as u64)
-}
-
-/// Beginning a transaction that will write.
-pub(crate) trait BeginWrite {
-    type Db: sqlx::Database;
-    async fn begin_write(&self) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
-}
-
-impl BeginWrite for SqlitePool {
-    type Db = Sqlite;
-    /// `BEGIN IMMEDIATE` takes SQLite's write lock at once (waiting up to the busy
-    /// timeout), so a transaction that reads before it writes cannot fail half-way when
-    /// another connection wrote in between.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Db = Postgres;
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.begin().await
-    }
 }
 
 /// The tally columns of the summary tables, in table order.
