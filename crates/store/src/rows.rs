@@ -3,10 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::figures::Tally;
 use fupin_domain::Verdict;
-use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use sqlx::Row;
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
 /// Typed column access by name, the same on a SQLite and a PostgreSQL row, so that
 /// decoding is written once.
@@ -24,50 +22,56 @@ pub(crate) trait Get {
     fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
 }
 
-macro_rules! impl_get {
-    ($row:ty) => {
-        impl Get for $row {
-            fn int(&self, c: &str) -> Result<i64, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn opt_int(&self, c: &str) -> Result<Option<i64>, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn text(&self, c: &str) -> Result<String, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn opt_text(&self, c: &str) -> Result<Option<String>, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn bool(&self, c: &str) -> Result<bool, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn opt_bool(&self, c: &str) -> Result<Option<bool>, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn time(&self, c: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn opt_time(&self, c: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn opt_date(&self, c: &str) -> Result<Option<NaiveDate>, sqlx::Error> {
-                self.try_get(c)
-            }
-            fn opt_json(&self, c: &str) -> Result<Option<serde_json::Value>, sqlx::Error> {
-                Ok(self
-                    .try_get::<Option<Json<serde_json::Value>>, _>(c)?
-                    .map(|j| j.0))
-            }
-            fn bytes(&self, c: &str) -> Result<Vec<u8>, sqlx::Error> {
-                self.try_get(c)
-            }
-        }
-    };
+/// Every sqlx row whose driver decodes the column types the store reads: `SqliteRow` and
+/// `PgRow`.
+impl<R> Get for R
+where
+    R: Row,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> DateTime<Utc>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> NaiveDate: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Json<serde_json::Value>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn int(&self, c: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn opt_int(&self, c: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn text(&self, c: &str) -> Result<String, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn opt_text(&self, c: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn bool(&self, c: &str) -> Result<bool, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn opt_bool(&self, c: &str) -> Result<Option<bool>, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn time(&self, c: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn opt_time(&self, c: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn opt_date(&self, c: &str) -> Result<Option<NaiveDate>, sqlx::Error> {
+        self.try_get(c)
+    }
+    fn opt_json(&self, c: &str) -> Result<Option<serde_json::Value>, sqlx::Error> {
+        Ok(self
+            .try_get::<Option<Json<serde_json::Value>>, _>(c)?
+            .map(|j| j.0))
+    }
+    fn bytes(&self, c: &str) -> Result<Vec<u8>, sqlx::Error> {
+        self.try_get(c)
+    }
 }
-
-impl_get!(SqliteRow);
-impl_get!(PgRow);
 
 /// A non-negative count read from a BIGINT column.
 pub(crate) fn count(r: &impl Get, column: &str) -> Result<u64, sqlx::Error> {
