@@ -530,49 +530,97 @@ where
 // ---------------------------------------------------------------------------------------
 // Plain values as arguments.
 
-macro_rules! arg_from {
-    ($variant:ident: $($t:ty => $conv:expr),* $(,)?) => {
-        $(
-            impl<'q> From<$t> for Arg<'q> {
-                fn from(v: $t) -> Self {
-                    #[allow(clippy::redundant_closure_call)]
-                    Arg::$variant(($conv)(v))
-                }
-            }
-        )*
-    };
+/// A value bound as itself (its `Arg` variant), or as SQL NULL of its type when `None`.
+pub(crate) trait Plain: Sized {
+    fn arg<'q>(v: Option<Self>) -> Arg<'q>;
 }
 
-arg_from!(Int:
-    i64 => Some,
-    Option<i64> => |v| v,
-    &i64 => |v: &i64| Some(*v),
-    i32 => |v: i32| Some(i64::from(v)),
-    u32 => |v: u32| Some(i64::from(v)),
-    u16 => |v: u16| Some(i64::from(v)),
-    u8 => |v: u8| Some(i64::from(v)),
-    Option<i32> => |v: Option<i32>| v.map(i64::from),
-    Option<u32> => |v: Option<u32>| v.map(i64::from),
-    Option<u16> => |v: Option<u16>| v.map(i64::from),
-    Option<u8> => |v: Option<u8>| v.map(i64::from),
-);
-arg_from!(Real: f64 => Some, Option<f64> => |v| v);
-arg_from!(Bool: bool => Some, Option<bool> => |v| v);
-arg_from!(Time:
-    DateTime<Utc> => Some,
-    Option<DateTime<Utc>> => |v| v,
-    &DateTime<Utc> => |v: &DateTime<Utc>| Some(*v),
-);
-arg_from!(Date:
-    NaiveDate => Some,
-    Option<NaiveDate> => |v| v,
-    &NaiveDate => |v: &NaiveDate| Some(*v),
-);
-arg_from!(Json:
-    serde_json::Value => |v| Some(Cow::Owned(v)),
-    Option<serde_json::Value> => |v: Option<serde_json::Value>| v.map(Cow::Owned),
-);
-arg_from!(Bytes: Vec<u8> => |v| Some(Cow::Owned(v)));
+impl Plain for i64 {
+    fn arg<'q>(v: Option<i64>) -> Arg<'q> {
+        Arg::Int(v)
+    }
+}
+impl Plain for i32 {
+    fn arg<'q>(v: Option<i32>) -> Arg<'q> {
+        Arg::Int(v.map(i64::from))
+    }
+}
+impl Plain for u32 {
+    fn arg<'q>(v: Option<u32>) -> Arg<'q> {
+        Arg::Int(v.map(i64::from))
+    }
+}
+impl Plain for u16 {
+    fn arg<'q>(v: Option<u16>) -> Arg<'q> {
+        Arg::Int(v.map(i64::from))
+    }
+}
+impl Plain for u8 {
+    fn arg<'q>(v: Option<u8>) -> Arg<'q> {
+        Arg::Int(v.map(i64::from))
+    }
+}
+impl Plain for f64 {
+    fn arg<'q>(v: Option<f64>) -> Arg<'q> {
+        Arg::Real(v)
+    }
+}
+impl Plain for bool {
+    fn arg<'q>(v: Option<bool>) -> Arg<'q> {
+        Arg::Bool(v)
+    }
+}
+impl Plain for DateTime<Utc> {
+    fn arg<'q>(v: Option<DateTime<Utc>>) -> Arg<'q> {
+        Arg::Time(v)
+    }
+}
+impl Plain for NaiveDate {
+    fn arg<'q>(v: Option<NaiveDate>) -> Arg<'q> {
+        Arg::Date(v)
+    }
+}
+
+impl<'q, T: Plain> From<T> for Arg<'q> {
+    fn from(v: T) -> Self {
+        T::arg(Some(v))
+    }
+}
+impl<'q, T: Plain> From<Option<T>> for Arg<'q> {
+    fn from(v: Option<T>) -> Self {
+        T::arg(v)
+    }
+}
+impl<'q> From<&i64> for Arg<'q> {
+    fn from(v: &i64) -> Self {
+        Arg::Int(Some(*v))
+    }
+}
+impl<'q> From<&DateTime<Utc>> for Arg<'q> {
+    fn from(v: &DateTime<Utc>) -> Self {
+        Arg::Time(Some(*v))
+    }
+}
+impl<'q> From<&NaiveDate> for Arg<'q> {
+    fn from(v: &NaiveDate) -> Self {
+        Arg::Date(Some(*v))
+    }
+}
+impl<'q> From<serde_json::Value> for Arg<'q> {
+    fn from(v: serde_json::Value) -> Self {
+        Arg::Json(Some(Cow::Owned(v)))
+    }
+}
+impl<'q> From<Option<serde_json::Value>> for Arg<'q> {
+    fn from(v: Option<serde_json::Value>) -> Self {
+        Arg::Json(v.map(Cow::Owned))
+    }
+}
+impl<'q> From<Vec<u8>> for Arg<'q> {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Bytes(Some(Cow::Owned(v)))
+    }
+}
 
 impl<'q> From<&'q str> for Arg<'q> {
     fn from(v: &'q str) -> Self {
