@@ -8,13 +8,14 @@
 use crate::server_cmd::{db_url, open, runtime, DbArgs};
 use anyhow::{anyhow, bail, Result};
 use chrono::NaiveDate;
+use fupin_domain::access::{may, Action};
 use fupin_domain::funds::{EntryKind, FundSource, Override};
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
 use fupin_io::funds_file::{read_beneficiaries, read_disbursements};
 use fupin_io::projects_file::{read_projects, ProjectsFile};
 use fupin_io::{FileError, TextEncoding};
-use fupin_store::{FundsBy, ItemScope, NewFundEntry, Role, Store, User};
+use fupin_store::{FundsBy, ItemScope, NewFundEntry, Store, User};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -203,7 +204,7 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
             runtime()?.block_on(async {
                 let store = open(&url).await?;
                 let account = account(&store, user).await?;
-                if account.role != Role::HqAdmin {
+                if may(account.role.actor(None), Action::Administer).is_err() {
                     bail!(
                         "用户「{}」是{}，只有指挥部管理员（hq_admin）可以导入项目库",
                         account.username,

@@ -13,6 +13,7 @@
 //! `~/.local/share/fupin/uploads`.
 
 use anyhow::{anyhow, bail, Context, Result};
+use fupin_domain::access::{may, Action};
 use fupin_domain::figures::Region;
 use fupin_domain::standards::Standards;
 use fupin_io::villages::read_villages;
@@ -468,7 +469,7 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
             .into_iter()
             .find(|u| u.username == args.user)
             .ok_or_else(|| anyhow!("没有用户「{}」：先用 fupin user add 创建", args.user))?;
-        if user.role != Role::HqAdmin {
+        if may(user.role.actor(None), Action::Administer).is_err() {
             bail!(
                 "用户「{}」是{}，只有指挥部管理员（hq_admin）可以导入登记表",
                 user.username,
@@ -907,7 +908,7 @@ pub fn plan_import(args: &crate::plan_cmd::PlanArgs, db: &DbArgs, user: &str) ->
             .into_iter()
             .find(|u| u.username == user)
             .ok_or_else(|| anyhow!("没有用户「{user}」：先用 fupin user add 创建"))?;
-        if account.role != Role::HqAdmin {
+        if may(account.role.actor(None), Action::Administer).is_err() {
             bail!(
                 "用户「{}」是{}，只有指挥部管理员（hq_admin）可以导入责任分解方案",
                 account.username,

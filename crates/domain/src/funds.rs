@@ -9,7 +9,6 @@
 use crate::figures::Rate;
 use crate::household::{Entry, HouseholdValues};
 use crate::money::Fen;
-use crate::work_item::Actor;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -516,47 +515,6 @@ pub fn check_entry_fields(
         );
     }
     Ok(())
-}
-
-/// Policy (issue 7, who records): headquarters records entries for any project, a unit's
-/// staff for the projects their unit implements; county leaders, inspectors, township and
-/// village staff only read. Overrides of the budget are headquarters' alone.
-pub fn can_record(actor: Actor<'_>, project_unit: &str, overriding: bool) -> Result<(), String> {
-    match actor {
-        Actor::Headquarters => Ok(()),
-        Actor::UnitStaff { unit } if unit == project_unit && !overriding => Ok(()),
-        Actor::UnitStaff { unit } if unit == project_unit => {
-            Err("超预算拨付只能由指挥部管理员登记".into())
-        }
-        Actor::UnitStaff { .. } => Err(format!(
-            "只有实施单位「{project_unit}」或指挥部可以登记本项目的资金拨付"
-        )),
-        _ => Err("只有指挥部和项目实施单位可以登记资金拨付".into()),
-    }
-}
-
-/// Policy (issue 20, 带贫户的范围): a unit's staff link to their project only a household of
-/// the current register that lives in the project's township (the unit works where its
-/// project is; a household elsewhere is a typing mistake or not theirs to claim);
-/// headquarters may link any household, e.g. one relocated (易地扶贫搬迁) from another
-/// township. `household_township` is the household's township in the current register,
-/// None when the 户编号 is not in it. Who may write the project at all is [`can_record`].
-pub fn can_link_beneficiary(
-    actor: Actor<'_>,
-    project_township: &str,
-    household_no: &str,
-    household_township: Option<&str>,
-) -> Result<(), String> {
-    match (actor, household_township) {
-        (Actor::Headquarters, _) => Ok(()),
-        (_, None) => Err(format!(
-            "现行登记表中没有户编号「{household_no}」：带贫户应为登记表中的户（实施单位只能登记项目所在乡镇「{project_township}」的户）"
-        )),
-        (_, Some(t)) if t == project_township => Ok(()),
-        (_, Some(t)) => Err(format!(
-            "户编号「{household_no}」属于「{t}」，不在项目所在乡镇「{project_township}」：实施单位只能登记本项目所在乡镇的户为带贫户，跨乡镇的请由指挥部登记"
-        )),
-    }
 }
 
 /// The disbursement rate: disbursed ÷ budget, exactly; None without a budget. A negative

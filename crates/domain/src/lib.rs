@@ -4,6 +4,7 @@
 //! functions: ID numbers, money in fen, field values and their allowed sets, the seven exit
 //! criteria, verdicts, village and county figures, problems and poverty lines.
 
+pub mod access;
 pub mod assess;
 pub mod criteria;
 pub mod estimates;

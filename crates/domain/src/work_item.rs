@@ -10,6 +10,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use std::fmt;
 
+use crate::access::{may, Action};
+pub use crate::access::{Actor, Refusal};
+
 /// Where a work item stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum WorkState {
@@ -80,21 +83,6 @@ pub fn state_label(state: WorkState, deadline: Option<NaiveDate>, today: NaiveDa
     } else {
         state.chinese().to_string()
     }
-}
-
-/// Who is acting, as far as work items care.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor<'a> {
-    /// 指挥部管理员 (HqAdmin).
-    Headquarters,
-    /// 督查/考核人员.
-    Inspector,
-    /// 县领导 with the post their account carries (None: no post set).
-    CountyLeader { post: Option<&'a str> },
-    /// 行业部门工作人员 of a unit.
-    UnitStaff { unit: &'a str },
-    /// 乡镇/村级工作人员: read their area's gaps and items, move nothing.
-    AreaStaff,
 }
 
 /// What an actor wants to do to an item.
@@ -181,30 +169,10 @@ pub struct ItemFacts<'a> {
     pub escalated: bool,
 }
 
-/// Why an action was refused, in words for the user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// The actor may not take this step on this item.
-    NotAllowed(String),
-    /// The step does not exist from the item's state.
-    WrongState(String),
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Refusal::NotAllowed(m) | Refusal::WrongState(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for Refusal {}
-
-/// Policy (issue 5, 交办 → 整改 → 验收 → 销号): the assigned unit's staff move their own
-/// unit's items (start, report, report done), and so may headquarters; only headquarters
-/// or an inspector checks and closes (销号) or sends an item back, with a reason;
-/// headquarters and the task's responsible leader remind (催办); headquarters escalates
-/// an overdue item to the task's leader, once. Township and village staff only read.
+/// Policy (issue 5, 交办 → 整改 → 验收 → 销号): who may take a step is
+/// [`crate::access::may`]; each step exists only from some states: start a 待办 item,
+/// report on or remind a pending one, close one reported done, send back one done or
+/// closed, escalate an overdue one once.
 pub fn can(
     actor: Actor<'_>,
     item: &ItemFacts<'_>,
@@ -213,27 +181,14 @@ pub fn can(
 ) -> Result<(), Refusal> {
     use WorkAction as A;
     use WorkState as S;
-    let own_unit = matches!(actor, Actor::UnitStaff { unit } if unit == item.unit);
-    let hq = actor == Actor::Headquarters;
-    let leader = matches!(actor, Actor::CountyLeader { post: Some(p) } if Some(p) == item.leader);
-    let allowed = match action {
-        A::Start | A::Report | A::Complete => hq || own_unit,
-        A::Close | A::Reopen => hq || actor == Actor::Inspector,
-        A::Remind => hq || leader,
-        A::Escalate => hq,
-    };
-    if !allowed {
-        let who = match action {
-            A::Start | A::Report | A::Complete => format!("承办单位（{}）或指挥部", item.unit),
-            A::Close | A::Reopen => "指挥部或督查人员".to_string(),
-            A::Remind => "指挥部或该任务的责任领导".to_string(),
-            A::Escalate => "指挥部".to_string(),
-        };
-        return Err(Refusal::NotAllowed(format!(
-            "只有{who}可以「{}」",
-            action.chinese()
-        )));
-    }
+    may(
+        actor,
+        Action::Item {
+            step: action,
+            unit: item.unit,
+            leader: item.leader,
+        },
+    )?;
     let state_ok = match action {
         A::Start => item.state == S::Todo,
         A::Report | A::Complete | A::Remind => item.state.is_pending(),
@@ -251,7 +206,7 @@ pub fn can(
                 action.chinese()
             ),
         };
-        return Err(Refusal::WrongState(why));
+        return Err(Refusal::Conflict(why));
     }
     Ok(())
 }
@@ -264,17 +219,13 @@ pub fn can_edit<'r>(
     state: WorkState,
     reason: &'r str,
 ) -> Result<&'r str, Refusal> {
-    if actor != Actor::Headquarters {
-        return Err(Refusal::NotAllowed(
-            "只有指挥部可以调整事项的时限或承办单位".into(),
-        ));
-    }
+    may(actor, Action::EditItem)?;
     if state == WorkState::Closed {
-        return Err(Refusal::WrongState("已销号的事项不能调整".into()));
+        return Err(Refusal::Conflict("已销号的事项不能调整".into()));
     }
     let r = reason.trim();
     if r.is_empty() {
-        return Err(Refusal::WrongState("调整时限或承办单位必须写明理由".into()));
+        return Err(Refusal::Invalid("调整时限或承办单位必须写明理由".into()));
     }
     Ok(r)
 }
@@ -283,7 +234,7 @@ pub fn can_edit<'r>(
 pub fn reopen_reason(text: &str) -> Result<&str, Refusal> {
     let t = text.trim();
     if t.is_empty() {
-        Err(Refusal::WrongState("退回重办必须写明理由".into()))
+        Err(Refusal::Invalid("退回重办必须写明理由".into()))
     } else {
         Ok(t)
     }
@@ -294,7 +245,7 @@ pub fn percent(p: i64) -> Result<u8, Refusal> {
     u8::try_from(p)
         .ok()
         .filter(|p| *p <= 100)
-        .ok_or_else(|| Refusal::WrongState(format!("进度应为0到100之间的整数，收到 {p}")))
+        .ok_or_else(|| Refusal::Invalid(format!("进度应为0到100之间的整数，收到 {p}")))
 }
 
 #[cfg(test)]
@@ -333,11 +284,11 @@ mod tests {
         assert_eq!(can_edit(hq, WorkState::Done, "改派"), Ok("改派"));
         assert!(matches!(
             can_edit(hq, WorkState::InProgress, "  "),
-            Err(Refusal::WrongState(_))
+            Err(Refusal::Invalid(_))
         ));
         assert!(matches!(
             can_edit(hq, WorkState::Closed, "改派"),
-            Err(Refusal::WrongState(_))
+            Err(Refusal::Conflict(_))
         ));
         for other in [
             Actor::UnitStaff { unit: HOUSING },
@@ -349,7 +300,7 @@ mod tests {
         ] {
             assert!(matches!(
                 can_edit(other, WorkState::Todo, "改派"),
-                Err(Refusal::NotAllowed(_))
+                Err(Refusal::Forbidden(_))
             ));
         }
     }
@@ -391,7 +342,7 @@ mod tests {
         ] {
             assert!(matches!(
                 can(actor, &item(WorkState::Done), WorkAction::Close, day(TODAY)),
-                Err(Refusal::NotAllowed(_))
+                Err(Refusal::Forbidden(_))
             ));
             assert!(!ok(actor, WorkState::Closed, WorkAction::Reopen));
         }

@@ -17,6 +17,9 @@ mod inspections;
 #[path = "store/integrity.rs"]
 mod integrity;
 
+#[path = "store/bands.rs"]
+mod bands;
+
 use chrono::{Duration, Utc};
 use fupin_domain::household::Entry;
 use fupin_domain::{Fen, Verdict};

@@ -369,16 +369,22 @@ fn an_entry_needs_its_voucher_payee_and_a_date_that_has_happened() {
 /// current register; headquarters any.
 #[test]
 fn a_unit_links_only_households_of_its_projects_township() {
-    use fupin_domain::funds::can_link_beneficiary;
-    use fupin_domain::work_item::Actor;
+    use fupin_domain::access::{may, Action, Actor};
     let unit = Actor::UnitStaff {
         unit: "县能源局"
     };
     let no = "1409300201001";
-    assert!(can_link_beneficiary(unit, "示例一乡", no, Some("示例一乡")).is_ok());
-    let other = can_link_beneficiary(unit, "示例一乡", no, Some("示例二镇")).unwrap_err();
+    let link = |home| Action::LinkBeneficiary {
+        project_township: "示例一乡",
+        household_no: no,
+        household_township: home,
+    };
+    assert!(may(unit, link(Some("示例一乡"))).is_ok());
+    let other = may(unit, link(Some("示例二镇")))
+        .unwrap_err()
+        .into_message();
     assert!(other.contains("示例二镇") && other.contains(no), "{other}");
-    assert!(can_link_beneficiary(unit, "示例一乡", no, None).is_err());
-    assert!(can_link_beneficiary(Actor::Headquarters, "示例一乡", no, Some("示例二镇")).is_ok());
-    assert!(can_link_beneficiary(Actor::Headquarters, "示例一乡", no, None).is_ok());
+    assert!(may(unit, link(None)).is_err());
+    assert!(may(Actor::Headquarters, link(Some("示例二镇"))).is_ok());
+    assert!(may(Actor::Headquarters, link(None)).is_ok());
 }

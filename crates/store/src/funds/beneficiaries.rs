@@ -10,11 +10,11 @@ use crate::backend::{sql, Backend, Run};
 use crate::register::VersionId;
 use crate::rows::Get;
 use crate::scope::Scope;
+use crate::scope::ScopeSql;
 use crate::work::{ActingUser, ItemScope};
 use crate::{now, on_pool, Result, Store};
-use fupin_domain::funds::{
-    can_link_beneficiary, can_record, unaccounted_benefits, BenefitKind, Unaccounted,
-};
+use fupin_domain::access::{may, Action, Actor};
+use fupin_domain::funds::{unaccounted_benefits, BenefitKind, Unaccounted};
 use fupin_domain::household::{Entry, HouseholdValues};
 use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Fen;
@@ -127,14 +127,21 @@ pub(super) async fn set_beneficiary<DB: Backend>(
     };
     let (unit, township) = (r.text("unit")?, r.text("township")?);
     let actor = ActingUser { user, post: None };
-    if let Err(m) = can_record(actor.actor(), &unit, false) {
+    let record = Action::RecordEntry {
+        unit: &unit,
+        overriding: false,
+    };
+    if let Err(r) = may(actor.actor(), record) {
         return Ok(Err(FundRefusal::NotAllowed(
-            m.replace("登记资金拨付", "登记带贫户"),
+            r.into_message().replace("登记资金拨付", "登记带贫户"),
         )));
     }
     let home = home_township(&mut *tx, household_no).await?;
-    if let Err(m) = can_link_beneficiary(actor.actor(), &township, household_no, home.as_deref()) {
-        return Ok(Err(FundRefusal::Invalid(m)));
+    if let Err(r) = may(
+        actor.actor(),
+        link(&township, household_no, home.as_deref()),
+    ) {
+        return Ok(Err(FundRefusal::Invalid(r.into_message())));
     }
     let before = upsert_benefit(&mut *tx, project, household_no, kind, yearly).await?;
     tx.audit(Record {
@@ -175,7 +182,7 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
     for row in rows {
         let q = sql(project_sql.as_str()).bind(row.year).bind(&row.project);
         let (id, township) = match bind_all(q, &binds).fetch_optional(&mut *tx).await? {
-            Some(r) if can_record(actor.actor(), &r.text("unit")?, false).is_ok() => {
+            Some(r) if records(actor.actor(), &r.text("unit")?) => {
                 (r.int("id")?, r.text("township")?)
             }
             _ => {
@@ -191,15 +198,16 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
         };
         let household_no = row.household_no.trim();
         let home = home_township(&mut *tx, household_no).await?;
-        if let Err(m) =
-            can_link_beneficiary(actor.actor(), &township, household_no, home.as_deref())
-        {
+        if let Err(m) = may(
+            actor.actor(),
+            link(&township, household_no, home.as_deref()),
+        ) {
             problems.push(Problem::new(
                 &file,
                 row.line,
                 "户编号",
                 ProblemCode::F510,
-                m,
+                m.into_message(),
                 household_no,
             ));
             continue;
@@ -344,4 +352,23 @@ async fn flags_in_version<DB: Backend>(
             })
         })
         .collect())
+}
+
+/// Whether `actor` records for a project `unit` implements ([`Action::RecordEntry`]).
+fn records(actor: Actor<'_>, unit: &str) -> bool {
+    let record = Action::RecordEntry {
+        unit,
+        overriding: false,
+    };
+    may(actor, record).is_ok()
+}
+
+/// Linking `household_no`, of `home` township (None: not in the register), to a project of
+/// `project_township`.
+fn link<'a>(project_township: &'a str, household_no: &'a str, home: Option<&'a str>) -> Action<'a> {
+    Action::LinkBeneficiary {
+        project_township,
+        household_no,
+        household_township: home,
+    }
 }

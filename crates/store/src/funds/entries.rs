@@ -14,9 +14,9 @@ use crate::chain::{Append, Chain, FundLink};
 use crate::rows::Get;
 use crate::work::{ActingUser, ItemScope};
 use crate::{now, Result, StoreError};
+use fupin_domain::access::{may, Action};
 use fupin_domain::funds::{
-    can_record, check_entry, check_entry_fields, Budget, EntryField, EntryKind, LedgerEntry,
-    NewEntry, Override,
+    check_entry, check_entry_fields, Budget, EntryField, EntryKind, LedgerEntry, NewEntry, Override,
 };
 use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Fen;
@@ -86,8 +86,12 @@ pub(super) async fn add_fund_entry<DB: Backend>(
     };
     let unit = r.text("unit")?;
     let actor = ActingUser { user, post: None };
-    if let Err(m) = can_record(actor.actor(), &unit, over.is_some()) {
-        return Ok(Err(FundRefusal::NotAllowed(m)));
+    let record = Action::RecordEntry {
+        unit: &unit,
+        overriding: over.is_some(),
+    };
+    if let Err(r) = may(actor.actor(), record) {
+        return Ok(Err(FundRefusal::NotAllowed(r.into_message())));
     }
     if let Err(r) = check_entry_fields(
         entry.date,
@@ -212,7 +216,11 @@ pub(super) async fn import_disbursements<DB: Backend>(
                 None => None,
                 Some(r) => {
                     let (id, unit) = (r.int("id")?, r.text("unit")?);
-                    match can_record(ActingUser { user, post: None }.actor(), &unit, false) {
+                    let record = Action::RecordEntry {
+                        unit: &unit,
+                        overriding: false,
+                    };
+                    match may(ActingUser { user, post: None }.actor(), record) {
                         Err(_) => None,
                         Ok(()) => {
                             Some((id, budget(&mut *tx, id).await?, ledger(&mut *tx, id).await?))

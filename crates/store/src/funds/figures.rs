@@ -5,13 +5,14 @@
 
 use super::rows::{bind_all, project_row, project_scope, source, NET, PROJECT_COLUMNS};
 use super::{FundRefusal, ProjectId};
-use crate::accounts::{Role, User};
+use crate::accounts::User;
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend};
 use crate::rows::Get;
 use crate::work::ItemScope;
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{Datelike, NaiveDate};
+use fupin_domain::access::{may, Action};
 use fupin_domain::figures::Rate;
 use fupin_domain::funds::{is_behind, rate, FundSource, Project, ScheduleRule, Stage};
 use fupin_domain::Fen;
@@ -417,10 +418,8 @@ pub(super) async fn set_schedule_rule<DB: Backend>(
     user: &User,
     rule: Option<ScheduleRule>,
 ) -> Result<std::result::Result<(), FundRefusal>> {
-    if user.role != Role::HqAdmin {
-        return Ok(Err(FundRefusal::NotAllowed(
-            "只有指挥部管理员可以设置进度滞后规则".into(),
-        )));
+    if let Err(r) = may(user.role.actor(None), Action::SetScheduleRule) {
+        return Ok(Err(FundRefusal::NotAllowed(r.into_message())));
     }
     if rule.is_some_and(|r| r.min_bp > 10_000) {
         return Ok(Err(FundRefusal::Invalid(

@@ -7,14 +7,15 @@
 use super::rows::{bind_all, parse_code, project_json, project_row, project_scope, source};
 use super::rows::{NET, PROJECT_COLUMNS};
 use super::{FundRefusal, ProjectId, ProjectImport};
-use crate::accounts::{Role, User, UserId};
+use crate::accounts::{User, UserId};
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend, Run};
 use crate::rows::Get;
-use crate::work::{ActingUser, ItemScope};
+use crate::work::ItemScope;
 use crate::{now, on_pool, Result, Store};
 use chrono::{DateTime, NaiveDate, Utc};
-use fupin_domain::funds::{can_record, date_problems, Budget, FundSource, Project, Stage};
+use fupin_domain::access::{may, Action};
+use fupin_domain::funds::{date_problems, Budget, FundSource, Project, Stage};
 use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Fen;
 use serde_json::json;
@@ -200,13 +201,8 @@ fn check_project(p: &Project) -> std::result::Result<(), String> {
 }
 
 fn hq_only(user: &User) -> std::result::Result<(), FundRefusal> {
-    if user.role == Role::HqAdmin {
-        Ok(())
-    } else {
-        Err(FundRefusal::NotAllowed(
-            "只有指挥部管理员可以新建或修改项目库中的项目".into(),
-        ))
-    }
+    may(user.role.actor(None), Action::EditProject)
+        .map_err(|r| FundRefusal::NotAllowed(r.into_message()))
 }
 
 /// The refusal of a year and name that another project (not `but`) already has. Ids
@@ -360,9 +356,13 @@ pub(super) async fn advance_project_stage<DB: Backend>(
     let from = parse_code(&r.text("stage")?, Stage::parse, "项目阶段")?;
     let revision = r.int("revision")?;
     let actual_start = r.opt_date("actual_start")?;
-    if let Err(m) = can_record(ActingUser { user, post: None }.actor(), &unit, false) {
+    let record = Action::RecordEntry {
+        unit: &unit,
+        overriding: false,
+    };
+    if let Err(r) = may(user.role.actor(None), record) {
         return Ok(Err(FundRefusal::NotAllowed(
-            m.replace("登记资金拨付", "推进项目阶段"),
+            r.into_message().replace("登记资金拨付", "推进项目阶段"),
         )));
     }
     if !from.can_move_to(to) {

@@ -10,7 +10,7 @@
 //! redraw: the version, the plan with its seed and the non-registered households given per
 //! village ([`Store::redraw_sample`] does it and must give the same sample).
 //!
-//! Who may write: headquarters and inspectors ([`may_record`]). What a user reads is
+//! Who may write: headquarters and inspectors ([`Action::RecordInspection`]). What a user reads is
 //! decided in SQL: sampled households by the register [`Scope`], findings by the
 //! [`ItemScope`] of their work items.
 
@@ -25,6 +25,7 @@ use crate::scope::Scope;
 use crate::work::{ItemScope, WorkItemId};
 use crate::{now, on_pool, Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
+use fupin_domain::access::{may, Action};
 use fupin_domain::estimates::{estimate, Estimates, Verification};
 use fupin_domain::figures::Region;
 use fupin_domain::forecast::{forecast, Forecast};
@@ -133,18 +134,25 @@ pub const FINDING_CATEGORIES: [&str; 8] = [
     "其他",
 ];
 
-/// Policy (issue 6): headquarters and inspectors record inspections, samples, results and
-/// findings; everyone else reads.
+/// Whether a role records inspections, samples, results and findings
+/// ([`Action::RecordInspection`]).
 pub fn may_record(role: &Role) -> bool {
-    matches!(role, Role::HqAdmin | Role::Inspector)
+    refused_to(role).is_none()
 }
 
-fn not_allowed() -> Refusal {
-    Refusal::NotAllowed("只有指挥部或督查人员可以录入考核评估".into())
+/// The refusal of a role that may not record, None when it may.
+fn refused_to(role: &Role) -> Option<Refusal> {
+    may(role.actor(None), Action::RecordInspection).err()
 }
 
+/// What was asked is not acceptable as given (422).
 fn wrong(msg: impl Into<String>) -> Refusal {
-    Refusal::WrongState(msg.into())
+    Refusal::Invalid(msg.into())
+}
+
+/// Not from the state the inspection is in (409).
+fn conflict(msg: impl Into<String>) -> Refusal {
+    Refusal::Conflict(msg.into())
 }
 
 /// An inspection to record.
@@ -276,8 +284,8 @@ impl Store {
         by: &User,
         new: &NewInspection,
     ) -> Result<Result<Inspection, Refusal>> {
-        if !may_record(&by.role) {
-            return Ok(Err(not_allowed()));
+        if let Some(r) = refused_to(&by.role) {
+            return Ok(Err(r));
         }
         let (name, team) = (new.name.trim(), new.team.trim());
         if name.is_empty() || team.is_empty() {
@@ -376,14 +384,14 @@ impl Store {
         plan: &SamplingPlan,
         rural: &[RuralVillage],
     ) -> Result<Result<StoredSample, Refusal>> {
-        if !may_record(&by.role) {
-            return Ok(Err(not_allowed()));
+        if let Some(r) = refused_to(&by.role) {
+            return Ok(Err(r));
         }
         if self.inspection(id).await?.is_none() {
             return Ok(Err(wrong(format!("考核评估 {id} 不存在"))));
         }
         let Some(version) = self.current_version().await? else {
-            return Ok(Err(wrong("还没有导入登记表，无法抽样")));
+            return Ok(Err(conflict("还没有导入登记表，无法抽样")));
         };
         let (frame, totals) = match self.sampling_frame(version.id, rural).await? {
             Ok(f) => f,
@@ -405,7 +413,7 @@ impl Store {
             by: by.id,
         };
         if !on_pool!(self, pool => samples::record(pool, d()).await)? {
-            return Ok(Err(wrong("该考核评估已抽样：样本已记录，不能重抽")));
+            return Ok(Err(conflict("该考核评估已抽样：样本已记录，不能重抽")));
         }
         Ok(Ok(self.sample(id).await?.ok_or_else(|| {
             StoreError::corrupt("刚记录的样本找不到了")
@@ -492,11 +500,11 @@ impl Store {
         id: InspectionId,
         results: &[Verification],
     ) -> Result<Result<usize, Refusal>> {
-        if !may_record(&by.role) {
-            return Ok(Err(not_allowed()));
+        if let Some(r) = refused_to(&by.role) {
+            return Ok(Err(r));
         }
         let Some(s) = self.sample(id).await? else {
-            return Ok(Err(wrong("该考核评估还没有抽样")));
+            return Ok(Err(conflict("该考核评估还没有抽样")));
         };
         let by_no: HashMap<u32, &SampledHousehold> =
             s.sample.households.iter().map(|h| (h.no, h)).collect();
@@ -577,8 +585,8 @@ impl Store {
         inspection_id: InspectionId,
         new: &NewFinding,
     ) -> Result<Result<FindingRow, Refusal>> {
-        if !may_record(&by.role) {
-            return Ok(Err(not_allowed()));
+        if let Some(r) = refused_to(&by.role) {
+            return Ok(Err(r));
         }
         let Some(insp) = self.inspection(inspection_id).await? else {
             return Ok(Err(wrong(format!("考核评估 {inspection_id} 不存在"))));

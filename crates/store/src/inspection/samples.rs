@@ -8,6 +8,7 @@ use crate::backend::{sql, Backend};
 use crate::register::VersionId;
 use crate::rows::Get;
 use crate::scope::Scope;
+use crate::scope::ScopeSql;
 use crate::{Result, StoreError};
 use chrono::{DateTime, Utc};
 use fupin_domain::sampling::{

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::backend::{sql, Backend};
 use crate::rows::{count, Get};
+use crate::scope::ScopeSql;
 use crate::{Result, Scope};
 use fupin_domain::household::Entry;
 use fupin_domain::values::{

@@ -3,6 +3,7 @@
 use super::{clamp_limit, corrupt, Page, ProblemRow, CURRENT};
 use crate::backend::{sql, Backend};
 use crate::rows::{count, Get};
+use crate::scope::ScopeSql;
 use crate::{Result, Scope};
 use fupin_domain::ProblemCode;
 use sqlx::Pool;

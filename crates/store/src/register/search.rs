@@ -7,6 +7,7 @@ use super::{
 };
 use crate::backend::{sql, Backend};
 use crate::rows::{count, Get};
+use crate::scope::ScopeSql;
 use crate::{Result, Scope};
 use fupin_domain::IdNumber;
 use sqlx::Pool;

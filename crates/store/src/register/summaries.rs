@@ -4,6 +4,7 @@
 use super::{clamp_limit, Page, Summary, CURRENT};
 use crate::backend::{sql, Backend};
 use crate::rows::{count, tally, Get};
+use crate::scope::ScopeSql;
 use crate::{Result, Scope};
 use fupin_domain::figures::VillageConditions;
 use fupin_domain::Fen;

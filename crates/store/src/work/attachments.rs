@@ -1,5 +1,6 @@
 //! Files attached to progress reports (the database holds the bytes).
 
+use super::ItemScopeSql;
 use super::{Attachment, AttachmentInfo, ItemScope, NewAttachment, WorkItemId};
 use crate::backend::{sql, Backend, Run};
 use crate::rows::Get;

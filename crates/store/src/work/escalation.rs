@@ -8,7 +8,8 @@ use crate::backend::{sql, Backend};
 use crate::rows::Get;
 use crate::{now, Result};
 use chrono::NaiveDate;
-use fupin_domain::work_item::{Actor, Refusal, WorkAction};
+use fupin_domain::access::{may, Action};
+use fupin_domain::work_item::{Refusal, WorkAction};
 use serde_json::json;
 use sqlx::Pool;
 
@@ -32,8 +33,8 @@ pub(super) async fn overdue<DB: Backend>(
     by: &ActingUser<'_>,
     today: NaiveDate,
 ) -> Result<Result<u64, Refusal>> {
-    if by.actor() != Actor::Headquarters {
-        return Ok(Err(Refusal::NotAllowed("只有指挥部可以升级督办".into())));
+    if let Err(r) = may(by.actor(), Action::EscalateOverdue) {
+        return Ok(Err(r));
     }
     let filter = ItemFilter {
         overdue_on: Some(today),

@@ -1,6 +1,7 @@
 //! Reading gaps: lists, a household's, one, and the dashboard's counts.
 
 use super::items::{item, ITEM_COLUMNS, ITEM_FROM};
+use super::ItemScopeSql;
 use super::{GapCounts, GapFilter, GapId, GapRow, ItemScope, WorkItem};
 use crate::backend::{sql, Backend};
 use crate::register::{clamp_limit, Page};

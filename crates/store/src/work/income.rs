@@ -4,8 +4,46 @@ use super::IncomeBands;
 use crate::backend::{sql, Backend};
 use crate::rows::Get;
 use crate::scope::Scope;
+use crate::scope::ScopeSql;
 use crate::Result;
+use fupin_domain::income::IncomeBand;
 use sqlx::Pool;
+
+/// Each band: its column, the domain's band, and its condition on a household's
+/// per-capita income `a.per_capita` against the line `v.line_fen` (both fen). They must
+/// say what `IncomeBand::of` says (domain::income); `income_bands_in_sql_match_the_domain`
+/// in the store's tests checks it on both databases.
+const BANDS: [(&str, IncomeBand, &str); 5] = [
+    ("unknown", IncomeBand::Unknown, "a.per_capita IS NULL"),
+    ("below", IncomeBand::Below, "a.per_capita < v.line_fen"),
+    (
+        "to_150",
+        IncomeBand::To150,
+        "a.per_capita >= v.line_fen AND 2 * a.per_capita < 3 * v.line_fen",
+    ),
+    (
+        "to_200",
+        IncomeBand::To200,
+        "2 * a.per_capita >= 3 * v.line_fen AND a.per_capita < 2 * v.line_fen",
+    ),
+    (
+        "above_200",
+        IncomeBand::Above200,
+        "a.per_capita >= 2 * v.line_fen",
+    ),
+];
+
+/// `CASE WHEN … THEN 1 ELSE 0 END` per band, each wrapped by `wrap` (e.g. a sum).
+fn band_columns(wrap: impl Fn(String) -> String) -> String {
+    BANDS
+        .iter()
+        .map(|(column, _, when)| {
+            let case = format!("CASE WHEN {when} THEN 1 ELSE 0 END");
+            format!("{} AS {column}", wrap(case))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// The income distribution of the current version's households in the scope; None
 /// without a register.
@@ -15,18 +53,14 @@ pub(super) async fn bands<DB: Backend>(
 ) -> Result<Option<IncomeBands>> {
     let (cond, values) = scope.sql("ar", 1);
     let text = format!(
-        "SELECT v.line_fen, \
-         COALESCE(SUM(CASE WHEN a.per_capita IS NULL THEN 1 ELSE 0 END), 0) AS unknown, \
-         COALESCE(SUM(CASE WHEN a.per_capita < v.line_fen THEN 1 ELSE 0 END), 0) AS below, \
-         COALESCE(SUM(CASE WHEN a.per_capita >= v.line_fen AND 2 * a.per_capita < 3 * v.line_fen THEN 1 ELSE 0 END), 0) AS to_150, \
-         COALESCE(SUM(CASE WHEN 2 * a.per_capita >= 3 * v.line_fen AND a.per_capita < 2 * v.line_fen THEN 1 ELSE 0 END), 0) AS to_200, \
-         COALESCE(SUM(CASE WHEN a.per_capita >= 2 * v.line_fen THEN 1 ELSE 0 END), 0) AS above_200 \
+        "SELECT v.line_fen, {} \
          FROM current_register c \
          JOIN register_versions v ON v.id = c.version_id \
          JOIN households h ON h.version_id = c.version_id \
          JOIN areas ar ON ar.version_id = h.version_id AND ar.seq = h.area_seq \
          JOIN assessments a ON a.version_id = h.version_id AND a.household_seq = h.seq \
-         WHERE c.id = 1{cond} GROUP BY v.line_fen"
+         WHERE c.id = 1{cond} GROUP BY v.line_fen",
+        band_columns(|case| format!("COALESCE(SUM({case}), 0)"))
     );
     let mut q = sql(&text);
     for v in &values {
@@ -43,4 +77,30 @@ pub(super) async fn bands<DB: Backend>(
         above_200: crate::rows::count(&r, "above_200")?,
         unknown: crate::rows::count(&r, "unknown")?,
     }))
+}
+
+/// The bands whose SQL condition holds for one income against one line, evaluated by the
+/// database (exactly one, when the conditions are right).
+pub(super) async fn bands_in_sql<DB: Backend>(
+    pool: &Pool<DB>,
+    per_capita: Option<i64>,
+    line_fen: i64,
+) -> Result<Vec<IncomeBand>> {
+    let text = format!(
+        "SELECT {} FROM (SELECT CAST($1 AS BIGINT) AS per_capita) a \
+         CROSS JOIN (SELECT CAST($2 AS BIGINT) AS line_fen) v",
+        band_columns(|case| format!("CAST({case} AS BIGINT)"))
+    );
+    let r = sql(&text)
+        .bind(per_capita)
+        .bind(line_fen)
+        .fetch_one(&mut *pool.acquire().await?)
+        .await?;
+    let mut held = Vec::new();
+    for (column, band, _) in BANDS {
+        if r.int(column)? == 1 {
+            held.push(band);
+        }
+    }
+    Ok(held)
 }

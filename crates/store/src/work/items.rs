@@ -1,6 +1,7 @@
 //! Work items: lists, one, counts, assignment by hand (交办), steps and edits.
 
 use super::events::event;
+use super::ItemScopeSql;
 use super::{
     ActingUser, ItemCounts, ItemEdit, ItemFilter, ItemScope, NewWorkItem, Step, WorkItem,
     WorkItemId, MAX_ATTACHMENT_BYTES,
@@ -13,8 +14,9 @@ use crate::register::{clamp_limit, Page};
 use crate::rows::Get;
 use crate::{now, Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
+use fupin_domain::access::{may, Action};
 use fupin_domain::work_item::{
-    can, can_edit, percent, reopen_reason, Actor, Refusal, WorkAction, WorkState,
+    can, can_edit, percent, reopen_reason, Refusal, WorkAction, WorkState,
 };
 use serde_json::json;
 use sqlx::Pool;
@@ -73,7 +75,7 @@ fn locked_item<DB: Backend>(columns: &str) -> String {
 
 /// A step or change checked against an item that another user has changed since.
 fn changed_meanwhile() -> Refusal {
-    Refusal::WrongState("事项刚被他人处理过，请刷新后再试".into())
+    Refusal::Conflict("事项刚被他人处理过，请刷新后再试".into())
 }
 
 /// The audit row of a change to work item `id`: `action` by `user` (None: the system).
@@ -208,20 +210,18 @@ pub(super) async fn create<DB: Backend>(
     by: &ActingUser<'_>,
     new: &NewWorkItem,
 ) -> Result<Result<WorkItem, Refusal>> {
-    if by.actor() != Actor::Headquarters {
-        return Ok(Err(Refusal::NotAllowed("只有指挥部可以交办事项".into())));
+    if let Err(r) = may(by.actor(), Action::AssignWork) {
+        return Ok(Err(r));
     }
     let (title, unit) = (new.title.trim(), new.unit.trim());
     if title.is_empty() || unit.is_empty() {
-        return Ok(Err(Refusal::WrongState(
-            "交办事项要写明事项和承办单位".into(),
-        )));
+        return Ok(Err(Refusal::Invalid("交办事项要写明事项和承办单位".into())));
     }
     let plan = store.current_plan(None).await?;
     let plan_id = plan.as_ref().map(|p: &StoredPlan| p.revision.id);
     if let Some(no) = new.task_no {
         if plan.as_ref().and_then(|p| p.plan.task(no)).is_none() {
-            return Ok(Err(Refusal::WrongState(format!(
+            return Ok(Err(Refusal::Invalid(format!(
                 "现行方案中没有第 {no} 项重点工作"
             ))));
         }
@@ -237,13 +237,13 @@ pub(super) async fn create<DB: Backend>(
             .fetch_optional(&mut *tx)
             .await?;
             let Some(r) = r else {
-                return Ok(Err(Refusal::WrongState(format!("短板 {g} 不存在"))));
+                return Ok(Err(Refusal::Invalid(format!("短板 {g} 不存在"))));
             };
             if r.int("items")? > 0 {
-                return Ok(Err(Refusal::WrongState("该短板已交办".into())));
+                return Ok(Err(Refusal::Conflict("该短板已交办".into())));
             }
             if !r.bool("open")? {
-                return Ok(Err(Refusal::WrongState("该短板已销号，无需交办".into())));
+                return Ok(Err(Refusal::Conflict("该短板已销号，无需交办".into())));
             }
             (Some(r.text("township")?), Some(r.text("village")?))
         }
@@ -327,7 +327,7 @@ pub(super) async fn act<DB: Backend>(
         && step.attachments.is_empty()
         && step.percent.is_none()
     {
-        return Ok(Err(Refusal::WrongState(
+        return Ok(Err(Refusal::Invalid(
             "进展报告要写明内容、进度或附上材料".into(),
         )));
     }
@@ -340,7 +340,7 @@ pub(super) async fn act<DB: Backend>(
         .iter()
         .find(|a| a.data.len() > MAX_ATTACHMENT_BYTES)
     {
-        return Ok(Err(Refusal::WrongState(format!(
+        return Ok(Err(Refusal::Invalid(format!(
             "附件「{}」超过 {} MB",
             a.file_name,
             MAX_ATTACHMENT_BYTES >> 20
@@ -438,12 +438,12 @@ pub(super) async fn edit<DB: Backend>(
     };
     let unit = edit.unit.trim();
     if unit.is_empty() {
-        return Ok(Err(Refusal::WrongState("承办单位不能为空".into())));
+        return Ok(Err(Refusal::Invalid("承办单位不能为空".into())));
     }
     let moved = unit != before.unit;
     let redated = edit.deadline != before.deadline;
     if !moved && !redated {
-        return Ok(Err(Refusal::WrongState("时限和承办单位都没有改动".into())));
+        return Ok(Err(Refusal::Invalid("时限和承办单位都没有改动".into())));
     }
     let mut changes = Vec::new();
     if redated {

@@ -29,7 +29,7 @@ mod settings;
 #[allow(unused_imports)]
 pub(crate) use refresh::{RefreshOn, REFRESH_LOCK};
 
-use crate::accounts::{Role, User};
+use crate::accounts::User;
 use crate::plan::{PlanId, StoredPlan};
 use crate::register::{Page, VersionId};
 use crate::scope::Scope;
@@ -42,28 +42,16 @@ use serde::Serialize;
 pub type GapId = i64;
 pub type WorkItemId = i64;
 
-/// What part of gaps and work items a user may read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ItemScope {
-    /// Headquarters, county leaders, inspectors.
-    All,
-    /// Unit staff: items assigned to their unit, gaps routed to it.
-    Unit(String),
-    /// Township and village staff: items and gaps in their area.
-    Area(Scope),
-}
+pub use fupin_domain::access::ItemScope;
 
-impl ItemScope {
-    pub fn of(role: &Role) -> ItemScope {
-        match role {
-            Role::HqAdmin | Role::CountyLeader | Role::Inspector => ItemScope::All,
-            Role::UnitStaff { unit } => ItemScope::Unit(unit.clone()),
-            r => ItemScope::Area(Scope::of(r)),
-        }
-    }
-
+/// An item scope as SQL.
+pub(crate) trait ItemScopeSql {
     /// SQL conditions (each starting with ` AND`) on a table aliased `alias` with columns
     /// `township`, `village` and `unit_column`, placeholders numbered from `first`.
+    fn sql(&self, alias: &str, unit_column: &str, first: usize) -> (String, Vec<String>);
+}
+
+impl ItemScopeSql for ItemScope {
     fn sql(&self, alias: &str, unit_column: &str, first: usize) -> (String, Vec<String>) {
         match self {
             ItemScope::All => (String::new(), Vec::new()),
@@ -320,17 +308,7 @@ pub struct ActingUser<'a> {
 
 impl ActingUser<'_> {
     pub fn actor(&self) -> Actor<'_> {
-        match &self.user.role {
-            Role::HqAdmin => Actor::Headquarters,
-            Role::Inspector => Actor::Inspector,
-            Role::CountyLeader => Actor::CountyLeader {
-                post: self.post.as_deref(),
-            },
-            Role::UnitStaff { unit } => Actor::UnitStaff {
-                unit: unit.as_str(),
-            },
-            Role::TownshipStaff { .. } | Role::VillageStaff { .. } => Actor::AreaStaff,
-        }
+        self.user.role.actor(self.post.as_deref())
     }
 }
 
@@ -560,6 +538,18 @@ impl Store {
     /// 产业到位 panel); None without a register.
     pub async fn income_bands(&self, scope: &Scope) -> Result<Option<IncomeBands>> {
         on_pool!(self, pool => income::bands(pool, scope).await)
+    }
+
+    /// The income bands whose SQL condition (the one [`Store::income_bands`] counts by)
+    /// holds for one income against one line: for the test that they agree with
+    /// `IncomeBand::of`.
+    #[doc(hidden)]
+    pub async fn income_bands_in_sql(
+        &self,
+        per_capita: Option<i64>,
+        line_fen: i64,
+    ) -> Result<Vec<fupin_domain::income::IncomeBand>> {
+        on_pool!(self, pool => income::bands_in_sql(pool, per_capita, line_fen).await)
     }
 
     /// Work items the scope may read, counted by state on `today`.

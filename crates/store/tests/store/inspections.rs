@@ -156,7 +156,7 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
         .draw_sample(&inspector, i.id, &plan(7), &rural())
         .await
         .unwrap();
-    assert!(matches!(second, Err(Refusal::WrongState(_))), "{second:?}");
+    assert!(matches!(second, Err(Refusal::Conflict(_))), "{second:?}");
     assert_eq!(store.sample(i.id).await.unwrap().unwrap().sample, s.sample);
     // Scope in SQL: a village's staff read their village's sampled households only.
     let village = Scope::Village {
@@ -179,7 +179,7 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
         .await
         .unwrap()
     {
-        Err(Refusal::WrongState(m)) => assert!(m.contains("不存在村"), "{m}"),
+        Err(Refusal::Invalid(m)) => assert!(m.contains("不存在村"), "{m}"),
         other => panic!("{other:?}"),
     }
     let actions = audit_actions(&store).await;
@@ -209,7 +209,7 @@ async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store
     nr.missed = None;
     let nr_no = nr.no;
     match store.record_results(&hq, i.id, &bad).await.unwrap() {
-        Err(Refusal::WrongState(m)) => assert!(m.contains(&format!("样本 {nr_no}")), "{m}"),
+        Err(Refusal::Invalid(m)) => assert!(m.contains(&format!("样本 {nr_no}")), "{m}"),
         other => panic!("{other:?}"),
     }
     let est = store
@@ -402,7 +402,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         )
         .await
         .unwrap();
-    assert!(matches!(refused, Err(Refusal::NotAllowed(_))));
+    assert!(matches!(refused, Err(Refusal::Forbidden(_))));
     take_step(
         &store,
         &inspector,
@@ -442,7 +442,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         ),
     ] {
         match store.create_finding(&inspector, i.id, &bad).await.unwrap() {
-            Err(Refusal::WrongState(m)) => assert!(m.contains(what), "{m}"),
+            Err(Refusal::Invalid(m)) => assert!(m.contains(what), "{m}"),
             other => panic!("{other:?}"),
         }
     }
@@ -475,12 +475,12 @@ async fn only_headquarters_and_inspectors_record(store: Store) {
                 .create_inspection(&u, &new_inspection())
                 .await
                 .unwrap(),
-            Err(Refusal::NotAllowed(_))
+            Err(Refusal::Forbidden(_))
         ));
         let j = store.inspections().await.unwrap()[0].id;
         assert!(matches!(
             store.draw_sample(&u, j, &plan(3), &rural()).await.unwrap(),
-            Err(Refusal::NotAllowed(_))
+            Err(Refusal::Forbidden(_))
         ));
         let rows = store.sample_rows(&Scope::County, i.id).await.unwrap();
         assert!(matches!(
@@ -488,11 +488,11 @@ async fn only_headquarters_and_inspectors_record(store: Store) {
                 .record_results(&u, i.id, &results(&rows, None))
                 .await
                 .unwrap(),
-            Err(Refusal::NotAllowed(_))
+            Err(Refusal::Forbidden(_))
         ));
         assert!(matches!(
             store.create_finding(&u, i.id, &finding("x")).await.unwrap(),
-            Err(Refusal::NotAllowed(_))
+            Err(Refusal::Forbidden(_))
         ));
     }
     assert_eq!(store.inspections().await.unwrap().len(), 1);

@@ -248,16 +248,13 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         .act_on_work_item(&acting(&housing), id, &step(WorkAction::Close, ""), today)
         .await
         .unwrap();
-    assert!(
-        matches!(refused, Err(Refusal::NotAllowed(_))),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(Refusal::Forbidden(_))), "{refused:?}");
     let refused = store
         .act_on_work_item(&acting(&hq), id, &step(WorkAction::Close, ""), today)
         .await
         .unwrap();
     assert!(
-        matches!(refused, Err(Refusal::WrongState(_))),
+        matches!(refused, Err(Refusal::Conflict(_))),
         "closing needs 已完成待核 first"
     );
     let item = take_step(
@@ -744,7 +741,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
     };
     for who in [&housing, &inspector] {
         let r = store.edit_work_item(&acting(who), id, &edit).await.unwrap();
-        assert!(matches!(r, Err(Refusal::NotAllowed(_))), "{r:?}");
+        assert!(matches!(r, Err(Refusal::Forbidden(_))), "{r:?}");
     }
     let no_reason = ItemEdit {
         reason: "  ".into(),
@@ -754,7 +751,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         .edit_work_item(&acting(&hq), id, &no_reason)
         .await
         .unwrap();
-    assert!(matches!(r, Err(Refusal::WrongState(_))), "{r:?}");
+    assert!(matches!(r, Err(Refusal::Invalid(_))), "{r:?}");
     let unchanged = store.work_item(&ItemScope::All, id).await.unwrap().unwrap();
     assert_eq!(
         (unchanged.unit.as_str(), unchanged.deadline),
@@ -820,7 +817,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
     );
     // Nothing to change is refused; a closed item is not changed.
     let r = store.edit_work_item(&acting(&hq), id, &edit).await.unwrap();
-    assert!(matches!(r, Err(Refusal::WrongState(_))), "{r:?}");
+    assert!(matches!(r, Err(Refusal::Invalid(_))), "{r:?}");
     for a in [WorkAction::Complete, WorkAction::Close] {
         take_step(&store, &hq, id, &step(a, "完成"), day("2018-11-01")).await;
     }
@@ -835,7 +832,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         )
         .await
         .unwrap();
-    assert!(matches!(r, Err(Refusal::WrongState(_))), "{r:?}");
+    assert!(matches!(r, Err(Refusal::Conflict(_))), "{r:?}");
 }
 
 /// The pending items of plan tasks past their deadline on `today`.
