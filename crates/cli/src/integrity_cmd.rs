@@ -42,7 +42,7 @@ pub fn verify(args: &DbArgs) -> Result<ExitCode> {
     let url = db_url(args)?;
     let report = runtime()?.block_on(async {
         let store = open(&url).await?;
-        let report = store.verify_chains().await?;
+        let report = store.audit_log().verify_chains().await?;
         store.close().await;
         Ok::<_, anyhow::Error>(report)
     })?;

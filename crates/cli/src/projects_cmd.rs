@@ -212,6 +212,7 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
                     );
                 }
                 let code = match store
+                    .funds()
                     .import_projects(&name, &f.projects, Some(account.id))
                     .await?
                 {
@@ -268,6 +269,7 @@ fn print_problems<T>(read: Result<T, FileError>) -> Result<T, ExitCode> {
 
 async fn account(store: &Store, user: &str) -> Result<User> {
     store
+        .accounts()
         .users()
         .await?
         .into_iter()
@@ -321,11 +323,17 @@ pub fn funds(cmd: &FundsCommand) -> Result<ExitCode> {
             let name = file.file.display().to_string();
             let (done, what) = match &rows {
                 Ok(rows) => (
-                    store.import_disbursements(&user, &name, rows).await?,
+                    store
+                        .funds()
+                        .import_disbursements(&user, &name, rows)
+                        .await?,
                     "拨付记录",
                 ),
                 Err(rows) => (
-                    store.import_beneficiaries(&user, &name, rows).await?,
+                    store
+                        .funds()
+                        .import_beneficiaries(&user, &name, rows)
+                        .await?,
                     "带贫户记录",
                 ),
             };
@@ -398,6 +406,7 @@ async fn run_funds(store: &Store, user: &User, cmd: &FundsCommand) -> Result<Exi
                 bail!("冲销须在 --note 中写明原因");
             }
             let ledger = store
+                .funds()
                 .fund_entries(&ItemScope::of(&user.role), *project)
                 .await?;
             let Some(target) = ledger.iter().find(|e| e.id == *entry) else {
@@ -449,7 +458,10 @@ async fn run_funds(store: &Store, user: &User, cmd: &FundsCommand) -> Result<Exi
                     "--by「{other}」无法识别；可填 project、source、task、unit、township、month"
                 ),
             };
-            let rows = store.fund_figures(&ItemScope::of(&user.role), by).await?;
+            let rows = store
+                .funds()
+                .fund_figures(&ItemScope::of(&user.role), by)
+                .await?;
             println!("分组\t名称\t项目数\t预算（元）\t已拨付（元）\t本期（元）\t拨付率");
             for r in rows {
                 println!(
@@ -467,6 +479,7 @@ async fn run_funds(store: &Store, user: &User, cmd: &FundsCommand) -> Result<Exi
         }
     };
     match store
+        .funds()
         .add_fund_entry(user, project, kind, &entry, over.as_ref())
         .await?
     {

@@ -401,7 +401,11 @@ async fn escalate_periodically(store: Store, every: std::time::Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match store.escalate_overdue_as_system(fupin_store::today()).await {
+        match store
+            .work()
+            .escalate_overdue_as_system(fupin_store::today())
+            .await
+        {
             Ok(0) => {}
             Ok(n) => {
                 println!("已将 {n} 个逾期事项升级至责任领导督办");
@@ -429,6 +433,7 @@ async fn run_server(
     let _ = std::io::stdout().flush();
     // Villages' INCIDENCE gaps are judged against the region's threshold.
     store
+        .work()
         .set_incidence_threshold(web.region.threshold_bp())
         .await?;
     if let Some(every) = escalate_every {
@@ -464,6 +469,7 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let store = open(&url).await?;
         let user = store
+            .accounts()
             .users()
             .await?
             .into_iter()
@@ -545,7 +551,7 @@ pub fn import(args: &ImportArgs) -> Result<ExitCode> {
                 eprintln!("{times}");
                 // The planner's statistics of the new version, before the command returns.
                 let started = std::time::Instant::now();
-                store.analyze_register().await?;
+                store.import().analyze_register().await?;
                 eprintln!(
                     "已更新查询统计信息：{:.1} 秒",
                     started.elapsed().as_secs_f64()
@@ -618,7 +624,7 @@ pub fn user(cmd: &UserCommand) -> Result<ExitCode> {
             password,
             role,
         };
-        match store.create_user(&new, None).await {
+        match store.accounts().create_user(&new, None).await {
             Ok(u) => {
                 println!("已创建账号「{}」（{}）", u.username, u.role.chinese());
                 store.close().await;
@@ -755,12 +761,13 @@ const DEMO_LEADER_POST: &str = "分管城建副县长";
 /// (`Plan::issued_on`), so the demo starts with its work due in the months ahead, not
 /// every item years overdue and escalated by the first run (docs/plan-decisions.md).
 async fn load_demo_plan(store: &Store, today: chrono::NaiveDate) -> Result<()> {
-    if store.current_plan(Some(2018)).await?.is_some() {
+    if store.plan().current_plan(Some(2018)).await?.is_some() {
         return Ok(());
     }
     let plan = fupin_io::plan_file::demo_plan_2018()?.plan.issued_on(today);
     let sha256 = fupin_web::tasks::sha256_hex(fupin_io::plan_file::DEMO_PLAN_2018_CSV.as_bytes());
     let rev = store
+        .plan()
         .import_plan(
             &plan,
             &PlanSource {
@@ -791,6 +798,7 @@ async fn load_demo_projects(
     use fupin_domain::funds::{Budget, EntryKind, FundSource, Project, ProjectType, Stage};
     use fupin_domain::Fen;
     if !store
+        .funds()
         .projects(&fupin_store::ItemScope::All)
         .await?
         .is_empty()
@@ -843,12 +851,13 @@ async fn load_demo_projects(
         ));
     }
     if let Err(problems) = store
+        .funds()
         .import_projects("demo-projects-2018.csv", &library, Some(admin.id))
         .await?
     {
         bail!("演示项目库未能导入：{problems:?}");
     }
-    let projects = store.projects(&fupin_store::ItemScope::All).await?;
+    let projects = store.funds().projects(&fupin_store::ItemScope::All).await?;
     // The housing projects' money, from the central budget: 70%, 55%, 20% of the whole
     // budget and nothing by June.
     for (i, share) in [70i64, 55, 20].iter().enumerate() {
@@ -867,6 +876,7 @@ async fn load_demo_projects(
             note: "首期拨付".into(),
         };
         if let Err(r) = store
+            .funds()
             .add_fund_entry(admin, stored.id, EntryKind::Disbursement, &entry, None)
             .await?
         {
@@ -875,7 +885,7 @@ async fn load_demo_projects(
     }
     if let Some(by) = date(6, 30) {
         let rule = fupin_domain::funds::ScheduleRule { by, min_bp: 5000 };
-        if let Err(r) = store.set_schedule_rule(admin, Some(rule)).await? {
+        if let Err(r) = store.funds().set_schedule_rule(admin, Some(rule)).await? {
             bail!("演示进度规则未能设置：{r}");
         }
     }
@@ -903,6 +913,7 @@ pub fn plan_import(args: &crate::plan_cmd::PlanArgs, db: &DbArgs, user: &str) ->
     runtime()?.block_on(async {
         let store = open(&url).await?;
         let account = store
+            .accounts()
             .users()
             .await?
             .into_iter()
@@ -916,6 +927,7 @@ pub fn plan_import(args: &crate::plan_cmd::PlanArgs, db: &DbArgs, user: &str) ->
             );
         }
         let (rev, routed) = store
+            .plan()
             .import_plan_and_route(
                 &read.plan,
                 &PlanSource {
@@ -950,10 +962,11 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let store = open(&url).await?;
         store
+            .work()
             .set_incidence_threshold(Config::default().region.threshold_bp())
             .await?;
         load_demo_plan(&store, fupin_store::today()).await?;
-        if store.current_version().await?.is_none() {
+        if store.register().current_version().await?.is_none() {
             println!("正在载入虚拟登记表到 {} ……", db.display());
             let year = 2018;
             let line = Standards::builtin()
@@ -977,7 +990,10 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
                 line,
                 imported_by: None,
             };
-            let imported = store.import_register(&register, &meta, Some(&vill)).await?;
+            let imported = store
+                .import()
+                .import_register(&register, &meta, Some(&vill))
+                .await?;
             println!(
                 "已载入登记表版本 {}：{} 户 {} 人",
                 imported.version, imported.households, imported.members
@@ -986,6 +1002,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             println!("使用已有的数据库 {}", db.display());
         }
         let township = store
+            .register()
             .townships(&Scope::County)
             .await?
             .into_iter()
@@ -993,6 +1010,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             .and_then(|t| t.township)
             .ok_or_else(|| anyhow!("演示数据库中没有乡镇"))?;
         let village = store
+            .register()
             .villages(&Scope::County, &township)
             .await?
             .into_iter()
@@ -1023,12 +1041,13 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             ),
             ("inspector", Role::Inspector),
         ];
-        let existing = store.users().await?;
+        let existing = store.accounts().users().await?;
         for (name, role) in &accounts {
             if existing.iter().any(|u| u.username == *name) {
                 continue;
             }
             let made = store
+                .accounts()
                 .create_user(
                     &NewUser {
                         username: (*name).into(),
@@ -1041,17 +1060,20 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode> {
             if *role == Role::CountyLeader {
                 // The demo leader holds the post that leads the housing task (任务 4).
                 store
+                    .plan()
                     .set_leader_post(made.id, Some(DEMO_LEADER_POST), None)
                     .await?;
             }
         }
         if let Some(admin) = store
+            .accounts()
             .users()
             .await?
             .into_iter()
             .find(|u| u.username == "admin" && u.role == Role::HqAdmin)
         {
             let townships: Vec<String> = store
+                .register()
                 .townships(&Scope::County)
                 .await?
                 .into_iter()
@@ -1148,18 +1170,33 @@ mod tests {
                     imported_by: None,
                 };
                 store
+                    .import()
                     .import_register(&register, &meta, Some(&villages))
                     .await
                     .unwrap();
                 let items = store
+                    .work()
                     .work_items(&fupin_store::ItemScope::All, &Default::default(), None, 500)
                     .await
                     .unwrap()
                     .items;
                 assert!(items.len() > 3, "{}", items.len());
                 assert!(items.iter().all(|i| !i.overdue(today)));
-                assert_eq!(store.escalate_overdue_as_system(today).await.unwrap(), 0);
-                let plan = store.current_plan(Some(2018)).await.unwrap().unwrap().plan;
+                assert_eq!(
+                    store
+                        .work()
+                        .escalate_overdue_as_system(today)
+                        .await
+                        .unwrap(),
+                    0
+                );
+                let plan = store
+                    .plan()
+                    .current_plan(Some(2018))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .plan;
                 assert_eq!(plan.year, 2018);
                 let first = plan.tasks.iter().filter_map(|t| t.deadline.date()).min();
                 assert_eq!(first, NaiveDate::from_ymd_opt(2027, 5, 28));
@@ -1167,10 +1204,17 @@ mod tests {
                 load_demo_plan(&store, today + chrono::Days::new(400))
                     .await
                     .unwrap();
-                assert_eq!(store.plan_revisions().await.unwrap().len(), 1);
+                assert_eq!(store.plan().plan_revisions().await.unwrap().len(), 1);
                 // Once a deadline passes, the system escalates as in any county.
                 let later = NaiveDate::from_ymd_opt(2028, 1, 1).unwrap();
-                assert!(store.escalate_overdue_as_system(later).await.unwrap() > 0);
+                assert!(
+                    store
+                        .work()
+                        .escalate_overdue_as_system(later)
+                        .await
+                        .unwrap()
+                        > 0
+                );
             },
         )
         .await;
@@ -1184,6 +1228,7 @@ mod tests {
             |store| store,
             |store| async move {
                 let admin = store
+                    .accounts()
                     .create_user(
                         &NewUser {
                             username: "admin".into(),
@@ -1201,10 +1246,14 @@ mod tests {
                 load_demo_projects(&store, &admin, &towns).await.unwrap();
                 load_demo_projects(&store, &admin, &towns).await.unwrap();
                 let all = fupin_store::ItemScope::All;
-                assert_eq!(store.projects(&all).await.unwrap().len(), 8);
-                let rule = store.schedule_rule().await.unwrap().unwrap();
+                assert_eq!(store.funds().projects(&all).await.unwrap().len(), 8);
+                let rule = store.funds().schedule_rule().await.unwrap().unwrap();
                 let today = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
-                let six = store.funds_in_place(&all, Some(rule), today).await.unwrap();
+                let six = store
+                    .funds()
+                    .funds_in_place(&all, Some(rule), today)
+                    .await
+                    .unwrap();
                 // 20% and nothing (housing), and the four PV stations: behind.
                 assert_eq!(six.behind, 6);
                 assert_eq!(six.disbursed, fupin_domain::Fen::from_yuan(1_087_500));

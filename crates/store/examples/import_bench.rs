@@ -91,6 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 1..=imports {
         let t = Instant::now();
         let imported = store
+            .import()
             .import_register(&register, &meta, Some(&villages))
             .await?;
         println!(
@@ -111,30 +112,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let name = "households page (50)";
     time(name, || async {
         store
+            .register()
             .households(&county, &t, &v, None, 50)
             .await
             .map(|_| ())
     })
     .await?;
     time("county summary", || async {
-        store.county_summary(&county).await.map(|_| ())
+        store.register().county_summary(&county).await.map(|_| ())
     })
     .await?;
     time("townships", || async {
-        store.townships(&county).await.map(|_| ())
+        store.register().townships(&county).await.map(|_| ())
     })
     .await?;
     time("villages of a township", || async {
-        store.villages(&county, &t).await.map(|_| ())
+        store.register().villages(&county, &t).await.map(|_| ())
     })
     .await?;
     time("household with history", || async {
-        store.household(&county, &first.id).await.map(|_| ())
+        store
+            .register()
+            .household(&county, &first.id)
+            .await
+            .map(|_| ())
     })
     .await?;
     let prefix = Search::HouseholdNo(first.id[..first.id.len() - 2].to_string());
     time("search by 户编号 prefix", || async {
-        store.search(&county, &prefix, None, 20).await.map(|_| ())
+        store
+            .register()
+            .search(&county, &prefix, None, 20)
+            .await
+            .map(|_| ())
     })
     .await?;
     let id = first.members[0]
@@ -143,14 +153,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_default();
     let by_id = Search::IdNumber(id);
     time("search by ID number", || async {
-        store.search(&county, &by_id, None, 20).await.map(|_| ())
+        store
+            .register()
+            .search(&county, &by_id, None, 20)
+            .await
+            .map(|_| ())
     })
     .await?;
     let township = Scope::Township {
         township: t.clone(),
     };
     time("problems page (50), township scope", || async {
-        store.problems(&township, None, 50).await.map(|_| ())
+        store
+            .register()
+            .problems(&township, None, 50)
+            .await
+            .map(|_| ())
     })
     .await?;
 

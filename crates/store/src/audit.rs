@@ -122,16 +122,20 @@ fn entry(r: &impl Get) -> Result<AuditEntry, sqlx::Error> {
     })
 }
 
-impl Store {
+/// The store's the audit log and the hash chains of the log and the ledger: `store.audit_log()`.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditLog<'s>(pub(crate) &'s Store);
+
+impl AuditLog<'_> {
     /// Audit rows, newest first, paged by key: pass the previous page's `next`. The log
     /// is for the headquarters admin: the caller checks the role.
     pub async fn audit_entries(
-        &self,
+        self,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Page<AuditEntry, i64>> {
         let limit = clamp_limit(limit);
-        let items = on_pool!(self, pool => entries(pool, before, limit).await)?;
+        let items = on_pool!(self.0, pool => entries(pool, before, limit).await)?;
         Ok(Page::of(items, limit, |e| e.id))
     }
 }

@@ -16,9 +16,11 @@
 //! Rows stored before migration 0014 are chained once, by [`seal`] right after the
 //! migrations (`Store::migrate`): in id order, from the head of 64 zeros.
 
+use crate::audit::AuditLog;
 use crate::backend::{sql, Backend, Run};
 use crate::rows::Get;
-use crate::{on_pool, Result, Store, StoreError};
+use crate::Store;
+use crate::{on_pool, Result, StoreError};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -359,12 +361,12 @@ struct Walk {
     broken: Option<BrokenLink>,
 }
 
-impl Store {
+impl AuditLog<'_> {
     /// Walk both chains from their first row: each row's `prev_hash` must be the hash of
     /// the row before it, its `hash` the hash of its fields, and the head in
     /// `chain_heads` its last row. Stops each chain at its first broken link. Reads in
     /// batches: memory does not grow with the log.
-    pub async fn verify_chains(&self) -> Result<ChainReport> {
+    pub async fn verify_chains(self) -> Result<ChainReport> {
         let funds = self.walk(Chain::Funds).await?;
         let audit = self.walk(Chain::Audit).await?;
         Ok(ChainReport {
@@ -376,8 +378,8 @@ impl Store {
         })
     }
 
-    async fn walk(&self, chain: Chain) -> Result<Walk> {
-        on_pool!(self, pool => walk(pool, chain).await)
+    async fn walk(self, chain: Chain) -> Result<Walk> {
+        on_pool!(self.0, pool => walk(pool, chain).await)
     }
 }
 

@@ -180,67 +180,71 @@ fn before_update(after: &Job, state: JobState) -> Job {
     }
 }
 
-impl Store {
+/// The store's the jobs table (imports run in the background, with leases): `store.jobs()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Jobs<'s>(pub(crate) &'s Store);
+
+impl Jobs<'_> {
     /// Queue a job for any process to take ([`Store::take_job`]), asked for by `by`.
     /// Audited (`enqueue_job`).
     pub async fn enqueue_job(
-        &self,
+        self,
         kind: &str,
         payload: &Value,
         by: Option<UserId>,
     ) -> Result<JobId> {
-        on_pool!(self, pool => insert(pool, kind, payload, None, by).await)
+        on_pool!(self.0, pool => insert(pool, kind, payload, None, by).await)
     }
 
     /// A job that `taker` runs itself, at once: it is created `running`, never queued
     /// (the process that holds an upload is the one that can import it), with a lease of
     /// [`JOB_LEASE`]. Audited (`start_job`).
     pub async fn start_job(
-        &self,
+        self,
         kind: &str,
         payload: &Value,
         taker: &str,
         by: Option<UserId>,
     ) -> Result<JobId> {
-        on_pool!(self, pool => insert(pool, kind, payload, Some(taker), by).await)
+        on_pool!(self.0, pool => insert(pool, kind, payload, Some(taker), by).await)
     }
 
     /// Take the oldest queued job, if any, for `taker`: it becomes `running`, with a lease
     /// of [`JOB_LEASE`]. Two takers, in one process or several, never get the same job.
     /// Audited (`take_job`).
-    pub async fn take_job(&self, taker: &str) -> Result<Option<Job>> {
-        on_pool!(self, pool => take(pool, taker).await)
+    pub async fn take_job(self, taker: &str) -> Result<Option<Job>> {
+        on_pool!(self.0, pool => take(pool, taker).await)
     }
 
     /// Replace the payload of a running job: its progress, then its result. False if the
     /// job is not running. Not audited: the state does not change.
-    pub async fn update_job_payload(&self, id: JobId, payload: &Value) -> Result<bool> {
-        on_pool!(self, pool => update_payload(pool, id, payload).await)
+    pub async fn update_job_payload(self, id: JobId, payload: &Value) -> Result<bool> {
+        on_pool!(self.0, pool => update_payload(pool, id, payload).await)
     }
 
     /// Mark a running job done (`error` None) or failed. False if it was not running.
     /// Audited (`finish_job`).
-    pub async fn finish_job(&self, id: JobId, error: Option<&str>) -> Result<bool> {
-        on_pool!(self, pool => finish(pool, id, error).await)
+    pub async fn finish_job(self, id: JobId, error: Option<&str>) -> Result<bool> {
+        on_pool!(self.0, pool => finish(pool, id, error).await)
     }
 
     /// Renew the lease of a job `taker` runs, to `lease` from now. False if the job is
     /// no longer running, or not for `taker` (another process failed it when its lease
     /// had passed): the taker should then stop, as nothing it does will count. Not
     /// audited: the state does not change.
-    pub async fn renew_job_lease(&self, id: JobId, taker: &str, lease: Duration) -> Result<bool> {
-        on_pool!(self, pool => renew_lease(pool, id, taker, lease).await)
+    pub async fn renew_job_lease(self, id: JobId, taker: &str, lease: Duration) -> Result<bool> {
+        on_pool!(self.0, pool => renew_lease(pool, id, taker, lease).await)
     }
 
     /// When the lease of a job ends (None: a job not running, or from before leases).
-    pub async fn job_lease(&self, id: JobId) -> Result<Option<DateTime<Utc>>> {
-        on_pool!(self, pool => lease_of(pool, id).await)
+    pub async fn job_lease(self, id: JobId) -> Result<Option<DateTime<Utc>>> {
+        on_pool!(self.0, pool => lease_of(pool, id).await)
     }
 
     /// The running jobs whose lease has passed, oldest first: (id, kind). A read: it
     /// takes no lock (on SQLite it does not wait for an import's write lock).
-    pub async fn expired_jobs(&self) -> Result<Vec<(JobId, String)>> {
-        on_pool!(self, pool => expired(pool).await)
+    pub async fn expired_jobs(self) -> Result<Vec<(JobId, String)>> {
+        on_pool!(self.0, pool => expired(pool).await)
     }
 
     /// Mark job `id` failed with `error` if it is running and its lease has passed: its
@@ -248,8 +252,8 @@ impl Store {
     /// the row locked `FOR UPDATE SKIP LOCKED`, skipped while its process renews it or
     /// another process fails it), so a live job is never failed and a dead one is failed
     /// once. False if it was not. Audited (`expire_job`, in the name of who asked).
-    pub async fn fail_expired_job(&self, id: JobId, error: &str) -> Result<bool> {
-        on_pool!(self, pool => fail_expired(pool, id, error).await)
+    pub async fn fail_expired_job(self, id: JobId, error: &str) -> Result<bool> {
+        on_pool!(self.0, pool => fail_expired(pool, id, error).await)
     }
 
     /// Fail every running job whose lease has passed ([`Store::fail_expired_job`]), but
@@ -257,7 +261,7 @@ impl Store {
     /// message `error` gives for its kind. Returns the jobs failed. Any process may call
     /// it at any time, several at once.
     pub async fn fail_expired_jobs(
-        &self,
+        self,
         skip: &[JobId],
         error: &(dyn Fn(&str) -> String + Sync),
     ) -> Result<Vec<JobId>> {
@@ -271,15 +275,15 @@ impl Store {
     }
 
     /// A job by id.
-    pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
-        on_pool!(self, pool => by_id(pool, id).await)
+    pub async fn job(self, id: JobId) -> Result<Option<Job>> {
+        on_pool!(self.0, pool => by_id(pool, id).await)
     }
 
     /// Keep a file with a running job's result (its name unique within the job; a second
     /// put replaces the first). False if the job is not running. Refused above
     /// [`MAX_JOB_FILE_BYTES`]. Not audited, as its payload is not.
     pub async fn put_job_file(
-        &self,
+        self,
         id: JobId,
         name: &str,
         content_type: &str,
@@ -291,12 +295,12 @@ impl Store {
                 data.len()
             )));
         }
-        on_pool!(self, pool => put_file(pool, id, name, content_type, data).await)
+        on_pool!(self.0, pool => put_file(pool, id, name, content_type, data).await)
     }
 
     /// A file of a job, by name.
-    pub async fn job_file(&self, id: JobId, name: &str) -> Result<Option<JobFile>> {
-        on_pool!(self, pool => file(pool, id, name).await)
+    pub async fn job_file(self, id: JobId, name: &str) -> Result<Option<JobFile>> {
+        on_pool!(self.0, pool => file(pool, id, name).await)
     }
 }
 

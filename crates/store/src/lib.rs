@@ -41,28 +41,29 @@ mod scope;
 mod work;
 
 pub use accounts::{
-    check_password, NewSession, NewUser, Role, Session, User, UserId, PASSWORD_RULES,
+    check_password, Accounts, NewSession, NewUser, Role, Session, User, UserId, PASSWORD_RULES,
 };
-pub use audit::AuditEntry;
+pub use audit::{AuditEntry, AuditLog};
 pub use chain::{BrokenLink, ChainReport};
 pub use error::StoreError;
 pub use funds::{
-    Behind, Benefit, BenefitFlag, FundEntry, FundFigure, FundRefusal, FundsBy, FundsInPlace,
+    Behind, Benefit, BenefitFlag, FundEntry, FundFigure, FundRefusal, Funds, FundsBy, FundsInPlace,
     NewFundEntry, ProjectId, ProjectImport, StoredProject,
 };
 pub use funds::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
-pub use import::{Imported, RegisterMeta, IMPORT_STEPS};
+pub use import::{Imported, Imports, RegisterMeta, IMPORT_STEPS};
 pub use inspection::{
     may_record, EstimateState, FindingId, FindingRow, Inspection, InspectionId, InspectionLevel,
-    NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample, FINDING_CATEGORIES,
+    Inspections, NewFinding, NewInspection, RuralVillage, SampleRow, Severity, StoredSample,
+    FINDING_CATEGORIES,
 };
 pub use jobs::{
-    Job, JobFile, JobId, JobLease, JobState, JOB_HEARTBEAT, JOB_LEASE, MAX_JOB_FILE_BYTES,
+    Job, JobFile, JobId, JobLease, JobState, Jobs, JOB_HEARTBEAT, JOB_LEASE, MAX_JOB_FILE_BYTES,
 };
-pub use plan::{PlanId, PlanRevision, PlanSource, StoredPlan};
+pub use plan::{PlanId, PlanRevision, PlanSource, Plans, StoredPlan};
 pub use register::{
-    HistoryEntry, HouseholdDetail, HouseholdRow, MemberHit, Page, ProblemRow, RegisterVersion,
-    Search, SearchHit, SearchKey, StoredMember, Summary, VersionId,
+    HistoryEntry, HouseholdDetail, HouseholdRow, MemberHit, Page, ProblemRow, Register,
+    RegisterVersion, Search, SearchHit, SearchKey, StoredMember, Summary, VersionId,
 };
 pub use scope::Scope;
 /// The sqlx version the store is built on, for callers (and tests) that need a pool.
@@ -70,7 +71,7 @@ pub use sqlx;
 pub use work::{
     gap_kind_name, today, ActingUser, Attachment, AttachmentInfo, GapCounts, GapFilter, GapId,
     GapRefresh, GapRow, IncomeBands, ItemCounts, ItemEdit, ItemFilter, ItemScope, MatrixRow,
-    NewAttachment, NewWorkItem, Step, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
+    NewAttachment, NewWorkItem, Step, Work, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -111,6 +112,51 @@ const PG_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Store {
+    /// Accounts, sessions and login throttling.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts(self)
+    }
+
+    /// The project library, the funds ledger, beneficiaries and fund figures.
+    pub fn funds(&self) -> Funds<'_> {
+        Funds(self)
+    }
+
+    /// Imports of the register.
+    pub fn import(&self) -> Imports<'_> {
+        Imports(self)
+    }
+
+    /// Inspections: samples, results, estimates and findings.
+    pub fn inspections(&self) -> Inspections<'_> {
+        Inspections(self)
+    }
+
+    /// The jobs table (imports run in the background, with leases).
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs(self)
+    }
+
+    /// The responsibility plan and its revisions.
+    pub fn plan(&self) -> Plans<'_> {
+        Plans(self)
+    }
+
+    /// The register: versions, summaries, households, search and problems.
+    pub fn register(&self) -> Register<'_> {
+        Register(self)
+    }
+
+    /// Gaps, work items, escalation, attachments, settings and the matrix.
+    pub fn work(&self) -> Work<'_> {
+        Work(self)
+    }
+
+    /// The audit log and the hash chains of the log and the ledger.
+    pub fn audit_log(&self) -> AuditLog<'_> {
+        AuditLog(self)
+    }
+
     /// Connect to `sqlite://FILE` (created if missing; WAL, foreign keys on, busy timeout)
     /// or `postgres://…` / `postgresql://…`. Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Store> {

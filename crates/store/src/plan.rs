@@ -80,9 +80,13 @@ fn owns_text(task: &KeyTask) -> String {
         .join(",")
 }
 
-impl Store {
+/// The store's the responsibility plan and its revisions: `store.plan()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Plans<'s>(pub(crate) &'s Store);
+
+impl Plans<'_> {
     /// [`Store::import_plan_and_route`] without what the routing did.
-    pub async fn import_plan(&self, plan: &Plan, source: &PlanSource) -> Result<PlanRevision> {
+    pub async fn import_plan(self, plan: &Plan, source: &PlanSource) -> Result<PlanRevision> {
         Ok(self.import_plan_and_route(plan, source).await?.0)
     }
 
@@ -92,43 +96,43 @@ impl Store {
     /// all in one transaction: the plan is stored with its routing or not at all. Returns
     /// the revision and, if the register was routed, what the refresh did.
     pub async fn import_plan_and_route(
-        &self,
+        self,
         plan: &Plan,
         source: &PlanSource,
     ) -> Result<(PlanRevision, Option<GapRefresh>)> {
-        on_pool!(self, pool => import(pool, self, plan, source).await)
+        on_pool!(self.0, pool => import(pool, self.0, plan, source).await)
     }
 
     /// Every plan revision, newest year and revision first.
-    pub async fn plan_revisions(&self) -> Result<Vec<PlanRevision>> {
-        on_pool!(self, pool => revisions(pool).await)
+    pub async fn plan_revisions(self) -> Result<Vec<PlanRevision>> {
+        on_pool!(self.0, pool => revisions(pool).await)
     }
 
     /// The plan in force: the highest revision of `year`'s plan, or with None of the
     /// latest year that has one.
-    pub async fn current_plan(&self, year: Option<i32>) -> Result<Option<StoredPlan>> {
-        on_pool!(self, pool => current(pool, year).await)
+    pub async fn current_plan(self, year: Option<i32>) -> Result<Option<StoredPlan>> {
+        on_pool!(self.0, pool => current(pool, year).await)
     }
 
     /// A stored plan by its id (plans are never changed once stored).
-    pub(crate) async fn plan_with_id(&self, id: PlanId) -> Result<StoredPlan> {
-        on_pool!(self, pool => with_id(pool, id).await)
+    pub(crate) async fn plan_with_id(self, id: PlanId) -> Result<StoredPlan> {
+        on_pool!(self.0, pool => with_id(pool, id).await)
     }
 
     /// Give a county leader's account its post (the 责任领导 of the plan's tasks, e.g.
     /// 常务副县长), or take it away with None. Audited (`set_leader_post`).
     pub async fn set_leader_post(
-        &self,
+        self,
         user: UserId,
         post: Option<&str>,
         by: Option<UserId>,
     ) -> Result<()> {
-        on_pool!(self, pool => set_post(pool, user, post, by).await)
+        on_pool!(self.0, pool => set_post(pool, user, post, by).await)
     }
 
     /// The post a county leader's account holds, if any.
-    pub async fn leader_post(&self, user: UserId) -> Result<Option<String>> {
-        on_pool!(self, pool => post_of(pool, user).await)
+    pub async fn leader_post(self, user: UserId) -> Result<Option<String>> {
+        on_pool!(self.0, pool => post_of(pool, user).await)
     }
 }
 

@@ -73,6 +73,7 @@ fn township(name: &str) -> Scope {
 async fn import_golden(store: &Store) -> fupin_store::Imported {
     let (register, villages) = golden();
     store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap()
@@ -80,6 +81,7 @@ async fn import_golden(store: &Store) -> fupin_store::Imported {
 
 async fn admin(store: &Store) -> fupin_store::User {
     store
+        .accounts()
         .create_user(
             &NewUser {
                 username: "admin".into(),
@@ -96,10 +98,29 @@ async fn admin(store: &Store) -> fupin_store::User {
 /// register.
 async fn migrating_again_changes_nothing(store: Store) {
     store.migrate().await.unwrap();
-    assert!(store.versions().await.unwrap().is_empty());
-    assert_eq!(store.county_summary(&Scope::County).await.unwrap(), None);
-    assert!(store.townships(&Scope::County).await.unwrap().is_empty());
-    assert_eq!(store.household(&Scope::County, "1").await.unwrap(), None);
+    assert!(store.register().versions().await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .register()
+            .county_summary(&Scope::County)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .register()
+        .townships(&Scope::County)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .register()
+            .household(&Scope::County, "1")
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// Summaries are the engine's tallies (the one assessment path), and match the golden
@@ -113,7 +134,12 @@ async fn golden_summaries_equal_the_engine_and_the_oracle(store: Store) {
     .unwrap();
     assert_eq!(imported.tallies.county, engine.county);
 
-    let county = store.county_summary(&Scope::County).await.unwrap().unwrap();
+    let county = store
+        .register()
+        .county_summary(&Scope::County)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(county.tally, engine.county);
     assert_eq!(county.township, None);
     assert_eq!(county.population, Some(3010));
@@ -125,9 +151,13 @@ async fn golden_summaries_equal_the_engine_and_the_oracle(store: Store) {
 
     // Villages and the county against expected_figures.csv.
     let mut seen = 0;
-    for township in store.townships(&Scope::County).await.unwrap() {
+    for township in store.register().townships(&Scope::County).await.unwrap() {
         let name = township.township.clone().unwrap();
-        let villages = store.villages(&Scope::County, &name).await.unwrap();
+        let villages = store
+            .register()
+            .villages(&Scope::County, &name)
+            .await
+            .unwrap();
         let mut sum = fupin_domain::figures::Tally::default();
         for v in &villages {
             let area = register
@@ -147,6 +177,7 @@ async fn golden_summaries_equal_the_engine_and_the_oracle(store: Store) {
             county.tally.clone()
         } else {
             let villages = store
+                .register()
                 .villages(&Scope::County, &row["township"])
                 .await
                 .unwrap();
@@ -167,13 +198,14 @@ async fn golden_summaries_equal_the_engine_and_the_oracle(store: Store) {
         }
     }
     let bing = &store
+        .register()
         .villages(&Scope::County, OTHER_TOWNSHIP)
         .await
         .unwrap()[0];
     assert_eq!(bing.conditions.broadband, Some(false));
     assert_eq!(bing.conditions.road, Some(true));
 
-    let versions = store.versions().await.unwrap();
+    let versions = store.register().versions().await.unwrap();
     assert_eq!(versions.len(), 1);
     let v = &versions[0];
     assert!(v.current);
@@ -191,6 +223,7 @@ async fn golden_households_read_back_as_assessed(store: Store) {
     import_golden(&store).await;
     for row in golden_csv("expected_households.csv") {
         let d = store
+            .register()
             .household(&Scope::County, &row["household_id"])
             .await
             .unwrap()
@@ -212,6 +245,7 @@ async fn golden_households_read_back_as_assessed(store: Store) {
     }
     // Household 04: amounts with separators, booleans, defaults.
     let d = store
+        .register()
         .household(&Scope::County, "1409300101004")
         .await
         .unwrap()
@@ -229,6 +263,7 @@ async fn golden_households_read_back_as_assessed(store: Store) {
     assert_eq!(d.members[1].relation.as_deref(), Some("配偶"));
     // Household 25: three E105 problems on its rows, shown with it.
     let d = store
+        .register()
         .household(&Scope::County, "1409300102014")
         .await
         .unwrap()
@@ -242,7 +277,11 @@ async fn golden_households_read_back_as_assessed(store: Store) {
         .iter()
         .map(|r| (r["line"].clone(), r["code"].clone()))
         .collect();
-    let page = store.problems(&Scope::County, None, 500).await.unwrap();
+    let page = store
+        .register()
+        .problems(&Scope::County, None, 500)
+        .await
+        .unwrap();
     assert_eq!(page.next, None);
     let got: Vec<(String, String)> = page
         .items
@@ -271,6 +310,7 @@ async fn registers_that_cannot_be_stored_are_refused(store: Store) {
         "x",
     ));
     let r = store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await;
     match &r {
@@ -282,6 +322,7 @@ async fn registers_that_cannot_be_stored_are_refused(store: Store) {
     villages.list.pop();
     refused(
         store
+            .import()
             .import_register(&register, &meta("members.csv", None), Some(&villages))
             .await,
     );
@@ -290,6 +331,7 @@ async fn registers_that_cannot_be_stored_are_refused(store: Store) {
     register.households[3].id = "".into();
     refused(
         store
+            .import()
             .import_register(&register, &meta("members.csv", None), Some(&villages))
             .await,
     );
@@ -297,17 +339,23 @@ async fn registers_that_cannot_be_stored_are_refused(store: Store) {
     let (register, villages) = golden();
     let mut m = meta("members.csv", None);
     m.sha256 = "abc".into();
-    refused(store.import_register(&register, &m, Some(&villages)).await);
+    refused(
+        store
+            .import()
+            .import_register(&register, &m, Some(&villages))
+            .await,
+    );
 
-    assert!(store.versions().await.unwrap().is_empty());
+    assert!(store.register().versions().await.unwrap().is_empty());
     assert_eq!(
         store
+            .register()
             .household(&Scope::County, "1409300101001")
             .await
             .unwrap(),
         None
     );
-    let audit = store.audit_entries(None, 10).await.unwrap();
+    let audit = store.audit_log().audit_entries(None, 10).await.unwrap();
     assert!(audit.items.is_empty());
 }
 
@@ -323,12 +371,13 @@ async fn a_new_version_keeps_the_old_one_and_the_history(store: Store) {
         .unwrap();
     h.values.food_secure = Entry::Value(false);
     let second = store
+        .import()
         .import_register(&register, &meta("members-v2.csv", None), Some(&villages))
         .await
         .unwrap();
     assert!(second.version > first.version);
 
-    let versions = store.versions().await.unwrap();
+    let versions = store.register().versions().await.unwrap();
     assert_eq!(
         versions
             .iter()
@@ -337,10 +386,17 @@ async fn a_new_version_keeps_the_old_one_and_the_history(store: Store) {
         [(second.version, true), (first.version, false)]
     );
     assert_eq!(
-        store.current_version().await.unwrap().unwrap().file_name,
+        store
+            .register()
+            .current_version()
+            .await
+            .unwrap()
+            .unwrap()
+            .file_name,
         "members-v2.csv"
     );
     let d = store
+        .register()
         .household(&Scope::County, "1409300101001")
         .await
         .unwrap()
@@ -360,12 +416,18 @@ async fn a_new_version_keeps_the_old_one_and_the_history(store: Store) {
             (second.version, Verdict::NotReady, "members-v2.csv")
         ]
     );
-    let county = store.county_summary(&Scope::County).await.unwrap().unwrap();
+    let county = store
+        .register()
+        .county_summary(&Scope::County)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(county.tally.verdict_count(Verdict::Ready), 7);
     assert_eq!(county.tally.verdict_count(Verdict::NotReady), 10);
     assert_eq!(county.tally, second.tallies.county);
     // Lists show the current version only.
     let page = store
+        .register()
         .households(&Scope::County, ONE_TOWNSHIP, "示例一乡甲村", None, 100)
         .await
         .unwrap();
@@ -380,11 +442,20 @@ async fn a_household_gone_from_the_current_version_is_not_found(store: Store) {
     let gone = "1409300101001";
     register.households.retain(|h| &*h.id != gone);
     store
+        .import()
         .import_register(&register, &meta("members-v2.csv", None), Some(&villages))
         .await
         .unwrap();
-    assert_eq!(store.household(&Scope::County, gone).await.unwrap(), None);
+    assert_eq!(
+        store
+            .register()
+            .household(&Scope::County, gone)
+            .await
+            .unwrap(),
+        None
+    );
     let d = store
+        .register()
         .household(&Scope::County, "1409300101002")
         .await
         .unwrap()
@@ -403,34 +474,54 @@ async fn township_staff_cannot_reach_another_township(store: Store) {
 
     // By 户编号.
     assert!(store
+        .register()
         .household(&mine, own_household)
         .await
         .unwrap()
         .is_some());
-    assert_eq!(store.household(&mine, other_household).await.unwrap(), None);
+    assert_eq!(
+        store
+            .register()
+            .household(&mine, other_household)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(store
+        .register()
         .household(&township(OTHER_TOWNSHIP), other_household)
         .await
         .unwrap()
         .is_some());
     // Summaries and lists.
-    assert_eq!(store.county_summary(&mine).await.unwrap(), None);
-    let townships = store.townships(&mine).await.unwrap();
+    assert_eq!(store.register().county_summary(&mine).await.unwrap(), None);
+    let townships = store.register().townships(&mine).await.unwrap();
     assert_eq!(townships.len(), 1);
     assert_eq!(townships[0].township.as_deref(), Some(ONE_TOWNSHIP));
     assert!(store
+        .register()
         .villages(&mine, OTHER_TOWNSHIP)
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(store.villages(&mine, ONE_TOWNSHIP).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .register()
+            .villages(&mine, ONE_TOWNSHIP)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let page = store
+        .register()
         .households(&mine, OTHER_TOWNSHIP, "示例二镇丙村", None, 100)
         .await
         .unwrap();
     assert!(page.items.is_empty());
     assert_eq!(
         store
+            .register()
             .households(&Scope::County, OTHER_TOWNSHIP, "示例二镇丙村", None, 100)
             .await
             .unwrap()
@@ -483,7 +574,7 @@ async fn township_staff_cannot_reach_another_township(store: Store) {
     let mut after = None;
     let mut problems = Vec::new();
     loop {
-        let page = store.problems(&mine, after, 4).await.unwrap();
+        let page = store.register().problems(&mine, after, 4).await.unwrap();
         problems.extend(page.items);
         match page.next {
             Some(n) => after = Some(n),
@@ -508,6 +599,7 @@ async fn all_hits(store: &Store, scope: &Scope, search: &Search) -> Vec<SearchHi
     let mut hits = Vec::new();
     loop {
         let page = store
+            .register()
             .search(scope, search, after.as_ref(), 3)
             .await
             .unwrap();
@@ -527,20 +619,30 @@ async fn village_staff_see_only_their_village(store: Store) {
         township: ONE_TOWNSHIP.into(),
         village: "示例一乡甲村".into(),
     });
-    assert!(store.townships(&scope).await.unwrap().is_empty());
-    let villages = store.villages(&scope, ONE_TOWNSHIP).await.unwrap();
+    assert!(store.register().townships(&scope).await.unwrap().is_empty());
+    let villages = store
+        .register()
+        .villages(&scope, ONE_TOWNSHIP)
+        .await
+        .unwrap();
     assert_eq!(villages.len(), 1);
     assert_eq!(villages[0].village.as_deref(), Some("示例一乡甲村"));
     assert!(store
+        .register()
         .household(&scope, "1409300101001")
         .await
         .unwrap()
         .is_some());
     assert_eq!(
-        store.household(&scope, "1409300102001").await.unwrap(),
+        store
+            .register()
+            .household(&scope, "1409300102001")
+            .await
+            .unwrap(),
         None
     ); // 乙村
     assert!(store
+        .register()
         .households(&scope, ONE_TOWNSHIP, "示例一乡乙村", None, 50)
         .await
         .unwrap()
@@ -554,7 +656,11 @@ async fn village_staff_see_only_their_village(store: Store) {
         village: "示例一乡甲村".into(),
     };
     assert_eq!(
-        store.household(&wrong, "1409300101001").await.unwrap(),
+        store
+            .register()
+            .household(&wrong, "1409300101001")
+            .await
+            .unwrap(),
         None
     );
 }
@@ -564,6 +670,7 @@ async fn village_staff_see_only_their_village(store: Store) {
 async fn key_paging_returns_every_household_exactly_once(store: Store) {
     let (register, villages) = generated(1500, 7);
     let imported = store
+        .import()
         .import_register(&register, &meta("gen.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -571,6 +678,7 @@ async fn key_paging_returns_every_household_exactly_once(store: Store) {
     // Read without names: stored as NULL, and nothing to find by name.
     let some = &register.households[700].id;
     let d = store
+        .register()
         .household(&Scope::County, some)
         .await
         .unwrap()
@@ -580,6 +688,7 @@ async fn key_paging_returns_every_household_exactly_once(store: Store) {
         .iter()
         .all(|m| m.name.is_none() && m.relation.is_none()));
     assert!(store
+        .register()
         .search(&Scope::County, &Search::Name("虚拟".into()), None, 10)
         .await
         .unwrap()
@@ -587,14 +696,15 @@ async fn key_paging_returns_every_household_exactly_once(store: Store) {
         .is_empty());
     let mut seen = BTreeSet::new();
     let mut pages = 0;
-    for t in store.townships(&Scope::County).await.unwrap() {
+    for t in store.register().townships(&Scope::County).await.unwrap() {
         let t = t.township.unwrap();
-        for v in store.villages(&Scope::County, &t).await.unwrap() {
+        for v in store.register().villages(&Scope::County, &t).await.unwrap() {
             let village = v.village.unwrap();
             let mut after: Option<String> = None;
             let mut in_village = Vec::new();
             loop {
                 let page: Page<_, String> = store
+                    .register()
                     .households(&Scope::County, &t, &village, after.as_deref(), 7)
                     .await
                     .unwrap();
@@ -625,6 +735,7 @@ async fn key_paging_returns_every_household_exactly_once(store: Store) {
     let mut found = Vec::new();
     loop {
         let page = store
+            .register()
             .search(
                 &Scope::County,
                 &Search::HouseholdNo("14".into()),
@@ -646,7 +757,11 @@ async fn key_paging_returns_every_household_exactly_once(store: Store) {
     let mut after = None;
     let mut problems = Vec::new();
     loop {
-        let page = store.problems(&Scope::County, after, 9).await.unwrap();
+        let page = store
+            .register()
+            .problems(&Scope::County, after, 9)
+            .await
+            .unwrap();
         problems.extend(page.items);
         match page.next {
             Some(k) => after = Some(k),
@@ -659,7 +774,12 @@ async fn key_paging_returns_every_household_exactly_once(store: Store) {
         .iter()
         .zip(&register.problems)
         .all(|(s, r)| s.line == r.line && s.code == r.code));
-    let county = store.county_summary(&Scope::County).await.unwrap().unwrap();
+    let county = store
+        .register()
+        .county_summary(&Scope::County)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(county.tally, imported.tallies.county);
 }
 
@@ -674,15 +794,17 @@ async fn passwords_verify_and_usernames_are_unique(store: Store) {
             village: "示例一乡甲村".into(),
         },
     };
-    let u = store.create_user(&new, None).await.unwrap();
+    let u = store.accounts().create_user(&new, None).await.unwrap();
     assert_eq!(u.role, new.role);
     let ok = store
+        .accounts()
         .verify_password("村干部", "春耕-2018-甲村")
         .await
         .unwrap();
     assert_eq!(ok.as_ref().map(|u| u.id), Some(u.id));
     assert_eq!(
         store
+            .accounts()
             .verify_password("村干部", "春耕-2018-乙村")
             .await
             .unwrap(),
@@ -690,12 +812,13 @@ async fn passwords_verify_and_usernames_are_unique(store: Store) {
     );
     assert_eq!(
         store
+            .accounts()
             .verify_password("nobody", "春耕-2018-甲村")
             .await
             .unwrap(),
         None
     );
-    match store.create_user(&new, None).await {
+    match store.accounts().create_user(&new, None).await {
         Err(StoreError::UsernameTaken(n)) => assert_eq!(n, "村干部"),
         other => panic!("{other:?}"),
     }
@@ -705,11 +828,11 @@ async fn passwords_verify_and_usernames_are_unique(store: Store) {
         role: Role::Inspector,
     };
     assert!(matches!(
-        store.create_user(&short, None).await,
+        store.accounts().create_user(&short, None).await,
         Err(StoreError::InvalidAccount(_))
     ));
-    assert_eq!(store.user(u.id).await.unwrap(), Some(u.clone()));
-    assert_eq!(store.users().await.unwrap(), vec![u]);
+    assert_eq!(store.accounts().user(u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(store.accounts().users().await.unwrap(), vec![u]);
     // The hash is argon2id, never the password.
     let phc = match &store {
         Store::Sqlite(p) => {
@@ -738,45 +861,84 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end(store: Store) {
         password: "春耕-2018-甲村".into(),
         role: Role::Inspector,
     };
-    let u = store.create_user(&new, Some(a.id)).await.unwrap();
+    let u = store
+        .accounts()
+        .create_user(&new, Some(a.id))
+        .await
+        .unwrap();
     let s = store
+        .accounts()
         .create_session(u.id, Duration::hours(8))
         .await
         .unwrap();
     let other = store
+        .accounts()
         .create_session(a.id, Duration::hours(8))
         .await
         .unwrap();
 
     let off = store
+        .accounts()
         .set_user_disabled(u.id, true, Some(a.id))
         .await
         .unwrap()
         .unwrap();
     assert!(off.disabled_at.is_some());
-    assert_eq!(store.session(&s.token).await.unwrap(), None);
-    assert!(store.session(&other.token).await.unwrap().is_some());
+    assert_eq!(store.accounts().session(&s.token).await.unwrap(), None);
+    assert!(store
+        .accounts()
+        .session(&other.token)
+        .await
+        .unwrap()
+        .is_some());
     assert_eq!(
         store
+            .accounts()
             .verify_password("村干部", &new.password)
             .await
             .unwrap(),
         None
     );
-    assert!(store.create_session(u.id, Duration::hours(1)).await.is_ok());
+    assert!(store
+        .accounts()
+        .create_session(u.id, Duration::hours(1))
+        .await
+        .is_ok());
     let again = store
+        .accounts()
         .create_session(u.id, Duration::hours(1))
         .await
         .unwrap();
-    assert_eq!(store.session(&again.token).await.unwrap(), None, "disabled");
-    let n = store.audit_entries(None, 100).await.unwrap().items.len();
+    assert_eq!(
+        store.accounts().session(&again.token).await.unwrap(),
+        None,
+        "disabled"
+    );
+    let n = store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items
+        .len();
     store
+        .accounts()
         .set_user_disabled(u.id, true, Some(a.id))
         .await
         .unwrap();
-    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), n);
+    assert_eq!(
+        store
+            .audit_log()
+            .audit_entries(None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        n
+    );
 
     let on = store
+        .accounts()
         .set_user_disabled(u.id, false, Some(a.id))
         .await
         .unwrap()
@@ -784,6 +946,7 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end(store: Store) {
     assert_eq!(on.disabled_at, None);
     assert_eq!(
         store
+            .accounts()
             .verify_password("村干部", &new.password)
             .await
             .unwrap(),
@@ -791,13 +954,19 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end(store: Store) {
     );
     assert_eq!(
         store
+            .accounts()
             .set_user_disabled(u.id + 100, true, None)
             .await
             .unwrap(),
         None
     );
 
-    let log = store.audit_entries(None, 100).await.unwrap().items;
+    let log = store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items;
     let changes: Vec<_> = log
         .iter()
         .filter(|e| e.action.ends_with("able_user"))
@@ -824,35 +993,48 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end(store: Store) {
 async fn a_reset_password_replaces_the_old_one_and_ends_sessions(store: Store) {
     let a = admin(&store).await;
     let s = store
+        .accounts()
         .create_session(a.id, Duration::hours(8))
         .await
         .unwrap();
     assert!(store
+        .accounts()
         .reset_password(a.id, "新的密码-2019", Some(a.id))
         .await
         .unwrap());
-    assert_eq!(store.session(&s.token).await.unwrap(), None);
+    assert_eq!(store.accounts().session(&s.token).await.unwrap(), None);
     assert_eq!(
         store
+            .accounts()
             .verify_password("admin", "管理员密码-123")
             .await
             .unwrap(),
         None
     );
     assert!(store
+        .accounts()
         .verify_password("admin", "新的密码-2019")
         .await
         .unwrap()
         .is_some());
     assert!(matches!(
-        store.reset_password(a.id, "short", Some(a.id)).await,
+        store
+            .accounts()
+            .reset_password(a.id, "short", Some(a.id))
+            .await,
         Err(StoreError::InvalidAccount(_))
     ));
     assert!(!store
+        .accounts()
         .reset_password(a.id + 100, "新的密码-2019", None)
         .await
         .unwrap());
-    let log = store.audit_entries(None, 1).await.unwrap().items;
+    let log = store
+        .audit_log()
+        .audit_entries(None, 1)
+        .await
+        .unwrap()
+        .items;
     assert_eq!(log[0].action, "reset_password");
     assert_eq!(log[0].entity_id, a.id.to_string());
     let text = log[0].after.as_ref().unwrap().to_string();
@@ -879,6 +1061,7 @@ async fn passwords_follow_the_rules(store: Store) {
             "{username} {password}"
         );
         let created = store
+            .accounts()
             .create_user(
                 &NewUser {
                     username: username.into(),
@@ -890,7 +1073,11 @@ async fn passwords_follow_the_rules(store: Store) {
             .await;
         assert_eq!(created.is_ok(), ok, "{password}");
         if let Ok(u) = created {
-            store.set_user_disabled(u.id, true, None).await.unwrap();
+            store
+                .accounts()
+                .set_user_disabled(u.id, true, None)
+                .await
+                .unwrap();
             break;
         }
     }
@@ -901,27 +1088,32 @@ async fn passwords_follow_the_rules(store: Store) {
 async fn sessions_expire_and_end(store: Store) {
     let u = admin(&store).await;
     let s = store
+        .accounts()
         .create_session(u.id, Duration::hours(8))
         .await
         .unwrap();
     assert_eq!(s.token.len(), 64);
-    let found = store.session(&s.token).await.unwrap().unwrap();
+    let found = store.accounts().session(&s.token).await.unwrap().unwrap();
     assert_eq!(found.user, u);
     assert_eq!(found.csrf_token, s.csrf_token);
     assert_eq!(found.expires_at, s.expires_at);
-    assert_eq!(store.session(&s.csrf_token).await.unwrap(), None);
-    assert_eq!(store.session("").await.unwrap(), None);
+    assert_eq!(store.accounts().session(&s.csrf_token).await.unwrap(), None);
+    assert_eq!(store.accounts().session("").await.unwrap(), None);
 
     let expired = store
+        .accounts()
         .create_session(u.id, Duration::seconds(-1))
         .await
         .unwrap();
-    assert_eq!(store.session(&expired.token).await.unwrap(), None);
-    assert_eq!(store.delete_expired_sessions().await.unwrap(), 1);
+    assert_eq!(
+        store.accounts().session(&expired.token).await.unwrap(),
+        None
+    );
+    assert_eq!(store.accounts().delete_expired_sessions().await.unwrap(), 1);
 
-    assert!(store.delete_session(&s.token).await.unwrap());
-    assert_eq!(store.session(&s.token).await.unwrap(), None);
-    assert!(!store.delete_session(&s.token).await.unwrap());
+    assert!(store.accounts().delete_session(&s.token).await.unwrap());
+    assert_eq!(store.accounts().session(&s.token).await.unwrap(), None);
+    assert!(!store.accounts().delete_session(&s.token).await.unwrap());
     let stored = match &store {
         Store::Sqlite(p) => {
             fupin_store::sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions")
@@ -943,24 +1135,74 @@ async fn sessions_expire_and_end(store: Store) {
 async fn failed_logins_are_counted_in_a_window(store: Store) {
     let start = Utc::now() - Duration::seconds(1);
     for _ in 0..3 {
-        store.record_failed_login("alice").await.unwrap();
+        store.accounts().record_failed_login("alice").await.unwrap();
     }
-    store.record_failed_login("bob").await.unwrap();
-    assert_eq!(store.recent_failures("alice", start).await.unwrap(), 3);
-    assert_eq!(store.recent_failures("bob", start).await.unwrap(), 1);
-    assert_eq!(store.recent_failures("carol", start).await.unwrap(), 0);
-    let later = Utc::now() + Duration::seconds(5);
-    assert_eq!(store.recent_failures("alice", later).await.unwrap(), 0);
+    store.accounts().record_failed_login("bob").await.unwrap();
     assert_eq!(
         store
+            .accounts()
+            .recent_failures("alice", start)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .accounts()
+            .recent_failures("bob", start)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .accounts()
+            .recent_failures("carol", start)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = Utc::now() + Duration::seconds(5);
+    assert_eq!(
+        store
+            .accounts()
+            .recent_failures("alice", later)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .accounts()
             .clear_failed_logins(Some("alice"), later)
             .await
             .unwrap(),
         3
     );
-    assert_eq!(store.recent_failures("alice", start).await.unwrap(), 0);
-    assert_eq!(store.recent_failures("bob", start).await.unwrap(), 1);
-    assert_eq!(store.clear_failed_logins(None, later).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .accounts()
+            .recent_failures("alice", start)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .accounts()
+            .recent_failures("bob", start)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .accounts()
+            .clear_failed_logins(None, later)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 /// Every write leaves an audit row (who, what, before/after), in the write's transaction;
@@ -968,6 +1210,7 @@ async fn failed_logins_are_counted_in_a_window(store: Store) {
 async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
     let a = admin(&store).await;
     let staff = store
+        .accounts()
         .create_user(
             &NewUser {
                 username: "乡干部".into(),
@@ -982,19 +1225,21 @@ async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
         .unwrap();
     let (register, villages) = golden();
     let imported = store
+        .import()
         .import_register(&register, &meta("members.csv", Some(a.id)), Some(&villages))
         .await
         .unwrap();
     let s = store
+        .accounts()
         .create_session(staff.id, Duration::hours(1))
         .await
         .unwrap();
-    store.delete_session(&s.token).await.unwrap();
+    store.accounts().delete_session(&s.token).await.unwrap();
 
     let mut entries = Vec::new();
     let mut before = None;
     loop {
-        let page = store.audit_entries(before, 2).await.unwrap();
+        let page = store.audit_log().audit_entries(before, 2).await.unwrap();
         entries.extend(page.items);
         match page.next {
             Some(k) => before = Some(k),
@@ -1040,16 +1285,35 @@ async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
         .await
         .is_err());
     assert!(execute(&store, "DELETE FROM audit_log").await.is_err());
-    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 6);
+    assert_eq!(
+        store
+            .audit_log()
+            .audit_entries(None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        6
+    );
 
     // A refused import writes nothing, audit included.
     let mut m = meta("bad.csv", Some(a.id));
     m.sha256 = "zz".into();
     assert!(store
+        .import()
         .import_register(&register, &m, Some(&villages))
         .await
         .is_err());
-    assert_eq!(store.audit_entries(None, 100).await.unwrap().items.len(), 6);
+    assert_eq!(
+        store
+            .audit_log()
+            .audit_entries(None, 100)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        6
+    );
 }
 
 /// Jobs are taken once each, even by takers racing for them.
@@ -1058,6 +1322,7 @@ async fn each_job_is_taken_once(store: Store) {
     for i in 0..6 {
         ids.push(
             store
+                .jobs()
                 .enqueue_job("export", &serde_json::json!({ "n": i }), None)
                 .await
                 .unwrap(),
@@ -1067,7 +1332,7 @@ async fn each_job_is_taken_once(store: Store) {
     for t in 0..8 {
         let store = store.clone();
         takers.push(tokio::spawn(async move {
-            store.take_job(&format!("taker-{t}")).await.unwrap()
+            store.jobs().take_job(&format!("taker-{t}")).await.unwrap()
         }));
     }
     let mut taken = Vec::new();
@@ -1084,12 +1349,16 @@ async fn each_job_is_taken_once(store: Store) {
         .iter()
         .all(|j| j.state == fupin_store::JobState::Running && j.attempts == 1));
     assert!(taken.iter().all(|j| j.payload["n"].is_number()));
-    assert_eq!(store.take_job("late").await.unwrap(), None);
+    assert_eq!(store.jobs().take_job("late").await.unwrap(), None);
 
-    assert!(store.finish_job(ids[0], None).await.unwrap());
-    assert!(store.finish_job(ids[1], Some("磁盘已满")).await.unwrap());
-    assert!(!store.finish_job(ids[0], None).await.unwrap());
-    let failed = store.job(ids[1]).await.unwrap().unwrap();
+    assert!(store.jobs().finish_job(ids[0], None).await.unwrap());
+    assert!(store
+        .jobs()
+        .finish_job(ids[1], Some("磁盘已满"))
+        .await
+        .unwrap());
+    assert!(!store.jobs().finish_job(ids[0], None).await.unwrap());
+    let failed = store.jobs().job(ids[1]).await.unwrap().unwrap();
     assert_eq!(failed.state, fupin_store::JobState::Failed);
     assert_eq!(failed.error.as_deref(), Some("磁盘已满"));
     assert!(failed.finished_at.is_some() && failed.taken_by.is_some());
@@ -1102,6 +1371,7 @@ async fn a_started_job_runs_at_once_and_carries_its_progress(store: Store) {
     use serde_json::json;
     let a = admin(&store).await;
     let id = store
+        .jobs()
         .start_job(
             "import",
             &json!({ "stage": "checking" }),
@@ -1110,25 +1380,37 @@ async fn a_started_job_runs_at_once_and_carries_its_progress(store: Store) {
         )
         .await
         .unwrap();
-    let job = store.job(id).await.unwrap().unwrap();
+    let job = store.jobs().job(id).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Running);
     assert_eq!(job.attempts, 1);
     assert_eq!(job.taken_by.as_deref(), Some("fupin-1"));
     assert_eq!(job.requested_by, Some(a.id));
     assert_eq!(job.taken_at, Some(job.created_at));
-    assert_eq!(store.take_job("fupin-2").await.unwrap(), None);
+    assert_eq!(store.jobs().take_job("fupin-2").await.unwrap(), None);
 
     let progress = json!({ "stage": "checking", "progress": 42 });
-    assert!(store.update_job_payload(id, &progress).await.unwrap());
-    assert_eq!(store.job(id).await.unwrap().unwrap().payload, progress);
-    assert!(store.finish_job(id, None).await.unwrap());
+    assert!(store
+        .jobs()
+        .update_job_payload(id, &progress)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.jobs().job(id).await.unwrap().unwrap().payload,
+        progress
+    );
+    assert!(store.jobs().finish_job(id, None).await.unwrap());
     assert!(!store
+        .jobs()
         .update_job_payload(id, &json!({ "stage": "late" }))
         .await
         .unwrap());
-    let done = store.job(id).await.unwrap().unwrap();
+    let done = store.jobs().job(id).await.unwrap().unwrap();
     assert_eq!((done.state, done.payload), (JobState::Done, progress));
-    assert!(!store.update_job_payload(id + 1, &json!({})).await.unwrap());
+    assert!(!store
+        .jobs()
+        .update_job_payload(id + 1, &json!({}))
+        .await
+        .unwrap());
 }
 
 /// A running job keeps a file with its result (the full problem list of a rejected
@@ -1137,22 +1419,31 @@ async fn a_started_job_runs_at_once_and_carries_its_progress(store: Store) {
 async fn a_job_keeps_its_files_while_it_runs_and_any_process_reads_them(store: Store) {
     use serde_json::json;
     let id = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-1", None)
         .await
         .unwrap();
     let other = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-1", None)
         .await
         .unwrap();
     assert!(store
+        .jobs()
         .put_job_file(id, "problems.csv", "text/csv", b"first")
         .await
         .unwrap());
     assert!(store
+        .jobs()
         .put_job_file(id, "problems.csv", "text/csv", "文件,行号\n".as_bytes())
         .await
         .unwrap());
-    let f = store.job_file(id, "problems.csv").await.unwrap().unwrap();
+    let f = store
+        .jobs()
+        .job_file(id, "problems.csv")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (f.name.as_str(), f.content_type.as_str(), f.data),
         (
@@ -1161,25 +1452,39 @@ async fn a_job_keeps_its_files_while_it_runs_and_any_process_reads_them(store: S
             "文件,行号\n".as_bytes().to_vec()
         )
     );
-    assert_eq!(store.job_file(other, "problems.csv").await.unwrap(), None);
-    assert_eq!(store.job_file(id, "other.csv").await.unwrap(), None);
+    assert_eq!(
+        store.jobs().job_file(other, "problems.csv").await.unwrap(),
+        None
+    );
+    assert_eq!(store.jobs().job_file(id, "other.csv").await.unwrap(), None);
     let too_big = vec![b'x'; fupin_store::MAX_JOB_FILE_BYTES + 1];
     assert!(store
+        .jobs()
         .put_job_file(other, "problems.csv", "text/csv", &too_big)
         .await
         .is_err());
-    assert_eq!(store.job_file(other, "problems.csv").await.unwrap(), None);
+    assert_eq!(
+        store.jobs().job_file(other, "problems.csv").await.unwrap(),
+        None
+    );
 
-    store.finish_job(id, None).await.unwrap();
+    store.jobs().finish_job(id, None).await.unwrap();
     assert!(!store
+        .jobs()
         .put_job_file(id, "problems.csv", "text/csv", b"late")
         .await
         .unwrap());
     assert!(!store
+        .jobs()
         .put_job_file(other + 1, "problems.csv", "text/csv", b"none")
         .await
         .unwrap());
-    let f = store.job_file(id, "problems.csv").await.unwrap().unwrap();
+    let f = store
+        .jobs()
+        .job_file(id, "problems.csv")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(f.data, "文件,行号\n".as_bytes());
 }
 
@@ -1189,22 +1494,34 @@ async fn job_state_changes_are_audited_in_the_name_of_who_asked(store: Store) {
     use serde_json::json;
     let a = admin(&store).await;
     let queued = store
+        .jobs()
         .enqueue_job("export", &json!({}), Some(a.id))
         .await
         .unwrap();
     let started = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-1", None)
         .await
         .unwrap();
-    store.take_job("fupin-2").await.unwrap().unwrap();
+    store.jobs().take_job("fupin-2").await.unwrap().unwrap();
     store
+        .jobs()
         .update_job_payload(started, &json!({ "progress": 50 }))
         .await
         .unwrap();
-    store.finish_job(queued, Some("磁盘已满")).await.unwrap();
-    store.finish_job(started, None).await.unwrap();
+    store
+        .jobs()
+        .finish_job(queued, Some("磁盘已满"))
+        .await
+        .unwrap();
+    store.jobs().finish_job(started, None).await.unwrap();
 
-    let entries = store.audit_entries(None, 100).await.unwrap().items;
+    let entries = store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items;
     let jobs: Vec<_> = entries.iter().filter(|e| e.entity == "job").rev().collect();
     let got: Vec<(&str, Option<i64>, String)> = jobs
         .iter()
@@ -1246,22 +1563,49 @@ async fn job_state_changes_are_audited_in_the_name_of_who_asked(store: Store) {
 async fn one_township_reads_as_in_the_list_and_only_in_scope(store: Store) {
     import_golden(&store).await;
     for name in [ONE_TOWNSHIP, OTHER_TOWNSHIP] {
-        let listed = store.townships(&Scope::County).await.unwrap();
+        let listed = store.register().townships(&Scope::County).await.unwrap();
         let entry = listed.iter().find(|t| t.township.as_deref() == Some(name));
-        let alone = store.township(&Scope::County, name).await.unwrap();
+        let alone = store
+            .register()
+            .township(&Scope::County, name)
+            .await
+            .unwrap();
         assert_eq!(alone.as_ref(), entry, "{name}");
         assert!(alone.is_some());
     }
     let mine = township(ONE_TOWNSHIP);
-    assert!(store.township(&mine, ONE_TOWNSHIP).await.unwrap().is_some());
-    assert_eq!(store.township(&mine, OTHER_TOWNSHIP).await.unwrap(), None);
+    assert!(store
+        .register()
+        .township(&mine, ONE_TOWNSHIP)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        store
+            .register()
+            .township(&mine, OTHER_TOWNSHIP)
+            .await
+            .unwrap(),
+        None
+    );
     let village = Scope::Village {
         township: ONE_TOWNSHIP.into(),
         village: "示例一乡甲村".into(),
     };
-    assert_eq!(store.township(&village, ONE_TOWNSHIP).await.unwrap(), None);
     assert_eq!(
-        store.township(&Scope::County, "无此乡").await.unwrap(),
+        store
+            .register()
+            .township(&village, ONE_TOWNSHIP)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .register()
+            .township(&Scope::County, "无此乡")
+            .await
+            .unwrap(),
         None
     );
 }
@@ -1281,12 +1625,16 @@ async fn township_pages_by_key_hold_every_township_once_in_scope(store: Store) {
         township(OTHER_TOWNSHIP),
         village,
     ] {
-        let listed = store.townships(&scope).await.unwrap();
+        let listed = store.register().townships(&scope).await.unwrap();
         for limit in [1, 2, 3, 500] {
             let mut paged = Vec::new();
             let mut after = None;
             loop {
-                let page = store.townships_page(&scope, after, limit).await.unwrap();
+                let page = store
+                    .register()
+                    .townships_page(&scope, after, limit)
+                    .await
+                    .unwrap();
                 assert!(page.items.len() <= limit as usize);
                 paged.extend(page.items);
                 match page.next {
@@ -1297,9 +1645,18 @@ async fn township_pages_by_key_hold_every_township_once_in_scope(store: Store) {
             assert_eq!(paged, listed, "{scope:?} by {limit}");
         }
     }
-    assert_eq!(store.townships(&Scope::County).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .register()
+            .townships(&Scope::County)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     // Past the end: an empty last page.
     let page = store
+        .register()
         .townships_page(&Scope::County, Some(u64::MAX), 5)
         .await
         .unwrap();
@@ -1311,6 +1668,7 @@ async fn an_import_reports_each_of_its_steps(store: Store) {
     let (register, villages) = golden();
     let steps = std::sync::Mutex::new(Vec::new());
     store
+        .import()
         .import_register_with_progress(
             &register,
             &meta("members.csv", None),
@@ -1405,11 +1763,13 @@ async fn an_import_that_fails_while_writing_leaves_nothing(store: Store) {
     let (mut register, villages) = golden();
     register.households[3].id = register.households[2].id.clone();
     let r = store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await;
     assert!(matches!(r, Err(StoreError::Database(_))), "{r:?}");
-    assert!(store.versions().await.unwrap().is_empty());
+    assert!(store.register().versions().await.unwrap().is_empty());
     assert!(store
+        .audit_log()
         .audit_entries(None, 10)
         .await
         .unwrap()
@@ -1425,10 +1785,11 @@ async fn an_import_that_fails_while_writing_leaves_nothing(store: Store) {
 
     let imported = import_golden(&store).await;
     let v = imported.version;
-    assert_eq!(store.versions().await.unwrap().len(), 1);
+    assert_eq!(store.register().versions().await.unwrap().len(), 1);
     let (golden_register, _) = golden();
     let first = &golden_register.households[0].id;
     assert!(store
+        .register()
         .household(&Scope::County, first)
         .await
         .unwrap()
@@ -1458,19 +1819,23 @@ async fn an_import_that_fails_while_writing_leaves_nothing(store: Store) {
 /// The accounts form's township and village names, read in one statement, are the
 /// townships' and villages' lists as the dashboard pages them.
 async fn area_names_are_every_township_with_its_villages(store: Store) {
-    assert!(store.area_names().await.unwrap().is_empty());
+    assert!(store.register().area_names().await.unwrap().is_empty());
     import_golden(&store).await;
     let mut expected = Vec::new();
-    for t in store.townships(&Scope::County).await.unwrap() {
+    for t in store.register().townships(&Scope::County).await.unwrap() {
         let name = t.township.unwrap();
-        let villages = store.villages(&Scope::County, &name).await.unwrap();
+        let villages = store
+            .register()
+            .villages(&Scope::County, &name)
+            .await
+            .unwrap();
         expected.push((
             name,
             villages.into_iter().map(|v| v.village.unwrap()).collect(),
         ));
     }
     assert!(expected.len() > 1);
-    assert_eq!(store.area_names().await.unwrap(), expected);
+    assert_eq!(store.register().area_names().await.unwrap(), expected);
 }
 
 /// Migration 0013 on a PostgreSQL database holding a version stored before it: each old
@@ -1528,7 +1893,12 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
             .unwrap();
         assert_eq!(n, 1, "{t}");
     }
-    let old = store.household(&Scope::County, &no).await.unwrap().unwrap();
+    let old = store
+        .register()
+        .household(&Scope::County, &no)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(old.version, 1);
     assert_eq!(old.assessment.verdict, Verdict::NotReady);
 
@@ -1538,7 +1908,12 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
     expected.extend(version_partitions(v));
     expected.sort();
     assert_eq!(partitions(pool).await, expected);
-    let now = store.household(&Scope::County, &no).await.unwrap().unwrap();
+    let now = store
+        .register()
+        .household(&Scope::County, &no)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now.version, v);
     let versions: Vec<i64> = now.history.iter().map(|h| h.version).collect();
     assert_eq!(versions, [1, v]);
@@ -1561,26 +1936,30 @@ async fn a_job_whose_lease_passed_is_failed_and_a_live_one_is_not(store: Store) 
     use serde_json::json;
     let a = admin(&store).await;
     let dead = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-dead", Some(a.id))
         .await
         .unwrap();
     let live = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-live", None)
         .await
         .unwrap();
     let own = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-me", None)
         .await
         .unwrap();
     // A started job holds a lease of JOB_LEASE: nothing has expired.
-    let lease = store.job_lease(live).await.unwrap().unwrap();
+    let lease = store.jobs().job_lease(live).await.unwrap().unwrap();
     let left = lease - Utc::now();
     assert!(
         left > Duration::seconds(JOB_LEASE.as_secs() as i64 - 5) && left <= Duration::seconds(30),
         "{left}"
     );
-    assert!(store.expired_jobs().await.unwrap().is_empty());
+    assert!(store.jobs().expired_jobs().await.unwrap().is_empty());
     assert!(store
+        .jobs()
         .fail_expired_jobs(&[], &stopped)
         .await
         .unwrap()
@@ -1590,20 +1969,24 @@ async fn a_job_whose_lease_passed_is_failed_and_a_live_one_is_not(store: Store) 
     for id in [dead, own] {
         let taker = if id == dead { "fupin-dead" } else { "fupin-me" };
         assert!(store
+            .jobs()
             .renew_job_lease(id, taker, std::time::Duration::ZERO)
             .await
             .unwrap());
     }
     assert!(!store
+        .jobs()
         .renew_job_lease(live, "fupin-dead", JOB_LEASE)
         .await
         .unwrap());
     assert!(store
+        .jobs()
         .renew_job_lease(live, "fupin-live", JOB_LEASE)
         .await
         .unwrap());
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let expired: Vec<i64> = store
+        .jobs()
         .expired_jobs()
         .await
         .unwrap()
@@ -1612,39 +1995,50 @@ async fn a_job_whose_lease_passed_is_failed_and_a_live_one_is_not(store: Store) 
         .collect();
     assert_eq!(expired, [dead, own]);
     // A live job is never failed, even asked for by id.
-    assert!(!store.fail_expired_job(live, "x").await.unwrap());
+    assert!(!store.jobs().fail_expired_job(live, "x").await.unwrap());
     assert_eq!(
-        store.fail_expired_jobs(&[own], &stopped).await.unwrap(),
+        store
+            .jobs()
+            .fail_expired_jobs(&[own], &stopped)
+            .await
+            .unwrap(),
         [dead]
     );
     // Twice (another process) fails nothing more.
     assert!(store
+        .jobs()
         .fail_expired_jobs(&[own], &stopped)
         .await
         .unwrap()
         .is_empty());
 
-    let failed = store.job(dead).await.unwrap().unwrap();
+    let failed = store.jobs().job(dead).await.unwrap().unwrap();
     assert_eq!(failed.state, JobState::Failed);
     assert_eq!(
         failed.error.as_deref(),
         Some("import：处理它的服务器已停止")
     );
     assert!(failed.finished_at.is_some());
-    assert_eq!(store.job_lease(dead).await.unwrap(), None);
+    assert_eq!(store.jobs().job_lease(dead).await.unwrap(), None);
     // The stopped process, were it only slow, learns it has lost the job.
     assert!(!store
+        .jobs()
         .renew_job_lease(dead, "fupin-dead", JOB_LEASE)
         .await
         .unwrap());
-    assert!(!store.finish_job(dead, None).await.unwrap());
+    assert!(!store.jobs().finish_job(dead, None).await.unwrap());
     for id in [live, own] {
         assert_eq!(
-            store.job(id).await.unwrap().unwrap().state,
+            store.jobs().job(id).await.unwrap().unwrap().state,
             JobState::Running
         );
     }
-    let entries = store.audit_entries(None, 100).await.unwrap().items;
+    let entries = store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items;
     let expiry: Vec<_> = entries
         .iter()
         .filter(|e| e.action == "expire_job")
@@ -1665,16 +2059,18 @@ async fn an_import_for_a_job_that_lost_its_lease_stores_nothing(store: Store) {
     let (register, villages) = golden();
     let m = meta("members.csv", None);
     let lost = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-slow", None)
         .await
         .unwrap();
     store
+        .jobs()
         .renew_job_lease(lost, "fupin-slow", std::time::Duration::ZERO)
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(
-        store.fail_expired_jobs(&[], &stopped).await.unwrap(),
+        store.jobs().fail_expired_jobs(&[], &stopped).await.unwrap(),
         [lost]
     );
     let lease = JobLease {
@@ -1683,13 +2079,14 @@ async fn an_import_for_a_job_that_lost_its_lease_stores_nothing(store: Store) {
         lease: JOB_LEASE,
     };
     let r = store
+        .import()
         .import_register_for_job(&register, &m, Some(&villages), &|_| {}, lease)
         .await;
     assert!(
         matches!(r, Err(StoreError::JobLeaseLost(id)) if id == lost),
         "{r:?}"
     );
-    assert!(store.versions().await.unwrap().is_empty());
+    assert!(store.register().versions().await.unwrap().is_empty());
     if let Store::Postgres(pool) = &store {
         assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
         assert!(partitions(pool).await.is_empty());
@@ -1697,10 +2094,11 @@ async fn an_import_for_a_job_that_lost_its_lease_stores_nothing(store: Store) {
 
     // A job that holds its lease: the version, and a lease renewed as it committed.
     let live = store
+        .jobs()
         .start_job("import", &json!({}), "fupin-1", None)
         .await
         .unwrap();
-    let before = store.job_lease(live).await.unwrap().unwrap();
+    let before = store.jobs().job_lease(live).await.unwrap().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let lease = JobLease {
         id: live,
@@ -1708,11 +2106,12 @@ async fn an_import_for_a_job_that_lost_its_lease_stores_nothing(store: Store) {
         lease: JOB_LEASE,
     };
     store
+        .import()
         .import_register_for_job(&register, &m, Some(&villages), &|_| {}, lease)
         .await
         .unwrap();
-    assert_eq!(store.versions().await.unwrap().len(), 1);
-    assert!(store.job_lease(live).await.unwrap().unwrap() > before);
+    assert_eq!(store.register().versions().await.unwrap().len(), 1);
+    assert!(store.jobs().job_lease(live).await.unwrap().unwrap() > before);
 }
 
 /// The import lock's key (crates/store/src/import.rs, IMPORT_LOCK).
@@ -1723,7 +2122,10 @@ const IMPORT_LOCK: i64 = 0x6675_7069_6e09;
 /// since the tables then may be that import's; then it is asked again later.
 async fn leftover_staging_tables_are_dropped_but_never_a_running_imports(store: Store) {
     let Store::Postgres(pool) = &store else {
-        assert_eq!(store.drop_orphan_staging(false).await.unwrap(), Some(0));
+        assert_eq!(
+            store.import().drop_orphan_staging(false).await.unwrap(),
+            Some(0)
+        );
         return;
     };
     import_golden(&store).await;
@@ -1747,16 +2149,25 @@ async fn leftover_staging_tables_are_dropped_but_never_a_running_imports(store: 
         .await
         .unwrap();
     let started = std::time::Instant::now();
-    assert_eq!(store.drop_orphan_staging(false).await.unwrap(), None);
+    assert_eq!(
+        store.import().drop_orphan_staging(false).await.unwrap(),
+        None
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(unattached_tables(pool).await, left);
     other.rollback().await.unwrap();
 
-    assert_eq!(store.drop_orphan_staging(false).await.unwrap(), Some(2));
+    assert_eq!(
+        store.import().drop_orphan_staging(false).await.unwrap(),
+        Some(2)
+    );
     assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
     // The versions' partitions stay.
     assert_eq!(partitions(pool).await, version_partitions(1));
-    assert_eq!(store.drop_orphan_staging(true).await.unwrap(), Some(0));
+    assert_eq!(
+        store.import().drop_orphan_staging(true).await.unwrap(),
+        Some(0)
+    );
 }
 
 /// An import killed half-way (here: its task panics while it loads, which drops its
@@ -1781,6 +2192,7 @@ async fn an_import_killed_half_way_still_drops_what_killed_imports_left(store: S
                 }
             };
             store
+                .import()
                 .import_register_with_progress(
                     &register,
                     &meta("members.csv", None),
@@ -1792,7 +2204,7 @@ async fn an_import_killed_half_way_still_drops_what_killed_imports_left(store: S
         .await
     };
     assert!(killed.unwrap_err().is_panic());
-    assert!(store.versions().await.unwrap().is_empty());
+    assert!(store.register().versions().await.unwrap().is_empty());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     // The killed import's own staging tables were never committed; the old one is gone.
     while !unattached_tables(pool).await.is_empty() {
@@ -1824,30 +2236,36 @@ async fn migration_0016_cuts_the_problems_of_old_refused_jobs(store: Store) {
                           "warnings": 0, "problems": problems}})
     };
     let big = store
+        .jobs()
         .start_job("import", &payload(&problems), "old", None)
         .await
         .unwrap();
     let small = store
+        .jobs()
         .start_job("import", &payload(&problems[..10]), "old", None)
         .await
         .unwrap();
     let imported = json!({"result": {"outcome": "imported", "version": 1}});
     let good = store
+        .jobs()
         .start_job("import", &imported, "old", None)
         .await
         .unwrap();
     store.migrate().await.unwrap();
 
-    let r = store.job(big).await.unwrap().unwrap().payload["result"].clone();
+    let r = store.jobs().job(big).await.unwrap().unwrap().payload["result"].clone();
     assert_eq!(r["total_problems"], 1_500);
     assert_eq!(r["by_code"], json!({"E102": 500, "E105": 1_000}));
     assert_eq!(r["problems"].as_array().unwrap()[..], problems[..1_000]);
     assert_eq!(r["summary"], "有错误");
     assert_eq!(
-        store.job(small).await.unwrap().unwrap().payload,
+        store.jobs().job(small).await.unwrap().unwrap().payload,
         payload(&problems[..10])
     );
-    assert_eq!(store.job(good).await.unwrap().unwrap().payload, imported);
+    assert_eq!(
+        store.jobs().job(good).await.unwrap().unwrap().payload,
+        imported
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

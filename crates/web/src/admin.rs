@@ -105,7 +105,11 @@ pub async fn audit_page(
     Query(q): Query<Before>,
 ) -> Result<Html<String>, PageError> {
     v.require_admin()?;
-    let page = state.store.audit_entries(q.before, PAGE).await?;
+    let page = state
+        .store
+        .audit_log()
+        .audit_entries(q.before, PAGE)
+        .await?;
     let p = AuditPage {
         layout: Layout::of(&v, "审计日志", "audit"),
         entries: page.items.iter().map(AuditLine::of).collect(),
@@ -221,7 +225,7 @@ fn notice_text(n: &Notice, users: &[User]) -> Option<String> {
 /// The townships and villages of the current register, for the form's suggestions and
 /// for checking an account's area.
 async fn areas(state: &AppState) -> Result<Vec<(String, Vec<String>)>, Error> {
-    Ok(state.store.area_names().await?)
+    Ok(state.store.register().area_names().await?)
 }
 
 async fn render_users(
@@ -231,7 +235,7 @@ async fn render_users(
     error: Option<String>,
     notice: Option<&Notice>,
 ) -> Result<Html<String>, Error> {
-    let users = state.store.users().await?;
+    let users = state.store.accounts().users().await?;
     let notice = notice.and_then(|n| notice_text(n, &users));
     let areas = areas(state).await?;
     let p = UsersPage {
@@ -346,7 +350,12 @@ pub async fn add_user(
         password: form.password.clone(),
         role,
     };
-    match state.store.create_user(&new, Some(v.user().id)).await {
+    match state
+        .store
+        .accounts()
+        .create_user(&new, Some(v.user().id))
+        .await
+    {
         Ok(u) => Ok(done("added", &u.username)),
         Err(StoreError::UsernameTaken(n)) => refuse(form, format!("用户名「{n}」已被使用")).await,
         Err(StoreError::InvalidAccount(m)) => refuse(form, m).await,
@@ -357,7 +366,12 @@ pub async fn add_user(
 /// An account other than nobody's, for a change by this admin.
 async fn target(state: &AppState, v: &Viewer, id: UserId) -> Result<User, Error> {
     v.require_admin()?;
-    state.store.user(id).await?.ok_or(Error::NotFound)
+    state
+        .store
+        .accounts()
+        .user(id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
 /// POST /admin/users/{id}/disable and /admin/users/{id}/enable
@@ -378,6 +392,7 @@ pub async fn disable_or_enable_user(
     }
     state
         .store
+        .accounts()
         .set_user_disabled(id, disable, Some(v.user().id))
         .await?;
     Ok(done(
@@ -415,6 +430,7 @@ pub async fn reset_password(
     }
     match state
         .store
+        .accounts()
         .reset_password(id, &form.password, Some(v.user().id))
         .await
     {

@@ -205,7 +205,7 @@ async fn logout(
     headers: HeaderMap,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
-    state.store.delete_session(&v.token).await?;
+    state.store.accounts().delete_session(&v.token).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut()
         .insert(header::SET_COOKIE, auth::session_cookie(&state, "", 0));
@@ -238,7 +238,7 @@ async fn summary(
 ) -> ApiResult {
     let region = state.config.region;
     let area = area_view(&state.store, &v.scope, &q).await?;
-    let version = state.store.current_version().await?;
+    let version = state.store.register().current_version().await?;
     ok(json!({
         "scope": scope_json(&v.scope),
         "version": version.as_ref().map(version_json),
@@ -258,6 +258,7 @@ async fn townships(
     let region = state.config.region;
     let page = state
         .store
+        .register()
         .townships_page(&v.scope, q.after()?, q.limit())
         .await?;
     ok(json!({
@@ -284,7 +285,7 @@ async fn villages(
     // The township's villages are its page's: not for a reader who may not see the
     // township itself (village staff), as on the page.
     registry::township(&state.store, &v.scope, &name).await?;
-    let list = state.store.villages(&v.scope, &name).await?;
+    let list = state.store.register().villages(&v.scope, &name).await?;
     if list.is_empty() {
         return Err(Error::NotFound.into());
     }
@@ -319,6 +320,7 @@ async fn households(
     registry::village(&state.store, &v.scope, &t, &name).await?;
     let page = state
         .store
+        .register()
         .households(
             &v.scope,
             &t,
@@ -341,6 +343,7 @@ async fn household(
 ) -> ApiResult {
     let d = state
         .store
+        .register()
         .household(&v.scope, &no)
         .await?
         .ok_or(Error::NotFound)?;
@@ -351,6 +354,7 @@ async fn household(
         .map(|h| h.line);
     let gaps = state
         .store
+        .work()
         .household_gaps(&crate::tasks::item_scope(&v), &no)
         .await?;
     let vals = &d.values;
@@ -444,6 +448,7 @@ async fn search_api(
     };
     let page = state
         .store
+        .register()
         .search(
             &v.scope,
             &s,
@@ -476,6 +481,7 @@ async fn problems(
 ) -> ApiResult {
     let page = state
         .store
+        .register()
         .problems(&v.scope, q.after, q.limit.unwrap_or(crate::problems::PAGE))
         .await?;
     ok(json!({
@@ -489,7 +495,7 @@ async fn problems(
 }
 
 async fn versions(State(state): State<AppState>, ApiUser(_): ApiUser) -> ApiResult {
-    let list = state.store.versions().await?;
+    let list = state.store.register().versions().await?;
     ok(json!(list.iter().map(version_json).collect::<Vec<_>>()))
 }
 
@@ -555,6 +561,7 @@ async fn audit(
     v.require_admin()?;
     let page = state
         .store
+        .audit_log()
         .audit_entries(q.before, q.limit.unwrap_or(crate::admin::PAGE))
         .await?;
     ok(json!({ "items": page.items, "next": page.next }))
@@ -562,7 +569,7 @@ async fn audit(
 
 async fn users(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
     v.require_admin()?;
-    let list = state.store.users().await?;
+    let list = state.store.accounts().users().await?;
     ok(json!(list
         .iter()
         .map(|u| {

@@ -107,7 +107,12 @@ async fn look_up_viewer(parts: &Parts, state: &AppState) -> Result<Viewer, Error
     let token = cookie(&parts.headers, SESSION_COOKIE)
         .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or(Error::Login)?;
-    let session = state.store.session(token).await?.ok_or(Error::Login)?;
+    let session = state
+        .store
+        .accounts()
+        .session(token)
+        .await?
+        .ok_or(Error::Login)?;
     let scope = Scope::of(&session.user.role);
     Ok(Viewer {
         session,
@@ -201,7 +206,11 @@ pub async fn attempt_login(
     let cfg = &state.config;
     let username = username.trim();
     let since = Utc::now() - cfg.throttle_window;
-    let failures = state.store.recent_failures(username, since).await?;
+    let failures = state
+        .store
+        .accounts()
+        .recent_failures(username, since)
+        .await?;
     if failures >= cfg.max_failures {
         return Ok(Err(Refusal::Throttled(format!(
             "该账号在 {} 分钟内登录失败已达 {} 次，已暂停登录，请 {} 分钟后再试（如忘记密码请联系指挥部管理员）",
@@ -210,15 +219,25 @@ pub async fn attempt_login(
             cfg.throttle_window.num_minutes()
         ))));
     }
-    let Some(user) = state.store.verify_password(username, password).await? else {
-        state.store.record_failed_login(username).await?;
+    let Some(user) = state
+        .store
+        .accounts()
+        .verify_password(username, password)
+        .await?
+    else {
+        state.store.accounts().record_failed_login(username).await?;
         return Ok(Err(Refusal::WrongPassword));
     };
     state
         .store
+        .accounts()
         .clear_failed_logins(Some(username), Utc::now() + chrono::Duration::seconds(1))
         .await?;
-    let session = state.store.create_session(user.id, cfg.session_ttl).await?;
+    let session = state
+        .store
+        .accounts()
+        .create_session(user.id, cfg.session_ttl)
+        .await?;
     Ok(Ok((user, session)))
 }
 
@@ -258,7 +277,7 @@ pub async fn login_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     if let Some(t) = cookie(&headers, SESSION_COOKIE) {
-        if state.store.session(t).await?.is_some() {
+        if state.store.accounts().session(t).await?.is_some() {
             return Ok(Redirect::to("/").into_response());
         }
     }
@@ -312,7 +331,7 @@ pub async fn logout(
     PageUser(v): PageUser,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    state.store.delete_session(&v.token).await?;
+    state.store.accounts().delete_session(&v.token).await?;
     let mut r = Redirect::to("/login").into_response();
     r.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&state, "", 0));

@@ -266,8 +266,8 @@ pub async fn area_view(
     Ok(match scope {
         Scope::County => {
             let (summary, townships) = tokio::try_join!(
-                store.county_summary(scope),
-                store.townships_page(scope, after, page.limit())
+                store.register().county_summary(scope),
+                store.register().townships_page(scope, after, page.limit())
             )?;
             summary.map(|summary| AreaView {
                 summary,
@@ -276,16 +276,17 @@ pub async fn area_view(
                 next: townships.next,
             })
         }
-        Scope::Township { township } => match store.township(scope, township).await? {
+        Scope::Township { township } => match store.register().township(scope, township).await? {
             None => None,
             Some(summary) => Some(AreaView {
                 summary,
-                children: store.villages(scope, township).await?,
+                children: store.register().villages(scope, township).await?,
                 child_kind: "行政村",
                 next: None,
             }),
         },
         Scope::Village { township, village } => store
+            .register()
             .villages(scope, township)
             .await?
             .into_iter()
@@ -348,8 +349,8 @@ pub async fn render(state: &AppState, v: &Viewer, page: &AreaPage) -> Result<Str
     let gap_scope = crate::tasks::item_scope(v);
     let (area, version, gaps) = tokio::try_join!(
         area_view(&state.store, &v.scope, page),
-        async { Ok::<_, Error>(state.store.current_version().await?) },
-        async { Ok::<_, Error>(state.store.gap_counts(&gap_scope).await?) },
+        async { Ok::<_, Error>(state.store.register().current_version().await?) },
+        async { Ok::<_, Error>(state.store.work().gap_counts(&gap_scope).await?) },
     )?;
     let version = version.map(|v| VersionLine::of(&v));
     let households_url = match &v.scope {

@@ -8,6 +8,7 @@ use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
+use fupin_domain::access::Refusal;
 use fupin_store::StoreError;
 use serde_json::json;
 
@@ -51,6 +52,23 @@ impl From<StoreError> for Error {
     }
 }
 
+/// A rule's refusal: who may not (403), not from the state things are in (409), not
+/// acceptable as given (422).
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Error {
+        let status = match r {
+            Refusal::Forbidden(m) => return Error::Forbidden(m),
+            Refusal::Conflict(_) => StatusCode::CONFLICT,
+            Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Error::Invalid {
+            status,
+            field: None,
+            message: r.into_message(),
+        }
+    }
+}
+
 impl From<askama::Error> for Error {
     fn from(e: askama::Error) -> Error {
         Error::Internal(format!("页面生成失败：{e}"))
@@ -83,6 +101,7 @@ impl Error {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
                 StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
                 StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+                StatusCode::CONFLICT => "conflict",
                 _ => "bad_request",
             },
             Error::Unavailable => "unavailable",
@@ -131,6 +150,11 @@ macro_rules! wrap {
         impl From<askama::Error> for $t {
             fn from(e: askama::Error) -> $t {
                 $t(e.into())
+            }
+        }
+        impl From<Refusal> for $t {
+            fn from(r: Refusal) -> $t {
+                $t(r.into())
             }
         }
     };

@@ -22,15 +22,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
+use fupin_domain::access::{may, Action};
 use fupin_domain::funds::{
-    can_record, unreversed, BenefitKind, Budget, EntryKind, FundSource, Override, Project,
-    ProjectType, ScheduleRule, Stage,
+    unreversed, BenefitKind, Budget, EntryKind, FundSource, Override, Project, ProjectType,
+    ScheduleRule, Stage,
 };
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
 use fupin_store::{
-    today, ActingUser, FundEntry, FundRefusal, FundsBy, ItemScope, LedgerLine, NewFundEntry,
-    ProjectFilter, ProjectKey, Role, StoredProject,
+    today, FundEntry, FundRefusal, FundsBy, ItemScope, LedgerLine, NewFundEntry, ProjectFilter,
+    ProjectKey, Role, StoredProject,
 };
 use serde::Deserialize;
 
@@ -43,21 +44,16 @@ fn scope(v: &Viewer) -> ItemScope {
 
 /// Whether the viewer may record entries (and move the stage) of a unit's project.
 fn may_record(v: &Viewer, unit: &str) -> bool {
-    can_record(
-        ActingUser {
-            user: v.user(),
-            post: None,
-        }
-        .actor(),
+    let record = Action::RecordEntry {
         unit,
-        false,
-    )
-    .is_ok()
+        overriding: false,
+    };
+    may(v.user().role.actor(None), record).is_ok()
 }
 
 /// Whether the viewer records for some project: headquarters and unit staff.
 fn records_any(v: &Viewer) -> bool {
-    matches!(v.user().role, Role::HqAdmin | Role::UnitStaff { .. })
+    may(v.user().role.actor(None), Action::RecordAnyEntry).is_ok()
 }
 
 fn parse_date(what: &str, text: &str) -> Result<Option<NaiveDate>, String> {
@@ -257,9 +253,10 @@ pub async fn list_page(
     let s = scope(&v);
     let page = state
         .store
+        .funds()
         .project_page(&s, &filter, q.after()?, PAGE)
         .await?;
-    let facets = state.store.project_facets(&s).await?;
+    let facets = state.store.funds().project_facets(&s).await?;
     let qs = q.query_string();
     let kind_on = filter.kind.map_or("", ProjectType::code);
     let stage_on = filter.stage.map_or("", Stage::code);
@@ -424,9 +421,14 @@ async fn project_page(
     st: PageState,
 ) -> Result<String, Error> {
     let s = scope(v);
-    let p = state.store.project(&s, id).await?.ok_or(Error::NotFound)?;
-    let entries = state.store.fund_entries(&s, id).await?;
-    let benefits = state.store.project_beneficiaries(&s, id).await?;
+    let p = state
+        .store
+        .funds()
+        .project(&s, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let entries = state.store.funds().fund_entries(&s, id).await?;
+    let benefits = state.store.funds().project_beneficiaries(&s, id).await?;
     let x = &p.project;
     let ledger: Vec<_> = entries
         .iter()
@@ -625,8 +627,8 @@ pub async fn add_entry(
     let reversal = f.kind == "reversal";
     let s = scope(&v);
     // The project must be in the scope before anything is said about it.
-    let entries = match state.store.project(&s, id).await? {
-        Some(_) => state.store.fund_entries(&s, id).await?,
+    let entries = match state.store.funds().project(&s, id).await? {
+        Some(_) => state.store.funds().fund_entries(&s, id).await?,
         None => return Err(Error::NotFound.into()),
     };
     let parsed: Result<(EntryKind, NewFundEntry), String> = (|| {
@@ -721,6 +723,7 @@ pub async fn add_entry(
     });
     match state
         .store
+        .funds()
         .add_fund_entry(v.user(), id, kind, &entry, over.as_ref())
         .await?
     {
@@ -760,7 +763,7 @@ pub async fn set_benefit(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<BenefitForm>,
 ) -> Result<Response, PageError> {
-    if state.store.project(&scope(&v), id).await?.is_none() {
+    if state.store.funds().project(&scope(&v), id).await?.is_none() {
         return Err(Error::NotFound.into());
     }
     let parsed: Result<(BenefitKind, Fen), String> = (|| {
@@ -777,6 +780,7 @@ pub async fn set_benefit(
     let outcome = match parsed {
         Ok((kind, yearly)) => match state
             .store
+            .funds()
             .set_beneficiary(v.user(), id, &f.household_no, kind, yearly)
             .await?
         {
@@ -822,7 +826,7 @@ pub async fn set_stage(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<StageForm>,
 ) -> Result<Response, PageError> {
-    if state.store.project(&scope(&v), id).await?.is_none() {
+    if state.store.funds().project(&scope(&v), id).await?.is_none() {
         return Err(Error::NotFound.into());
     }
     let fail = |m: String| PageState {
@@ -858,6 +862,7 @@ pub async fn set_stage(
     }
     match state
         .store
+        .funds()
         .advance_project_stage(v.user(), id, to, date)
         .await?
     {
@@ -1123,7 +1128,7 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     v.require_admin()?;
     let outcome = match f.project() {
-        Ok(p) => match state.store.create_project(v.user(), &p).await? {
+        Ok(p) => match state.store.funds().create_project(v.user(), &p).await? {
             Ok(id) => Ok(id),
             Err(r) => Err(refusal_error(r)?),
         },
@@ -1147,6 +1152,7 @@ pub async fn edit_page(
     v.require_admin()?;
     let p = state
         .store
+        .funds()
         .project(&scope(&v), id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -1170,6 +1176,7 @@ pub async fn edit(
     let outcome = match f.project() {
         Ok(p) => match state
             .store
+            .funds()
             .update_project(v.user(), id, revision, &p)
             .await?
         {
@@ -1355,6 +1362,7 @@ pub async fn upload(
         Ok(ReadFile::Projects(f)) => {
             match state
                 .store
+                .funds()
                 .import_projects(&base, &f.projects, Some(v.user().id))
                 .await?
             {
@@ -1375,6 +1383,7 @@ pub async fn upload(
         Ok(ReadFile::Disbursements((rows, warnings))) => {
             match state
                 .store
+                .funds()
                 .import_disbursements(v.user(), &base, &rows)
                 .await?
             {
@@ -1385,6 +1394,7 @@ pub async fn upload(
         Ok(ReadFile::Beneficiaries((rows, warnings))) => {
             match state
                 .store
+                .funds()
                 .import_beneficiaries(v.user(), &base, &rows)
                 .await?
             {
@@ -1528,10 +1538,10 @@ async fn figures_page(
             ))
         })?;
     let s = scope(v);
-    let rows = state.store.fund_figures(&s, group).await?;
-    let rule = state.store.schedule_rule().await?;
+    let rows = state.store.funds().fund_figures(&s, group).await?;
+    let rule = state.store.funds().schedule_rule().await?;
     let behind = match rule {
-        Some(r) => state.store.behind_schedule(&s, r, today()).await?,
+        Some(r) => state.store.funds().behind_schedule(&s, r, today()).await?,
         None => Vec::new(),
     };
     let (rule_by, rule_percent, rule_error) = match rule_form {
@@ -1646,7 +1656,12 @@ pub async fn set_rule(
         })()
     };
     let outcome = match parsed {
-        Ok(rule) => match state.store.set_schedule_rule(v.user(), rule).await? {
+        Ok(rule) => match state
+            .store
+            .funds()
+            .set_schedule_rule(v.user(), rule)
+            .await?
+        {
             Ok(()) => Ok(()),
             Err(r) => Err(refusal_error(r)?),
         },
@@ -1823,7 +1838,11 @@ pub async fn projects_xlsx(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let filter = q.filter()?;
-    let list = state.store.projects_filtered(&scope(&v), &filter).await?;
+    let list = state
+        .store
+        .funds()
+        .projects_filtered(&scope(&v), &filter)
+        .await?;
     xlsx_response(
         "项目库台账",
         title_of(&v, "项目库台账", &q),
@@ -1843,7 +1862,11 @@ pub async fn entries_xlsx(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let filter = q.filter()?;
-    let lines = state.store.ledger_lines(&scope(&v), &filter).await?;
+    let lines = state
+        .store
+        .funds()
+        .ledger_lines(&scope(&v), &filter)
+        .await?;
     xlsx_response(
         "资金拨付台账",
         title_of(&v, "资金拨付台账", &q),
@@ -1862,10 +1885,16 @@ pub async fn project_entries_xlsx(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let s = scope(&v);
-    let p = state.store.project(&s, id).await?.ok_or(Error::NotFound)?;
+    let p = state
+        .store
+        .funds()
+        .project(&s, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let x = &p.project;
     let lines: Vec<LedgerLine> = state
         .store
+        .funds()
         .fund_entries(&s, id)
         .await?
         .into_iter()

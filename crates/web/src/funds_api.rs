@@ -117,7 +117,7 @@ fn parse_amount(text: &str) -> Result<Fen, ApiError> {
 
 /// GET /api/v1/projects — the projects in the viewer's scope.
 async fn projects(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
-    let list = state.store.projects(&scope(&v)).await?;
+    let list = state.store.funds().projects(&scope(&v)).await?;
     ok(json!({ "projects": list.iter().map(project_json).collect::<Vec<_>>() }))
 }
 
@@ -130,10 +130,11 @@ async fn project(
     let s = scope(&v);
     let p = state
         .store
+        .funds()
         .project(&s, id)
         .await?
         .ok_or(ApiError(Error::NotFound))?;
-    let entries = state.store.fund_entries(&s, id).await?;
+    let entries = state.store.funds().fund_entries(&s, id).await?;
     let mut out = project_json(&p);
     out["entries"] = entries.iter().map(entry_json).collect();
     ok(out)
@@ -182,6 +183,7 @@ async fn add_entry(
         })?,
         (None, EntryKind::Reversal { of }) => state
             .store
+            .funds()
             .fund_entries(&scope(&v), id)
             .await?
             .into_iter()
@@ -205,6 +207,7 @@ async fn add_entry(
     let payee = match kind {
         EntryKind::Reversal { of } if b.payee.trim().is_empty() => state
             .store
+            .funds()
             .fund_entries(&scope(&v), id)
             .await?
             .into_iter()
@@ -224,6 +227,7 @@ async fn add_entry(
     let over = b.override_reason.map(|reason| Override { reason });
     let e = state
         .store
+        .funds()
         .add_fund_entry(v.user(), id, kind, &entry, over.as_ref())
         .await?
         .map_err(refusal)?;
@@ -253,11 +257,13 @@ async fn set_stage(
     })?;
     state
         .store
+        .funds()
         .set_project_stage(v.user(), id, to)
         .await?
         .map_err(refusal)?;
     let p = state
         .store
+        .funds()
         .project(&scope(&v), id)
         .await?
         .ok_or(ApiError(Error::NotFound))?;
@@ -292,6 +298,7 @@ async fn set_beneficiary(
     let yearly = parse_amount(&b.yearly)?;
     state
         .store
+        .funds()
         .set_beneficiary(v.user(), id, &b.household_no, kind, yearly)
         .await?
         .map_err(refusal)?;
@@ -325,7 +332,7 @@ async fn figures(
             ))))
         }
     };
-    let rows = state.store.fund_figures(&scope(&v), by).await?;
+    let rows = state.store.funds().fund_figures(&scope(&v), by).await?;
     ok(json!({ "figures": rows }))
 }
 
@@ -361,6 +368,7 @@ async fn behind(
 ) -> ApiResult {
     let rows = state
         .store
+        .funds()
         .behind_schedule(&scope(&v), rule(&q)?, today())
         .await?;
     ok(json!({ "projects": rows }))
@@ -381,16 +389,20 @@ async fn six(
 ) -> ApiResult {
     let r = match (q.by, q.min_percent) {
         (Some(by), Some(min_percent)) => Some(rule(&BehindQuery { by, min_percent })?),
-        _ => state.store.schedule_rule().await?,
+        _ => state.store.funds().schedule_rule().await?,
     };
-    let f = state.store.funds_in_place(&scope(&v), r, today()).await?;
+    let f = state
+        .store
+        .funds()
+        .funds_in_place(&scope(&v), r, today())
+        .await?;
     ok(json!(f))
 }
 
 /// GET /api/v1/funds/benefit-flags — households of the viewer's area whose declared income
 /// does not account for their project benefits.
 async fn benefit_flags(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
-    let flags = state.store.benefit_flags(&v.scope).await?;
+    let flags = state.store.funds().benefit_flags(&v.scope).await?;
     ok(json!({ "households": flags }))
 }
 
@@ -401,6 +413,10 @@ async fn benefits(
     ApiUser(v): ApiUser,
     Path(no): Path<String>,
 ) -> ApiResult {
-    let list = state.store.household_benefits(&scope(&v), &no).await?;
+    let list = state
+        .store
+        .funds()
+        .household_benefits(&scope(&v), &no)
+        .await?;
     ok(json!({ "household_no": no, "benefits": list }))
 }

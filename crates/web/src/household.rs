@@ -196,9 +196,9 @@ pub async fn page(
     // is found in scope.
     let gap_scope = item_scope(&v);
     let (d, gaps, all_benefits) = tokio::try_join!(
-        state.store.household(&v.scope, &no),
-        state.store.household_gaps(&gap_scope, &no),
-        state.store.household_benefits(&ItemScope::All, &no),
+        state.store.register().household(&v.scope, &no),
+        state.store.work().household_gaps(&gap_scope, &no),
+        state.store.funds().household_benefits(&ItemScope::All, &no),
     )?;
     let d = d.ok_or(Error::NotFound)?;
     let line = d
@@ -227,7 +227,7 @@ pub async fn page(
     // statement less on the busiest page); anyone else's is read in their scope.
     let benefits = match item_scope(&v) {
         ItemScope::All | ItemScope::Area(Scope::County) => all_benefits,
-        scope => state.store.household_benefits(&scope, &no).await?,
+        scope => state.store.funds().household_benefits(&scope, &no).await?,
     };
     let benefit_flags = fupin_domain::funds::unaccounted_benefits(&d.values, &recorded)
         .iter()

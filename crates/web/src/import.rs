@@ -215,11 +215,13 @@ pub async fn store_checked(
     match job {
         Some(job) => {
             store
+                .import()
                 .import_register_for_job(register, meta, villages, &note, job)
                 .await
         }
         None => {
             store
+                .import()
                 .import_register_with_progress(register, meta, villages, &note)
                 .await
         }
@@ -313,6 +315,7 @@ impl JobRow {
         let mut payload = self.payload.lock().await;
         change(&mut payload);
         self.store
+            .jobs()
             .update_job_payload(self.id, &payload)
             .await
             .map(|_| ())
@@ -326,7 +329,7 @@ async fn tick(
     progress: Arc<ImportProgress>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let write_locked = row.store.import_holds_write_lock();
+    let write_locked = row.store.import().import_holds_write_lock();
     let mut written = 0;
     loop {
         tokio::select! {
@@ -568,6 +571,7 @@ pub async fn start_upload(
     });
     let id = state
         .store
+        .jobs()
         .start_job("import", &payload, &state.config.instance, Some(user.id))
         .await?;
     let size = tokio::fs::metadata(&members_path)
@@ -616,7 +620,7 @@ pub async fn start_upload(
         if let Some(e) = &error {
             tracing::error!("import job {id}: {e}");
         }
-        match state.store.finish_job(id, error.as_deref()).await {
+        match state.store.jobs().finish_job(id, error.as_deref()).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!("import job {id}: failed by another process"),
             Err(e) => tracing::error!("import job {id}: could not finish: {e}"),
@@ -661,7 +665,7 @@ pub fn heartbeat_every(lease: Duration) -> Duration {
 /// row cannot be written: the import renews the lease as it commits instead.
 async fn keep_lease(state: &AppState, id: JobId, folder: &FsPath, progress: &ImportProgress) {
     let lease = state.config.job_lease;
-    let write_locked = state.store.import_holds_write_lock();
+    let write_locked = state.store.import().import_holds_write_lock();
     let mut tick = tokio::time::interval(heartbeat_every(lease));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -672,6 +676,7 @@ async fn keep_lease(state: &AppState, id: JobId, folder: &FsPath, progress: &Imp
         }
         match state
             .store
+            .jobs()
             .renew_job_lease(id, &state.config.instance, lease)
             .await
         {
@@ -695,6 +700,7 @@ pub async fn fail_stopped_jobs(state: &AppState) -> Result<Vec<JobId>, StoreErro
     let own = state.imports.ids();
     let failed = state
         .store
+        .jobs()
         .fail_expired_jobs(&own, &stopped_job_error)
         .await?;
     for id in &failed {
@@ -897,6 +903,7 @@ impl Import<'_> {
             && self
                 .row
                 .store
+                .jobs()
                 .put_job_file(self.row.id, PROBLEMS_FILE, "text/csv; charset=utf-8", &csv)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -996,7 +1003,7 @@ impl Import<'_> {
                 if stored.is_ok() {
                     // The planner's statistics, after the job is done (seconds at 10^6).
                     let store = store.clone();
-                    tokio::spawn(async move { store.analyze_register().await });
+                    tokio::spawn(async move { store.import().analyze_register().await });
                 }
                 match stored {
                     Ok(imported) => Ok((
@@ -1038,7 +1045,7 @@ pub async fn page(
     PageUser(v): PageUser,
 ) -> Result<Html<String>, PageError> {
     v.require_admin()?;
-    let versions = state.store.versions().await?;
+    let versions = state.store.register().versions().await?;
     let p = ImportPage {
         layout: Layout::of(&v, "导入登记表", "import"),
         year: versions.first().map_or(2018, |x| x.year),
@@ -1081,7 +1088,7 @@ pub async fn versions_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
 ) -> Result<Html<String>, PageError> {
-    let versions = state.store.versions().await?;
+    let versions = state.store.register().versions().await?;
     let p = VersionsPage {
         layout: Layout::of(&v, "登记表版本", "versions"),
         versions: versions
@@ -1202,6 +1209,7 @@ pub async fn import_job(
     v.require_admin()?;
     state
         .store
+        .jobs()
         .job(id)
         .await?
         .filter(|j| j.kind == "import")
@@ -1309,6 +1317,7 @@ pub async fn problems_file(state: &AppState, v: &Viewer, id: JobId) -> Result<Re
     import_job(state, v, id).await?;
     let f = state
         .store
+        .jobs()
         .job_file(id, PROBLEMS_FILE)
         .await?
         .ok_or(Error::NotFound)?;

@@ -22,6 +22,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
+use fupin_domain::access::{may, Action};
 use fupin_domain::estimates::{percent, Approval, Estimates, IndicatorEstimate, Verification};
 use fupin_domain::forecast::Forecast;
 use fupin_domain::sampling::{Allocation, Group, SamplingPlan};
@@ -37,15 +38,18 @@ use serde::Deserialize;
 // ---------------------------------------------------------------------------------------
 // Shared with the API.
 
+/// A refusal of the rules as the answer's error (403, 409 or 422).
 pub fn refusal(r: Refusal) -> Error {
-    match r {
-        Refusal::NotAllowed(m) => Error::Forbidden(m),
-        Refusal::WrongState(m) => Error::BadRequest(m),
-    }
+    r.into()
 }
 
 pub async fn inspection_of(state: &AppState, id: i64) -> Result<Inspection, Error> {
-    state.store.inspection(id).await?.ok_or(Error::NotFound)
+    state
+        .store
+        .inspections()
+        .inspection(id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
 /// The county's figures (estimates, forecast) are read with the county scope.
@@ -500,6 +504,7 @@ pub async fn list_page(
     let rows = state
         .store
         .inspections()
+        .all()
         .await?
         .iter()
         .map(InspectionLine::of)
@@ -553,6 +558,7 @@ pub async fn create(
     };
     state
         .store
+        .inspections()
         .create_inspection(v.user(), &new)
         .await?
         .map_err(refusal)
@@ -639,8 +645,8 @@ pub async fn detail_page(
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
     let insp = inspection_of(&state, id).await?;
-    let sample = state.store.sample(id).await?;
-    let rows = state.store.sample_rows(&v.scope, id).await?;
+    let sample = state.store.inspections().sample(id).await?;
+    let rows = state.store.inspections().sample_rows(&v.scope, id).await?;
     let page = DetailPage {
         layout: Layout::of(&v, insp.name.clone(), "inspections"),
         i: InspectionLine::of(&insp),
@@ -727,12 +733,7 @@ pub async fn draw_page(
     mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp, "rural").await?;
-    if !may_record(&v.user().role) {
-        return Err(refusal(Refusal::NotAllowed(
-            "只有指挥部或督查人员可以录入考核评估".into(),
-        ))
-        .into());
-    }
+    may(v.user().role.actor(None), Action::RecordInspection)?;
     let fields = PlanFields {
         seed: up.get("seed"),
         townships: up.get("townships"),
@@ -749,6 +750,7 @@ pub async fn draw_page(
     let rural = rural_of(up.file.as_ref(), &state.config.limits.inspection)?;
     state
         .store
+        .inspections()
         .draw_sample(v.user(), id, &plan, &rural)
         .await?
         .map_err(refusal)?;
@@ -762,8 +764,13 @@ pub async fn sample_xlsx(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let insp = inspection_of(&state, id).await?;
-    let s = state.store.sample(id).await?.ok_or(Error::NotFound)?;
-    let rows = state.store.sample_rows(&v.scope, id).await?;
+    let s = state
+        .store
+        .inspections()
+        .sample(id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let rows = state.store.inspections().sample_rows(&v.scope, id).await?;
     let bytes = sample_workbook(&insp, &s, &rows).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(download(bytes, &format!("样本清单-{id}.xlsx")))
 }
@@ -776,16 +783,17 @@ pub async fn results_upload(
     mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp, "results").await?;
-    if !may_record(&v.user().role) {
-        return Err(refusal(Refusal::NotAllowed(
-            "只有指挥部或督查人员可以录入考核评估".into(),
-        ))
-        .into());
-    }
-    let s = state.store.sample(id).await?.ok_or(Error::NotFound)?;
+    may(v.user().role.actor(None), Action::RecordInspection)?;
+    let s = state
+        .store
+        .inspections()
+        .sample(id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let results = results_of(up.file.as_ref(), &s, &state.config.limits.inspection)?;
     state
         .store
+        .inspections()
         .record_results(v.user(), id, &results)
         .await?
         .map_err(refusal)?;
@@ -829,6 +837,7 @@ fn yes_no(b: Option<bool>) -> &'static str {
 async fn sample_row(state: &AppState, v: &Viewer, id: i64, no: u32) -> Result<SampleRow, Error> {
     state
         .store
+        .inspections()
         .sample_rows(&v.scope, id)
         .await?
         .into_iter()
@@ -937,6 +946,7 @@ pub async fn result_post(
     let result = result_from_form(no, r.household.group.is_registered(), &f.values)?;
     state
         .store
+        .inspections()
         .record_results(v.user(), id, &[result])
         .await?
         .map_err(refusal)?;
@@ -1025,6 +1035,7 @@ pub async fn estimates_page(
     let insp = inspection_of(&state, id).await?;
     let st = state
         .store
+        .inspections()
         .inspection_estimates(id, state.config.region)
         .await?
         .ok_or(Error::NotFound)?;
@@ -1113,7 +1124,12 @@ pub async fn forecast_page(
     } else {
         let plan = q.plan.plan()?;
         let runs = forecast_runs(&q.runs)?;
-        match state.store.register_forecast(&plan, runs).await? {
+        match state
+            .store
+            .inspections()
+            .register_forecast(&plan, runs)
+            .await?
+        {
             None => (None, "还没有导入登记表".to_string()),
             Some(Err(e)) => (None, e.to_string()),
             Some(Ok(f)) => (Some(forecast_view(&f, &plan)), String::new()),
@@ -1258,12 +1274,18 @@ pub async fn findings_page(
     let insp = inspection_of(&state, id).await?;
     let findings = state
         .store
+        .inspections()
         .findings(&ItemScope::of(&v.user().role), Some(id))
         .await?;
-    let year = state.store.current_version().await?.map(|v| v.year);
-    let plan = match state.store.current_plan(year).await? {
+    let year = state
+        .store
+        .register()
+        .current_version()
+        .await?
+        .map(|v| v.year);
+    let plan = match state.store.plan().current_plan(year).await? {
         Some(p) => Some(p),
-        None => state.store.current_plan(None).await?,
+        None => state.store.plan().current_plan(None).await?,
     };
     let page = FindingsPage {
         layout: Layout::of(&v, format!("{} · 问题与整改", insp.name), "inspections"),
@@ -1273,7 +1295,7 @@ pub async fn findings_page(
         rows: ledger_rows(&findings),
         items: findings.iter().map(|f| f.work_item).collect(),
         proposals: if may_record(&v.user().role) {
-            let rows = state.store.sample_rows(&v.scope, id).await?;
+            let rows = state.store.inspections().sample_rows(&v.scope, id).await?;
             proposals(id, &rows, &findings)
         } else {
             Vec::new()
@@ -1360,6 +1382,7 @@ pub async fn create_finding(
     let new = f.finding()?;
     state
         .store
+        .inspections()
         .create_finding(v.user(), id, &new)
         .await?
         .map_err(refusal)
@@ -1385,6 +1408,7 @@ pub async fn ledger_xlsx(
     let insp = inspection_of(&state, id).await?;
     let findings = state
         .store
+        .inspections()
         .findings(&ItemScope::of(&v.user().role), Some(id))
         .await?;
     let bytes = ledger_workbook(

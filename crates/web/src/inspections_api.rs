@@ -74,7 +74,7 @@ fn finding_json(f: &FindingRow) -> Value {
 
 /// GET /api/v1/inspections
 async fn list(State(state): State<AppState>, ApiUser(_v): ApiUser) -> ApiResult {
-    let all = state.store.inspections().await.map_err(Error::from)?;
+    let all = state.store.inspections().all().await.map_err(Error::from)?;
     ok(json!({ "inspections": all.iter().map(inspection_json).collect::<Vec<_>>() }))
 }
 
@@ -105,7 +105,12 @@ async fn create(
 /// sees only the sampled villages and rural counts of its own area and no totals (null).
 async fn one(State(state): State<AppState>, ApiUser(v): ApiUser, Path(id): Path<i64>) -> ApiResult {
     let i = inspection_of(&state, id).await?;
-    let s = state.store.sample(id).await.map_err(Error::from)?;
+    let s = state
+        .store
+        .inspections()
+        .sample(id)
+        .await
+        .map_err(Error::from)?;
     let mut out = inspection_json(&i);
     out["draw"] = match s {
         Some(s) => {
@@ -143,6 +148,7 @@ async fn sample(
     inspection_of(&state, id).await?;
     let rows = state
         .store
+        .inspections()
         .sample_rows(&v.scope, id)
         .await
         .map_err(Error::from)?;
@@ -169,6 +175,7 @@ async fn draw(
     inspection_of(&state, id).await?;
     let s = state
         .store
+        .inspections()
         .draw_sample(v.user(), id, &b.plan, &b.rural)
         .await
         .map_err(Error::from)?
@@ -196,6 +203,7 @@ async fn results(
     inspection_of(&state, id).await?;
     let n = state
         .store
+        .inspections()
         .record_results(v.user(), id, &b)
         .await
         .map_err(Error::from)?
@@ -213,6 +221,7 @@ async fn estimates(
     inspection_of(&state, id).await?;
     let st = state
         .store
+        .inspections()
         .inspection_estimates(id, state.config.region)
         .await
         .map_err(Error::from)?
@@ -229,6 +238,7 @@ async fn findings(
     inspection_of(&state, id).await?;
     let all = state
         .store
+        .inspections()
         .findings(&ItemScope::of(&v.user().role), Some(id))
         .await
         .map_err(Error::from)?;
@@ -277,6 +287,7 @@ async fn forecast(
     let runs = forecast_runs(&q.runs)?;
     match state
         .store
+        .inspections()
         .register_forecast(&plan, runs)
         .await
         .map_err(Error::from)?

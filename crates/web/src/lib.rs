@@ -346,7 +346,7 @@ pub async fn start(state: &AppState) {
 }
 
 async fn drop_orphan_staging(state: &AppState) {
-    match state.store.drop_orphan_staging(false).await {
+    match state.store.import().drop_orphan_staging(false).await {
         Ok(Some(n)) if n > 0 => {
             tracing::warn!("dropped {n} staging tables left by imports that were killed");
         }
@@ -406,11 +406,16 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         drop_orphan_staging(&state).await;
-        if let Err(e) = state.store.delete_expired_sessions().await {
+        if let Err(e) = state.store.accounts().delete_expired_sessions().await {
             tracing::warn!("housekeeping: sessions: {e}");
         }
         let before = chrono::Utc::now() - state.config.throttle_window;
-        if let Err(e) = state.store.clear_failed_logins(None, before).await {
+        if let Err(e) = state
+            .store
+            .accounts()
+            .clear_failed_logins(None, before)
+            .await
+        {
             tracing::warn!("housekeeping: login failures: {e}");
         }
     }

@@ -68,9 +68,14 @@ pub async fn page(
     PageUser(v): PageUser,
     Query(q): Query<After>,
 ) -> Result<Html<String>, PageError> {
-    let page = state.store.problems(&v.scope, q.after, PAGE).await?;
+    let page = state
+        .store
+        .register()
+        .problems(&v.scope, q.after, PAGE)
+        .await?;
     let file_name = state
         .store
+        .register()
         .current_version()
         .await?
         .map(|v| v.file_name)
@@ -90,7 +95,11 @@ pub async fn all_in_scope(state: &AppState, v: &Viewer) -> Result<Vec<ProblemRow
     let mut all = Vec::new();
     let mut after = None;
     loop {
-        let page = state.store.problems(&v.scope, after, MAX_PAGE).await?;
+        let page = state
+            .store
+            .register()
+            .problems(&v.scope, after, MAX_PAGE)
+            .await?;
         all.extend(page.items);
         match page.next {
             Some(n) => after = Some(n),
@@ -106,6 +115,7 @@ pub async fn xlsx(
 ) -> Result<Response, PageError> {
     let file = state
         .store
+        .register()
         .current_version()
         .await?
         .map(|v| v.file_name)

@@ -19,7 +19,11 @@ pub const PAGE: u32 = 50;
 
 /// A township's summary, if it is in scope.
 pub async fn township(store: &Store, scope: &Scope, name: &str) -> Result<Summary, Error> {
-    store.township(scope, name).await?.ok_or(Error::NotFound)
+    store
+        .register()
+        .township(scope, name)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
 /// A village's summary, if it is in scope.
@@ -33,6 +37,7 @@ pub async fn village(
         return Err(Error::NotFound);
     }
     store
+        .register()
         .villages(scope, township)
         .await?
         .into_iter()
@@ -57,7 +62,7 @@ pub async fn township_page(
 ) -> Result<Html<String>, PageError> {
     let summary = township(&state.store, &v.scope, &name).await?;
     let region = state.config.region;
-    let villages = state.store.villages(&v.scope, &name).await?;
+    let villages = state.store.register().villages(&v.scope, &name).await?;
     let page = TownshipPage {
         layout: Layout::of(&v, name.clone(), "home"),
         figures: Figures::of(&summary, region),
@@ -131,6 +136,7 @@ pub async fn village_page(
     let after = q.after.filter(|a| !a.is_empty());
     let page = state
         .store
+        .register()
         .households(&v.scope, &township, &name, after.as_deref(), PAGE)
         .await?;
     let base = view::village_url(&township, &name);

@@ -89,6 +89,7 @@ pub async fn page(
         Some(s) => {
             let page = state
                 .store
+                .register()
                 .search(&v.scope, s, q.after().as_ref(), PAGE)
                 .await?;
             (page.items, page.next)

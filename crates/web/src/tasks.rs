@@ -36,7 +36,7 @@ pub const PAGE: u32 = 100;
 /// The acting user of a request: the account and, for a county leader, its post.
 pub async fn acting_post(state: &AppState, v: &Viewer) -> Result<Option<String>, Error> {
     Ok(match v.user().role {
-        Role::CountyLeader => state.store.leader_post(v.user().id).await?,
+        Role::CountyLeader => state.store.plan().leader_post(v.user().id).await?,
         _ => None,
     })
 }
@@ -102,14 +102,19 @@ pub struct LeaderLine {
 
 /// The plan in force for the current register's year (or the latest plan).
 async fn plan_in_force(state: &AppState) -> Result<Option<StoredPlan>, Error> {
-    let year = state.store.current_version().await?.map(|v| v.year);
+    let year = state
+        .store
+        .register()
+        .current_version()
+        .await?
+        .map(|v| v.year);
     let plan = match year {
-        Some(y) => state.store.current_plan(Some(y)).await?,
+        Some(y) => state.store.plan().current_plan(Some(y)).await?,
         None => None,
     };
     Ok(match plan {
         Some(p) => Some(p),
-        None => state.store.current_plan(None).await?,
+        None => state.store.plan().current_plan(None).await?,
     })
 }
 
@@ -130,7 +135,7 @@ pub async fn matrix_page(
     let post = acting_post(&state, &v).await?;
     let mine = q.mine.is_some();
     let mut rows = match &plan {
-        Some(p) => state.store.responsibility_matrix(p, today()).await?,
+        Some(p) => state.store.work().responsibility_matrix(p, today()).await?,
         None => Vec::new(),
     };
     if mine {
@@ -145,14 +150,19 @@ pub async fn matrix_page(
             *t += n;
         }
     }
-    let counts = state.store.gap_counts(&ItemScope::All).await?;
+    let counts = state.store.work().gap_counts(&ItemScope::All).await?;
     let leaders = if v.is_admin() {
         let mut out = Vec::new();
-        for u in state.store.users().await? {
+        for u in state.store.accounts().users().await? {
             if u.role == Role::CountyLeader {
                 out.push(LeaderLine {
                     id: u.id,
-                    post: state.store.leader_post(u.id).await?.unwrap_or_default(),
+                    post: state
+                        .store
+                        .plan()
+                        .leader_post(u.id)
+                        .await?
+                        .unwrap_or_default(),
                     username: u.username,
                 });
             }
@@ -165,6 +175,7 @@ pub async fn matrix_page(
         Some(p) => p.plan.year,
         None => state
             .store
+            .register()
             .current_version()
             .await?
             .map_or(2018, |v| v.year),
@@ -181,6 +192,7 @@ pub async fn matrix_page(
         unrouted: counts.unrouted,
         revisions: state
             .store
+            .plan()
             .plan_revisions()
             .await?
             .iter()
@@ -223,6 +235,7 @@ pub async fn set_leader(
     v.require_admin()?;
     state
         .store
+        .plan()
         .set_leader_post(f.user_id, Some(f.post.as_str()), Some(v.user().id))
         .await
         .map_err(|e| Error::BadRequest(e.to_string()))?;
@@ -398,6 +411,7 @@ pub async fn import_plan(
     // Stored with the current register's gaps routed by it (when of its year), at once.
     let (revision, _) = state
         .store
+        .plan()
         .import_plan_and_route(
             &file.plan,
             &PlanSource {
@@ -506,8 +520,8 @@ fn share(n: u64, of: u64) -> String {
 pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
     let plan = plan_in_force(state).await?;
     let scope = item_scope(v);
-    let counts = state.store.gap_counts(&scope).await?;
-    let summary = state.store.county_summary(&v.scope).await?;
+    let counts = state.store.work().gap_counts(&scope).await?;
+    let summary = state.store.register().county_summary(&v.scope).await?;
     let (households, policy, income_pass) = match &summary {
         Some(s) => {
             let h = s.tally.households;
@@ -528,7 +542,7 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
         }
         None => (0, Vec::new(), (0, "—".into())),
     };
-    let bands = match state.store.income_bands(&v.scope).await? {
+    let bands = match state.store.work().income_bands(&v.scope).await? {
         Some(b) => vec![
             ("低于贫困标准".to_string(), b.below),
             ("标准的1—1.5倍".to_string(), b.to_150),
@@ -557,11 +571,12 @@ pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
             })
             .count()
     });
-    let items = state.store.work_item_counts(&scope, today()).await?;
+    let items = state.store.work().work_item_counts(&scope, today()).await?;
     // The county's behind-schedule rule (set by headquarters on the funds page).
-    let funds_rule = state.store.schedule_rule().await?;
+    let funds_rule = state.store.funds().schedule_rule().await?;
     let funds = state
         .store
+        .funds()
         .funds_in_place(&scope, funds_rule, today())
         .await?;
     Ok(Six {
@@ -695,6 +710,7 @@ pub async fn gaps_page(
     };
     let page = state
         .store
+        .work()
         .gaps(&item_scope(&v), &filter, q.after, PAGE)
         .await?;
     let base = format!(
@@ -853,6 +869,7 @@ pub async fn items_page(
     let filter = item_filter(&state, &v, &q).await?;
     let page = state
         .store
+        .work()
         .work_items(&item_scope(&v), &filter, q.before, PAGE)
         .await?;
     let day = today();
@@ -967,6 +984,7 @@ pub async fn item_page(
     let scope = item_scope(&v);
     let item = state
         .store
+        .work()
         .work_item(&scope, id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -1015,6 +1033,7 @@ pub async fn item_page(
     let gap = match item.gap_id {
         Some(g) => state
             .store
+            .work()
             .gap(&ItemScope::All, g)
             .await?
             .map(|g| GapLine::of(&g)),
@@ -1023,15 +1042,21 @@ pub async fn item_page(
     // An item made for an inspection's finding links back to it.
     let finding = match item.gap_id {
         Some(_) => None,
-        None => state.store.finding_of_item(&scope, id).await?.map(|f| {
-            (
-                format!("/inspections/{}/findings#item-{id}", f.inspection_id),
-                format!("{}：{}", f.inspection, f.description),
-            )
-        }),
+        None => state
+            .store
+            .inspections()
+            .finding_of_item(&scope, id)
+            .await?
+            .map(|f| {
+                (
+                    format!("/inspections/{}/findings#item-{id}", f.inspection_id),
+                    format!("{}：{}", f.inspection, f.description),
+                )
+            }),
     };
     let events = state
         .store
+        .work()
         .work_events(id)
         .await?
         .into_iter()
@@ -1159,13 +1184,13 @@ pub async fn take_step(
     };
     match state
         .store
+        .work()
         .act_on_work_item(&acting, id, &step, today())
         .await?
     {
         Ok(Some(item)) => Ok(item),
         Ok(None) => Err(Error::NotFound),
-        Err(fupin_domain::work_item::Refusal::NotAllowed(m)) => Err(Error::Forbidden(m)),
-        Err(r) => Err(Error::BadRequest(r.to_string())),
+        Err(r) => Err(r.into()),
     }
 }
 
@@ -1179,7 +1204,7 @@ pub async fn item_step(
     let f = read_step(mp).await?;
     match take_step(&state, &v, id, f).await {
         Ok(_) => Ok(Redirect::to(&format!("/tasks/items/{id}")).into_response()),
-        Err(Error::BadRequest(m)) => {
+        Err(Error::BadRequest(m) | Error::Invalid { message: m, .. }) => {
             Ok(Redirect::to(&format!("/tasks/items/{id}?msg={}", view::enc(&m))).into_response())
         }
         Err(e) => Err(e.into()),
@@ -1187,7 +1212,7 @@ pub async fn item_step(
 }
 
 /// Change an item's deadline and unit as the viewer (headquarters). Err(NotFound)
-/// outside the scope; 403 for anyone else; 400 for a missing reason, no change or a
+/// outside the scope; 403 for anyone else; 422 for a missing reason or no change, 409 for a
 /// closed item.
 pub async fn edit_item(
     state: &AppState,
@@ -1199,11 +1224,15 @@ pub async fn edit_item(
         user: v.user(),
         post: None,
     };
-    match state.store.edit_work_item(&acting, id, &edit).await? {
+    match state
+        .store
+        .work()
+        .edit_work_item(&acting, id, &edit)
+        .await?
+    {
         Ok(Some(item)) => Ok(item),
         Ok(None) => Err(Error::NotFound),
-        Err(fupin_domain::work_item::Refusal::NotAllowed(m)) => Err(Error::Forbidden(m)),
-        Err(r) => Err(Error::BadRequest(r.to_string())),
+        Err(r) => Err(r.into()),
     }
 }
 
@@ -1242,7 +1271,7 @@ pub async fn item_edit(
     };
     match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/tasks/items/{id}")).into_response()),
-        Err(Error::BadRequest(m)) => {
+        Err(Error::BadRequest(m) | Error::Invalid { message: m, .. }) => {
             Ok(Redirect::to(&format!("/tasks/items/{id}?msg={}", view::enc(&m))).into_response())
         }
         Err(e) => Err(e.into()),
@@ -1282,10 +1311,9 @@ pub async fn create_item(
         user: v.user(),
         post: None,
     };
-    match state.store.create_work_item(&acting, &new).await? {
+    match state.store.work().create_work_item(&acting, &new).await? {
         Ok(i) => Ok(i),
-        Err(fupin_domain::work_item::Refusal::NotAllowed(m)) => Err(Error::Forbidden(m)),
-        Err(r) => Err(Error::BadRequest(r.to_string())),
+        Err(r) => Err(r.into()),
     }
 }
 
@@ -1333,7 +1361,12 @@ pub async fn escalate(
         user: v.user(),
         post: None,
     };
-    match state.store.escalate_overdue(&acting, today()).await? {
+    match state
+        .store
+        .work()
+        .escalate_overdue(&acting, today())
+        .await?
+    {
         Ok(_) => Ok(Redirect::to("/tasks/items?escalated=1").into_response()),
         Err(r) => Err(Error::Forbidden(r.to_string()).into()),
     }
@@ -1347,6 +1380,7 @@ pub async fn attachment(
 ) -> Result<Response, PageError> {
     let a = state
         .store
+        .work()
         .attachment(&item_scope(&v), id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -1417,7 +1451,12 @@ pub const GAP_LEDGER_HEADER: [&str; 8] = [
 pub async fn ledgers(state: &AppState, v: &Viewer) -> Result<Ledgers, Error> {
     let mut plan_rows = Vec::new();
     if let Some(plan) = plan_in_force(state).await? {
-        for r in state.store.responsibility_matrix(&plan, today()).await? {
+        for r in state
+            .store
+            .work()
+            .responsibility_matrix(&plan, today())
+            .await?
+        {
             for (unit, owner) in &r.units {
                 plan_rows.push([
                     r.task_no.to_string(),
@@ -1445,6 +1484,7 @@ pub async fn ledgers(state: &AppState, v: &Viewer) -> Result<Ledgers, Error> {
     loop {
         let page = state
             .store
+            .work()
             .gaps(&item_scope(v), &filter, after, 500)
             .await?;
         for g in &page.items {

@@ -68,6 +68,7 @@ async fn plan(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
     let _ = &v;
     let year = state
         .store
+        .register()
         .current_version()
         .await
         .map_err(Error::from)?
@@ -75,6 +76,7 @@ async fn plan(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
     let plan = match year {
         Some(y) => state
             .store
+            .plan()
             .current_plan(Some(y))
             .await
             .map_err(Error::from)?,
@@ -82,13 +84,19 @@ async fn plan(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
     };
     let plan = match plan {
         Some(p) => Some(p),
-        None => state.store.current_plan(None).await.map_err(Error::from)?,
+        None => state
+            .store
+            .plan()
+            .current_plan(None)
+            .await
+            .map_err(Error::from)?,
     };
     let Some(p) = plan else {
         return ok(json!({ "plan": null, "matrix": [] }));
     };
     let rows = state
         .store
+        .work()
         .responsibility_matrix(&p, today())
         .await
         .map_err(Error::from)?;
@@ -173,6 +181,7 @@ async fn gaps(
     };
     let page = state
         .store
+        .work()
         .gaps(&item_scope(&v), &filter, q.after, tasks::PAGE)
         .await
         .map_err(Error::from)?;
@@ -188,6 +197,7 @@ async fn items(
     let filter = tasks::item_filter(&state, &v, &q).await?;
     let page = state
         .store
+        .work()
         .work_items(&item_scope(&v), &filter, q.before, tasks::PAGE)
         .await
         .map_err(Error::from)?;
@@ -202,11 +212,17 @@ async fn item(
 ) -> ApiResult {
     let i = state
         .store
+        .work()
         .work_item(&item_scope(&v), id)
         .await
         .map_err(Error::from)?
         .ok_or(Error::NotFound)?;
-    let events = state.store.work_events(id).await.map_err(Error::from)?;
+    let events = state
+        .store
+        .work()
+        .work_events(id)
+        .await
+        .map_err(Error::from)?;
     let mut o = item_json(&i);
     o["events"] = json!(events
         .iter()

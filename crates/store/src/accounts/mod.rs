@@ -139,10 +139,14 @@ impl NewUser {
     }
 }
 
-impl Store {
+/// The store's accounts, sessions and login throttling: `store.accounts()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Accounts<'s>(pub(crate) &'s Store);
+
+impl Accounts<'_> {
     /// Create an account; `by` is the admin who creates it (None from the command line).
     /// Audited (`create_user`, without the password hash).
-    pub async fn create_user(&self, new: &NewUser, by: Option<UserId>) -> Result<User> {
+    pub async fn create_user(self, new: &NewUser, by: Option<UserId>) -> Result<User> {
         new.check()?;
         let password = new.password.clone();
         let phc = blocking(move || hash_password(&password)).await??;
@@ -154,15 +158,15 @@ impl Store {
             at: now(),
             by,
         };
-        on_pool!(self, pool => users::create(pool, insert()).await)
+        on_pool!(self.0, pool => users::create(pool, insert()).await)
     }
 
     /// The account if the password is right and the account is not disabled; None for a
     /// wrong password, an unknown username or a disabled account (all take the time of
     /// one argon2 check). Failed attempts are the caller's to record
     /// ([`Store::record_failed_login`]).
-    pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {
-        let found = on_pool!(self, pool => users::with_hash(pool, username).await)?;
+    pub async fn verify_password(self, username: &str, password: &str) -> Result<Option<User>> {
+        let found = on_pool!(self.0, pool => users::with_hash(pool, username).await)?;
         let (account, phc) = match found {
             Some((u, phc)) => (Some(u), phc),
             None => (None, decoy_hash().to_string()),
@@ -173,8 +177,8 @@ impl Store {
     }
 
     /// An account by id.
-    pub async fn user(&self, id: UserId) -> Result<Option<User>> {
-        on_pool!(self, pool => users::by_id(pool, id).await)
+    pub async fn user(self, id: UserId) -> Result<Option<User>> {
+        on_pool!(self.0, pool => users::by_id(pool, id).await)
     }
 
     /// Disable an account (`disabled` true) or enable it again, by the admin `by`: a
@@ -183,13 +187,13 @@ impl Store {
     /// as it is now, or None if there is no such account; nothing is written when it
     /// already was so.
     pub async fn set_user_disabled(
-        &self,
+        self,
         id: UserId,
         disabled: bool,
         by: Option<UserId>,
     ) -> Result<Option<User>> {
         let at = now();
-        on_pool!(self, pool => users::set_disabled(pool, id, disabled, at, by).await)
+        on_pool!(self.0, pool => users::set_disabled(pool, id, disabled, at, by).await)
     }
 
     /// Give an account a new password (the admin `by` resets a forgotten one): its
@@ -197,7 +201,7 @@ impl Store {
     /// (`reset_password`; no hash is written to the log). False if there is no such
     /// account.
     pub async fn reset_password(
-        &self,
+        self,
         id: UserId,
         password: &str,
         by: Option<UserId>,
@@ -209,16 +213,16 @@ impl Store {
         let password = password.to_string();
         let phc = blocking(move || hash_password(&password)).await??;
         let at = now();
-        on_pool!(self, pool => users::set_password(pool, &account, &phc, at, by).await)
+        on_pool!(self.0, pool => users::set_password(pool, &account, &phc, at, by).await)
     }
 
     /// Every account, by username.
-    pub async fn users(&self) -> Result<Vec<User>> {
-        on_pool!(self, pool => users::all(pool).await)
+    pub async fn users(self) -> Result<Vec<User>> {
+        on_pool!(self.0, pool => users::all(pool).await)
     }
 
     /// Start a session for `user`, valid for `ttl`. Audited (`create_session`).
-    pub async fn create_session(&self, user: UserId, ttl: Duration) -> Result<NewSession> {
+    pub async fn create_session(self, user: UserId, ttl: Duration) -> Result<NewSession> {
         let token = random_token()?;
         let csrf_token = random_token()?;
         let hash = token_hash(&token);
@@ -231,7 +235,7 @@ impl Store {
             expires_at,
             csrf_token: &csrf_token,
         };
-        on_pool!(self, pool => sessions::create(pool, insert()).await)?;
+        on_pool!(self.0, pool => sessions::create(pool, insert()).await)?;
         Ok(NewSession {
             token,
             csrf_token,
@@ -240,42 +244,42 @@ impl Store {
     }
 
     /// The session of a token, unless it is unknown or expired.
-    pub async fn session(&self, token: &str) -> Result<Option<Session>> {
+    pub async fn session(self, token: &str) -> Result<Option<Session>> {
         let hash = token_hash(token);
-        on_pool!(self, pool => sessions::by_hash(pool, &hash).await)
+        on_pool!(self.0, pool => sessions::by_hash(pool, &hash).await)
     }
 
     /// End a session (log out). True if it existed. Audited (`delete_session`).
-    pub async fn delete_session(&self, token: &str) -> Result<bool> {
+    pub async fn delete_session(self, token: &str) -> Result<bool> {
         let hash = token_hash(token);
-        on_pool!(self, pool => sessions::delete(pool, &hash).await)
+        on_pool!(self.0, pool => sessions::delete(pool, &hash).await)
     }
 
     /// Remove sessions that expired (housekeeping; not audited, as nobody acted). Returns
     /// how many.
-    pub async fn delete_expired_sessions(&self) -> Result<u64> {
-        on_pool!(self, pool => sessions::delete_expired(pool).await)
+    pub async fn delete_expired_sessions(self) -> Result<u64> {
+        on_pool!(self.0, pool => sessions::delete_expired(pool).await)
     }
 
     /// Note a failed login for `username` (whether or not the account exists).
-    pub async fn record_failed_login(&self, username: &str) -> Result<()> {
-        on_pool!(self, pool => logins::record_failure(pool, username).await)
+    pub async fn record_failed_login(self, username: &str) -> Result<()> {
+        on_pool!(self.0, pool => logins::record_failure(pool, username).await)
     }
 
     /// Failed logins for `username` since a time: the caller refuses to check passwords
     /// past a limit within its window.
-    pub async fn recent_failures(&self, username: &str, since: DateTime<Utc>) -> Result<u64> {
-        on_pool!(self, pool => logins::failures_since(pool, username, since).await)
+    pub async fn recent_failures(self, username: &str, since: DateTime<Utc>) -> Result<u64> {
+        on_pool!(self.0, pool => logins::failures_since(pool, username, since).await)
     }
 
     /// Forget failed logins before a time (housekeeping), or all of a username's after
     /// a successful login. Returns how many rows went.
     pub async fn clear_failed_logins(
-        &self,
+        self,
         username: Option<&str>,
         before: DateTime<Utc>,
     ) -> Result<u64> {
-        on_pool!(self, pool => logins::clear(pool, username, before).await)
+        on_pool!(self.0, pool => logins::clear(pool, username, before).await)
     }
 }
 

@@ -276,7 +276,7 @@ pub(super) async fn project_beneficiaries<DB: Backend>(
 
 /// [`Store::benefit_flags`]: against the current register version.
 pub(super) async fn benefit_flags(store: &Store, scope: &Scope) -> Result<Vec<BenefitFlag>> {
-    let Some(version) = store.current_version().await? else {
+    let Some(version) = store.register().current_version().await? else {
         return Ok(Vec::new());
     };
     on_pool!(store, pool => flags_in_version(pool, version.id, scope).await)

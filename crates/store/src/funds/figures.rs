@@ -166,7 +166,7 @@ pub(super) async fn fund_figures(
         years.sort_unstable();
         years.dedup();
         for y in years {
-            if let Some(plan) = store.current_plan(Some(y)).await? {
+            if let Some(plan) = store.plan().current_plan(Some(y)).await? {
                 for t in plan.plan.tasks {
                     task_titles.insert((y, t.no), t.name);
                 }

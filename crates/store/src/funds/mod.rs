@@ -146,7 +146,11 @@ impl std::fmt::Display for FundRefusal {
     }
 }
 
-impl Store {
+/// The store's the project library, the funds ledger, beneficiaries and fund figures: `store.funds()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Funds<'s>(pub(crate) &'s Store);
+
+impl Funds<'_> {
     // The library written.
 
     /// Store a checked project library in one transaction: new projects are created, those
@@ -156,22 +160,22 @@ impl Store {
     /// is already disbursed from that source; then nothing is stored. Headquarters only:
     /// the caller checks the role.
     pub async fn import_projects(
-        &self,
+        self,
         file_name: &str,
         projects: &[(u64, Project)],
         by: Option<UserId>,
     ) -> Result<std::result::Result<ProjectImport, Vec<Problem>>> {
-        projects::import_projects(self, file_name, projects, by).await
+        projects::import_projects(self.0, file_name, projects, by).await
     }
 
     /// Create a project by hand (headquarters): checked as the library file is, refused when
     /// its year already has a project of that name. Audited (`create_project`).
     pub async fn create_project(
-        &self,
+        self,
         user: &User,
         project: &Project,
     ) -> Result<std::result::Result<ProjectId, FundRefusal>> {
-        on_pool!(self, pool => projects::create_project(pool, user, project).await)
+        on_pool!(self.0, pool => projects::create_project(pool, user, project).await)
     }
 
     /// Change a project by hand (headquarters), from the revision the editor read: refused
@@ -181,20 +185,20 @@ impl Store {
     /// revision + 1 and an audit row `update_project` with the whole project before and
     /// after.
     pub async fn update_project(
-        &self,
+        self,
         user: &User,
         id: ProjectId,
         read_revision: i64,
         project: &Project,
     ) -> Result<std::result::Result<(), FundRefusal>> {
-        on_pool!(self, pool => projects::update_project(pool, user, id, read_revision, project).await)
+        on_pool!(self.0, pool => projects::update_project(pool, user, id, read_revision, project).await)
     }
 
     /// Move a project one stage forward (入库 → 批复 → …): headquarters or the project's
     /// unit. Audited (`set_project_stage`), the revision raised. Without an actual date:
     /// see [`Store::advance_project_stage`] for the step that records one.
     pub async fn set_project_stage(
-        &self,
+        self,
         user: &User,
         project: ProjectId,
         to: Stage,
@@ -206,24 +210,24 @@ impl Store {
     /// date of the step when given: 实施 sets the actual start, 完工 the actual end (not
     /// before the start). Audited (`set_project_stage`, with the date), revision + 1.
     pub async fn advance_project_stage(
-        &self,
+        self,
         user: &User,
         project: ProjectId,
         to: Stage,
         on: Option<NaiveDate>,
     ) -> Result<std::result::Result<(), FundRefusal>> {
-        on_pool!(self, pool => projects::advance_project_stage(pool, user, project, to, on).await)
+        on_pool!(self.0, pool => projects::advance_project_stage(pool, user, project, to, on).await)
     }
 
     // The ledger.
 
     /// A project's ledger, oldest first; empty when the project is outside the scope.
     pub async fn fund_entries(
-        &self,
+        self,
         scope: &ItemScope,
         project: ProjectId,
     ) -> Result<Vec<FundEntry>> {
-        on_pool!(self, pool => entries::fund_entries(pool, scope, project).await)
+        on_pool!(self.0, pool => entries::fund_entries(pool, scope, project).await)
     }
 
     /// Record a disbursement (`kind` Disbursement) or a reversal of an earlier one, checked
@@ -232,14 +236,14 @@ impl Store {
     /// is headquarters' and needs a reason. Audited (`disburse` or `reverse`, and
     /// `override_budget` with the reason when the entry passes the budget).
     pub async fn add_fund_entry(
-        &self,
+        self,
         user: &User,
         project: ProjectId,
         kind: EntryKind,
         entry: &NewFundEntry,
         over: Option<&Override>,
     ) -> Result<std::result::Result<FundEntry, FundRefusal>> {
-        on_pool!(self, pool => entries::add_fund_entry(pool, user, project, kind, entry, over).await)
+        on_pool!(self.0, pool => entries::add_fund_entry(pool, user, project, kind, entry, over).await)
     }
 
     /// Record a disbursement file (`fupin_io::funds_file`) in one transaction, all or
@@ -249,12 +253,12 @@ impl Store {
     /// time). Every entry is audited (`disburse`). Returns the number recorded, or every
     /// problem with its line.
     pub async fn import_disbursements(
-        &self,
+        self,
         user: &User,
         file_name: &str,
         rows: &[fupin_io::funds_file::DisbursementRow],
     ) -> Result<std::result::Result<u64, Vec<Problem>>> {
-        on_pool!(self, pool => entries::import_disbursements(pool, user, file_name, rows).await)
+        on_pool!(self.0, pool => entries::import_disbursements(pool, user, file_name, rows).await)
     }
 
     // The households that benefit.
@@ -262,109 +266,109 @@ impl Store {
     /// Record (or change) a household's yearly benefit of a kind from a project:
     /// headquarters or the project's unit. Audited (`set_beneficiary`, before and after).
     pub async fn set_beneficiary(
-        &self,
+        self,
         user: &User,
         project: ProjectId,
         household_no: &str,
         kind: BenefitKind,
         yearly: Fen,
     ) -> Result<std::result::Result<(), FundRefusal>> {
-        on_pool!(self, pool => beneficiaries::set_beneficiary(pool, user, project, household_no, kind, yearly).await)
+        on_pool!(self.0, pool => beneficiaries::set_beneficiary(pool, user, project, household_no, kind, yearly).await)
     }
 
     /// Record a beneficiaries file in one transaction, all or nothing: each row's project
     /// must be in the user's scope and theirs to write (F510). Each row is audited
     /// (`set_beneficiary`, before and after). Returns the number of rows.
     pub async fn import_beneficiaries(
-        &self,
+        self,
         user: &User,
         file_name: &str,
         rows: &[fupin_io::funds_file::BeneficiaryRow],
     ) -> Result<std::result::Result<u64, Vec<Problem>>> {
-        on_pool!(self, pool => beneficiaries::import_beneficiaries(pool, user, file_name, rows).await)
+        on_pool!(self.0, pool => beneficiaries::import_beneficiaries(pool, user, file_name, rows).await)
     }
 
     /// A household's benefits from the projects in the scope.
     pub async fn household_benefits(
-        &self,
+        self,
         scope: &ItemScope,
         household_no: &str,
     ) -> Result<Vec<Benefit>> {
-        on_pool!(self, pool => beneficiaries::household_benefits(pool, scope, household_no).await)
+        on_pool!(self.0, pool => beneficiaries::household_benefits(pool, scope, household_no).await)
     }
 
     /// The households that benefit from a project in the scope, by 户编号 and kind.
     pub async fn project_beneficiaries(
-        &self,
+        self,
         scope: &ItemScope,
         project: ProjectId,
     ) -> Result<Vec<Benefit>> {
-        on_pool!(self, pool => beneficiaries::project_beneficiaries(pool, scope, project).await)
+        on_pool!(self.0, pool => beneficiaries::project_beneficiaries(pool, scope, project).await)
     }
 
     /// Households of the current register version in `scope` whose declared wage or
     /// property income does not account for their recorded project benefits
     /// ([`fupin_domain::funds::unaccounted_benefits`]), by 户编号.
-    pub async fn benefit_flags(&self, scope: &Scope) -> Result<Vec<BenefitFlag>> {
-        beneficiaries::benefit_flags(self, scope).await
+    pub async fn benefit_flags(self, scope: &Scope) -> Result<Vec<BenefitFlag>> {
+        beneficiaries::benefit_flags(self.0, scope).await
     }
 
     // The figures.
 
     /// Disbursement figures in a scope, grouped by project, source, key task, unit,
     /// township or month (see [`FundsBy`]), in key order.
-    pub async fn fund_figures(&self, scope: &ItemScope, by: FundsBy) -> Result<Vec<FundFigure>> {
-        figures::fund_figures(self, scope, by).await
+    pub async fn fund_figures(self, scope: &ItemScope, by: FundsBy) -> Result<Vec<FundFigure>> {
+        figures::fund_figures(self.0, scope, by).await
     }
 
     /// Projects behind schedule by `rule` as of `today` (see
     /// [`fupin_domain::funds::is_behind`]), lowest share first.
     pub async fn behind_schedule(
-        &self,
+        self,
         scope: &ItemScope,
         rule: ScheduleRule,
         today: NaiveDate,
     ) -> Result<Vec<Behind>> {
-        on_pool!(self, pool => figures::behind_schedule(pool, scope, rule, today).await)
+        on_pool!(self.0, pool => figures::behind_schedule(pool, scope, rule, today).await)
     }
 
     /// The funds part of the "six in place" panel (资金到位) for a scope: projects, budget,
     /// net disbursed and its rate, projects behind schedule by `rule` (when given), and
     /// entries recorded over budget by an override.
     pub async fn funds_in_place(
-        &self,
+        self,
         scope: &ItemScope,
         rule: Option<ScheduleRule>,
         today: NaiveDate,
     ) -> Result<FundsInPlace> {
-        on_pool!(self, pool => figures::funds_in_place(pool, scope, rule, today).await)
+        on_pool!(self.0, pool => figures::funds_in_place(pool, scope, rule, today).await)
     }
 
     /// The county's behind-schedule rule, if headquarters has set one.
-    pub async fn schedule_rule(&self) -> Result<Option<ScheduleRule>> {
-        on_pool!(self, pool => figures::schedule_rule(pool).await)
+    pub async fn schedule_rule(self) -> Result<Option<ScheduleRule>> {
+        on_pool!(self.0, pool => figures::schedule_rule(pool).await)
     }
 
     /// Set (or clear, with None) the county's behind-schedule rule: headquarters only, a
     /// share of at most 100%. Audited (`set_schedule_rule`) when it changes.
     pub async fn set_schedule_rule(
-        &self,
+        self,
         user: &User,
         rule: Option<ScheduleRule>,
     ) -> Result<std::result::Result<(), FundRefusal>> {
-        on_pool!(self, pool => figures::set_schedule_rule(pool, user, rule).await)
+        on_pool!(self.0, pool => figures::set_schedule_rule(pool, user, rule).await)
     }
 
     // The library and its ledger listed.
 
     /// The projects in a scope, by year (newest first) and name, with their budgets and
     /// net disbursed sums.
-    pub async fn projects(&self, scope: &ItemScope) -> Result<Vec<StoredProject>> {
-        on_pool!(self, pool => ledger::projects(pool, scope).await)
+    pub async fn projects(self, scope: &ItemScope) -> Result<Vec<StoredProject>> {
+        on_pool!(self.0, pool => ledger::projects(pool, scope).await)
     }
 
     /// One project, if it is in the scope.
-    pub async fn project(&self, scope: &ItemScope, id: ProjectId) -> Result<Option<StoredProject>> {
+    pub async fn project(self, scope: &ItemScope, id: ProjectId) -> Result<Option<StoredProject>> {
         Ok(self.projects(scope).await?.into_iter().find(|p| p.id == id))
     }
 
@@ -372,36 +376,36 @@ impl Store {
     /// id (newest first), after the key of the previous page; each with its budget and net
     /// disbursed sums.
     pub async fn project_page(
-        &self,
+        self,
         scope: &ItemScope,
         filter: &ProjectFilter,
         after: Option<ProjectKey>,
         limit: i64,
     ) -> Result<Page<StoredProject, ProjectKey>> {
-        on_pool!(self, pool => ledger::project_page(pool, scope, filter, after, limit).await)
+        on_pool!(self.0, pool => ledger::project_page(pool, scope, filter, after, limit).await)
     }
 
     /// Every project in `scope` narrowed by `filter`, in the list's order (for the ledger).
     pub async fn projects_filtered(
-        &self,
+        self,
         scope: &ItemScope,
         filter: &ProjectFilter,
     ) -> Result<Vec<StoredProject>> {
-        on_pool!(self, pool => ledger::projects_filtered(pool, scope, filter).await)
+        on_pool!(self.0, pool => ledger::projects_filtered(pool, scope, filter).await)
     }
 
     /// The years (newest first) and townships of the projects in a scope.
-    pub async fn project_facets(&self, scope: &ItemScope) -> Result<ProjectFacets> {
-        on_pool!(self, pool => ledger::project_facets(pool, scope).await)
+    pub async fn project_facets(self, scope: &ItemScope) -> Result<ProjectFacets> {
+        on_pool!(self.0, pool => ledger::project_facets(pool, scope).await)
     }
 
     /// The ledger entries of the projects in `scope` narrowed by `filter`, by project in the
     /// list's order, then as recorded (for the 资金拨付台账).
     pub async fn ledger_lines(
-        &self,
+        self,
         scope: &ItemScope,
         filter: &ProjectFilter,
     ) -> Result<Vec<LedgerLine>> {
-        on_pool!(self, pool => ledger::ledger_lines(pool, scope, filter).await)
+        on_pool!(self.0, pool => ledger::ledger_lines(pool, scope, filter).await)
     }
 }

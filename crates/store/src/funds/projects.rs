@@ -40,7 +40,7 @@ pub(super) async fn import_projects(
     for (line, p) in projects {
         let Some(no) = p.task_no else { continue };
         if let std::collections::hash_map::Entry::Vacant(e) = plans.entry(p.year) {
-            let tasks = store.current_plan(Some(p.year)).await?;
+            let tasks = store.plan().current_plan(Some(p.year)).await?;
             e.insert(tasks.map(|s| s.plan.tasks.iter().map(|t| t.no).collect()));
         }
         let message = match plans.get(&p.year) {

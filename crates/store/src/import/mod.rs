@@ -59,7 +59,11 @@ pub struct Imported {
     pub members: u64,
 }
 
-impl Store {
+/// The store's imports of the register: `store.import()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Imports<'s>(pub(crate) &'s Store);
+
+impl Imports<'_> {
     /// Store a register as a new version of the county register and make it current, in
     /// one transaction: the version row, areas (with the villages file's data when given),
     /// households, members, problems, the engine's assessment of each household, summaries
@@ -79,7 +83,7 @@ impl Store {
     /// Memory: besides the register, the assessments (about 150 bytes per household) and
     /// the members' search keys (about 40 bytes per member) are held until written.
     pub async fn import_register(
-        &self,
+        self,
         register: &Register,
         meta: &RegisterMeta,
         villages: Option<&Villages>,
@@ -87,8 +91,8 @@ impl Store {
         let imported = self
             .import_register_with_progress(register, meta, villages, &|_| {})
             .await?;
-        let store = self.clone();
-        tokio::spawn(async move { store.analyze_register().await });
+        let store = self.0.clone();
+        tokio::spawn(async move { store.import().analyze_register().await });
         Ok(imported)
     }
 
@@ -100,8 +104,8 @@ impl Store {
     /// by a full scan. PostgreSQL 15 cannot analyze a partitioned table without its
     /// partitions, so this grows with the number of versions kept (about 1.5 s per
     /// version of 10^6 households). SQLite's import gathers its sampled statistics itself.
-    pub async fn analyze_register(&self) -> Result<()> {
-        on_pool!(self, pool => Backend::analyze_register(pool).await)
+    pub async fn analyze_register(self) -> Result<()> {
+        on_pool!(self.0, pool => Backend::analyze_register(pool).await)
     }
 
     /// Drop the staging tables on PostgreSQL that no import attached: what imports killed
@@ -110,14 +114,14 @@ impl Store {
     /// are never touched. With `wait` false it does not wait for a running import (at a
     /// server's start) and returns None if one runs; else the number of tables dropped
     /// (0 on SQLite, which stages nothing). Every import runs it first too.
-    pub async fn drop_orphan_staging(&self, wait: bool) -> Result<Option<usize>> {
-        on_pool!(self, pool => Backend::drop_orphan_staging(pool, wait).await)
+    pub async fn drop_orphan_staging(self, wait: bool) -> Result<Option<usize>> {
+        on_pool!(self.0, pool => Backend::drop_orphan_staging(pool, wait).await)
     }
 
     /// Whether an import's transaction holds the database's only write lock until it
     /// commits (SQLite), so that nothing else (a job's row) can be written meanwhile.
-    pub fn import_holds_write_lock(&self) -> bool {
-        on_pool!(self, pool => holds_write_lock(pool))
+    pub fn import_holds_write_lock(self) -> bool {
+        on_pool!(self.0, pool => holds_write_lock(pool))
     }
 
     /// [`Store::import_register`], calling `progress` with the number of steps done (of
@@ -126,7 +130,7 @@ impl Store {
     /// should only note the number (an atomic), not wait. The caller then gathers the
     /// planner's statistics with [`Store::analyze_register`].
     pub async fn import_register_with_progress(
-        &self,
+        self,
         register: &Register,
         meta: &RegisterMeta,
         villages: Option<&Villages>,
@@ -144,7 +148,7 @@ impl Store {
     /// a process failing expired jobs skips it; on SQLite the transaction holds the write
     /// lock. Either way a job is failed with no version, or done with one.
     pub async fn import_register_for_job(
-        &self,
+        self,
         register: &Register,
         meta: &RegisterMeta,
         villages: Option<&Villages>,
@@ -156,7 +160,7 @@ impl Store {
     }
 
     async fn import_register_for(
-        &self,
+        self,
         register: &Register,
         meta: &RegisterMeta,
         villages: Option<&Villages>,
@@ -178,7 +182,7 @@ impl Store {
             on_cores(|| Prepared::new(register, &village_records, &assessments, &tallies));
         progress(2);
         let at = now();
-        let version = on_pool!(self, pool => import(pool, self, meta, &sha256, at, &prepared, progress, job).await)?;
+        let version = on_pool!(self.0, pool => import(pool, self.0, meta, &sha256, at, &prepared, progress, job).await)?;
         Ok(Imported {
             version,
             households: prepared.households(),

@@ -277,10 +277,14 @@ pub struct FindingRow {
     pub created_at: DateTime<Utc>,
 }
 
-impl Store {
+/// The store's inspections: samples, results, estimates and findings: `store.inspections()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Inspections<'s>(pub(crate) &'s Store);
+
+impl Inspections<'_> {
     /// Record an inspection: headquarters or an inspector. Audited (`create_inspection`).
     pub async fn create_inspection(
-        &self,
+        self,
         by: &User,
         new: &NewInspection,
     ) -> Result<Result<Inspection, Refusal>> {
@@ -295,7 +299,8 @@ impl Store {
             return Ok(Err(wrong("结束日期早于开始日期")));
         }
         let at = now();
-        let id = on_pool!(self, pool => records::create(pool, new, (name, team), at, by.id).await)?;
+        let id =
+            on_pool!(self.0, pool => records::create(pool, new, (name, team), at, by.id).await)?;
         Ok(Ok(self.inspection(id).await?.ok_or_else(|| {
             StoreError::corrupt("刚录入的考核评估找不到了")
         })?))
@@ -303,12 +308,12 @@ impl Store {
 
     /// Every inspection, newest first (every role reads the list; what lies in an area
     /// is scoped where it is read).
-    pub async fn inspections(&self) -> Result<Vec<Inspection>> {
-        on_pool!(self, pool => records::all(pool).await)
+    pub async fn all(self) -> Result<Vec<Inspection>> {
+        on_pool!(self.0, pool => records::all(pool).await)
     }
 
-    pub async fn inspection(&self, id: InspectionId) -> Result<Option<Inspection>> {
-        on_pool!(self, pool => records::by_id(pool, id).await)
+    pub async fn inspection(self, id: InspectionId) -> Result<Option<Inspection>> {
+        on_pool!(self.0, pool => records::by_id(pool, id).await)
     }
 
     /// The sampling frame of a register version and the county's totals: villages
@@ -316,11 +321,11 @@ impl Store {
     /// able to work; `wrong_exit` = exited and not assessed `stable`. The non-registered
     /// households of each village come from `rural` (unknown where not given).
     pub async fn sampling_frame(
-        &self,
+        self,
         version: VersionId,
         rural: &[RuralVillage],
     ) -> Result<std::result::Result<(Frame, CountyTotals), Vec<String>>> {
-        let (mut frame, totals) = on_pool!(self, pool => samples::frame(pool, version).await)?;
+        let (mut frame, totals) = on_pool!(self.0, pool => samples::frame(pool, version).await)?;
         let mut problems = Vec::new();
         for rv in rural {
             let Some(fv) = frame
@@ -378,7 +383,7 @@ impl Store {
     /// recorded sample is what the field teams carry and is not replaced. Headquarters or
     /// an inspector; audited (`draw_sample`, with the plan, seed and counts).
     pub async fn draw_sample(
-        &self,
+        self,
         by: &User,
         id: InspectionId,
         plan: &SamplingPlan,
@@ -390,7 +395,7 @@ impl Store {
         if self.inspection(id).await?.is_none() {
             return Ok(Err(wrong(format!("考核评估 {id} 不存在"))));
         }
-        let Some(version) = self.current_version().await? else {
+        let Some(version) = self.0.register().current_version().await? else {
             return Ok(Err(conflict("还没有导入登记表，无法抽样")));
         };
         let (frame, totals) = match self.sampling_frame(version.id, rural).await? {
@@ -412,7 +417,7 @@ impl Store {
             at: now(),
             by: by.id,
         };
-        if !on_pool!(self, pool => samples::record(pool, d()).await)? {
+        if !on_pool!(self.0, pool => samples::record(pool, d()).await)? {
             return Ok(Err(conflict("该考核评估已抽样：样本已记录，不能重抽")));
         }
         Ok(Ok(self.sample(id).await?.ok_or_else(|| {
@@ -421,8 +426,8 @@ impl Store {
     }
 
     /// The recorded draw of an inspection.
-    pub async fn sample(&self, id: InspectionId) -> Result<Option<StoredSample>> {
-        let row = on_pool!(self, pool => samples::stored(pool, id).await)?;
+    pub async fn sample(self, id: InspectionId) -> Result<Option<StoredSample>> {
+        let row = on_pool!(self.0, pool => samples::stored(pool, id).await)?;
         let Some((version_id, plan, rural, totals, sample, drawn_at, drawn_by)) = row else {
             return Ok(None);
         };
@@ -442,7 +447,7 @@ impl Store {
     /// Draw the recorded plan again over the recorded version and villages: anyone may
     /// check that it gives the recorded sample.
     pub async fn redraw_sample(
-        &self,
+        self,
         id: InspectionId,
     ) -> Result<Option<std::result::Result<Sample, SamplingError>>> {
         let Some(s) = self.sample(id).await? else {
@@ -460,11 +465,11 @@ impl Store {
     }
 
     /// The sampled households the scope may read, by 样本编号, with their results.
-    pub async fn sample_rows(&self, scope: &Scope, id: InspectionId) -> Result<Vec<SampleRow>> {
+    pub async fn sample_rows(self, scope: &Scope, id: InspectionId) -> Result<Vec<SampleRow>> {
         let Some(s) = self.sample(id).await? else {
             return Ok(Vec::new());
         };
-        let visible = on_pool!(self, pool => samples::visible(pool, scope, id).await)?;
+        let visible = on_pool!(self.0, pool => samples::visible(pool, scope, id).await)?;
         let mut results = self.results(id).await?;
         let by_no: HashMap<u32, &SampledHousehold> =
             s.sample.households.iter().map(|h| (h.no, h)).collect();
@@ -486,8 +491,8 @@ impl Store {
     }
 
     /// Every recorded result of an inspection, by 样本编号.
-    async fn results(&self, id: InspectionId) -> Result<HashMap<u32, Verification>> {
-        on_pool!(self, pool => results::by_no(pool, id).await)
+    async fn results(self, id: InspectionId) -> Result<HashMap<u32, Verification>> {
+        on_pool!(self.0, pool => results::by_no(pool, id).await)
     }
 
     /// Record (or correct) verification results, all or nothing: each must be a sampled
@@ -495,7 +500,7 @@ impl Store {
     /// audit row (`record_verification`) with every result written and those it replaced.
     /// Returns how many were written.
     pub async fn record_results(
-        &self,
+        self,
         by: &User,
         id: InspectionId,
         results: &[Verification],
@@ -533,13 +538,13 @@ impl Store {
         let replaced: Vec<&Verification> =
             results.iter().filter_map(|v| before.get(&v.no)).collect();
         let at = now();
-        on_pool!(self, pool => results::record(pool, id, results, &replaced, at, by.id).await)?;
+        on_pool!(self.0, pool => results::record(pool, id, results, &replaced, at, by.id).await)?;
         Ok(Ok(results.len()))
     }
 
     /// The four indicators of an inspection, once every sampled household has its result.
     pub async fn inspection_estimates(
-        &self,
+        self,
         id: InspectionId,
         region: Region,
     ) -> Result<Option<EstimateState>> {
@@ -560,11 +565,11 @@ impl Store {
     /// The forecast of the inspectors' 错退率 from the current register: `runs` draws of
     /// the plan over registered households (`fupin_domain::forecast`). None: no register.
     pub async fn register_forecast(
-        &self,
+        self,
         plan: &SamplingPlan,
         runs: u32,
     ) -> Result<Option<std::result::Result<Forecast, SamplingError>>> {
-        let Some(version) = self.current_version().await? else {
+        let Some(version) = self.0.register().current_version().await? else {
             return Ok(None);
         };
         let frame = match self.sampling_frame(version.id, &[]).await? {
@@ -580,7 +585,7 @@ impl Store {
     /// (待办, one `assign` event). Headquarters or an inspector. Audited twice, as every
     /// assignment is: `create_finding` and `create_work_item`.
     pub async fn create_finding(
-        &self,
+        self,
         by: &User,
         inspection_id: InspectionId,
         new: &NewFinding,
@@ -614,11 +619,13 @@ impl Store {
         };
         let household_no = name(&new.household_no);
         let (mut township, mut village) = (name(&new.township), name(&new.village));
-        let version = self.current_version().await?;
+        let version = self.0.register().current_version().await?;
         if let Some(no) = &household_no {
             let scope = Scope::County;
             let place = match &version {
                 Some(_) => self
+                    .0
+                    .register()
                     .household(&scope, no)
                     .await?
                     .map(|h| (h.row.township.clone(), h.row.village.clone())),
@@ -632,7 +639,7 @@ impl Store {
         } else if let (Some(t), Some(v)) = (&township, &village) {
             let known = match &version {
                 Some(ver) => {
-                    on_pool!(self, pool => findings::area_known(pool, ver.id, t, v).await)?
+                    on_pool!(self.0, pool => findings::area_known(pool, ver.id, t, v).await)?
                 }
                 None => false,
             };
@@ -643,11 +650,11 @@ impl Store {
             return Ok(Err(wrong("关联的村要同时写明乡镇和行政村")));
         }
         let plan = match version.as_ref().map(|v| v.year) {
-            Some(y) => match self.current_plan(Some(y)).await? {
+            Some(y) => match self.0.plan().current_plan(Some(y)).await? {
                 Some(p) => Some(p),
-                None => self.current_plan(None).await?,
+                None => self.0.plan().current_plan(None).await?,
             },
-            None => self.current_plan(None).await?,
+            None => self.0.plan().current_plan(None).await?,
         };
         let task = match new.task_no {
             Some(no) => match plan.as_ref().and_then(|p| p.plan.task(no)) {
@@ -715,7 +722,7 @@ impl Store {
             at,
             by: by.id,
         };
-        let id = on_pool!(self, pool => findings::create(pool, insert()).await)?;
+        let id = on_pool!(self.0, pool => findings::create(pool, insert()).await)?;
         Ok(Ok(self.finding(&ItemScope::All, id).await?.ok_or_else(
             || StoreError::corrupt("刚录入的问题找不到了"),
         )?))
@@ -724,35 +731,35 @@ impl Store {
     /// Findings the scope may read (through their work items: unit staff their unit's,
     /// area staff their area's), of one inspection or all, in the order recorded.
     pub async fn findings(
-        &self,
+        self,
         scope: &ItemScope,
         inspection: Option<InspectionId>,
     ) -> Result<Vec<FindingRow>> {
-        on_pool!(self, pool => findings::list(pool, scope, inspection).await)
+        on_pool!(self.0, pool => findings::list(pool, scope, inspection).await)
     }
 
     /// A finding the scope may read.
     /// The finding a work item was made for, if any and if the scope may read it (the
     /// item page links back to it).
     pub async fn finding_of_item(
-        &self,
+        self,
         scope: &ItemScope,
         item: WorkItemId,
     ) -> Result<Option<FindingRow>> {
         self.finding_where("f.work_item_id", scope, item).await
     }
 
-    pub async fn finding(&self, scope: &ItemScope, id: FindingId) -> Result<Option<FindingRow>> {
+    pub async fn finding(self, scope: &ItemScope, id: FindingId) -> Result<Option<FindingRow>> {
         self.finding_where("f.id", scope, id).await
     }
 
     /// One finding by `column = id`, in the scope.
     async fn finding_where(
-        &self,
+        self,
         column: &str,
         scope: &ItemScope,
         id: i64,
     ) -> Result<Option<FindingRow>> {
-        on_pool!(self, pool => findings::one_where(pool, column, scope, id).await)
+        on_pool!(self.0, pool => findings::one_where(pool, column, scope, id).await)
     }
 }

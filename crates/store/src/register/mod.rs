@@ -277,17 +277,21 @@ fn household_row(r: &impl Get) -> Result<HouseholdRow> {
     })
 }
 
-impl Store {
+/// The store's the register: versions, summaries, households, search and problems: `store.register()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Register<'s>(pub(crate) &'s Store);
+
+impl Register<'_> {
     /// The county's summary in the current version; None outside the county scope or
     /// before the first import.
-    pub async fn county_summary(&self, scope: &Scope) -> Result<Option<Summary>> {
-        on_pool!(self, pool => summaries::county(pool, scope).await)
+    pub async fn county_summary(self, scope: &Scope) -> Result<Option<Summary>> {
+        on_pool!(self.0, pool => summaries::county(pool, scope).await)
     }
 
     /// The townships in scope with their summaries, in register order. Village staff see
     /// none (a township's figures include other villages).
-    pub async fn townships(&self, scope: &Scope) -> Result<Vec<Summary>> {
-        on_pool!(self, pool => summaries::townships(pool, scope).await)
+    pub async fn townships(self, scope: &Scope) -> Result<Vec<Summary>> {
+        on_pool!(self.0, pool => summaries::townships(pool, scope).await)
     }
 
     /// The townships in scope with their summaries, in register order, `limit` at a time
@@ -295,43 +299,43 @@ impl Store {
     /// province register has hundreds, and a page should not carry them all. The key of
     /// the last one is `next`. Village staff see none.
     pub async fn townships_page(
-        &self,
+        self,
         scope: &Scope,
         after: Option<u64>,
         limit: u32,
     ) -> Result<Page<Summary, u64>> {
-        on_pool!(self, pool => summaries::townships_page(pool, scope, after, limit).await)
+        on_pool!(self.0, pool => summaries::townships_page(pool, scope, after, limit).await)
     }
 
     /// One township's summary, if it is in scope (without reading the others: a province
     /// register has hundreds).
-    pub async fn township(&self, scope: &Scope, name: &str) -> Result<Option<Summary>> {
-        on_pool!(self, pool => summaries::township(pool, scope, name).await)
+    pub async fn township(self, scope: &Scope, name: &str) -> Result<Option<Summary>> {
+        on_pool!(self.0, pool => summaries::township(pool, scope, name).await)
     }
 
     /// Every township of the current register with its villages' names, in register
     /// order, in one statement (for the accounts form: a province register has hundreds
     /// of townships). Headquarters' view: no scope.
-    pub async fn area_names(&self) -> Result<Vec<(String, Vec<String>)>> {
-        on_pool!(self, pool => summaries::area_names(pool).await)
+    pub async fn area_names(self) -> Result<Vec<(String, Vec<String>)>> {
+        on_pool!(self.0, pool => summaries::area_names(pool).await)
     }
 
     /// The villages of a township that are in scope, with their summaries, in register
     /// order.
-    pub async fn villages(&self, scope: &Scope, township: &str) -> Result<Vec<Summary>> {
-        on_pool!(self, pool => summaries::villages(pool, scope, township).await)
+    pub async fn villages(self, scope: &Scope, township: &str) -> Result<Vec<Summary>> {
+        on_pool!(self.0, pool => summaries::villages(pool, scope, township).await)
     }
 
     /// A village's households in 户编号 order, `limit` at a time after the 户编号 `after`.
     pub async fn households(
-        &self,
+        self,
         scope: &Scope,
         township: &str,
         village: &str,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Page<HouseholdRow, String>> {
-        on_pool!(self, pool => households::list(pool, scope, township, village, after, limit).await)
+        on_pool!(self.0, pool => households::list(pool, scope, township, village, after, limit).await)
     }
 
     /// One household of the current version by 户编号, if it is in scope.
@@ -341,48 +345,48 @@ impl Store {
     /// explanation, and the history, read together), its members, and its problems only
     /// when it has any.
     pub async fn household(
-        &self,
+        self,
         scope: &Scope,
         household_no: &str,
     ) -> Result<Option<HouseholdDetail>> {
-        on_pool!(self, pool => households::detail(pool, scope, household_no).await)
+        on_pool!(self.0, pool => households::detail(pool, scope, household_no).await)
     }
 
     /// Search the current version, in scope, `limit` hits at a time after `after`
     /// (the previous page's `next`). 户编号 hits come in 户编号 order; ID number hits in
     /// line order; name hits by name, then line.
     pub async fn search(
-        &self,
+        self,
         scope: &Scope,
         search: &Search,
         after: Option<&SearchKey>,
         limit: u32,
     ) -> Result<Page<SearchHit, SearchKey>> {
-        on_pool!(self, pool => search::search(pool, scope, search, after, limit).await)
+        on_pool!(self.0, pool => search::search(pool, scope, search, after, limit).await)
     }
 
     /// Problems of the current version's file, in report order (line, column, code),
     /// `limit` at a time after the problem `after` (its `seq`). Outside the county scope,
     /// only problems on rows of households in scope.
     pub async fn problems(
-        &self,
+        self,
         scope: &Scope,
         after: Option<u64>,
         limit: u32,
     ) -> Result<Page<ProblemRow, u64>> {
-        on_pool!(self, pool => problems::page(pool, scope, after, limit).await)
+        on_pool!(self.0, pool => problems::page(pool, scope, after, limit).await)
     }
 
     /// Every register version, newest first. The same for every reader: who imported
     /// which file when, and its counts, say nothing about one household.
-    pub async fn versions(&self) -> Result<Vec<RegisterVersion>> {
-        on_pool!(self, pool => versions::all(pool).await)
+    pub async fn versions(self) -> Result<Vec<RegisterVersion>> {
+        on_pool!(self.0, pool => versions::all(pool).await)
     }
 
     /// The current version, if any register was imported: one row, read on every
     /// dashboard (not the list of every version).
-    pub async fn current_version(&self) -> Result<Option<RegisterVersion>> {
-        on_pool!(self, pool => versions::current(pool).await)
+    pub async fn current_version(self) -> Result<Option<RegisterVersion>> {
+        on_pool!(self.0, pool => versions::current(pool).await)
     }
 }
 

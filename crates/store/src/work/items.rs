@@ -217,7 +217,7 @@ pub(super) async fn create<DB: Backend>(
     if title.is_empty() || unit.is_empty() {
         return Ok(Err(Refusal::Invalid("交办事项要写明事项和承办单位".into())));
     }
-    let plan = store.current_plan(None).await?;
+    let plan = store.plan().current_plan(None).await?;
     let plan_id = plan.as_ref().map(|p: &StoredPlan| p.revision.id);
     if let Some(no) = new.task_no {
         if plan.as_ref().and_then(|p| p.plan.task(no)).is_none() {

@@ -369,7 +369,11 @@ fn numbered(i: usize) -> String {
     format!("${i}")
 }
 
-impl Store {
+/// The store's gaps, work items, escalation, attachments, settings and the matrix: `store.work()`.
+#[derive(Clone, Copy, Debug)]
+pub struct Work<'s>(pub(crate) &'s Store);
+
+impl Work<'_> {
     /// Derive the gaps of a register version, route them by the plan in force for its
     /// year, and reconcile them with the stored gaps (see the module documentation). One
     /// transaction; one audit row (`refresh_gaps`) with the counts. `threshold_bp` is the
@@ -377,81 +381,81 @@ impl Store {
     /// ([`Store::set_incidence_threshold`]). Idempotent. A register import runs the same
     /// refresh inside its own transaction (all or nothing).
     pub async fn refresh_gaps(
-        &self,
+        self,
         version: VersionId,
         threshold_bp: Option<u64>,
         by: Option<crate::UserId>,
     ) -> Result<GapRefresh> {
-        on_pool!(self, pool => refresh::refresh(pool, self, version, threshold_bp, by).await)
+        on_pool!(self.0, pool => refresh::refresh(pool, self.0, version, threshold_bp, by).await)
     }
 
     /// Gaps the scope may read, by id, paged by key.
     pub async fn gaps(
-        &self,
+        self,
         scope: &ItemScope,
         filter: &GapFilter,
         after: Option<GapId>,
         limit: u32,
     ) -> Result<Page<GapRow, GapId>> {
-        on_pool!(self, pool => gaps::list(pool, scope, filter, after, limit).await)
+        on_pool!(self.0, pool => gaps::list(pool, scope, filter, after, limit).await)
     }
 
     /// A household's gaps, open first, then by id, each with its work item when the
     /// scope may read it. Scoped like the gaps list (unit staff: the gaps routed to their
     /// unit, or whose item they now hold; area staff: their area's).
     pub async fn household_gaps(
-        &self,
+        self,
         scope: &ItemScope,
         household_no: &str,
     ) -> Result<Vec<(GapRow, Option<WorkItem>)>> {
-        on_pool!(self, pool => gaps::of_household(pool, scope, household_no).await)
+        on_pool!(self.0, pool => gaps::of_household(pool, scope, household_no).await)
     }
 
     /// A gap the scope may read.
-    pub async fn gap(&self, scope: &ItemScope, id: GapId) -> Result<Option<GapRow>> {
-        on_pool!(self, pool => gaps::one(pool, scope, id).await)
+    pub async fn gap(self, scope: &ItemScope, id: GapId) -> Result<Option<GapRow>> {
+        on_pool!(self.0, pool => gaps::one(pool, scope, id).await)
     }
 
     /// Open gaps by kind, the headquarters' queue and closed gaps, in the scope.
-    pub async fn gap_counts(&self, scope: &ItemScope) -> Result<GapCounts> {
-        on_pool!(self, pool => gaps::counts(pool, scope).await)
+    pub async fn gap_counts(self, scope: &ItemScope) -> Result<GapCounts> {
+        on_pool!(self.0, pool => gaps::counts(pool, scope).await)
     }
 
     /// Work items the scope may read, newest first, paged by key.
     pub async fn work_items(
-        &self,
+        self,
         scope: &ItemScope,
         filter: &ItemFilter,
         before: Option<WorkItemId>,
         limit: u32,
     ) -> Result<Page<WorkItem, WorkItemId>> {
-        on_pool!(self, pool => items::list(pool, scope, filter, before, limit).await)
+        on_pool!(self.0, pool => items::list(pool, scope, filter, before, limit).await)
     }
 
     /// A work item the scope may read.
-    pub async fn work_item(&self, scope: &ItemScope, id: WorkItemId) -> Result<Option<WorkItem>> {
-        on_pool!(self, pool => items::one(pool, scope, id).await)
+    pub async fn work_item(self, scope: &ItemScope, id: WorkItemId) -> Result<Option<WorkItem>> {
+        on_pool!(self.0, pool => items::one(pool, scope, id).await)
     }
 
     /// An item's history, oldest first, with its attachments (without their bytes). The
     /// caller has read the item through its scope.
-    pub async fn work_events(&self, id: WorkItemId) -> Result<Vec<WorkEvent>> {
-        on_pool!(self, pool => events::history(pool, id).await)
+    pub async fn work_events(self, id: WorkItemId) -> Result<Vec<WorkEvent>> {
+        on_pool!(self.0, pool => events::history(pool, id).await)
     }
 
     /// An attachment, if its item is in the scope.
-    pub async fn attachment(&self, scope: &ItemScope, id: i64) -> Result<Option<Attachment>> {
-        on_pool!(self, pool => attachments::one(pool, scope, id).await)
+    pub async fn attachment(self, scope: &ItemScope, id: i64) -> Result<Option<Attachment>> {
+        on_pool!(self.0, pool => attachments::one(pool, scope, id).await)
     }
 
     /// Assign a work item by hand (交办): headquarters only. From a gap (one item per gap),
     /// or on its own. Audited (`create_work_item`).
     pub async fn create_work_item(
-        &self,
+        self,
         by: &ActingUser<'_>,
         new: &NewWorkItem,
     ) -> Result<Result<WorkItem, Refusal>> {
-        on_pool!(self, pool => items::create(pool, self, by, new).await)
+        on_pool!(self.0, pool => items::create(pool, self.0, by, new).await)
     }
 
     /// Take a step on an item the user may read: checked by the state machine against
@@ -459,23 +463,23 @@ impl Store {
     /// (`work_item_<action>`, state before and after). `Ok(Err(_))` when the state machine
     /// refuses; `Ok(Ok(None))` when the item is not in the user's scope.
     pub async fn act_on_work_item(
-        &self,
+        self,
         by: &ActingUser<'_>,
         id: WorkItemId,
         step: &Step,
         today: NaiveDate,
     ) -> Result<Result<Option<WorkItem>, Refusal>> {
-        on_pool!(self, pool => items::act(pool, by, id, step, today).await)
+        on_pool!(self.0, pool => items::act(pool, by, id, step, today).await)
     }
 
     /// Escalate every overdue item not yet escalated to its task's leader (headquarters;
     /// each one audited like a single escalation). Returns how many.
     pub async fn escalate_overdue(
-        &self,
+        self,
         by: &ActingUser<'_>,
         today: NaiveDate,
     ) -> Result<Result<u64, Refusal>> {
-        on_pool!(self, pool => escalation::overdue(pool, by, today).await)
+        on_pool!(self.0, pool => escalation::overdue(pool, by, today).await)
     }
 
     /// Change an item's deadline and/or reassign it to another unit (改期、改派):
@@ -487,12 +491,12 @@ impl Store {
     /// an audit row `work_item_edit` with deadline, unit and escalation before and after.
     /// `Ok(Ok(None))` when the item does not exist.
     pub async fn edit_work_item(
-        &self,
+        self,
         by: &ActingUser<'_>,
         id: WorkItemId,
         edit: &ItemEdit,
     ) -> Result<Result<Option<WorkItem>, Refusal>> {
-        on_pool!(self, pool => items::edit(pool, by, id, edit).await)
+        on_pool!(self.0, pool => items::edit(pool, by, id, edit).await)
     }
 
     /// Scheduled escalation (督办升级 by the system): every item of a plan task still with
@@ -508,36 +512,36 @@ impl Store {
     /// `FOR UPDATE SKIP LOCKED`, and writes only rows still not escalated. On SQLite the
     /// write lock does the same for one process. Returns how many items this call
     /// escalated.
-    pub async fn escalate_overdue_as_system(&self, today: NaiveDate) -> Result<u64> {
-        on_pool!(self, pool => escalation::as_system(pool, today).await)
+    pub async fn escalate_overdue_as_system(self, today: NaiveDate) -> Result<u64> {
+        on_pool!(self.0, pool => escalation::as_system(pool, today).await)
     }
 
     /// The responsibility matrix of a plan: every task with its leader, units and
     /// persons, and its items' counts on `today` (open = pending, overdue among them,
     /// done = waiting for the check, closed) and open gaps.
     pub async fn responsibility_matrix(
-        &self,
+        self,
         plan: &StoredPlan,
         today: NaiveDate,
     ) -> Result<Vec<MatrixRow>> {
-        on_pool!(self, pool => matrix::of_plan(pool, plan, today).await)
+        on_pool!(self.0, pool => matrix::of_plan(pool, plan, today).await)
     }
 
     /// The county's incidence threshold for INCIDENCE gaps, in basis points.
-    pub async fn incidence_threshold(&self) -> Result<u64> {
-        on_pool!(self, pool => settings::incidence_threshold(&mut *pool.acquire().await?).await)
+    pub async fn incidence_threshold(self) -> Result<u64> {
+        on_pool!(self.0, pool => settings::incidence_threshold(&mut *pool.acquire().await?).await)
     }
 
     /// Set the incidence threshold (the server does at start, from its region). Audited
     /// when it changes.
-    pub async fn set_incidence_threshold(&self, bp: u64) -> Result<()> {
-        on_pool!(self, pool => settings::set_incidence_threshold(pool, bp).await)
+    pub async fn set_incidence_threshold(self, bp: u64) -> Result<()> {
+        on_pool!(self.0, pool => settings::set_incidence_threshold(pool, bp).await)
     }
 
     /// The income distribution of the current version's households in the scope (for the
     /// 产业到位 panel); None without a register.
-    pub async fn income_bands(&self, scope: &Scope) -> Result<Option<IncomeBands>> {
-        on_pool!(self, pool => income::bands(pool, scope).await)
+    pub async fn income_bands(self, scope: &Scope) -> Result<Option<IncomeBands>> {
+        on_pool!(self.0, pool => income::bands(pool, scope).await)
     }
 
     /// The income bands whose SQL condition (the one [`Store::income_bands`] counts by)
@@ -545,19 +549,15 @@ impl Store {
     /// `IncomeBand::of`.
     #[doc(hidden)]
     pub async fn income_bands_in_sql(
-        &self,
+        self,
         per_capita: Option<i64>,
         line_fen: i64,
     ) -> Result<Vec<fupin_domain::income::IncomeBand>> {
-        on_pool!(self, pool => income::bands_in_sql(pool, per_capita, line_fen).await)
+        on_pool!(self.0, pool => income::bands_in_sql(pool, per_capita, line_fen).await)
     }
 
     /// Work items the scope may read, counted by state on `today`.
-    pub async fn work_item_counts(
-        &self,
-        scope: &ItemScope,
-        today: NaiveDate,
-    ) -> Result<ItemCounts> {
-        on_pool!(self, pool => items::counts(pool, scope, today).await)
+    pub async fn work_item_counts(self, scope: &ItemScope, today: NaiveDate) -> Result<ItemCounts> {
+        on_pool!(self.0, pool => items::counts(pool, scope, today).await)
     }
 }

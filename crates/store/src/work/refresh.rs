@@ -106,7 +106,7 @@ pub(crate) async fn refresh_in<DB: Backend>(
     let plan = match (given, plan_id) {
         // A plan being imported in this transaction: the pool cannot see it yet.
         (Some(p), _) => Some(p.clone()),
-        (None, Some(r)) => Some(store.plan_with_id(r.int("id")?).await?),
+        (None, Some(r)) => Some(store.plan().plan_with_id(r.int("id")?).await?),
         (None, None) => None,
     };
     let found = derive::found_gaps(&mut *conn, version, threshold_bp).await?;

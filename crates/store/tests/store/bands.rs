@@ -17,7 +17,7 @@ async fn income_bands_in_sql_match_the_domain(store: Store) {
         }
         incomes.extend((0..40).map(|k| Some(k * line / 13)));
         for p in incomes {
-            let held = store.income_bands_in_sql(p, line).await.unwrap();
+            let held = store.work().income_bands_in_sql(p, line).await.unwrap();
             assert_eq!(held, vec![IncomeBand::of(p, line)], "{p:?} against {line}");
         }
     }

@@ -113,12 +113,13 @@ pub(crate) async fn hq(store: &Store) -> User {
 
 pub(crate) async fn imported(store: &Store, by: &User) -> (i64, i64) {
     let r = store
+        .funds()
         .import_projects("projects.csv", &library(), Some(by.id))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(r.created, 2);
-    let all = store.projects(&ItemScope::All).await.unwrap();
+    let all = store.funds().projects(&ItemScope::All).await.unwrap();
     let id = |n: &str| all.iter().find(|p| p.project.name == n).unwrap().id;
     (id("示例村光伏电站"), id("二镇饮水巩固"))
 }
@@ -136,6 +137,7 @@ pub(crate) fn paid(source: FundSource, amount: i64, m: u32, d: u32) -> NewFundEn
 
 async fn audit_actions(store: &Store) -> Vec<(String, String)> {
     store
+        .audit_log()
         .audit_entries(None, 200)
         .await
         .unwrap()
@@ -149,6 +151,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     let admin = hq(&store).await;
     let (solar, _) = imported(&store, &admin).await;
     let again = store
+        .funds()
         .import_projects("projects.csv", &library(), Some(admin.id))
         .await
         .unwrap()
@@ -177,6 +180,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
         owns: Vec::new(),
     };
     store
+        .plan()
         .import_plan(
             &fupin_domain::plan::Plan {
                 year: 2018,
@@ -197,6 +201,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     let mut other_task = library();
     other_task[1].1.task_no = Some(9);
     let r = store
+        .funds()
         .import_projects("projects.csv", &other_task, Some(admin.id))
         .await
         .unwrap()
@@ -213,6 +218,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     edited[0].1.actual_end = Some(date(9, 1));
     edited[0].1.budget.set(FundSource::Social, Fen(30_000));
     let r = store
+        .funds()
         .import_projects("projects-v2.csv", &edited, Some(admin.id))
         .await
         .unwrap()
@@ -220,6 +226,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     // The water project goes back to 序号 3: changed too.
     assert_eq!((r.created, r.updated, r.unchanged), (0, 2, 0));
     let p = store
+        .funds()
         .project(&ItemScope::All, solar)
         .await
         .unwrap()
@@ -227,7 +234,12 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     assert_eq!(p.revision, 2);
     assert_eq!(p.project, edited[0].1);
     assert_eq!(p.project.budget.total(), Fen(1_530_000));
-    let log = store.audit_entries(None, 50).await.unwrap().items;
+    let log = store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let update = log
         .iter()
         .find(|e| e.action == "update_project" && e.entity_id == solar.to_string())
@@ -254,6 +266,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     let energy = unit_user(&store, "nyj", ENERGY).await;
     assert_eq!(
         store
+            .funds()
             .set_project_stage(&energy, solar, Stage::Evaluated)
             .await
             .unwrap(),
@@ -263,11 +276,13 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
         })
     );
     store
+        .funds()
         .set_project_stage(&energy, solar, Stage::Accepted)
         .await
         .unwrap()
         .unwrap();
     let p = store
+        .funds()
         .project(&ItemScope::All, solar)
         .await
         .unwrap()
@@ -282,6 +297,7 @@ async fn the_ledger_refuses_update_and_delete_in_the_database(store: Store) {
     let admin = hq(&store).await;
     let (solar, _) = imported(&store, &admin).await;
     let e = store
+        .funds()
         .add_fund_entry(
             &admin,
             solar,
@@ -305,7 +321,11 @@ async fn the_ledger_refuses_update_and_delete_in_the_database(store: Store) {
         let err = execute(&store, "TRUNCATE fund_entries").await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{err}");
     }
-    let entries = store.fund_entries(&ItemScope::All, solar).await.unwrap();
+    let entries = store
+        .funds()
+        .fund_entries(&ItemScope::All, solar)
+        .await
+        .unwrap();
     assert_eq!(entries, std::slice::from_ref(&e));
     assert!(audit_actions(&store)
         .await
@@ -317,6 +337,7 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
     let energy = unit_user(&store, "nyj", ENERGY).await;
     let (solar, _) = imported(&store, &admin).await;
     store
+        .funds()
         .add_fund_entry(
             &energy,
             solar,
@@ -329,6 +350,7 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
         .unwrap();
     let over = paid(FundSource::Central, 100_001, 5, 1);
     let refused = store
+        .funds()
         .add_fund_entry(&energy, solar, EntryKind::Disbursement, &over, None)
         .await
         .unwrap()
@@ -342,6 +364,7 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
     };
     assert!(matches!(
         store
+            .funds()
             .add_fund_entry(
                 &energy,
                 solar,
@@ -356,6 +379,7 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
     let blank = Override { reason: " ".into() };
     assert_eq!(
         store
+            .funds()
             .add_fund_entry(&admin, solar, EntryKind::Disbursement, &over, Some(&blank))
             .await
             .unwrap(),
@@ -364,6 +388,7 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
     // Nothing of the refused attempts was written.
     assert_eq!(
         store
+            .funds()
             .fund_entries(&ItemScope::All, solar)
             .await
             .unwrap()
@@ -371,12 +396,18 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
         1
     );
     let e = store
+        .funds()
         .add_fund_entry(&admin, solar, EntryKind::Disbursement, &over, Some(&reason))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(e.override_reason.as_deref(), Some(reason.reason.as_str()));
-    let log = store.audit_entries(None, 50).await.unwrap().items;
+    let log = store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let o = log.iter().find(|l| l.action == "override_budget").unwrap();
     assert_eq!(o.entity_id, e.id.to_string());
     assert_eq!(o.user_id, Some(admin.id));
@@ -385,18 +416,21 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
     assert_eq!(o.after.as_ref().unwrap()["disbursed"], "10000.01");
     assert_eq!(o.after.as_ref().unwrap()["reason"], reason.reason);
     let p = store
+        .funds()
         .project(&ItemScope::All, solar)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(p.disbursed.get(FundSource::Central), Fen(1_000_001));
     let six = store
+        .funds()
         .funds_in_place(&ItemScope::All, None, date(12, 31))
         .await
         .unwrap();
     assert_eq!(six.overrides, 1);
     // An override given where none is needed records no reason.
     let small = store
+        .funds()
         .add_fund_entry(
             &admin,
             solar,
@@ -414,6 +448,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
     let admin = hq(&store).await;
     let (solar, water) = imported(&store, &admin).await;
     let d = store
+        .funds()
         .add_fund_entry(
             &admin,
             solar,
@@ -428,6 +463,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
     let too_much = paid(FundSource::Central, 300_001, 4, 2);
     assert_eq!(
         store
+            .funds()
             .add_fund_entry(&admin, solar, rev, &too_much, None)
             .await
             .unwrap(),
@@ -439,6 +475,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
     // An entry of another project is not in this ledger.
     assert_eq!(
         store
+            .funds()
             .add_fund_entry(
                 &admin,
                 water,
@@ -451,6 +488,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
         Err(FundRefusal::Rule(Refusal::UnknownEntry(d.id)))
     );
     let r1 = store
+        .funds()
         .add_fund_entry(
             &admin,
             solar,
@@ -464,6 +502,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
     assert_eq!(r1.kind, rev);
     assert_eq!(
         store
+            .funds()
             .add_fund_entry(
                 &admin,
                 solar,
@@ -476,6 +515,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
         Err(FundRefusal::Rule(Refusal::ReversalOfReversal(r1.id)))
     );
     store
+        .funds()
         .add_fund_entry(
             &admin,
             solar,
@@ -487,12 +527,17 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
         .unwrap()
         .unwrap();
     let p = store
+        .funds()
         .project(&ItemScope::All, solar)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(p.disbursed.total(), Fen(0));
-    let entries = store.fund_entries(&ItemScope::All, solar).await.unwrap();
+    let entries = store
+        .funds()
+        .fund_entries(&ItemScope::All, solar)
+        .await
+        .unwrap();
     assert_eq!(entries.len(), 3);
     let sum: i64 = entries
         .iter()
@@ -510,6 +555,7 @@ async fn a_budget_cannot_fall_below_what_is_disbursed(store: Store) {
     let admin = hq(&store).await;
     let (solar, _) = imported(&store, &admin).await;
     store
+        .funds()
         .add_fund_entry(
             &admin,
             solar,
@@ -524,6 +570,7 @@ async fn a_budget_cannot_fall_below_what_is_disbursed(store: Store) {
     lowered[0].1.budget.set(FundSource::Central, Fen(500_000));
     lowered[1].1.stage = Stage::Completed;
     let problems = store
+        .funds()
         .import_projects("lowered.csv", &lowered, Some(admin.id))
         .await
         .unwrap()
@@ -539,7 +586,7 @@ async fn a_budget_cannot_fall_below_what_is_disbursed(store: Store) {
         problems[0].message
     );
     // Nothing of the file was stored, not even the other project's change.
-    let all = store.projects(&ItemScope::All).await.unwrap();
+    let all = store.funds().projects(&ItemScope::All).await.unwrap();
     assert!(all
         .iter()
         .all(|p| p.revision == 1 && p.project.stage == Stage::Implementing));
@@ -557,6 +604,7 @@ async fn two_entries_at_once_cannot_both_pass_the_budget(store: Store) {
         let (store, admin) = (store.clone(), admin.clone());
         tasks.push(tokio::spawn(async move {
             store
+                .funds()
                 .add_fund_entry(
                     &admin,
                     solar,
@@ -578,6 +626,7 @@ async fn two_entries_at_once_cannot_both_pass_the_budget(store: Store) {
     }
     assert_eq!(ok, 2, "a budget of 10,000 yuan takes two entries of 4,000");
     let p = store
+        .funds()
         .project(&ItemScope::All, solar)
         .await
         .unwrap()
@@ -612,24 +661,31 @@ async fn units_and_areas_reach_only_their_projects(store: Store) {
     };
     let of = |u: &User| ItemScope::of(&u.role);
     assert_eq!(
-        names(store.projects(&of(&energy)).await.unwrap()),
+        names(store.funds().projects(&of(&energy)).await.unwrap()),
         ["示例村光伏电站"]
     );
     assert_eq!(
-        names(store.projects(&of(&town)).await.unwrap()),
+        names(store.funds().projects(&of(&town)).await.unwrap()),
         ["二镇饮水巩固"]
     );
     assert_eq!(
-        names(store.projects(&of(&village)).await.unwrap()),
+        names(store.funds().projects(&of(&village)).await.unwrap()),
         ["示例村光伏电站"]
     );
-    assert_eq!(store.projects(&of(&inspector)).await.unwrap().len(), 2);
-    assert_eq!(store.project(&of(&energy), water).await.unwrap(), None);
+    assert_eq!(
+        store.funds().projects(&of(&inspector)).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        store.funds().project(&of(&energy), water).await.unwrap(),
+        None
+    );
 
     let entry = paid(FundSource::County, 1_000, 4, 1);
     // Another unit's project is not there for the energy bureau.
     assert_eq!(
         store
+            .funds()
             .add_fund_entry(&energy, water, EntryKind::Disbursement, &entry, None)
             .await
             .unwrap(),
@@ -639,6 +695,7 @@ async fn units_and_areas_reach_only_their_projects(store: Store) {
     for u in [&inspector, &village] {
         assert!(matches!(
             store
+                .funds()
                 .add_fund_entry(
                     u,
                     solar,
@@ -652,23 +709,30 @@ async fn units_and_areas_reach_only_their_projects(store: Store) {
         ));
     }
     let e = store
+        .funds()
         .add_fund_entry(&admin, water, EntryKind::Disbursement, &entry, None)
         .await
         .unwrap()
         .unwrap();
     assert!(store
+        .funds()
         .fund_entries(&of(&energy), water)
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(store.fund_entries(&of(&town), water).await.unwrap(), [e]);
+    assert_eq!(
+        store.funds().fund_entries(&of(&town), water).await.unwrap(),
+        [e]
+    );
     let figures = store
+        .funds()
         .fund_figures(&of(&energy), FundsBy::Unit)
         .await
         .unwrap();
     assert_eq!(figures.len(), 1);
     assert_eq!(figures[0].key, ENERGY);
     let six = store
+        .funds()
         .funds_in_place(&of(&town), None, date(12, 31))
         .await
         .unwrap();
@@ -689,6 +753,7 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         (water, FundSource::County, 50_000, 6, 1),
     ] {
         store
+            .funds()
             .add_fund_entry(&admin, p, EntryKind::Disbursement, &paid(s, a, m, d), None)
             .await
             .unwrap()
@@ -707,7 +772,11 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
             x.rate.map(fupin_domain::figures::Rate::percent),
         )
     };
-    let by_source = store.fund_figures(&all, FundsBy::Source).await.unwrap();
+    let by_source = store
+        .funds()
+        .fund_figures(&all, FundsBy::Source)
+        .await
+        .unwrap();
     assert_eq!(
         by_source.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(),
         ["central", "county", "integrated"]
@@ -720,29 +789,49 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         row(&by_source, "integrated"),
         (1, 500_000, 500_000, Some("100.00".into()))
     );
-    let by_project = store.fund_figures(&all, FundsBy::Project).await.unwrap();
+    let by_project = store
+        .funds()
+        .fund_figures(&all, FundsBy::Project)
+        .await
+        .unwrap();
     assert_eq!(
         row(&by_project, &solar.to_string()),
         (1, 1_500_000, 1_000_000, Some("66.67".into()))
     );
-    let by_unit = store.fund_figures(&all, FundsBy::Unit).await.unwrap();
+    let by_unit = store
+        .funds()
+        .fund_figures(&all, FundsBy::Unit)
+        .await
+        .unwrap();
     assert_eq!(
         row(&by_unit, WATER),
         (1, 200_000, 50_000, Some("25.00".into()))
     );
-    let by_township = store.fund_figures(&all, FundsBy::Township).await.unwrap();
+    let by_township = store
+        .funds()
+        .fund_figures(&all, FundsBy::Township)
+        .await
+        .unwrap();
     assert_eq!(
         row(&by_township, T1),
         (1, 1_500_000, 1_000_000, Some("66.67".into()))
     );
-    let by_task = store.fund_figures(&all, FundsBy::Task).await.unwrap();
+    let by_task = store
+        .funds()
+        .fund_figures(&all, FundsBy::Task)
+        .await
+        .unwrap();
     assert_eq!(by_task.len(), 1);
     assert_eq!(
         row(&by_task, "2018-003"),
         (2, 1_700_000, 1_050_000, Some("61.76".into()))
     );
     assert_eq!(by_task[0].label, "2018年 序号3");
-    let by_month = store.fund_figures(&all, FundsBy::Month).await.unwrap();
+    let by_month = store
+        .funds()
+        .fund_figures(&all, FundsBy::Month)
+        .await
+        .unwrap();
     let months: Vec<(&str, i64, i64)> = by_month
         .iter()
         .map(|f| (f.key.as_str(), f.in_period.0, f.disbursed.0))
@@ -762,10 +851,15 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         by: date(4, 30),
         min_bp: 6000,
     };
-    let behind = store.behind_schedule(&all, rule, date(5, 1)).await.unwrap();
+    let behind = store
+        .funds()
+        .behind_schedule(&all, rule, date(5, 1))
+        .await
+        .unwrap();
     assert_eq!(behind.iter().map(|b| b.id).collect::<Vec<_>>(), [water]);
     assert_eq!(behind[0].disbursed_by_date, Fen(0));
     assert!(store
+        .funds()
         .behind_schedule(&all, rule, date(4, 29))
         .await
         .unwrap()
@@ -775,6 +869,7 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         min_bp: 6667,
     };
     let behind = store
+        .funds()
         .behind_schedule(&all, strict, date(5, 1))
         .await
         .unwrap();
@@ -783,6 +878,7 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         [water, solar]
     );
     let six = store
+        .funds()
         .funds_in_place(&all, Some(rule), date(5, 1))
         .await
         .unwrap();
@@ -801,6 +897,7 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
 async fn benefits_above_declared_income_are_flagged(store: Store) {
     let (register, villages) = golden();
     store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -821,6 +918,7 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
     let (a, a_income) = with_income[0].clone();
     let (b, b_income) = with_income[1].clone();
     store
+        .funds()
         .set_beneficiary(
             &admin,
             solar,
@@ -832,40 +930,58 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
         .unwrap()
         .unwrap();
     store
+        .funds()
         .set_beneficiary(&admin, solar, &b, BenefitKind::Dividend, Fen(b_income))
         .await
         .unwrap()
         .unwrap();
     store
+        .funds()
         .set_beneficiary(&admin, solar, &b, BenefitKind::Service, Fen(1_000_000))
         .await
         .unwrap()
         .unwrap();
-    let flags = store.benefit_flags(&Scope::County).await.unwrap();
+    let flags = store.funds().benefit_flags(&Scope::County).await.unwrap();
     assert_eq!(flags.len(), 1, "{flags:?}");
     assert_eq!(flags[0].household_no, a);
     assert_eq!(flags[0].unaccounted[0].component, IncomeComponent::Property);
     assert_eq!(flags[0].unaccounted[0].recorded, Fen(a_income + 100));
     assert_eq!(flags[0].unaccounted[0].declared, Some(Fen(a_income)));
-    let benefits = store.household_benefits(&ItemScope::All, &b).await.unwrap();
+    let benefits = store
+        .funds()
+        .household_benefits(&ItemScope::All, &b)
+        .await
+        .unwrap();
     assert_eq!(benefits.len(), 2);
     // Outside a township staff's area the flag is absent.
     let elsewhere = Scope::Township {
         township: format!("{}以外", flags[0].township),
     };
-    assert!(store.benefit_flags(&elsewhere).await.unwrap().is_empty());
+    assert!(store
+        .funds()
+        .benefit_flags(&elsewhere)
+        .await
+        .unwrap()
+        .is_empty());
     // Lowering the benefit to what is declared clears it; both writes are audited.
     store
+        .funds()
         .set_beneficiary(&admin, solar, &a, BenefitKind::Dividend, Fen(a_income))
         .await
         .unwrap()
         .unwrap();
     assert!(store
+        .funds()
         .benefit_flags(&Scope::County)
         .await
         .unwrap()
         .is_empty());
-    let log = store.audit_entries(None, 50).await.unwrap().items;
+    let log = store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let last = log.iter().find(|e| e.action == "set_beneficiary").unwrap();
     assert_eq!(
         last.before.as_ref().unwrap()["yearly"],
@@ -911,6 +1027,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     bad[4].date = NaiveDate::from_ymd_opt(2999, 1, 1).unwrap();
     bad[5].payee = " ".into();
     let problems = store
+        .funds()
         .import_disbursements(&energy, "pay.csv", &bad)
         .await
         .unwrap()
@@ -935,6 +1052,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
         problems[0].message
     );
     assert!(store
+        .funds()
         .fund_entries(&ItemScope::All, solar)
         .await
         .unwrap()
@@ -947,12 +1065,14 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     let good = disbursement_file(&[("示例村光伏电站", "6000", 1), ("示例村光伏电站", "4000", 2)]);
     assert_eq!(
         store
+            .funds()
             .import_disbursements(&energy, "pay.csv", &good)
             .await
             .unwrap(),
         Ok(2)
     );
     let p = store
+        .funds()
         .project(&ItemScope::All, solar)
         .await
         .unwrap()
@@ -970,6 +1090,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     // in its project's township (issue 20).
     let (register, villages) = golden();
     store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -1004,6 +1125,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
         });
     }
     let problems = store
+        .funds()
         .import_beneficiaries(&energy, "b.csv", &rows)
         .await
         .unwrap()
@@ -1022,12 +1144,14 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     assert!(problems[1].message.contains("示例二镇"), "{problems:?}");
     rows.truncate(2);
     assert!(store
+        .funds()
         .household_benefits(&ItemScope::All, "1409300102007")
         .await
         .unwrap()
         .is_empty());
     assert_eq!(
         store
+            .funds()
             .import_beneficiaries(&admin, "b.csv", &rows)
             .await
             .unwrap(),
@@ -1035,6 +1159,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
     );
     assert_eq!(
         store
+            .funds()
             .household_benefits(&ItemScope::of(&energy.role), "1409300102007")
             .await
             .unwrap()
@@ -1060,15 +1185,21 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
     );
     new.stage = Stage::Approved;
     assert!(matches!(
-        store.create_project(&energy, &new).await.unwrap(),
+        store.funds().create_project(&energy, &new).await.unwrap(),
         Err(FundRefusal::NotAllowed(_))
     ));
-    let id = store.create_project(&hq, &new).await.unwrap().unwrap();
+    let id = store
+        .funds()
+        .create_project(&hq, &new)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(
-        store.create_project(&hq, &new).await.unwrap(),
+        store.funds().create_project(&hq, &new).await.unwrap(),
         Err(FundRefusal::Invalid(m)) if m.contains("已有项目")
     ));
     store
+        .funds()
         .add_fund_entry(
             &energy,
             id,
@@ -1082,27 +1213,34 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
     let mut changed = new.clone();
     changed.budget = Budget::default().with(FundSource::Central, Fen(199_999));
     assert!(matches!(
-        store.update_project(&hq, id, 1, &changed).await.unwrap(),
+        store.funds().update_project(&hq, id, 1, &changed).await.unwrap(),
         Err(FundRefusal::Invalid(m)) if m.contains("预算不能低于已拨付金额")
     ));
     changed.budget = Budget::default().with(FundSource::Central, Fen(400_000));
     assert!(matches!(
         store
+            .funds()
             .update_project(&energy, id, 1, &changed)
             .await
             .unwrap(),
         Err(FundRefusal::NotAllowed(_))
     ));
     store
+        .funds()
         .update_project(&hq, id, 1, &changed)
         .await
         .unwrap()
         .unwrap();
     assert!(matches!(
-        store.update_project(&hq, id, 1, &new).await.unwrap(),
+        store.funds().update_project(&hq, id, 1, &new).await.unwrap(),
         Err(FundRefusal::Invalid(m)) if m.contains("已被他人修改")
     ));
-    let stored = store.project(&ItemScope::All, id).await.unwrap().unwrap();
+    let stored = store
+        .funds()
+        .project(&ItemScope::All, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (stored.revision, stored.project.budget.total()),
         (2, Fen(400_000))
@@ -1113,23 +1251,27 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
 
     // 批复 → 实施 with its actual start; 完工 not before it.
     store
+        .funds()
         .advance_project_stage(&energy, id, Stage::Implementing, Some(date(4, 2)))
         .await
         .unwrap()
         .unwrap();
     assert!(matches!(
         store
+            .funds()
             .advance_project_stage(&energy, id, Stage::Completed, Some(date(4, 1)))
             .await
             .unwrap(),
         Err(FundRefusal::Invalid(_))
     ));
     store
+        .funds()
         .advance_project_stage(&energy, id, Stage::Completed, Some(date(9, 1)))
         .await
         .unwrap()
         .unwrap();
     let p = store
+        .funds()
         .project(&ItemScope::All, id)
         .await
         .unwrap()
@@ -1143,6 +1285,7 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
     // Pages by key, in the reader's scope and filter.
     let water_unit = ItemScope::Unit(WATER.into());
     let page = store
+        .funds()
         .project_page(
             &water_unit,
             &fupin_store::ProjectFilter::default(),
@@ -1156,6 +1299,7 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
     let mut after = None;
     loop {
         let page = store
+            .funds()
             .project_page(
                 &ItemScope::Unit(ENERGY.into()),
                 &fupin_store::ProjectFilter::default(),
@@ -1179,6 +1323,7 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
         ..Default::default()
     };
     let completed = store
+        .funds()
         .project_page(&ItemScope::All, &filter, None, 10)
         .await
         .unwrap();
@@ -1189,6 +1334,7 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
     assert_eq!(completed.items[0].disbursed.total(), Fen(200_000));
     assert_eq!(
         store
+            .funds()
             .ledger_lines(&ItemScope::All, &filter)
             .await
             .unwrap()
@@ -1196,23 +1342,29 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
         1
     );
     assert!(store
+        .funds()
         .ledger_lines(&water_unit, &filter)
         .await
         .unwrap()
         .is_empty());
 
     // The county's rule.
-    assert_eq!(store.schedule_rule().await.unwrap(), None);
+    assert_eq!(store.funds().schedule_rule().await.unwrap(), None);
     let rule = ScheduleRule {
         by: date(6, 30),
         min_bp: 5000,
     };
     assert!(matches!(
-        store.set_schedule_rule(&energy, Some(rule)).await.unwrap(),
+        store
+            .funds()
+            .set_schedule_rule(&energy, Some(rule))
+            .await
+            .unwrap(),
         Err(FundRefusal::NotAllowed(_))
     ));
     assert!(matches!(
         store
+            .funds()
             .set_schedule_rule(
                 &hq,
                 Some(ScheduleRule {
@@ -1225,14 +1377,20 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
         Err(FundRefusal::Invalid(_))
     ));
     store
+        .funds()
         .set_schedule_rule(&hq, Some(rule))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(store.schedule_rule().await.unwrap(), Some(rule));
+    assert_eq!(store.funds().schedule_rule().await.unwrap(), Some(rule));
     assert!(audit_actions(&store)
         .await
         .contains(&("set_schedule_rule".into(), "1".into())));
-    store.set_schedule_rule(&hq, None).await.unwrap().unwrap();
-    assert_eq!(store.schedule_rule().await.unwrap(), None);
+    store
+        .funds()
+        .set_schedule_rule(&hq, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.funds().schedule_rule().await.unwrap(), None);
 }

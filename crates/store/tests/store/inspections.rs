@@ -21,6 +21,7 @@ contract!(
 /// A new inspection recorded by `by`.
 async fn inspection(store: &Store, by: &User) -> Inspection {
     store
+        .inspections()
         .create_inspection(by, &new_inspection())
         .await
         .unwrap()
@@ -31,6 +32,7 @@ async fn inspection(store: &Store, by: &User) -> Inspection {
 async fn drawn(store: &Store, by: &User, seed: u64) -> Inspection {
     let i = inspection(store, by).await;
     store
+        .inspections()
         .draw_sample(by, i.id, &plan(seed), &rural())
         .await
         .unwrap()
@@ -112,6 +114,7 @@ fn results(store_rows: &[fupin_store::SampleRow], wrong: Option<u32>) -> Vec<Ver
 
 async fn audit_actions(store: &Store) -> Vec<String> {
     store
+        .audit_log()
         .audit_entries(None, 500)
         .await
         .unwrap()
@@ -130,6 +133,7 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
     let i = inspection(&store, &inspector).await;
     assert_eq!(i.level.chinese(), "省际交叉考核");
     let s = store
+        .inspections()
         .draw_sample(&inspector, i.id, &plan(20181015), &rural())
         .await
         .unwrap()
@@ -145,29 +149,59 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
     for h in &s.sample.households {
         let v = &s.sample.villages[h.village as usize];
         if let Some(no) = &h.household_id {
-            let d = store.household(&Scope::County, no).await.unwrap().unwrap();
+            let d = store
+                .register()
+                .household(&Scope::County, no)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!((&d.row.township, &d.row.village), (&v.township, &v.village));
         }
     }
     // Redrawn from what is recorded: the same sample; another seed gives another.
-    let again = store.redraw_sample(i.id).await.unwrap().unwrap().unwrap();
+    let again = store
+        .inspections()
+        .redraw_sample(i.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(again, s.sample);
     let second = store
+        .inspections()
         .draw_sample(&inspector, i.id, &plan(7), &rural())
         .await
         .unwrap();
     assert!(matches!(second, Err(Refusal::Conflict(_))), "{second:?}");
-    assert_eq!(store.sample(i.id).await.unwrap().unwrap().sample, s.sample);
+    assert_eq!(
+        store
+            .inspections()
+            .sample(i.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sample,
+        s.sample
+    );
     // Scope in SQL: a village's staff read their village's sampled households only.
     let village = Scope::Village {
         township: "示例二镇".into(),
         village: "示例二镇丙村".into(),
     };
-    let rows = store.sample_rows(&village, i.id).await.unwrap();
+    let rows = store
+        .inspections()
+        .sample_rows(&village, i.id)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r.village == "示例二镇丙村"));
     assert_eq!(
-        store.sample_rows(&Scope::County, i.id).await.unwrap().len(),
+        store
+            .inspections()
+            .sample_rows(&Scope::County, i.id)
+            .await
+            .unwrap()
+            .len(),
         15
     );
     // A village the register does not have is refused with its name.
@@ -175,6 +209,7 @@ async fn a_sample_is_drawn_from_the_register_recorded_and_redrawn_the_same(store
     let mut bad = rural();
     bad[0].village = "不存在村".into();
     match store
+        .inspections()
         .draw_sample(&inspector, j.id, &plan(1), &bad)
         .await
         .unwrap()
@@ -197,7 +232,11 @@ async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store
     plan_and_golden(&store).await;
     let hq = user(&store, "hq", Role::HqAdmin).await;
     let i = drawn(&store, &hq, 42).await;
-    let rows = store.sample_rows(&Scope::County, i.id).await.unwrap();
+    let rows = store
+        .inspections()
+        .sample_rows(&Scope::County, i.id)
+        .await
+        .unwrap();
     let exited = rows
         .iter()
         .find(|r| r.household.exited)
@@ -208,11 +247,17 @@ async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store
     let nr = bad.iter_mut().find(|v| v.missed.is_some()).unwrap();
     nr.missed = None;
     let nr_no = nr.no;
-    match store.record_results(&hq, i.id, &bad).await.unwrap() {
+    match store
+        .inspections()
+        .record_results(&hq, i.id, &bad)
+        .await
+        .unwrap()
+    {
         Err(Refusal::Invalid(m)) => assert!(m.contains(&format!("样本 {nr_no}")), "{m}"),
         other => panic!("{other:?}"),
     }
     let est = store
+        .inspections()
         .inspection_estimates(i.id, fupin_domain::figures::Region::Central)
         .await
         .unwrap()
@@ -220,11 +265,13 @@ async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store
     assert_eq!((est.sampled, est.verified), (15, 0));
     // Half now: no estimates yet.
     store
+        .inspections()
         .record_results(&hq, i.id, &all[..7])
         .await
         .unwrap()
         .unwrap();
     let est = store
+        .inspections()
         .inspection_estimates(i.id, fupin_domain::figures::Region::Central)
         .await
         .unwrap()
@@ -232,11 +279,13 @@ async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store
     assert_eq!(est.verified, 7);
     assert!(est.estimates.is_none());
     store
+        .inspections()
         .record_results(&hq, i.id, &all[7..])
         .await
         .unwrap()
         .unwrap();
     let est = store
+        .inspections()
         .inspection_estimates(i.id, fupin_domain::figures::Region::Central)
         .await
         .unwrap()
@@ -249,17 +298,27 @@ async fn results_are_all_or_nothing_and_estimates_wait_for_every_household(store
     let approval = e.indicators[2].as_ref().unwrap();
     assert_eq!((approval.found, approval.base), (9, 15));
     // Results read back as written.
-    let back = store.sample_rows(&Scope::County, i.id).await.unwrap();
+    let back = store
+        .inspections()
+        .sample_rows(&Scope::County, i.id)
+        .await
+        .unwrap();
     for (r, v) in back.iter().zip(&all) {
         assert_eq!(r.result.as_ref(), Some(v));
     }
     // Corrected: written again, the audit row keeps what it replaced.
     store
+        .inspections()
         .record_results(&hq, i.id, &all[..1])
         .await
         .unwrap()
         .unwrap();
-    let entries = store.audit_entries(None, 10).await.unwrap().items;
+    let entries = store
+        .audit_log()
+        .audit_entries(None, 10)
+        .await
+        .unwrap()
+        .items;
     assert_eq!(entries[0].action, "record_verification");
     assert!(entries[0].before.is_some());
 }
@@ -296,6 +355,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
     .await;
     let i = inspection(&store, &inspector).await;
     let f = store
+        .inspections()
         .create_finding(
             &inspector,
             i.id,
@@ -310,6 +370,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
     assert_eq!(f.state, WorkState::Todo);
     // In the unit's inbox, as an item of task 4 with its deadline.
     let inbox = store
+        .work()
         .work_items(
             &ItemScope::Unit(HOUSING_UNIT.into()),
             &ItemFilter::default(),
@@ -335,6 +396,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
     assert!(item.detail.contains("整改措施：年底前完成危房改造并入住"));
     // By hand: another unit, no task.
     let by_hand = store
+        .inspections()
         .create_finding(
             &inspector,
             i.id,
@@ -356,7 +418,11 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
     // Scope: each unit its own, a township its own, the inspector all.
     let ids = |v: Vec<fupin_store::FindingRow>| v.into_iter().map(|f| f.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(store.findings(&ItemScope::All, Some(i.id)).await.unwrap()),
+        ids(store
+            .inspections()
+            .findings(&ItemScope::All, Some(i.id))
+            .await
+            .unwrap()),
         [f.id, by_hand.id]
     );
     for (who, theirs) in [
@@ -364,10 +430,14 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         (&water, [by_hand.id]),
         (&other_township, [by_hand.id]),
     ] {
-        let read = store.findings(&ItemScope::of(&who.role), None).await;
+        let read = store
+            .inspections()
+            .findings(&ItemScope::of(&who.role), None)
+            .await;
         assert_eq!(ids(read.unwrap()), theirs, "{}", who.username);
     }
     assert!(store
+        .inspections()
         .finding(&ItemScope::of(&water.role), f.id)
         .await
         .unwrap()
@@ -382,7 +452,12 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         today,
     )
     .await;
-    let mid = store.finding(&ItemScope::All, f.id).await.unwrap().unwrap();
+    let mid = store
+        .inspections()
+        .finding(&ItemScope::All, f.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(mid.state, WorkState::InProgress);
     assert_eq!(mid.latest_note.as_deref(), Some("已拆除旧房，新房主体完工"));
     take_step(
@@ -394,6 +469,7 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
     )
     .await;
     let refused = store
+        .work()
         .act_on_work_item(
             &acting(&housing),
             f.work_item,
@@ -411,7 +487,12 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
         today,
     )
     .await;
-    let closed = store.finding(&ItemScope::All, f.id).await.unwrap().unwrap();
+    let closed = store
+        .inspections()
+        .finding(&ItemScope::All, f.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(closed.state, WorkState::Closed);
     assert!(closed.closed_at.is_some());
     let actions = audit_actions(&store).await;
@@ -441,7 +522,12 @@ async fn findings_become_work_items_routed_by_the_plan_and_inspectors_close_them
             "承办单位",
         ),
     ] {
-        match store.create_finding(&inspector, i.id, &bad).await.unwrap() {
+        match store
+            .inspections()
+            .create_finding(&inspector, i.id, &bad)
+            .await
+            .unwrap()
+        {
             Err(Refusal::Invalid(m)) => assert!(m.contains(what), "{m}"),
             other => panic!("{other:?}"),
         }
@@ -472,31 +558,46 @@ async fn only_headquarters_and_inspectors_record(store: Store) {
         let u = user(&store, name, role).await;
         assert!(matches!(
             store
+                .inspections()
                 .create_inspection(&u, &new_inspection())
                 .await
                 .unwrap(),
             Err(Refusal::Forbidden(_))
         ));
-        let j = store.inspections().await.unwrap()[0].id;
-        assert!(matches!(
-            store.draw_sample(&u, j, &plan(3), &rural()).await.unwrap(),
-            Err(Refusal::Forbidden(_))
-        ));
-        let rows = store.sample_rows(&Scope::County, i.id).await.unwrap();
+        let j = store.inspections().all().await.unwrap()[0].id;
         assert!(matches!(
             store
+                .inspections()
+                .draw_sample(&u, j, &plan(3), &rural())
+                .await
+                .unwrap(),
+            Err(Refusal::Forbidden(_))
+        ));
+        let rows = store
+            .inspections()
+            .sample_rows(&Scope::County, i.id)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .inspections()
                 .record_results(&u, i.id, &results(&rows, None))
                 .await
                 .unwrap(),
             Err(Refusal::Forbidden(_))
         ));
         assert!(matches!(
-            store.create_finding(&u, i.id, &finding("x")).await.unwrap(),
+            store
+                .inspections()
+                .create_finding(&u, i.id, &finding("x"))
+                .await
+                .unwrap(),
             Err(Refusal::Forbidden(_))
         ));
     }
-    assert_eq!(store.inspections().await.unwrap().len(), 1);
+    assert_eq!(store.inspections().all().await.unwrap().len(), 1);
     assert!(store
+        .inspections()
         .findings(&ItemScope::All, None)
         .await
         .unwrap()

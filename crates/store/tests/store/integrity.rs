@@ -27,6 +27,7 @@ async fn some_entries(store: &Store) -> fupin_store::User {
     // 5,250.00 and 1,000.00 of the project's 10,000.00 central budget.
     for (amount, day) in [(525_000, 1), (100_000, 2)] {
         store
+            .funds()
             .add_fund_entry(
                 &admin,
                 solar,
@@ -56,7 +57,7 @@ async fn raw(store: &Store, sql: &str) -> Result<(), sqlx::Error> {
 }
 
 async fn assert_clean(store: &Store) {
-    let r = store.verify_chains().await.unwrap();
+    let r = store.audit_log().verify_chains().await.unwrap();
     assert_eq!(r.broken, Vec::<BrokenLink>::new());
     assert_eq!(
         r.fund_entries as i64,
@@ -136,7 +137,7 @@ async fn a_clean_ledger_and_log_verify_and_rewrites_are_found(store: Store) {
          ALTER TABLE fund_entries ENABLE TRIGGER USER; ALTER TABLE audit_log ENABLE TRIGGER USER;"
     };
     raw(&store, tamper).await.unwrap();
-    let r = store.verify_chains().await.unwrap();
+    let r = store.audit_log().verify_chains().await.unwrap();
     assert_eq!(r.broken.len(), 2, "{:?}", r.broken);
     assert_eq!((r.broken[0].table, r.broken[0].id), ("fund_entries", 1));
     assert!(
@@ -168,12 +169,13 @@ async fn a_cut_end_of_the_log_is_found(store: Store) {
         )
     };
     raw(&store, &tamper).await.unwrap();
-    let r = store.verify_chains().await.unwrap();
+    let r = store.audit_log().verify_chains().await.unwrap();
     assert_eq!(r.broken.len(), 1, "{:?}", r.broken);
     assert_eq!((r.broken[0].table, r.broken[0].id), ("audit_log", last));
     assert!(r.broken[0].what.contains("末尾"), "{}", r.broken[0].what);
     // Writing on does not hide the cut: the next row links to the head, past the gap.
     store
+        .accounts()
         .create_user(
             &NewUser {
                 username: "之后".into(),
@@ -184,7 +186,7 @@ async fn a_cut_end_of_the_log_is_found(store: Store) {
         )
         .await
         .unwrap();
-    let r = store.verify_chains().await.unwrap();
+    let r = store.audit_log().verify_chains().await.unwrap();
     assert_eq!(r.broken.len(), 1, "{:?}", r.broken);
     assert_eq!((r.broken[0].table, r.broken[0].id), ("audit_log", last + 1));
     assert!(
@@ -207,6 +209,7 @@ async fn appends_from_many_connections_at_once_keep_one_chain(store: Store) {
         tasks.push(tokio::spawn(async move {
             for i in 0..4 {
                 store
+                    .accounts()
                     .create_user(
                         &NewUser {
                             username: format!("并发{t}-{i}"),
@@ -218,6 +221,7 @@ async fn appends_from_many_connections_at_once_keep_one_chain(store: Store) {
                     .await
                     .unwrap();
                 store
+                    .funds()
                     .add_fund_entry(
                         &admin,
                         solar,
@@ -309,9 +313,10 @@ async fn rows_stored_before_the_chain_are_chained_by_the_migration(store: Store)
     store.migrate().await.unwrap();
     // Again: nothing left to chain, nothing changes.
     store.migrate().await.unwrap();
-    let r = store.verify_chains().await.unwrap();
+    let r = store.audit_log().verify_chains().await.unwrap();
     assert_eq!((r.audit_log, r.broken.len()), (3, 0), "{:?}", r.broken);
     store
+        .accounts()
         .create_user(
             &NewUser {
                 username: "新账号".into(),
@@ -322,7 +327,7 @@ async fn rows_stored_before_the_chain_are_chained_by_the_migration(store: Store)
         )
         .await
         .unwrap();
-    let r = store.verify_chains().await.unwrap();
+    let r = store.audit_log().verify_chains().await.unwrap();
     assert_eq!((r.audit_log, r.broken.len()), (4, 0), "{:?}", r.broken);
     let tamper = if store.backend() == "sqlite" {
         "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET entity_id = '9' WHERE id = 2;"
@@ -331,7 +336,7 @@ async fn rows_stored_before_the_chain_are_chained_by_the_migration(store: Store)
          ALTER TABLE audit_log ENABLE TRIGGER USER;"
     };
     raw(&store, tamper).await.unwrap();
-    let r = store.verify_chains().await.unwrap();
+    let r = store.audit_log().verify_chains().await.unwrap();
     assert_eq!(r.broken.len(), 1);
     assert_eq!((r.broken[0].table, r.broken[0].id), ("audit_log", 2));
     if let Store::Postgres(p) = &store {
@@ -421,7 +426,7 @@ async fn without_the_pragma(store: Store) {
             scalar(&store, "SELECT amount FROM fund_entries WHERE id = 1").await,
             1
         );
-        let r = store.verify_chains().await.unwrap();
+        let r = store.audit_log().verify_chains().await.unwrap();
         assert_eq!(
             (r.broken[0].table, r.broken[0].id),
             ("fund_entries", 1),
@@ -556,6 +561,7 @@ async fn postgres_a_runtime_role_runs_the_store_and_cannot_get_past_the_triggers
                 let admin_user = hq(&store).await;
                 let (register, villages) = golden();
                 store
+                    .import()
                     .import_register(
                         &register,
                         &meta("members.csv", Some(admin_user.id)),
@@ -565,6 +571,7 @@ async fn postgres_a_runtime_role_runs_the_store_and_cannot_get_past_the_triggers
                     .unwrap();
                 // A second version: the first one's partitions stay, the new ones attach.
                 store
+                    .import()
                     .import_register(
                         &register,
                         &meta("members.csv", Some(admin_user.id)),
@@ -574,6 +581,7 @@ async fn postgres_a_runtime_role_runs_the_store_and_cannot_get_past_the_triggers
                     .unwrap();
                 let (solar, _) = imported(&store, &admin_user).await;
                 store
+                    .funds()
                     .add_fund_entry(
                         &admin_user,
                         solar,
@@ -584,7 +592,7 @@ async fn postgres_a_runtime_role_runs_the_store_and_cannot_get_past_the_triggers
                     .await
                     .unwrap()
                     .unwrap();
-                let report = store.verify_chains().await.unwrap();
+                let report = store.audit_log().verify_chains().await.unwrap();
                 assert_eq!(report.broken, Vec::<BrokenLink>::new());
                 assert_eq!(report.fund_entries, 1);
                 assert!(report.audit_log >= 6, "{report:?}");
@@ -626,7 +634,7 @@ async fn postgres_a_runtime_role_runs_the_store_and_cannot_get_past_the_triggers
                         .unwrap();
                 assert_eq!(amount, 525_000);
                 assert_eq!(
-                    store.verify_chains().await.unwrap().broken,
+                    store.audit_log().verify_chains().await.unwrap().broken,
                     Vec::<BrokenLink>::new()
                 );
                 store.close().await;

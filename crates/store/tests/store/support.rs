@@ -102,6 +102,7 @@ pub const HOUSING_HOUSEHOLD: &str = "1409300102007";
 /// An account with the test password.
 pub async fn user(store: &Store, name: &str, role: Role) -> User {
     store
+        .accounts()
         .create_user(
             &NewUser {
                 username: name.into(),
@@ -188,11 +189,13 @@ pub fn plan_source() -> PlanSource {
 /// The small plan, then the golden register (its gaps routed by the plan).
 pub async fn plan_and_golden(store: &Store) -> fupin_store::Imported {
     store
+        .plan()
         .import_plan(&small_plan(), &plan_source())
         .await
         .unwrap();
     let (register, villages) = golden();
     store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap()
@@ -225,6 +228,7 @@ pub async fn take_step(
     today: NaiveDate,
 ) -> WorkItem {
     store
+        .work()
         .act_on_work_item(&acting(who), id, step, today)
         .await
         .unwrap()

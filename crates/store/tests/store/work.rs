@@ -25,6 +25,7 @@ contract!(
 
 async fn all_gaps(store: &Store, filter: &GapFilter) -> Vec<fupin_store::GapRow> {
     store
+        .work()
         .gaps(&ItemScope::All, filter, None, 500)
         .await
         .unwrap()
@@ -55,6 +56,7 @@ async fn gaps_are_routed_by_the_plan_and_stored_with_their_route(store: Store) {
     assert_eq!(housing.task_no, Some(4));
     assert_eq!(housing.lead_unit.as_deref(), Some(HOUSING_UNIT));
     let item = store
+        .work()
         .work_item(&ItemScope::All, housing.work_item.expect("an item"))
         .await
         .unwrap()
@@ -92,7 +94,7 @@ async fn gaps_are_routed_by_the_plan_and_stored_with_their_route(store: Store) {
     )
     .await;
     assert!(!queue.is_empty() && queue.iter().all(|g| g.task_no.is_none()));
-    let counts = store.gap_counts(&ItemScope::All).await.unwrap();
+    let counts = store.work().gap_counts(&ItemScope::All).await.unwrap();
     assert_eq!(counts.unrouted as usize, queue.len());
     assert_eq!(counts.open as usize, gaps.len());
 }
@@ -107,6 +109,7 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
     let before = all_gaps(&store, &GapFilter::default()).await;
     let (register, villages) = golden();
     let again = store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -126,7 +129,11 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
         .iter()
         .all(|g| g.open && g.last_version == again.version));
     // Refreshing once more changes nothing either.
-    let r = store.refresh_gaps(again.version, None, None).await.unwrap();
+    let r = store
+        .work()
+        .refresh_gaps(again.version, None, None)
+        .await
+        .unwrap();
     assert_eq!(
         (r.opened, r.reopened, r.closed, r.items_created),
         (0, 0, 0, 0)
@@ -140,6 +147,7 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
         .unwrap();
     h.values.housing_grade = Entry::Value(HousingGrade::A);
     let third = store
+        .import()
         .import_register(&fixed, &meta("members-fixed.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -156,12 +164,13 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
         "{evidence}"
     );
     let item = store
+        .work()
         .work_item(&ItemScope::All, housing.work_item.unwrap())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(item.state, WorkState::Done);
-    let events = store.work_events(item.id).await.unwrap();
+    let events = store.work().work_events(item.id).await.unwrap();
     assert_eq!(events.last().unwrap().note, evidence);
     // Every other household's gaps stay open (the village's incidence may change with it).
     assert!(gaps
@@ -170,7 +179,7 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
         .all(|g| g.open));
     // The dashboard's counts (kept in gap_counts by the refresh) follow: the closed gap
     // is counted closed, for the county and for the housing gap's lead unit.
-    let counts = store.gap_counts(&ItemScope::All).await.unwrap();
+    let counts = store.work().gap_counts(&ItemScope::All).await.unwrap();
     let open = gaps.iter().filter(|g| g.open).count();
     assert_eq!(
         (counts.open as usize, counts.closed as usize),
@@ -178,6 +187,7 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
     );
     let unit = housing.lead_unit.clone().unwrap();
     let counts = store
+        .work()
         .gap_counts(&ItemScope::Unit(unit.clone()))
         .await
         .unwrap();
@@ -195,16 +205,19 @@ async fn the_same_gap_in_the_next_assessment_is_the_same_gap_and_a_fixed_one_clo
     // It fails again in the next version: the same gap opens again, its item with it.
     let (register, villages) = golden();
     store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap();
     let again = store
+        .work()
         .gap(&ItemScope::All, housing.id)
         .await
         .unwrap()
         .unwrap();
     assert!(again.open && again.evidence.is_none());
     let item = store
+        .work()
         .work_item(&ItemScope::All, item.id)
         .await
         .unwrap()
@@ -231,6 +244,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         .unwrap();
 
     let r = store
+        .work()
         .act_on_work_item(&acting(&water), id, &step(WorkAction::Start, ""), today)
         .await
         .unwrap();
@@ -245,11 +259,13 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     let item = take_step(&store, &housing, id, &report, today).await;
     assert_eq!((item.state, item.progress), (WorkState::InProgress, 40));
     let refused = store
+        .work()
         .act_on_work_item(&acting(&housing), id, &step(WorkAction::Close, ""), today)
         .await
         .unwrap();
     assert!(matches!(refused, Err(Refusal::Forbidden(_))), "{refused:?}");
     let refused = store
+        .work()
         .act_on_work_item(&acting(&hq), id, &step(WorkAction::Close, ""), today)
         .await
         .unwrap();
@@ -267,6 +283,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     .await;
     assert_eq!((item.state, item.progress), (WorkState::Done, 100));
     let no_reason = store
+        .work()
         .act_on_work_item(
             &acting(&inspector),
             id,
@@ -303,7 +320,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     .await;
     assert_eq!(item.state, WorkState::Closed);
 
-    let events = store.work_events(id).await.unwrap();
+    let events = store.work().work_events(id).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -311,6 +328,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     );
     assert_eq!(events[1].attachments.len(), 1);
     let a = store
+        .work()
         .attachment(
             &ItemScope::Unit(HOUSING_UNIT.into()),
             events[1].attachments[0].id,
@@ -320,12 +338,18 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         .unwrap();
     assert_eq!(a.data, vec![0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
     assert!(store
+        .work()
         .attachment(&ItemScope::Unit("县水利局".into()), a.info.id)
         .await
         .unwrap()
         .is_none());
     assert_eq!(events[3].note, "缺少鉴定报告");
-    let audit = store.audit_entries(None, 100).await.unwrap().items;
+    let audit = store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items;
     let audited: Vec<&str> = audit
         .iter()
         .filter(|e| e.entity == "work_item" && e.entity_id == id.to_string())
@@ -371,17 +395,20 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         deadline: Some(day("2018-08-31")),
     };
     assert!(store
+        .work()
         .create_work_item(&acting(&housing), &new)
         .await
         .unwrap()
         .is_err());
     let made = store
+        .work()
         .create_work_item(&acting(&hq), &new)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(made.township.as_deref(), Some(queued.township.as_str()));
     assert!(store
+        .work()
         .create_work_item(&acting(&hq), &new)
         .await
         .unwrap()
@@ -389,6 +416,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     // Past its deadline it is overdue, and headquarters escalates it once.
     assert!(made.overdue(today));
     let n = store
+        .work()
         .escalate_overdue(&acting(&hq), today)
         .await
         .unwrap()
@@ -396,6 +424,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     assert!(n >= 1);
     assert_eq!(
         store
+            .work()
             .escalate_overdue(&acting(&hq), today)
             .await
             .unwrap()
@@ -403,6 +432,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         0
     );
     let escalated = store
+        .work()
         .work_item(&ItemScope::All, made.id)
         .await
         .unwrap()
@@ -416,19 +446,22 @@ async fn unit_and_area_staff_read_only_their_items_and_gaps(store: Store) {
     plan_and_golden(&store).await;
     let unit = ItemScope::Unit(HOUSING_UNIT.into());
     let items = store
+        .work()
         .work_items(&unit, &ItemFilter::default(), None, 500)
         .await
         .unwrap()
         .items;
     assert!(!items.is_empty() && items.iter().all(|i| i.unit == HOUSING_UNIT));
     let all = store
+        .work()
         .work_items(&ItemScope::All, &ItemFilter::default(), None, 500)
         .await
         .unwrap()
         .items;
     let other = all.iter().find(|i| i.unit != HOUSING_UNIT).unwrap();
-    assert_eq!(store.work_item(&unit, other.id).await.unwrap(), None);
+    assert_eq!(store.work().work_item(&unit, other.id).await.unwrap(), None);
     let gaps = store
+        .work()
         .gaps(&unit, &GapFilter::default(), None, 500)
         .await
         .unwrap()
@@ -444,6 +477,7 @@ async fn unit_and_area_staff_read_only_their_items_and_gaps(store: Store) {
         township: "示例一乡".into(),
     });
     let mine = store
+        .work()
         .gaps(&town, &GapFilter::default(), None, 500)
         .await
         .unwrap()
@@ -454,8 +488,9 @@ async fn unit_and_area_staff_read_only_their_items_and_gaps(store: Store) {
         .into_iter()
         .find(|g| g.township == "示例二镇")
         .unwrap();
-    assert_eq!(store.gap(&town, elsewhere.id).await.unwrap(), None);
+    assert_eq!(store.work().gap(&town, elsewhere.id).await.unwrap(), None);
     let items = store
+        .work()
         .work_items(&town, &ItemFilter::default(), None, 500)
         .await
         .unwrap()
@@ -463,7 +498,7 @@ async fn unit_and_area_staff_read_only_their_items_and_gaps(store: Store) {
     assert!(items
         .iter()
         .all(|i| i.township.as_deref() == Some("示例一乡")));
-    let counts = store.gap_counts(&town).await.unwrap();
+    let counts = store.work().gap_counts(&town).await.unwrap();
     assert_eq!(counts.open as usize, mine.len());
 }
 
@@ -471,19 +506,34 @@ async fn unit_and_area_staff_read_only_their_items_and_gaps(store: Store) {
 /// revision, the highest is in force, every one is audited.
 async fn plans_are_revised_not_replaced(store: Store) {
     let first = store
+        .plan()
         .import_plan(&small_plan(), &plan_source())
         .await
         .unwrap();
     let mut revised = small_plan();
     revised.tasks[0].lead_unit = "县住建局（房管所）".into();
-    let second = store.import_plan(&revised, &plan_source()).await.unwrap();
+    let second = store
+        .plan()
+        .import_plan(&revised, &plan_source())
+        .await
+        .unwrap();
     assert_eq!((first.revision, second.revision), (1, 2));
-    let current = store.current_plan(Some(2018)).await.unwrap().unwrap();
+    let current = store
+        .plan()
+        .current_plan(Some(2018))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(current.revision.id, second.id);
     assert_eq!(current.plan, revised);
-    assert_eq!(store.current_plan(Some(2019)).await.unwrap(), None);
-    assert_eq!(store.plan_revisions().await.unwrap().len(), 2);
-    let audit = store.audit_entries(None, 10).await.unwrap().items;
+    assert_eq!(store.plan().current_plan(Some(2019)).await.unwrap(), None);
+    assert_eq!(store.plan().plan_revisions().await.unwrap().len(), 2);
+    let audit = store
+        .audit_log()
+        .audit_entries(None, 10)
+        .await
+        .unwrap()
+        .items;
     assert_eq!(
         audit.iter().filter(|e| e.action == "import_plan").count(),
         2
@@ -491,15 +541,22 @@ async fn plans_are_revised_not_replaced(store: Store) {
 
     let leader = user(&store, "fxz", Role::CountyLeader).await;
     store
+        .plan()
         .set_leader_post(leader.id, Some("分管副县长"), None)
         .await
         .unwrap();
     assert_eq!(
-        store.leader_post(leader.id).await.unwrap().as_deref(),
+        store
+            .plan()
+            .leader_post(leader.id)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("分管副县长")
     );
     let unit = unit_user(&store, "u", HOUSING_UNIT).await;
     assert!(store
+        .plan()
         .set_leader_post(unit.id, Some("县长"), None)
         .await
         .is_err());
@@ -513,6 +570,7 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
     let inspector = user(&store, "dc", Role::Inspector).await;
     let today = day("2018-09-01");
     let id = store
+        .work()
         .work_items(&ItemScope::All, &ItemFilter::default(), None, 1)
         .await
         .unwrap()
@@ -525,12 +583,14 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
     let (c1, c2) = (close.clone(), close.clone());
     let (u1, u2) = (hq.clone(), inspector.clone());
     let a = tokio::spawn(async move {
-        s1.act_on_work_item(&acting(&u1), id, &c1, today)
+        s1.work()
+            .act_on_work_item(&acting(&u1), id, &c1, today)
             .await
             .map(|r| r.map(|i| i.is_some()))
     });
     let b = tokio::spawn(async move {
-        s2.act_on_work_item(&acting(&u2), id, &c2, today)
+        s2.work()
+            .act_on_work_item(&acting(&u2), id, &c2, today)
             .await
             .map(|r| r.map(|i| i.is_some()))
     });
@@ -547,6 +607,7 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
         "{outcomes:?}"
     );
     let closes = store
+        .work()
         .work_events(id)
         .await
         .unwrap()
@@ -555,6 +616,7 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
         .count();
     assert_eq!(closes, 1);
     let audited = store
+        .audit_log()
         .audit_entries(None, 500)
         .await
         .unwrap()
@@ -572,11 +634,13 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
 /// database takes gaps again, the same import stores the version with its gaps.
 async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
     store
+        .plan()
         .import_plan(&small_plan(), &plan_source())
         .await
         .unwrap();
     let (register, villages) = golden();
     let first = store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -599,13 +663,20 @@ async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
     let allow = refuse_inserts(&store, "gaps", "no new gaps").await;
     let audit_rows = count(&store, "SELECT COUNT(*) FROM audit_log").await;
     let err = store
+        .import()
         .import_register(&worse, &meta("members-worse.csv", None), Some(&villages))
         .await
         .expect_err("the refresh fails, so the import fails");
     assert!(err.to_string().contains("no new gaps"), "{err}");
-    assert_eq!(store.versions().await.unwrap().len(), 1);
+    assert_eq!(store.register().versions().await.unwrap().len(), 1);
     assert_eq!(
-        store.current_version().await.unwrap().unwrap().id,
+        store
+            .register()
+            .current_version()
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         first.version
     );
     assert_eq!(
@@ -632,6 +703,7 @@ async fn an_import_whose_gap_refresh_fails_stores_nothing(store: Store) {
 
     execute(&store, &allow).await;
     let again = store
+        .import()
         .import_register(&worse, &meta("members-worse.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -709,6 +781,7 @@ fn housing_item_of(gaps: &[fupin_store::GapRow]) -> i64 {
 
 async fn inbox(store: &Store, unit: &str) -> Vec<i64> {
     store
+        .work()
         .work_items(
             &ItemScope::Unit(unit.into()),
             &ItemFilter::default(),
@@ -740,7 +813,11 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         reason: "需先完成危房鉴定，改由扶贫办牵头".into(),
     };
     for who in [&housing, &inspector] {
-        let r = store.edit_work_item(&acting(who), id, &edit).await.unwrap();
+        let r = store
+            .work()
+            .edit_work_item(&acting(who), id, &edit)
+            .await
+            .unwrap();
         assert!(matches!(r, Err(Refusal::Forbidden(_))), "{r:?}");
     }
     let no_reason = ItemEdit {
@@ -748,17 +825,24 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         ..edit.clone()
     };
     let r = store
+        .work()
         .edit_work_item(&acting(&hq), id, &no_reason)
         .await
         .unwrap();
     assert!(matches!(r, Err(Refusal::Invalid(_))), "{r:?}");
-    let unchanged = store.work_item(&ItemScope::All, id).await.unwrap().unwrap();
+    let unchanged = store
+        .work()
+        .work_item(&ItemScope::All, id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (unchanged.unit.as_str(), unchanged.deadline),
         (HOUSING_UNIT, Some(day("2018-10-31")))
     );
 
     let item = store
+        .work()
         .edit_work_item(&acting(&hq), id, &edit)
         .await
         .unwrap()
@@ -772,6 +856,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
     assert!(inbox(&store, "县扶贫办").await.contains(&id));
     // The old unit can no longer act on it.
     let r = store
+        .work()
         .act_on_work_item(
             &acting(&housing),
             id,
@@ -781,7 +866,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         .await
         .unwrap();
     assert_eq!(r, Ok(None));
-    let e = store.work_events(id).await.unwrap();
+    let e = store.work().work_events(id).await.unwrap();
     let last = e.last().unwrap();
     assert_eq!(last.action, "edit");
     assert_eq!(last.username.as_deref(), Some("hq"));
@@ -792,7 +877,12 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         "{}",
         last.note
     );
-    let audit = store.audit_entries(None, 50).await.unwrap().items;
+    let audit = store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let a = audit
         .iter()
         .find(|a| a.action == "work_item_edit")
@@ -816,12 +906,17 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         )
     );
     // Nothing to change is refused; a closed item is not changed.
-    let r = store.edit_work_item(&acting(&hq), id, &edit).await.unwrap();
+    let r = store
+        .work()
+        .edit_work_item(&acting(&hq), id, &edit)
+        .await
+        .unwrap();
     assert!(matches!(r, Err(Refusal::Invalid(_))), "{r:?}");
     for a in [WorkAction::Complete, WorkAction::Close] {
         take_step(&store, &hq, id, &step(a, "完成"), day("2018-11-01")).await;
     }
     let r = store
+        .work()
         .edit_work_item(
             &acting(&hq),
             id,
@@ -838,6 +933,7 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
 /// The pending items of plan tasks past their deadline on `today`.
 async fn overdue(store: &Store, today: NaiveDate) -> Vec<fupin_store::WorkItem> {
     store
+        .work()
         .work_items(
             &ItemScope::All,
             &ItemFilter {
@@ -857,6 +953,7 @@ async fn overdue(store: &Store, today: NaiveDate) -> Vec<fupin_store::WorkItem> 
 
 async fn escalations(store: &Store, id: i64) -> usize {
     store
+        .work()
         .work_events(id)
         .await
         .unwrap()
@@ -874,6 +971,7 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
     let hq = user(&store, "hq", Role::HqAdmin).await;
     assert_eq!(
         store
+            .work()
             .escalate_overdue_as_system(day("2018-10-31"))
             .await
             .unwrap(),
@@ -893,18 +991,30 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
         today,
     )
     .await;
-    let n = store.escalate_overdue_as_system(today).await.unwrap();
+    let n = store
+        .work()
+        .escalate_overdue_as_system(today)
+        .await
+        .unwrap();
     assert_eq!(n as usize, due.len() - 1);
-    assert_eq!(store.escalate_overdue_as_system(today).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .work()
+            .escalate_overdue_as_system(today)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(escalations(&store, done).await, 0);
     let one = due[1].id;
     let item = store
+        .work()
         .work_item(&ItemScope::All, one)
         .await
         .unwrap()
         .unwrap();
     assert!(item.escalated_at.is_some());
-    let e = store.work_events(one).await.unwrap();
+    let e = store.work().work_events(one).await.unwrap();
     let last = e.last().unwrap();
     assert_eq!(
         (last.action.as_str(), last.username.as_deref()),
@@ -916,6 +1026,7 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
         last.note
     );
     let audited = store
+        .audit_log()
         .audit_entries(None, 500)
         .await
         .unwrap()
@@ -930,6 +1041,7 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
 
     // A new deadline: not escalated while it holds, escalated again once it passes.
     store
+        .work()
         .edit_work_item(
             &acting(&hq),
             one,
@@ -945,6 +1057,7 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
         .unwrap();
     assert_eq!(
         store
+            .work()
             .escalate_overdue_as_system(day("2018-11-10"))
             .await
             .unwrap(),
@@ -952,6 +1065,7 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
     );
     assert_eq!(
         store
+            .work()
             .escalate_overdue_as_system(day("2018-11-21"))
             .await
             .unwrap(),
@@ -960,6 +1074,7 @@ async fn overdue_items_are_escalated_by_the_system_once_per_deadline(store: Stor
     assert_eq!(escalations(&store, one).await, 2);
     assert_eq!(
         store
+            .work()
             .escalate_overdue_as_system(day("2018-11-22"))
             .await
             .unwrap(),
@@ -994,7 +1109,7 @@ async fn two_server_processes_escalating_at_once_escalate_each_item_once(store: 
     let mut runs = Vec::new();
     for s in [store.clone(), other.clone(), store.clone(), other.clone()] {
         runs.push(tokio::spawn(async move {
-            s.escalate_overdue_as_system(today).await.unwrap()
+            s.work().escalate_overdue_as_system(today).await.unwrap()
         }));
     }
     let mut total = 0;
@@ -1023,6 +1138,7 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
     plan_and_golden(&store).await;
     let hq = user(&store, "hq", Role::HqAdmin).await;
     let all = store
+        .work()
         .household_gaps(&ItemScope::All, HOUSING_HOUSEHOLD)
         .await
         .unwrap();
@@ -1036,6 +1152,7 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
         .iter()
         .all(|(g, _)| g.household_no.as_deref() == Some(HOUSING_HOUSEHOLD)));
     let unit = store
+        .work()
         .household_gaps(&ItemScope::Unit(HOUSING_UNIT.into()), HOUSING_HOUSEHOLD)
         .await
         .unwrap();
@@ -1045,11 +1162,13 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
         .all(|(g, _)| g.lead_unit.as_deref() == Some(HOUSING_UNIT)));
     let other_unit = ItemScope::Unit("县扶贫办".into());
     assert!(store
+        .work()
         .household_gaps(&other_unit, HOUSING_HOUSEHOLD)
         .await
         .unwrap()
         .is_empty());
     store
+        .work()
         .edit_work_item(
             &acting(&hq),
             item.id,
@@ -1064,6 +1183,7 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
         .unwrap()
         .unwrap();
     let now_theirs = store
+        .work()
         .household_gaps(&other_unit, HOUSING_HOUSEHOLD)
         .await
         .unwrap();
@@ -1076,6 +1196,7 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
         "示例一乡"
     };
     assert!(store
+        .work()
         .household_gaps(
             &ItemScope::Area(Scope::Township {
                 township: elsewhere.into()
@@ -1087,6 +1208,7 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
         .is_empty());
     assert_eq!(
         store
+            .work()
             .household_gaps(
                 &ItemScope::Area(Scope::Township { township }),
                 HOUSING_HOUSEHOLD
@@ -1105,6 +1227,7 @@ async fn a_household_shows_its_gaps_and_items_in_the_readers_scope(store: Store)
 async fn a_plan_is_stored_with_its_routing_or_not_at_all(store: Store) {
     let (register, villages) = golden();
     store
+        .import()
         .import_register(&register, &meta("members.csv", None), Some(&villages))
         .await
         .unwrap();
@@ -1114,11 +1237,12 @@ async fn a_plan_is_stored_with_its_routing_or_not_at_all(store: Store) {
         .all(|g| g.task_no.is_none() && g.work_item.is_none()));
     let allow = refuse_inserts(&store, "work_items", "no new items").await;
     let err = store
+        .plan()
         .import_plan_and_route(&small_plan(), &plan_source())
         .await
         .expect_err("routing fails, so the plan import fails");
     assert!(err.to_string().contains("no new items"), "{err}");
-    assert!(store.plan_revisions().await.unwrap().is_empty());
+    assert!(store.plan().plan_revisions().await.unwrap().is_empty());
     assert_eq!(all_gaps(&store, &GapFilter::default()).await, queued);
     assert_eq!(
         count(
@@ -1131,6 +1255,7 @@ async fn a_plan_is_stored_with_its_routing_or_not_at_all(store: Store) {
 
     execute(&store, &allow).await;
     let (rev, routed) = store
+        .plan()
         .import_plan_and_route(&small_plan(), &plan_source())
         .await
         .unwrap();
@@ -1162,6 +1287,7 @@ async fn a_plan_revision_moves_waiting_items_but_not_those_headquarters_reassign
         reason: "由扶贫办统筹".into(),
     };
     store
+        .work()
         .edit_work_item(&acting(&hq), kept, &edit)
         .await
         .unwrap()
@@ -1176,6 +1302,7 @@ async fn a_plan_revision_moves_waiting_items_but_not_those_headquarters_reassign
         .unwrap();
     task.lead_unit = "县就业局".into();
     store
+        .plan()
         .import_plan_and_route(&revised, &plan_source())
         .await
         .unwrap();
@@ -1186,14 +1313,25 @@ async fn a_plan_revision_moves_waiting_items_but_not_those_headquarters_reassign
     };
     assert!(now_in("县就业局").await.contains(&moved));
     assert!(!now_in(labour).await.contains(&moved));
-    let last = store.work_events(moved).await.unwrap().pop().unwrap();
+    let last = store
+        .work()
+        .work_events(moved)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
     assert_eq!(last.action, "reroute");
     assert!(
         last.note.contains("县就业局") && last.note.contains(labour),
         "{}",
         last.note
     );
-    let audit = store.audit_entries(None, 50).await.unwrap().items;
+    let audit = store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let reroute = audit
         .iter()
         .find(|a| a.action == "work_item_reroute")
@@ -1203,7 +1341,14 @@ async fn a_plan_revision_moves_waiting_items_but_not_those_headquarters_reassign
     // Headquarters' choice stands; the gap itself belongs to the task's new lead unit.
     assert!(now_in("县扶贫办").await.contains(&kept));
     assert_eq!(
-        store.work_events(kept).await.unwrap().pop().unwrap().action,
+        store
+            .work()
+            .work_events(kept)
+            .await
+            .unwrap()
+            .pop()
+            .unwrap()
+            .action,
         "edit"
     );
     let gap = all_gaps(&store, &GapFilter::default())

@@ -241,7 +241,7 @@ async fn only_the_admin_imports_and_reads_the_audit_log_and_users(app: App) {
             "{name}"
         );
     }
-    assert_eq!(app.store.versions().await.unwrap().len(), 1);
+    assert_eq!(app.store.register().versions().await.unwrap().len(), 1);
 }
 
 async fn county_roles_read_the_whole_county(app: App) {

@@ -18,7 +18,7 @@ const NEW_PASSWORD: &str = "乡镇账号-2019";
 
 /// The id of an account, from the store.
 async fn id_of(app: &App, name: &str) -> i64 {
-    let users = app.store.users().await.unwrap();
+    let users = app.store.accounts().users().await.unwrap();
     users.iter().find(|u| u.username == name).unwrap().id
 }
 
@@ -100,7 +100,7 @@ async fn the_admin_adds_an_account_that_logs_in_to_its_area(app: App) {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let users = app.store.users().await.unwrap();
+    let users = app.store.accounts().users().await.unwrap();
     let roles: Vec<_> = users
         .iter()
         .map(|u| (u.username.as_str(), u.role.clone()))
@@ -120,7 +120,13 @@ async fn the_admin_adds_an_account_that_logs_in_to_its_area(app: App) {
     )));
 
     // Audited in the admin's name, without the password.
-    let audit = app.store.audit_entries(None, 100).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items;
     let created: Vec<_> = audit.iter().filter(|e| e.action == "create_user").collect();
     assert_eq!(created.len(), 4, "admin, then three from the form");
     assert!(created[..3]
@@ -169,7 +175,7 @@ async fn a_refused_account_form_says_why_and_changes_nothing(app: App) {
         assert!(page.contains(&format!(r#"name="username" value="{}""#, fields[0].1)));
         assert!(!page.contains(NEW_PASSWORD));
     }
-    assert_eq!(app.store.users().await.unwrap().len(), 1);
+    assert_eq!(app.store.accounts().users().await.unwrap().len(), 1);
 }
 
 async fn a_disabled_account_is_logged_out_until_enabled_again(app: App) {
@@ -213,7 +219,13 @@ async fn a_disabled_account_is_logged_out_until_enabled_again(app: App) {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().contains("不能停用自己的账号"));
-    let audit = app.store.audit_entries(None, 100).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items;
     let changes = audit
         .iter()
         .filter(|e| e.entity == "user" && e.action.ends_with("able_user"));
@@ -276,7 +288,13 @@ async fn a_reset_password_logs_out_and_the_new_one_works(app: App) {
         c.login("县领导", NEW_PASSWORD).await.status,
         StatusCode::SEE_OTHER
     );
-    let audit = app.store.audit_entries(None, 100).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 100)
+        .await
+        .unwrap()
+        .items;
     let reset = audit.iter().find(|e| e.action == "reset_password").unwrap();
     assert_eq!(reset.username.as_deref(), Some("admin"));
     assert_eq!(reset.entity_id, id.to_string());
@@ -288,6 +306,7 @@ async fn only_the_admin_with_the_token_changes_accounts(app: App) {
     let id = id_of(&app, "县领导").await;
     let before = app
         .store
+        .audit_log()
         .audit_entries(None, 100)
         .await
         .unwrap()
@@ -315,6 +334,7 @@ async fn only_the_admin_with_the_token_changes_accounts(app: App) {
     );
     assert_eq!(
         app.store
+            .audit_log()
             .audit_entries(None, 100)
             .await
             .unwrap()

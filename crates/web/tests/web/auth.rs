@@ -37,13 +37,25 @@ async fn login_sets_an_httponly_lax_cookie_and_logout_ends_the_session(app: App)
     assert!(home.text().contains("指挥部管理员"));
     // The session lives in the database.
     let token = c.cookies["fupin_session"].clone();
-    assert!(app.store.session(&token).await.unwrap().is_some());
+    assert!(app
+        .store
+        .accounts()
+        .session(&token)
+        .await
+        .unwrap()
+        .is_some());
 
     let csrf = hidden_csrf(&home.text());
     let out = c.post_form("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert_eq!(out.location(), "/login");
-    assert!(app.store.session(&token).await.unwrap().is_none());
+    assert!(app
+        .store
+        .accounts()
+        .session(&token)
+        .await
+        .unwrap()
+        .is_none());
     assert!(!c.cookies.contains_key("fupin_session"));
     // The old token no longer works either.
     c.cookies.insert("fupin_session".into(), token);
@@ -115,6 +127,7 @@ async fn every_post_without_the_csrf_token_is_refused(app: App) {
     // Upload without the token: refused, nothing imported, no job.
     let audit_before = app
         .store
+        .audit_log()
         .audit_entries(None, 500)
         .await
         .unwrap()
@@ -129,9 +142,10 @@ async fn every_post_without_the_csrf_token_is_refused(app: App) {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.store.versions().await.unwrap().len(), 1);
+    assert_eq!(app.store.register().versions().await.unwrap().len(), 1);
     assert_eq!(
         app.store
+            .audit_log()
             .audit_entries(None, 500)
             .await
             .unwrap()
@@ -150,7 +164,7 @@ async fn every_post_without_the_csrf_token_is_refused(app: App) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.json()["error"], "csrf");
-    assert_eq!(app.store.versions().await.unwrap().len(), 1);
+    assert_eq!(app.store.register().versions().await.unwrap().len(), 1);
 }
 
 async fn five_failures_in_fifteen_minutes_stop_logins_for_that_username(app: App) {

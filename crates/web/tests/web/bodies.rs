@@ -102,7 +102,7 @@ async fn every_body_is_bounded_by_what_its_route_takes() {
             .await;
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
         assert!(r.text().contains("表单项「year」超过"), "{}", r.text());
-        assert!(app.store.versions().await.unwrap().is_empty());
+        assert!(app.store.register().versions().await.unwrap().is_empty());
 
         // A form and a JSON body past their small limits (axum's default was 2 MB).
         let padding = "x".repeat(fupin_web::upload::FORM_LIMIT + 1);

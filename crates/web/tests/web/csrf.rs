@@ -27,6 +27,7 @@ async fn every_state_changing_page_refuses_a_request_without_the_token(app: App)
     let mut c = app.logged_in("admin", Role::HqAdmin).await;
     let audit_before = app
         .store
+        .audit_log()
         .audit_entries(None, 500)
         .await
         .unwrap()
@@ -103,6 +104,7 @@ async fn every_state_changing_page_refuses_a_request_without_the_token(app: App)
     assert_eq!(c.get("/").await.status, StatusCode::OK);
     assert_eq!(
         app.store
+            .audit_log()
             .audit_entries(None, 500)
             .await
             .unwrap()

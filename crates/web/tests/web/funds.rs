@@ -51,12 +51,14 @@ pub(crate) async fn library(app: &App) -> (i64, i64) {
     let solar = project(2, "一乡光伏电站", ENERGY, ONE_TOWNSHIP, 1_000_000);
     let water = project(3, "二镇饮水巩固", "县水利局", OTHER_TOWNSHIP, 200_000);
     app.store
+        .funds()
         .import_projects("projects.csv", &[solar, water], None)
         .await
         .unwrap()
         .unwrap();
     let all = app
         .store
+        .funds()
         .projects(&fupin_store::ItemScope::All)
         .await
         .unwrap();
@@ -369,6 +371,7 @@ async fn pages_and_ledgers_show_each_unit_and_area_only_its_projects(app: App) {
     // Key paging: a page of one, then the next by its key, then no more.
     let first = app
         .store
+        .funds()
         .project_page(
             &fupin_store::ItemScope::All,
             &fupin_store::ProjectFilter::default(),
@@ -379,6 +382,7 @@ async fn pages_and_ledgers_show_each_unit_and_area_only_its_projects(app: App) {
         .unwrap();
     let second = app
         .store
+        .funds()
         .project_page(
             &fupin_store::ItemScope::All,
             &fupin_store::ProjectFilter::default(),
@@ -591,7 +595,13 @@ async fn headquarters_creates_and_edits_projects_audited_and_the_stage_records_i
         )
         .await;
     assert!(r.text().contains("已被他人修改"), "{}", r.text());
-    let audit = app.store.audit_entries(None, 50).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let update = audit.iter().find(|e| e.action == "update_project").unwrap();
     assert_eq!(update.username.as_deref(), Some("hq"));
     assert_eq!(
@@ -629,7 +639,13 @@ async fn headquarters_creates_and_edits_projects_audited_and_the_stage_records_i
     assert!(page.contains(r#"id="actual-start">2018-04-02<"#), "{page}");
     assert!(page.contains(r#"id="actual-end">2018-10-15<"#), "{page}");
     assert!(page.contains(r#"id="project-stage">完工<"#));
-    let audit = app.store.audit_entries(None, 50).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let step = audit
         .iter()
         .find(|e| e.action == "set_project_stage")
@@ -723,7 +739,13 @@ async fn the_project_page_records_disbursements_overrides_and_reversals(app: App
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let audit = app.store.audit_entries(None, 50).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let over = audit
         .iter()
         .find(|e| e.action == "override_budget")
@@ -731,6 +753,7 @@ async fn the_project_page_records_disbursements_overrides_and_reversals(app: App
     assert_eq!(over.after.as_ref().unwrap()["reason"], "省级追加资金已下达");
     let entries = app
         .store
+        .funds()
         .fund_entries(&fupin_store::ItemScope::All, solar)
         .await
         .unwrap();
@@ -787,6 +810,7 @@ async fn the_project_page_records_disbursements_overrides_and_reversals(app: App
     assert!(!page.contains(&format!("<option value=\"{first}\"")));
     let entries = app
         .store
+        .funds()
         .fund_entries(&fupin_store::ItemScope::All, solar)
         .await
         .unwrap();
@@ -859,6 +883,7 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
     );
     assert!(app
         .store
+        .funds()
         .projects(&fupin_store::ItemScope::All)
         .await
         .unwrap()
@@ -887,6 +912,7 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
     );
     let solar = app
         .store
+        .funds()
         .projects(&fupin_store::ItemScope::All)
         .await
         .unwrap()
@@ -997,13 +1023,19 @@ async fn the_schedule_rule_is_a_county_setting_used_by_the_figures_and_six_in_pl
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     assert_eq!(
-        app.store.schedule_rule().await.unwrap(),
+        app.store.funds().schedule_rule().await.unwrap(),
         Some(fupin_domain::funds::ScheduleRule {
             by: chrono::NaiveDate::from_ymd_opt(2018, 4, 30).unwrap(),
             min_bp: 6000
         })
     );
-    let audit = app.store.audit_entries(None, 50).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let set = audit
         .iter()
         .find(|e| e.action == "set_schedule_rule")
@@ -1066,7 +1098,7 @@ async fn the_schedule_rule_is_a_county_setting_used_by_the_figures_and_six_in_pl
         .post_form("/funds/rule", &[("csrf", &t), ("clear", "1")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(app.store.schedule_rule().await.unwrap(), None);
+    assert_eq!(app.store.funds().schedule_rule().await.unwrap(), None);
 }
 
 async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App) {
@@ -1085,6 +1117,7 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
     assert_eq!(project_id(&r), solar);
     assert!(app
         .store
+        .audit_log()
         .audit_entries(None, 20)
         .await
         .unwrap()
@@ -1092,6 +1125,7 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
         .iter()
         .any(|e| e.action == "set_beneficiary" && e.entity_id == solar.to_string()));
     app.store
+        .funds()
         .set_beneficiary(
             &hq_user,
             water,

@@ -48,7 +48,7 @@ async fn a_file_refused_whole_says_so_without_an_empty_problem_list(app: App) {
     assert!(page.contains("id=\"job-whole\""), "{page}");
     assert!(!page.contains("共 0 个问题"), "{page}");
     assert!(!page.contains("id=\"download\""), "{page}");
-    assert!(app.store.versions().await.unwrap().is_empty());
+    assert!(app.store.register().versions().await.unwrap().is_empty());
 }
 
 /// A job another server ran, whose lease passed (that server stopped), is failed by this
@@ -67,6 +67,7 @@ async fn a_job_whose_server_stopped_is_failed_and_says_so(app: App) {
         let payload = payload.clone();
         async move {
             store
+                .jobs()
                 .start_job("import", &payload, taker, None)
                 .await
                 .unwrap()
@@ -75,6 +76,7 @@ async fn a_job_whose_server_stopped_is_failed_and_says_so(app: App) {
     let dead = start("fupin-killed").await;
     let live = start("fupin-alive").await;
     app.store
+        .jobs()
         .renew_job_lease(dead, "fupin-killed", std::time::Duration::ZERO)
         .await
         .unwrap();
@@ -227,7 +229,7 @@ async fn a_refused_job_keeps_its_first_problems_with_counts_and_all_of_them_as_c
     let url = result["problems_url"].as_str().unwrap().to_string();
     assert_eq!(url, format!("/api/v1/jobs/{id}/problems.csv"));
     // The row and the answer stay small.
-    let stored = app.store.job(id).await.unwrap().unwrap();
+    let stored = app.store.jobs().job(id).await.unwrap().unwrap();
     let row_bytes = stored.payload.to_string().len();
     assert!(row_bytes < 400_000, "payload of {row_bytes} bytes");
     let answer = c.get(&format!("/api/v1/jobs/{id}")).await.body.len();
@@ -317,10 +319,11 @@ async fn a_text_longer_than_an_excel_cell_is_cut_with_a_marker_in_both_problem_l
     });
     let job = app
         .store
+        .jobs()
         .start_job("import", &payload, "fupin-old-version", None)
         .await
         .unwrap();
-    app.store.finish_job(job, None).await.unwrap();
+    app.store.jobs().finish_job(job, None).await.unwrap();
 
     let mut c = app.logged_in("admin", Role::HqAdmin).await;
     for path in [
@@ -364,6 +367,7 @@ async fn a_running_import_shows_its_percentage_from_the_job_row(app: App) {
     });
     let id = app
         .store
+        .jobs()
         .start_job("import", &payload, "fupin-other-process", None)
         .await
         .unwrap();
@@ -385,10 +389,18 @@ async fn a_running_import_shows_its_percentage_from_the_job_row(app: App) {
 
     let mut payload = payload;
     payload["progress"] = serde_json::json!(80);
-    app.store.update_job_payload(id, &payload).await.unwrap();
+    app.store
+        .jobs()
+        .update_job_payload(id, &payload)
+        .await
+        .unwrap();
     let job = c.get(&format!("/api/v1/jobs/{id}")).await.json();
     assert_eq!(job["progress"], 80);
-    app.store.finish_job(id, Some("进程退出")).await.unwrap();
+    app.store
+        .jobs()
+        .finish_job(id, Some("进程退出"))
+        .await
+        .unwrap();
     let page = c.get(&format!("/import/jobs/{id}")).await.text();
     assert!(!page.contains("http-equiv=\"refresh\""), "{page}");
     assert!(page.contains("导入失败：进程退出"), "{page}");
@@ -421,7 +433,13 @@ async fn a_file_with_errors_is_refused_whole_and_every_problem_listed(app: App) 
     let first = import_golden(&app.store).await;
     let mut c = app.logged_in("admin", Role::HqAdmin).await;
     let before_summary = c.get("/api/v1/summary").await.json();
-    let audit_before = app.store.audit_entries(None, 500).await.unwrap().items;
+    let audit_before = app
+        .store
+        .audit_log()
+        .audit_entries(None, 500)
+        .await
+        .unwrap()
+        .items;
 
     let token = c.token();
     let r = c
@@ -473,12 +491,18 @@ async fn a_file_with_errors_is_refused_whole_and_every_problem_listed(app: App) 
     assert!(rows.iter().any(|r| r.contains(value)), "{value}");
 
     // Nothing changed.
-    let versions = app.store.versions().await.unwrap();
+    let versions = app.store.register().versions().await.unwrap();
     assert_eq!(versions.len(), 1);
     assert_eq!(versions[0].id, first.version);
     assert_eq!(c.get("/api/v1/summary").await.json(), before_summary);
     // The audit log has the job's start and end, in the admin's name, and nothing else.
-    let audit = app.store.audit_entries(None, 500).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 500)
+        .await
+        .unwrap()
+        .items;
     let (jobs, others): (Vec<_>, Vec<_>) = audit.into_iter().partition(|e| e.entity == "job");
     assert_eq!(others, audit_before);
     assert_eq!(
@@ -535,7 +559,13 @@ async fn a_good_file_becomes_a_new_version_and_keeps_the_history(app: App) {
     let html = c.get(&household_url("1409300101001")).await.text();
     assert!(html.contains("members-clean.csv") && html.contains("members.csv"));
     // One audit row for the import, by the admin.
-    let audit = app.store.audit_entries(None, 500).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 500)
+        .await
+        .unwrap()
+        .items;
     let imports: Vec<_> = audit
         .iter()
         .filter(|e| e.action == "import_register")
@@ -550,6 +580,7 @@ async fn a_good_file_becomes_a_new_version_and_keeps_the_history(app: App) {
     // Store and page agree with a direct read.
     let county = app
         .store
+        .register()
         .county_summary(&Scope::County)
         .await
         .unwrap()
@@ -575,5 +606,5 @@ async fn an_upload_without_a_file_or_year_is_refused_with_a_message(app: App) {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.text().contains("评估年度"));
-    assert!(app.store.versions().await.unwrap().is_empty());
+    assert!(app.store.register().versions().await.unwrap().is_empty());
 }

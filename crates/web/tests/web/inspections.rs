@@ -144,7 +144,7 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
     assert!(page.contains("<dd id=\"seed\">20181015</dd>"), "{page}");
     assert_eq!(table(&page, "sample").len(), 15);
     // A second draw is refused: the recorded sample stays.
-    assert_eq!(draw(&mut c, id, "1").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(draw(&mut c, id, "1").await.status, StatusCode::CONFLICT);
 
     // The list for the field teams: the screen's rows, 户编号 as text.
     let xlsx = c.get(&format!("/inspections/{id}/sample.xlsx")).await;
@@ -294,7 +294,13 @@ async fn an_inspector_records_draws_downloads_uploads_and_reads_the_indicators(a
         .await;
     assert_eq!(f.status, StatusCode::OK, "{}", f.text());
     assert!(f.text().contains("id=\"p-fail\""), "{}", f.text());
-    let audit = app.store.audit_entries(None, 50).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 50)
+        .await
+        .unwrap()
+        .items;
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     for a in ["create_inspection", "draw_sample", "record_verification"] {
         assert!(actions.contains(&a), "{a} audited");
@@ -493,9 +499,10 @@ async fn only_headquarters_and_inspectors_record_and_each_area_sees_its_own(app:
             .await;
         assert_ne!(r.status, StatusCode::SEE_OTHER, "{name}");
     }
-    assert_eq!(app.store.inspections().await.unwrap().len(), 1);
+    assert_eq!(app.store.inspections().all().await.unwrap().len(), 1);
     assert_eq!(
         app.store
+            .inspections()
             .findings(&fupin_store::ItemScope::All, None)
             .await
             .unwrap()

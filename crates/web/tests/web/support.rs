@@ -51,6 +51,7 @@ impl App {
 
     pub async fn user(&self, name: &str, role: Role) -> User {
         self.store
+            .accounts()
             .create_user(
                 &NewUser {
                     username: name.into(),
@@ -393,6 +394,7 @@ pub async fn store_register(
         imported_by: None,
     };
     store
+        .import()
         .import_register(register, &meta, Some(villages))
         .await
         .unwrap()
@@ -402,6 +404,7 @@ pub async fn store_register(
 /// golden register, its gaps routed by the plan.
 pub async fn demo_plan_and_golden(store: &Store) {
     store
+        .plan()
         .import_plan(
             &fupin_io::plan_file::demo_plan_2018().unwrap().plan,
             &fupin_store::PlanSource {

@@ -155,7 +155,13 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
     let six = hq.get("/tasks/six").await.text();
     assert_eq!(six_value(&six, "open-gaps"), open_gaps_before);
     assert_eq!(six_value(&six, "items-closed"), closed_before + 1);
-    let audit = app.store.audit_entries(None, 200).await.unwrap().items;
+    let audit = app
+        .store
+        .audit_log()
+        .audit_entries(None, 200)
+        .await
+        .unwrap()
+        .items;
     for action in [
         "import_plan",
         "work_item_report",
@@ -172,6 +178,7 @@ async fn units_see_only_their_items_and_cannot_close(app: App) {
     demo_plan_and_golden(&app.store).await;
     let item = app
         .store
+        .work()
         .work_items(
             &ItemScope::Unit(HOUSING_BUREAU.into()),
             &Default::default(),
@@ -229,6 +236,7 @@ async fn units_see_only_their_items_and_cannot_close(app: App) {
     assert!(items.iter().all(|g| g["township"] == ONE_TOWNSHIP));
     let other = app
         .store
+        .work()
         .gaps(&ItemScope::All, &GapFilter::default(), None, 500)
         .await
         .unwrap()
@@ -255,7 +263,7 @@ async fn a_plan_with_errors_is_refused_whole(app: App) {
     let html = r.text();
     assert!(html.contains("整份方案未导入"));
     assert!(html.contains("2018-13-45"));
-    assert!(app.store.plan_revisions().await.unwrap().is_empty());
+    assert!(app.store.plan().plan_revisions().await.unwrap().is_empty());
     assert!(!html.contains("plan-shown"), "a short list says no count");
     // A plan of 1,200 bad rows: the page lists the first 1,000 and says how many there
     // are (issue 20: no page of megabytes for a bad file).
@@ -449,6 +457,7 @@ async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_esca
     );
     let id = app
         .store
+        .accounts()
         .users()
         .await
         .unwrap()
@@ -487,6 +496,7 @@ async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_esca
     assert_eq!(r.json()["reminders"], 1);
     let water = app
         .store
+        .work()
         .work_items(
             &ItemScope::Unit("县水利局".into()),
             &Default::default(),
@@ -528,6 +538,7 @@ async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_esca
 /// The housing gap's work item of the golden household.
 async fn housing_item(app: &App) -> i64 {
     app.store
+        .work()
         .gaps(&ItemScope::All, &GapFilter::default(), None, 500)
         .await
         .unwrap()
@@ -634,7 +645,7 @@ async fn headquarters_changes_deadline_and_unit_and_units_cannot(app: App) {
             Some(&token),
         )
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 /// The household page (issue 5) lists the household's gaps with their work items — state,
