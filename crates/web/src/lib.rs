@@ -23,21 +23,14 @@ pub mod api;
 pub mod auth;
 pub mod charts;
 pub mod csrf;
-pub mod dashboard;
 pub mod error;
 pub mod funds;
-pub mod funds_api;
-pub mod household;
 pub mod import;
 pub mod inspections;
-pub mod inspections_api;
-pub mod problems;
 pub mod registry;
-pub mod search;
 pub mod tasks;
 pub mod upload;
 pub mod view;
-pub mod work_api;
 pub mod xlsx;
 
 use axum::extract::DefaultBodyLimit;
@@ -146,13 +139,13 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
 
 /// The page routes, with the path of each: built once by [`pages`], for the router and for
 /// [`page_paths`], so that the list the CSRF test reads is the router's own.
-struct Pages {
+pub(crate) struct Pages {
     router: Router<AppState>,
     paths: Vec<&'static str>,
 }
 
 impl Pages {
-    fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Pages {
+    pub(crate) fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Pages {
         self.paths.push(path);
         self.router = self.router.route(path, methods);
         self
@@ -162,121 +155,19 @@ impl Pages {
 /// Every page (a state-changing one takes its body through [`csrf::CsrfForm`] or
 /// [`csrf::CsrfMultipart`]).
 fn pages(upload_limit: usize) -> Pages {
-    Pages {
+    let pages = Pages {
         router: Router::new(),
         paths: Vec::new(),
     }
-    .route("/", get(dashboard::page))
     .route("/login", get(auth::login_page).post(auth::login))
     .route("/logout", post(auth::logout))
-    .route("/townships/{township}", get(registry::township_page))
-    .route(
-        "/townships/{township}/villages/{village}",
-        get(registry::village_page),
-    )
-    .route("/households/{household_no}", get(household::page))
-    .route("/search", get(search::page))
-    .route("/problems", get(problems::page))
-    .route("/problems.xlsx", get(problems::xlsx))
-    .route("/versions", get(import::versions_page))
-    .route(
-        "/import",
-        get(import::page)
-            .post(import::upload)
-            .layer(DefaultBodyLimit::max(upload_limit)),
-    )
-    .route("/import/jobs/{id}", get(import::job_page))
-    .route(
-        "/import/jobs/{id}/problems.xlsx",
-        get(import::job_problems_xlsx),
-    )
-    .route(
-        "/import/jobs/{id}/problems.csv",
-        get(import::job_problems_csv),
-    )
-    .route("/admin/audit", get(admin::audit_page))
-    .route("/admin/users", get(admin::users_page).post(admin::add_user))
-    .route(
-        "/admin/users/{id}/{change}",
-        post(admin::disable_or_enable_user),
-    )
-    .route("/admin/users/{id}/password", post(admin::reset_password))
-    .route("/tasks", get(tasks::matrix_page))
-    .route("/tasks/six", get(tasks::six_page))
-    .route("/tasks/gaps", get(tasks::gaps_page))
-    .route(
-        "/tasks/plan",
-        post(tasks::plan_upload).layer(DefaultBodyLimit::max(upload_limit)),
-    )
-    .route("/tasks/leaders", post(tasks::set_leader))
-    .route("/tasks/escalate", post(tasks::escalate))
-    .route("/tasks/items", get(tasks::items_page).post(tasks::new_item))
-    .route(
-        "/tasks/items/{id}",
-        get(tasks::item_page)
-            .post(tasks::item_step)
-            .layer(DefaultBodyLimit::max(4 * fupin_store::MAX_ATTACHMENT_BYTES)),
-    )
-    .route("/tasks/items/{id}/edit", post(tasks::item_edit))
-    .route("/tasks/attachments/{id}", get(tasks::attachment))
-    .route("/tasks/ledger.xlsx", get(tasks::ledger_xlsx))
-    .route(
-        "/inspections",
-        get(inspections::list_page).post(inspections::create_page),
-    )
-    .route("/inspections/forecast", get(inspections::forecast_page))
-    .route("/inspections/{id}", get(inspections::detail_page))
-    .route(
-        "/inspections/{id}/sample",
-        post(inspections::draw_page).layer(DefaultBodyLimit::max(upload_limit)),
-    )
-    .route(
-        "/inspections/{id}/sample.xlsx",
-        get(inspections::sample_xlsx),
-    )
-    .route(
-        "/inspections/{id}/results",
-        post(inspections::results_upload).layer(DefaultBodyLimit::max(upload_limit)),
-    )
-    .route(
-        "/inspections/{id}/results/{no}",
-        get(inspections::result_page).post(inspections::result_post),
-    )
-    .route(
-        "/inspections/{id}/estimates",
-        get(inspections::estimates_page),
-    )
-    .route(
-        "/inspections/{id}/findings",
-        get(inspections::findings_page).post(inspections::finding_post),
-    )
-    .route(
-        "/inspections/{id}/ledger.xlsx",
-        get(inspections::ledger_xlsx),
-    )
-    .route("/projects", get(funds::list_page).post(funds::create))
-    .route("/projects/new", get(funds::new_page))
-    .route(
-        "/projects/upload",
-        post(funds::upload).layer(DefaultBodyLimit::max(upload_limit)),
-    )
-    .route("/projects/ledger.xlsx", get(funds::projects_xlsx))
-    .route("/projects/entries.xlsx", get(funds::entries_xlsx))
-    .route("/projects/{id}", get(funds::detail_page))
-    .route(
-        "/projects/{id}/edit",
-        get(funds::edit_page).post(funds::edit),
-    )
-    .route("/projects/{id}/stage", post(funds::set_stage))
-    .route("/projects/{id}/entries", post(funds::add_entry))
-    .route("/projects/{id}/beneficiaries", post(funds::set_benefit))
-    .route(
-        "/projects/{id}/entries.xlsx",
-        get(funds::project_entries_xlsx),
-    )
-    .route("/funds", get(funds::figures))
-    .route("/funds/rule", post(funds::set_rule))
-    .route("/static/app.css", get(app_css))
+    .route("/static/app.css", get(app_css));
+    let pages = registry::routes(pages);
+    let pages = import::routes(pages, upload_limit);
+    let pages = admin::routes(pages);
+    let pages = tasks::routes(pages, upload_limit);
+    let pages = inspections::routes(pages, upload_limit);
+    funds::routes(pages, upload_limit)
 }
 
 /// The path of every page route, as [`router`] builds them (`{id}` and the like as
@@ -294,10 +185,13 @@ pub fn router(state: AppState) -> Router {
         .router
         // Every other body is a form: small (the routes above that take files say theirs).
         .layer(DefaultBodyLimit::max(upload::FORM_LIMIT));
-    let api = api::routes(upload_limit)
-        .merge(work_api::routes(upload_limit))
-        .merge(funds_api::routes())
-        .merge(inspections_api::routes())
+    let api = api::routes()
+        .merge(registry::api::routes())
+        .merge(import::api::routes(upload_limit))
+        .merge(admin::api::routes())
+        .merge(tasks::api::routes(upload_limit))
+        .merge(funds::api::routes())
+        .merge(inspections::api::routes())
         // Every other body is JSON of a few fields (the routes that take more say theirs).
         .layer(DefaultBodyLimit::max(upload::JSON_LIMIT))
         // Outermost, so that a refusal by the layers above (413 …) is JSON in Chinese too.

@@ -2,7 +2,7 @@
 
 use crate::auth::PageUser;
 use crate::error::PageError;
-use crate::registry::HouseholdLine;
+use crate::registry::areas::HouseholdLine;
 use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;

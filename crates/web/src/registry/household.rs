@@ -5,7 +5,7 @@
 
 use crate::auth::PageUser;
 use crate::error::{Error, PageError};
-use crate::registry::HouseholdLine;
+use crate::registry::areas::HouseholdLine;
 use crate::tasks::{item_scope, ItemLine};
 use crate::view::{self, Layout};
 use crate::AppState;

@@ -4,8 +4,8 @@
 //! is not found.
 
 use crate::auth::PageUser;
-use crate::dashboard::{AreaRow, Figures};
 use crate::error::{Error, PageError};
+use crate::registry::dashboard::{AreaRow, Figures};
 use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;
