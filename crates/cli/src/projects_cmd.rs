@@ -15,7 +15,7 @@ use fupin_domain::Fen;
 use fupin_io::funds_file::{read_beneficiaries, read_disbursements};
 use fupin_io::projects_file::{read_projects, ProjectsFile};
 use fupin_io::{FileError, TextEncoding};
-use fupin_store::{FundsBy, ItemScope, NewFundEntry, Store, User};
+use fupin_store::{FundEntry, FundsBy, ItemScope, NewFundEntry, Store, User};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -380,12 +380,7 @@ async fn run_funds(store: &Store, user: &User, cmd: &FundsCommand) -> Result<Exi
             EntryKind::Disbursement,
             NewFundEntry {
                 date: date(d)?,
-                source: FundSource::parse(source).ok_or_else(|| {
-                    anyhow!(
-                        "资金来源「{source}」无法识别；可填：{}",
-                        FundSource::allowed()
-                    )
-                })?,
+                source: source.parse::<FundSource>()?,
                 amount: amount(a)?,
                 voucher: voucher.clone(),
                 payee: payee.clone(),
@@ -413,16 +408,7 @@ async fn run_funds(store: &Store, user: &User, cmd: &FundsCommand) -> Result<Exi
                 bail!("项目 {project} 没有编号为 {entry} 的拨付记录（或不在您的范围内）");
             };
             let left = fupin_domain::funds::unreversed(
-                &ledger
-                    .iter()
-                    .map(|e| fupin_domain::funds::LedgerEntry {
-                        id: e.id,
-                        date: e.date,
-                        source: e.source,
-                        amount: e.amount,
-                        kind: e.kind,
-                    })
-                    .collect::<Vec<_>>(),
+                &ledger.iter().map(FundEntry::ledger).collect::<Vec<_>>(),
                 *entry,
             )
             .unwrap_or(Fen::ZERO);
@@ -447,17 +433,7 @@ async fn run_funds(store: &Store, user: &User, cmd: &FundsCommand) -> Result<Exi
             unreachable!("files are recorded before")
         }
         FundsCommand::Figures { by, .. } => {
-            let by = match by.as_str() {
-                "project" => FundsBy::Project,
-                "source" => FundsBy::Source,
-                "task" => FundsBy::Task,
-                "unit" => FundsBy::Unit,
-                "township" => FundsBy::Township,
-                "month" => FundsBy::Month,
-                other => bail!(
-                    "--by「{other}」无法识别；可填 project、source、task、unit、township、month"
-                ),
-            };
+            let by: FundsBy = by.parse()?;
             let rows = store
                 .funds()
                 .fund_figures(&ItemScope::of(&user.role), by)

@@ -18,8 +18,10 @@ use fupin_io::engine::assess_register;
 use fupin_io::inspection::{
     build_frame, read_results, read_rural_households, InspectionError, RESULT_COLUMNS,
 };
+use fupin_io::sample_list::{
+    allocation_text, sample_workbook, SampleListRow, ALGORITHM, FILL_IN, LIST_COLUMNS,
+};
 use fupin_io::TextEncoding;
-use rust_xlsxwriter::{Format, Workbook};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -422,28 +424,7 @@ pub fn sample_summary(s: &Sample, dir: &Path) -> String {
     )
 }
 
-/// The identity columns of the sample list; the result columns follow.
-const LIST_COLUMNS: [&str; 10] = [
-    "样本编号",
-    "乡镇",
-    "行政村",
-    "村类型",
-    "抽样类别",
-    "抽取位置",
-    "户编号",
-    "家庭人口",
-    "脱贫属性",
-    "设计权数",
-];
-
-struct ListRow {
-    no: u32,
-    cells: [String; 9],
-    people: Option<u32>,
-    weight: f64,
-}
-
-fn list_rows(s: &Sample, frame: &Frame) -> Vec<ListRow> {
+fn list_rows(s: &Sample, frame: &Frame) -> Vec<SampleListRow> {
     s.households
         .iter()
         .map(|h| {
@@ -453,43 +434,12 @@ fn list_rows(s: &Sample, frame: &Frame) -> Vec<ListRow> {
                 .iter()
                 .find(|f| f.township == v.township && f.village == v.village)
                 .is_some_and(|f| matches!(f.non_registered, NonRegistered::List(_)));
-            let place = match h.group {
-                Group::NonRegistered if listed => {
-                    format!("非建档立卡户名单中本村第{}户", h.position)
-                }
-                Group::NonRegistered => {
-                    format!("村农户花名册中非建档立卡户第{}户", h.position)
-                }
-                g => format!("登记表中本村{}第{}户", g.chinese(), h.position),
-            };
-            let status = if !h.group.is_registered() {
-                ""
-            } else if h.exited {
-                "已脱贫"
-            } else {
-                "未脱贫"
-            };
-            ListRow {
-                no: h.no,
-                cells: [
-                    h.no.to_string(),
-                    v.township.clone(),
-                    v.village.clone(),
-                    if v.poor { "贫困村" } else { "非贫困村" }.into(),
-                    h.group.chinese().into(),
-                    place,
-                    h.household_id.clone().unwrap_or_default(),
-                    h.people.map_or(String::new(), |p| p.to_string()),
-                    status.into(),
-                ],
-                people: h.people,
-                weight: h.weight,
-            }
+            SampleListRow::new(h, &v.township, &v.village, v.poor, listed)
         })
         .collect()
 }
 
-fn write_csv(path: &Path, rows: &[ListRow]) -> Result<()> {
+fn write_csv(path: &Path, rows: &[SampleListRow]) -> Result<()> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
     file.write_all(b"\xEF\xBB\xBF")?;
     let mut w = csv::Writer::from_writer(file);
@@ -518,54 +468,12 @@ fn write_csv(path: &Path, rows: &[ListRow]) -> Result<()> {
     Ok(())
 }
 
-fn write_xlsx(path: &Path, rows: &[ListRow], rec: &Recorded) -> Result<()> {
-    let mut wb = Workbook::new();
-    let bold = Format::new().set_bold();
-    let fill = Format::new().set_bold().set_background_color("FFF2CC");
-    let ws = wb.add_worksheet();
-    ws.set_name("样本清单")?;
-    let n_list = LIST_COLUMNS.len() as u16;
-    for (c, h) in LIST_COLUMNS.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)?;
-    }
-    for (i, (h, _)) in RESULT_COLUMNS.iter().enumerate() {
-        ws.write_string_with_format(0, n_list + i as u16, *h, &fill)?;
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let row = i as u32 + 1;
-        ws.write_number(row, 0, f64::from(r.no))?;
-        for c in 1..9 {
-            // Text cells throughout: 户编号 keeps every digit.
-            if c == 7 {
-                if let Some(p) = r.people {
-                    ws.write_number(row, 7, f64::from(p))?;
-                }
-                continue;
-            }
-            fupin_web::xlsx::put(ws, row, c as u16, &r.cells[c])?;
-        }
-        ws.write_number(row, 9, r.weight)?;
-    }
-    fupin_io::inspection::shape_sample_sheet(ws, n_list, rows.len())?;
-
-    let about = wb.add_worksheet();
-    about.set_name("抽样说明")?;
+fn write_xlsx(path: &Path, rows: &[SampleListRow], rec: &Recorded) -> Result<()> {
     let p = &rec.sample.plan;
-    let households = match p.households {
-        Allocation::Fixed {
-            registered,
-            non_registered,
-        } => format!("每村建档立卡户 {registered} 户（等间隔）、非建档立卡户 {non_registered} 户（随机）"),
-        Allocation::Ratio {
-            per_village,
-            able,
-            non_registered,
-            unable,
-        } => format!("每村 {per_village} 户，有劳动能力建档立卡户:非建档立卡户:无劳动能力建档立卡户 = {able}:{non_registered}:{unable}"),
-    };
-    let lines = [
+    let households = allocation_text(&p.households);
+    let about = [
         ("随机种子", p.seed.to_string()),
-        ("随机数算法", "SplitMix64（见 docs/inspections.md）".into()),
+        (ALGORITHM.0, ALGORITHM.1.to_string()),
         (
             "抽取乡镇",
             format!(
@@ -601,20 +509,14 @@ fn write_xlsx(path: &Path, rows: &[ListRow], rec: &Recorded) -> Result<()> {
         ("村级名册", rec.inputs.villages.clone()),
         (
             "农村户数",
-            rec.inputs.households.clone().unwrap_or_else(|| "未提供".into()),
+            rec.inputs
+                .households
+                .clone()
+                .unwrap_or_else(|| "未提供".into()),
         ),
-        (
-            "填写说明",
-            "黄色列由核查组填写：建档立卡户填 收入稳定超过标准 至 住房安全有保障（是/否，饮水安全可空）；非建档立卡户填 家庭人口 与 是否漏评；每户都填 是否认可（是/否/不清楚）".into(),
-        ),
+        (FILL_IN.0, FILL_IN.1.to_string()),
     ];
-    for (i, (k, v)) in lines.iter().enumerate() {
-        about.write_string_with_format(i as u32, 0, *k, &bold)?;
-        fupin_web::xlsx::put(about, i as u32, 1, v)?;
-    }
-    about.set_column_width(0, 14)?;
-    about.set_column_width(1, 80)?;
-    wb.save(path)?;
+    std::fs::write(path, sample_workbook(rows, &about)?)?;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use std::fmt;
 /// Defines a closed set of values with a machine code and a Chinese name, parsed from
 /// either (and from extra Chinese aliases).
 macro_rules! coded {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = ($code:literal, $zh:literal $(, $alias:literal)*)),* $(,)? }) => {
+    ($(#[$m:meta])* $name:ident ($what:literal) { $($(#[$vm:meta])* $v:ident = ($code:literal, $zh:literal $(, $alias:literal)*)),* $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -52,6 +52,15 @@ macro_rules! coded {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = crate::words::Unrecognized;
+
+            fn from_str(text: &str) -> Result<$name, Self::Err> {
+                $name::parse(text)
+                    .ok_or_else(|| crate::words::Unrecognized::new($what, text.trim(), $name::allowed()))
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.chinese())
@@ -62,7 +71,7 @@ macro_rules! coded {
 
 coded!(
     /// 项目类型.
-    ProjectType {
+    ProjectType ("项目类型") {
         Industry = ("industry", "产业", "产业发展"),
         Photovoltaic = ("photovoltaic", "光伏", "光伏扶贫"),
         Infrastructure = ("infrastructure", "基础设施", "基础设施建设"),
@@ -80,7 +89,7 @@ coded!(
 
 coded!(
     /// 项目阶段: 入库 → 批复 → 实施 → 完工 → 验收 → 绩效评价.
-    Stage {
+    Stage ("项目阶段") {
         Registered = ("registered", "入库"),
         Approved = ("approved", "批复"),
         Implementing = ("implementing", "实施"),
@@ -92,7 +101,7 @@ coded!(
 
 coded!(
     /// 资金来源.
-    FundSource {
+    FundSource ("资金来源") {
         Central = ("central", "中央", "中央资金", "中央财政"),
         Provincial = ("provincial", "省级", "省级资金", "省级财政"),
         City = ("city", "市级", "市级资金", "市级财政"),
@@ -105,7 +114,7 @@ coded!(
 
 coded!(
     /// 带贫方式: how a household benefits from a project.
-    BenefitKind {
+    BenefitKind ("带贫方式") {
         /// 分红 (asset-income dividends, e.g. PV shares): property income.
         Dividend = ("dividend", "分红", "资产收益分红"),
         /// 务工工资 (work on the project, 公益岗位): wage income.

@@ -24,6 +24,7 @@ pub mod sampling;
 pub mod standards;
 pub mod time;
 pub mod values;
+pub mod words;
 pub mod work_item;
 
 pub use assess::{assess_household, Assessment, Verdict};

@@ -110,6 +110,12 @@ impl Fen {
         Ok(Fen(total))
     }
 
+    /// Yuan as a float, for a spreadsheet cell: exact for any amount below 2^53 fen.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn yuan_f64(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+
     /// This amount divided among `n` people, rounded half away from zero to the fen.
     pub fn per_capita(self, n: u32) -> Fen {
         if n == 0 {

@@ -48,6 +48,11 @@ impl WorkState {
         WorkState::ALL.into_iter().find(|s| s.word() == word)
     }
 
+    /// The words a state is given by, for messages: `todo、in_progress、…`.
+    pub fn allowed() -> String {
+        WorkState::ALL.map(WorkState::word).join("、")
+    }
+
     pub fn chinese(self) -> &'static str {
         match self {
             WorkState::Todo => "待办",
@@ -117,18 +122,23 @@ impl WorkAction {
         }
     }
 
+    pub const ALL: [WorkAction; 7] = [
+        WorkAction::Start,
+        WorkAction::Report,
+        WorkAction::Complete,
+        WorkAction::Close,
+        WorkAction::Reopen,
+        WorkAction::Remind,
+        WorkAction::Escalate,
+    ];
+
     pub fn parse(word: &str) -> Option<WorkAction> {
-        [
-            WorkAction::Start,
-            WorkAction::Report,
-            WorkAction::Complete,
-            WorkAction::Close,
-            WorkAction::Reopen,
-            WorkAction::Remind,
-            WorkAction::Escalate,
-        ]
-        .into_iter()
-        .find(|a| a.word() == word)
+        WorkAction::ALL.into_iter().find(|a| a.word() == word)
+    }
+
+    /// The words an action is given by, for messages: `start、report、…`.
+    pub fn allowed() -> String {
+        WorkAction::ALL.map(WorkAction::word).join("、")
     }
 
     pub fn chinese(self) -> &'static str {
@@ -246,6 +256,24 @@ pub fn percent(p: i64) -> Result<u8, Refusal> {
         .ok()
         .filter(|p| *p <= 100)
         .ok_or_else(|| Refusal::Invalid(format!("进度应为0到100之间的整数，收到 {p}")))
+}
+
+impl std::str::FromStr for WorkState {
+    type Err = crate::words::Unrecognized;
+
+    fn from_str(word: &str) -> Result<WorkState, Self::Err> {
+        WorkState::parse(word)
+            .ok_or_else(|| crate::words::Unrecognized::new("事项状态", word, WorkState::allowed()))
+    }
+}
+
+impl std::str::FromStr for WorkAction {
+    type Err = crate::words::Unrecognized;
+
+    fn from_str(word: &str) -> Result<WorkAction, Self::Err> {
+        WorkAction::parse(word)
+            .ok_or_else(|| crate::words::Unrecognized::new("办理操作", word, WorkAction::allowed()))
+    }
 }
 
 #[cfg(test)]

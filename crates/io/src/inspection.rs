@@ -597,28 +597,3 @@ pub fn read_results_within(
     out.sort_by_key(|v| v.no);
     Ok(out)
 }
-
-/// The field teams' sample list (`fupin sample` and the server's sample.xlsx alike): 是/否
-/// drop-downs over the eight verification columns from `n_list`, 是/否/不清楚 for approval,
-/// readable widths, the header row frozen. `rows` is the number of sampled households.
-pub fn shape_sample_sheet(
-    ws: &mut rust_xlsxwriter::Worksheet,
-    n_list: u16,
-    rows: usize,
-) -> Result<(), rust_xlsxwriter::XlsxError> {
-    use rust_xlsxwriter::DataValidation;
-    let last = rows.max(1) as u32;
-    let yes_no = DataValidation::new()
-        .allow_list_strings(&["是", "否"])?
-        .ignore_blank(true);
-    ws.add_data_validation(1, n_list, last, n_list + 7, &yes_no)?;
-    let approval = DataValidation::new()
-        .allow_list_strings(&["是", "否", "不清楚"])?
-        .ignore_blank(true);
-    ws.add_data_validation(1, n_list + 8, last, n_list + 8, &approval)?;
-    for (col, width) in [(1, 12.0), (2, 16.0), (4, 24.0), (5, 34.0), (6, 20.0)] {
-        ws.set_column_width(col, width)?;
-    }
-    ws.set_freeze_panes(1, 0)?;
-    Ok(())
-}

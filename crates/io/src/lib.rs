@@ -18,9 +18,11 @@ pub mod merge;
 pub mod plan_file;
 pub mod projects_file;
 pub mod rows;
+pub mod sample_list;
 pub mod standards_file;
 pub mod table;
 pub mod villages;
+pub mod workbook;
 pub mod xlsx;
 
 pub use encoding::TextEncoding;

@@ -43,6 +43,12 @@ impl Viewer {
         &self.session.user
     }
 
+    /// The work items, gaps, projects and findings the viewer sees (its role's units or
+    /// area; [`fupin_domain::access::ItemScope::of`]).
+    pub fn item_scope(&self) -> fupin_store::ItemScope {
+        fupin_store::ItemScope::of(&self.session.user.role)
+    }
+
     pub fn is_admin(&self) -> bool {
         self.session.user.role == Role::HqAdmin
     }

@@ -69,6 +69,14 @@ impl From<Refusal> for Error {
     }
 }
 
+/// A word a user typed that names no value of its kind (a state, a stage, a grouping): 400,
+/// saying what is accepted.
+impl From<fupin_domain::words::Unrecognized> for Error {
+    fn from(e: fupin_domain::words::Unrecognized) -> Error {
+        Error::BadRequest(e.to_string())
+    }
+}
+
 impl From<askama::Error> for Error {
     fn from(e: askama::Error) -> Error {
         Error::Internal(format!("页面生成失败：{e}"))

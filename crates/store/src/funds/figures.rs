@@ -34,6 +34,56 @@ pub enum FundsBy {
     Month,
 }
 
+impl FundsBy {
+    /// Every grouping, in the order the pages show them.
+    pub const ALL: [FundsBy; 6] = [
+        FundsBy::Project,
+        FundsBy::Source,
+        FundsBy::Task,
+        FundsBy::Unit,
+        FundsBy::Township,
+        FundsBy::Month,
+    ];
+
+    /// The word in URLs and on the command line: `source`.
+    pub fn code(self) -> &'static str {
+        match self {
+            FundsBy::Project => "project",
+            FundsBy::Source => "source",
+            FundsBy::Task => "task",
+            FundsBy::Unit => "unit",
+            FundsBy::Township => "township",
+            FundsBy::Month => "month",
+        }
+    }
+
+    /// The tab users read: 按资金来源.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            FundsBy::Project => "按项目",
+            FundsBy::Source => "按资金来源",
+            FundsBy::Task => "按重点工作",
+            FundsBy::Unit => "按实施单位",
+            FundsBy::Township => "按乡镇",
+            FundsBy::Month => "按月份",
+        }
+    }
+}
+
+impl std::str::FromStr for FundsBy {
+    type Err = fupin_domain::words::Unrecognized;
+
+    fn from_str(word: &str) -> Result<FundsBy, Self::Err> {
+        FundsBy::ALL
+            .into_iter()
+            .find(|g| g.code() == word)
+            .ok_or_else(|| {
+                let allowed = FundsBy::ALL.map(FundsBy::code).join("、");
+                fupin_domain::words::Unrecognized::new("统计口径", word, allowed)
+            })
+    }
+}
+
 /// One line of the figures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FundFigure {

@@ -136,8 +136,9 @@ pub(super) fn entry_row(r: &impl Get) -> Result<FundEntry> {
 }
 
 impl FundEntry {
-    /// The entry as the ledger's rule reads it.
-    pub(super) fn ledger(&self) -> LedgerEntry {
+    /// The entry as the ledger's rule reads it (`fupin_domain::funds::unreversed` and
+    /// the like), for the store, the pages and the command line alike.
+    pub fn ledger(&self) -> LedgerEntry {
         LedgerEntry {
             id: self.id,
             date: self.date,

@@ -5,7 +5,7 @@
 //! their area's, the others all). A project outside the scope is 404, like one that does
 //! not exist. POSTs carry `X-CSRF-Token`.
 
-use crate::auth::{ApiUser, Viewer};
+use crate::auth::ApiUser;
 use crate::error::{ApiError, Error};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use fupin_domain::funds::{BenefitKind, EntryKind, FundSource, Override, ScheduleRule, Stage};
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
-use fupin_store::{today, FundEntry, FundRefusal, FundsBy, ItemScope, NewFundEntry, StoredProject};
+use fupin_store::{today, FundEntry, FundRefusal, FundsBy, NewFundEntry, StoredProject};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -38,10 +38,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/funds/six-in-place", get(six))
         .route("/v1/funds/benefit-flags", get(benefit_flags))
         .route("/v1/funds/benefits/{household_no}", get(benefits))
-}
-
-fn scope(v: &Viewer) -> ItemScope {
-    ItemScope::of(&v.user().role)
 }
 
 fn rate(r: Option<fupin_domain::figures::Rate>) -> Value {
@@ -117,7 +113,7 @@ fn parse_amount(text: &str) -> Result<Fen, ApiError> {
 
 /// GET /api/v1/projects — the projects in the viewer's scope.
 async fn projects(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
-    let list = state.store.funds().projects(&scope(&v)).await?;
+    let list = state.store.funds().projects(&v.item_scope()).await?;
     ok(json!({ "projects": list.iter().map(project_json).collect::<Vec<_>>() }))
 }
 
@@ -127,7 +123,7 @@ async fn project(
     ApiUser(v): ApiUser,
     Path(id): Path<i64>,
 ) -> ApiResult {
-    let s = scope(&v);
+    let s = v.item_scope();
     let p = state
         .store
         .funds()
@@ -175,16 +171,11 @@ async fn add_entry(
         None => EntryKind::Disbursement,
     };
     let source = match (&b.source, kind) {
-        (Some(s), _) => FundSource::parse(s).ok_or_else(|| {
-            ApiError(Error::BadRequest(format!(
-                "资金来源「{s}」无法识别；可填：{}",
-                FundSource::allowed()
-            )))
-        })?,
+        (Some(s), _) => s.parse::<FundSource>().map_err(Error::from)?,
         (None, EntryKind::Reversal { of }) => state
             .store
             .funds()
-            .fund_entries(&scope(&v), id)
+            .fund_entries(&v.item_scope(), id)
             .await?
             .into_iter()
             .find(|e| e.id == of)
@@ -208,7 +199,7 @@ async fn add_entry(
         EntryKind::Reversal { of } if b.payee.trim().is_empty() => state
             .store
             .funds()
-            .fund_entries(&scope(&v), id)
+            .fund_entries(&v.item_scope(), id)
             .await?
             .into_iter()
             .find(|e| e.id == of)
@@ -248,13 +239,7 @@ async fn set_stage(
     Json(b): Json<StageBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
-    let to = Stage::parse(&b.stage).ok_or_else(|| {
-        ApiError(Error::BadRequest(format!(
-            "项目阶段「{}」无法识别；可填：{}",
-            b.stage,
-            Stage::allowed()
-        )))
-    })?;
+    let to = b.stage.parse::<Stage>().map_err(Error::from)?;
     state
         .store
         .funds()
@@ -264,7 +249,7 @@ async fn set_stage(
     let p = state
         .store
         .funds()
-        .project(&scope(&v), id)
+        .project(&v.item_scope(), id)
         .await?
         .ok_or(ApiError(Error::NotFound))?;
     ok(project_json(&p))
@@ -288,13 +273,7 @@ async fn set_beneficiary(
     Json(b): Json<BeneficiaryBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
-    let kind = BenefitKind::parse(&b.kind).ok_or_else(|| {
-        ApiError(Error::BadRequest(format!(
-            "带贫方式「{}」无法识别；可填：{}",
-            b.kind,
-            BenefitKind::allowed()
-        )))
-    })?;
+    let kind = b.kind.parse::<BenefitKind>().map_err(Error::from)?;
     let yearly = parse_amount(&b.yearly)?;
     state
         .store
@@ -332,7 +311,11 @@ async fn figures(
             ))))
         }
     };
-    let rows = state.store.funds().fund_figures(&scope(&v), by).await?;
+    let rows = state
+        .store
+        .funds()
+        .fund_figures(&v.item_scope(), by)
+        .await?;
     ok(json!({ "figures": rows }))
 }
 
@@ -369,7 +352,7 @@ async fn behind(
     let rows = state
         .store
         .funds()
-        .behind_schedule(&scope(&v), rule(&q)?, today())
+        .behind_schedule(&v.item_scope(), rule(&q)?, today())
         .await?;
     ok(json!({ "projects": rows }))
 }
@@ -394,7 +377,7 @@ async fn six(
     let f = state
         .store
         .funds()
-        .funds_in_place(&scope(&v), r, today())
+        .funds_in_place(&v.item_scope(), r, today())
         .await?;
     ok(json!(f))
 }
@@ -416,7 +399,7 @@ async fn benefits(
     let list = state
         .store
         .funds()
-        .household_benefits(&scope(&v), &no)
+        .household_benefits(&v.item_scope(), &no)
         .await?;
     ok(json!({ "household_no": no, "benefits": list }))
 }

@@ -2,7 +2,7 @@
 //! behind-schedule rule.
 
 use super::project::refusal_error;
-use super::{parse_date, place, rate_text, scope};
+use super::{parse_date, place, rate_text};
 use crate::auth::{PageUser, Viewer};
 use crate::csrf::CsrfForm;
 use crate::error::{Error, PageError};
@@ -54,15 +54,6 @@ struct FiguresPage {
     rule_error: String,
 }
 
-const GROUPINGS: [(&str, &str, FundsBy); 6] = [
-    ("project", "按项目", FundsBy::Project),
-    ("source", "按资金来源", FundsBy::Source),
-    ("task", "按重点工作", FundsBy::Task),
-    ("unit", "按实施单位", FundsBy::Unit),
-    ("township", "按乡镇", FundsBy::Township),
-    ("month", "按月份", FundsBy::Month),
-];
-
 #[derive(Deserialize, Default)]
 pub struct FiguresQuery {
     #[serde(default)]
@@ -88,16 +79,8 @@ async fn figures_page(
     by: &str,
     rule_form: Option<(String, String, String)>,
 ) -> Result<String, Error> {
-    let (code, label, group) = GROUPINGS
-        .iter()
-        .find(|g| g.0 == by)
-        .copied()
-        .ok_or_else(|| {
-            Error::BadRequest(format!(
-                "统计口径「{by}」无法识别；可选 project、source、task、unit、township、month"
-            ))
-        })?;
-    let s = scope(v);
+    let group: FundsBy = by.parse()?;
+    let s = v.item_scope();
     let rows = state.store.funds().fund_figures(&s, group).await?;
     let rule = state.store.funds().schedule_rule().await?;
     let behind = match rule {
@@ -121,11 +104,14 @@ async fn figures_page(
     };
     let page = FiguresPage {
         layout: Layout::of(v, "资金拨付统计", "funds"),
-        tabs: GROUPINGS
+        tabs: FundsBy::ALL
             .iter()
-            .map(|g| (format!("/funds?by={}", g.0), g.1.to_string(), g.0 == code))
+            .map(|&g| {
+                let url = format!("/funds?by={}", g.code());
+                (url, g.chinese().to_string(), g == group)
+            })
             .collect(),
-        by_label: label,
+        by_label: group.chinese(),
         month: group == FundsBy::Month,
         rows: rows
             .iter()

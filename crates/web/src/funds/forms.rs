@@ -2,7 +2,7 @@
 
 use super::list::{choices, Choice};
 use super::project::refusal_error;
-use super::{opt_date, parse_date, parse_yuan, scope};
+use super::{opt_date, parse_date, parse_yuan};
 use crate::auth::{PageUser, Viewer};
 use crate::csrf::CsrfForm;
 use crate::error::{Error, PageError};
@@ -289,7 +289,7 @@ pub async fn edit_page(
     let p = state
         .store
         .funds()
-        .project(&scope(&v), id)
+        .project(&v.item_scope(), id)
         .await?
         .ok_or(Error::NotFound)?;
     Ok(Html(form_page(

@@ -1,10 +1,10 @@
 //! The ledgers (台账) as XLSX: the project library and the fund entries.
 
 use super::list::ListQuery;
-use super::{opt_date, rate_text, scope};
+use super::{opt_date, rate_text};
 use crate::auth::{PageUser, Viewer};
 use crate::error::{Error, PageError};
-use crate::view::{self};
+use crate::view;
 use crate::xlsx::{download, ledger_workbook, Cell};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -175,7 +175,7 @@ pub async fn projects_xlsx(
     let list = state
         .store
         .funds()
-        .projects_filtered(&scope(&v), &filter)
+        .projects_filtered(&v.item_scope(), &filter)
         .await?;
     xlsx_response(
         "项目库台账",
@@ -199,7 +199,7 @@ pub async fn entries_xlsx(
     let lines = state
         .store
         .funds()
-        .ledger_lines(&scope(&v), &filter)
+        .ledger_lines(&v.item_scope(), &filter)
         .await?;
     xlsx_response(
         "资金拨付台账",
@@ -218,7 +218,7 @@ pub async fn project_entries_xlsx(
     PageUser(v): PageUser,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let s = scope(&v);
+    let s = v.item_scope();
     let p = state
         .store
         .funds()

@@ -1,6 +1,6 @@
 //! The project library's list page: filters, the lines and their choices.
 
-use super::{place, rate_text, records_any, scope, PAGE};
+use super::{place, rate_text, records_any, PAGE};
 use crate::auth::PageUser;
 use crate::error::{Error, PageError};
 use crate::view::{self, Layout};
@@ -38,21 +38,11 @@ impl ListQuery {
         };
         let kind = match self.kind.trim() {
             "" => None,
-            t => Some(ProjectType::parse(t).ok_or_else(|| {
-                Error::BadRequest(format!(
-                    "项目类型「{t}」无法识别；可选：{}",
-                    ProjectType::allowed()
-                ))
-            })?),
+            t => Some(t.parse::<ProjectType>()?),
         };
         let stage = match self.stage.trim() {
             "" => None,
-            t => Some(Stage::parse(t).ok_or_else(|| {
-                Error::BadRequest(format!(
-                    "项目阶段「{t}」无法识别；可选：{}",
-                    Stage::allowed()
-                ))
-            })?),
+            t => Some(t.parse::<Stage>()?),
         };
         let township = Some(self.township.trim().to_string()).filter(|t| !t.is_empty());
         Ok(ProjectFilter {
@@ -161,7 +151,7 @@ pub async fn list_page(
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, PageError> {
     let filter = q.filter()?;
-    let s = scope(&v);
+    let s = v.item_scope();
     let page = state
         .store
         .funds()

@@ -20,33 +20,19 @@ mod project;
 mod uploads;
 
 use crate::auth::Viewer;
-use crate::view::{self};
+use crate::view;
 use crate::Pages;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-pub use figures::{figures, rule_text, set_rule, BehindLine, FigureLine, FiguresQuery, RuleForm};
-pub use forms::{create, edit, edit_page, new_page, ProjectForm};
+pub use figures::rule_text;
+
 use fupin_domain::access::{may, Action};
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
-use fupin_store::ItemScope;
-pub use ledgers::{
-    entries_xlsx, project_entries_xlsx, projects_xlsx, ENTRY_LEDGER_HEADER, PROJECT_LEDGER_HEADER,
-};
-pub use list::{list_page, ListQuery, ProjectLine};
-pub use project::{
-    add_entry, detail_page, set_benefit, set_stage, BenefitForm, BenefitLine, EntryForm, EntryLine,
-    NoticeQuery, ProjectView, SourceLine, StageForm,
-};
-pub use uploads::{upload, UploadProblem};
 
 /// Projects per page of the list.
 pub const PAGE: i64 = 100;
-
-fn scope(v: &Viewer) -> ItemScope {
-    ItemScope::of(&v.user().role)
-}
 
 /// Whether the viewer may record entries (and move the stage) of a unit's project.
 fn may_record(v: &Viewer, unit: &str) -> bool {
@@ -107,20 +93,26 @@ fn opt_date(d: Option<NaiveDate>) -> String {
 /// The pages of projects and funds.
 pub(crate) fn routes(pages: Pages, upload_limit: usize) -> Pages {
     pages
-        .route("/projects", get(list_page).post(create))
-        .route("/projects/new", get(new_page))
+        .route("/projects", get(list::list_page).post(forms::create))
+        .route("/projects/new", get(forms::new_page))
         .route(
             "/projects/upload",
-            post(upload).layer(DefaultBodyLimit::max(upload_limit)),
+            post(uploads::upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/projects/ledger.xlsx", get(projects_xlsx))
-        .route("/projects/entries.xlsx", get(entries_xlsx))
-        .route("/projects/{id}", get(detail_page))
-        .route("/projects/{id}/edit", get(edit_page).post(edit))
-        .route("/projects/{id}/stage", post(set_stage))
-        .route("/projects/{id}/entries", post(add_entry))
-        .route("/projects/{id}/beneficiaries", post(set_benefit))
-        .route("/projects/{id}/entries.xlsx", get(project_entries_xlsx))
-        .route("/funds", get(figures))
-        .route("/funds/rule", post(set_rule))
+        .route("/projects/ledger.xlsx", get(ledgers::projects_xlsx))
+        .route("/projects/entries.xlsx", get(ledgers::entries_xlsx))
+        .route("/projects/{id}", get(project::detail_page))
+        .route(
+            "/projects/{id}/edit",
+            get(forms::edit_page).post(forms::edit),
+        )
+        .route("/projects/{id}/stage", post(project::set_stage))
+        .route("/projects/{id}/entries", post(project::add_entry))
+        .route("/projects/{id}/beneficiaries", post(project::set_benefit))
+        .route(
+            "/projects/{id}/entries.xlsx",
+            get(ledgers::project_entries_xlsx),
+        )
+        .route("/funds", get(figures::figures))
+        .route("/funds/rule", post(figures::set_rule))
 }

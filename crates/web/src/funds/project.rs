@@ -2,7 +2,7 @@
 //! the stage.
 
 use super::list::{choices, Choice};
-use super::{may_record, opt_date, parse_date, parse_yuan, place, rate_text, scope};
+use super::{may_record, opt_date, parse_date, parse_yuan, place, rate_text};
 use crate::auth::{PageUser, Viewer};
 use crate::csrf::CsrfForm;
 use crate::error::{Error, PageError};
@@ -140,7 +140,7 @@ pub(super) async fn project_page(
     id: i64,
     st: PageState,
 ) -> Result<String, Error> {
-    let s = scope(v);
+    let s = v.item_scope();
     let p = state
         .store
         .funds()
@@ -150,16 +150,7 @@ pub(super) async fn project_page(
     let entries = state.store.funds().fund_entries(&s, id).await?;
     let benefits = state.store.funds().project_beneficiaries(&s, id).await?;
     let x = &p.project;
-    let ledger: Vec<_> = entries
-        .iter()
-        .map(|e| fupin_domain::funds::LedgerEntry {
-            id: e.id,
-            date: e.date,
-            source: e.source,
-            amount: e.amount,
-            kind: e.kind,
-        })
-        .collect();
+    let ledger: Vec<_> = entries.iter().map(FundEntry::ledger).collect();
     let lines: Vec<EntryLine> = entries.iter().map(|e| entry_line(e, &ledger)).collect();
     let reversible = entries
         .iter()
@@ -345,7 +336,7 @@ pub async fn add_entry(
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
     let reversal = f.kind == "reversal";
-    let s = scope(&v);
+    let s = v.item_scope();
     // The project must be in the scope before anything is said about it.
     let entries = match state.store.funds().project(&s, id).await? {
         Some(_) => state.store.funds().fund_entries(&s, id).await?,
@@ -372,16 +363,7 @@ pub async fn add_entry(
         let amount = match (kind, f.amount.trim()) {
             // A reversal without an amount takes back all that is left of the entry.
             (EntryKind::Reversal { of }, "") => {
-                let ledger: Vec<_> = entries
-                    .iter()
-                    .map(|e| fupin_domain::funds::LedgerEntry {
-                        id: e.id,
-                        date: e.date,
-                        source: e.source,
-                        amount: e.amount,
-                        kind: e.kind,
-                    })
-                    .collect();
+                let ledger: Vec<_> = entries.iter().map(FundEntry::ledger).collect();
                 unreversed(&ledger, of).unwrap_or(Fen(0))
             }
             (_, "") => return Err("请填写金额（元）".into()),
@@ -483,7 +465,13 @@ pub async fn set_benefit(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<BenefitForm>,
 ) -> Result<Response, PageError> {
-    if state.store.funds().project(&scope(&v), id).await?.is_none() {
+    if state
+        .store
+        .funds()
+        .project(&v.item_scope(), id)
+        .await?
+        .is_none()
+    {
         return Err(Error::NotFound.into());
     }
     let parsed: Result<(BenefitKind, Fen), String> = (|| {
@@ -546,7 +534,13 @@ pub async fn set_stage(
     Path(id): Path<i64>,
     CsrfForm(f): CsrfForm<StageForm>,
 ) -> Result<Response, PageError> {
-    if state.store.funds().project(&scope(&v), id).await?.is_none() {
+    if state
+        .store
+        .funds()
+        .project(&v.item_scope(), id)
+        .await?
+        .is_none()
+    {
         return Err(Error::NotFound.into());
     }
     let fail = |m: String| PageState {

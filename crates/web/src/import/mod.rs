@@ -35,8 +35,8 @@ use crate::{AppState, Pages};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 pub use folder::{
-    fail_stopped_jobs, heartbeat_every, prepare_upload_folder, stopped_job_error, sweep_uploads,
-    UploadFolder, INTERRUPTED,
+    fail_stopped_jobs, heartbeat_every, prepare_upload_folder, sweep_uploads, UploadFolder,
+    INTERRUPTED,
 };
 pub(crate) use folder::{private_dir_builder, private_file, UPLOAD_PREFIX};
 use fupin_domain::standards::{PovertyLine, Standards};
@@ -45,10 +45,7 @@ use fupin_io::villages::{match_villages, Villages};
 use fupin_io::{read_members, FileError, ReadOptions, Register};
 use fupin_store::{Imported, JobId, JobLease, JobState, RegisterMeta, Store, StoreError};
 pub(crate) use pages::shown_note;
-pub use pages::{
-    api_result, import_job, job_page, job_problems_csv, job_problems_xlsx, page, problems_file,
-    upload, versions_page, FromQuery, JobProblem, VersionRow,
-};
+pub use pages::{api_result, import_job, problems_file};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -457,14 +454,20 @@ pub fn problems_csv(problems: &[Problem]) -> Vec<u8> {
 /// The pages of this area.
 pub(crate) fn routes(pages: Pages, upload_limit: usize) -> Pages {
     pages
-        .route("/versions", get(versions_page))
+        .route("/versions", get(pages::versions_page))
         .route(
             "/import",
-            get(page)
-                .post(upload)
+            get(pages::page)
+                .post(pages::upload)
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/import/jobs/{id}", get(job_page))
-        .route("/import/jobs/{id}/problems.xlsx", get(job_problems_xlsx))
-        .route("/import/jobs/{id}/problems.csv", get(job_problems_csv))
+        .route("/import/jobs/{id}", get(pages::job_page))
+        .route(
+            "/import/jobs/{id}/problems.xlsx",
+            get(pages::job_problems_xlsx),
+        )
+        .route(
+            "/import/jobs/{id}/problems.csv",
+            get(pages::job_problems_csv),
+        )
 }

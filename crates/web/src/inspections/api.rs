@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use fupin_domain::estimates::Verification;
 use fupin_domain::sampling::SamplingPlan;
-use fupin_store::{FindingRow, Inspection, ItemScope, RuralVillage};
+use fupin_store::{FindingRow, Inspection, RuralVillage};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -239,7 +239,7 @@ async fn findings(
     let all = state
         .store
         .inspections()
-        .findings(&ItemScope::of(&v.user().role), Some(id))
+        .findings(&v.item_scope(), Some(id))
         .await
         .map_err(Error::from)?;
     ok(json!({ "findings": all.iter().map(finding_json).collect::<Vec<_>>() }))

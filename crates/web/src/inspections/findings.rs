@@ -12,9 +12,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::estimates::Approval;
-use fupin_store::{
-    may_record, FindingRow, ItemScope, NewFinding, SampleRow, Severity, FINDING_CATEGORIES,
-};
+use fupin_store::{may_record, FindingRow, NewFinding, SampleRow, Severity, FINDING_CATEGORIES};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -148,7 +146,7 @@ pub async fn findings_page(
     let findings = state
         .store
         .inspections()
-        .findings(&ItemScope::of(&v.user().role), Some(id))
+        .findings(&v.item_scope(), Some(id))
         .await?;
     let year = state
         .store
@@ -282,7 +280,7 @@ pub async fn ledger_xlsx(
     let findings = state
         .store
         .inspections()
-        .findings(&ItemScope::of(&v.user().role), Some(id))
+        .findings(&v.item_scope(), Some(id))
         .await?;
     let bytes = ledger_workbook(
         &format!("{}问题整改台账", insp.name),

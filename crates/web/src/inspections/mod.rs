@@ -26,29 +26,16 @@ use crate::{AppState, Pages};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-pub use estimates::{
-    estimates_page, forecast_page, forecast_runs, forecast_view, indicator_lines, ForecastQuery,
-    ForecastView, IndicatorLine,
-};
-pub use findings::{
-    create_finding, finding_post, findings_page, ledger_xlsx, proposals, FindingForm, Prefill,
-    Proposal,
-};
+pub use estimates::{forecast_runs, ForecastQuery};
+pub use findings::{create_finding, FindingForm};
 use fupin_domain::estimates::Verification;
 use fupin_domain::sampling::{Allocation, SamplingPlan};
 use fupin_domain::work_item::Refusal;
 use fupin_io::inspection::RuralEntry;
 use fupin_store::{Inspection, RuralVillage, StoredSample};
-pub use list::{create, create_page, list_page, InspectionLine, NewInspectionForm};
-pub use results::{result_from_form, result_page, result_post, ResultForm};
-pub use sample::{
-    detail_page, draw_page, read_upload, results_upload, sample_xlsx, DrawnHead, SampleLine, Upload,
-};
+pub use list::{create, NewInspectionForm};
+
 use serde::Deserialize;
-pub use workbook::{
-    ledger_rows, ledger_workbook, list_cells, plan_text, sample_workbook, LEDGER_HEADER,
-    LIST_COLUMNS,
-};
 
 /// A refusal of the rules as the answer's error (403, 409 or 422).
 pub fn refusal(r: Refusal) -> Error {
@@ -225,26 +212,29 @@ pub fn results_of(
 /// The pages of this area.
 pub(crate) fn routes(pages: Pages, upload_limit: usize) -> Pages {
     pages
-        .route("/inspections", get(list_page).post(create_page))
-        .route("/inspections/forecast", get(forecast_page))
-        .route("/inspections/{id}", get(detail_page))
+        .route("/inspections", get(list::list_page).post(list::create_page))
+        .route("/inspections/forecast", get(estimates::forecast_page))
+        .route("/inspections/{id}", get(sample::detail_page))
         .route(
             "/inspections/{id}/sample",
-            post(draw_page).layer(DefaultBodyLimit::max(upload_limit)),
+            post(sample::draw_page).layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/inspections/{id}/sample.xlsx", get(sample_xlsx))
+        .route("/inspections/{id}/sample.xlsx", get(sample::sample_xlsx))
         .route(
             "/inspections/{id}/results",
-            post(results_upload).layer(DefaultBodyLimit::max(upload_limit)),
+            post(sample::results_upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/inspections/{id}/results/{no}",
-            get(result_page).post(result_post),
+            get(results::result_page).post(results::result_post),
         )
-        .route("/inspections/{id}/estimates", get(estimates_page))
+        .route(
+            "/inspections/{id}/estimates",
+            get(estimates::estimates_page),
+        )
         .route(
             "/inspections/{id}/findings",
-            get(findings_page).post(finding_post),
+            get(findings::findings_page).post(findings::finding_post),
         )
-        .route("/inspections/{id}/ledger.xlsx", get(ledger_xlsx))
+        .route("/inspections/{id}/ledger.xlsx", get(findings::ledger_xlsx))
 }

@@ -146,7 +146,7 @@ async fn household(
     let gaps = state
         .store
         .work()
-        .household_gaps(&crate::tasks::item_scope(&v), &no)
+        .household_gaps(&v.item_scope(), &no)
         .await?;
     let vals = &d.values;
     let m = |e: Entry<Fen>| entry(e, |f| json!(f.plain()));

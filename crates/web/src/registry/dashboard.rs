@@ -346,7 +346,7 @@ struct DashboardPage {
 pub async fn render(state: &AppState, v: &Viewer, page: &AreaPage) -> Result<String, Error> {
     let region = state.config.region;
     // Independent reads, at once: the page waits for the slowest, not for their sum.
-    let gap_scope = crate::tasks::item_scope(v);
+    let gap_scope = v.item_scope();
     let (area, version, gaps) = tokio::try_join!(
         area_view(&state.store, &v.scope, page),
         async { Ok::<_, Error>(state.store.register().current_version().await?) },

@@ -6,7 +6,7 @@
 use crate::auth::PageUser;
 use crate::error::{Error, PageError};
 use crate::registry::areas::HouseholdLine;
-use crate::tasks::{item_scope, ItemLine};
+use crate::tasks::ItemLine;
 use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;
@@ -194,7 +194,7 @@ pub async fn page(
     // recorded for the household is read for the income check below (as the API's
     // benefit-flags does for the reader's area), and shown only once the household itself
     // is found in scope.
-    let gap_scope = item_scope(&v);
+    let gap_scope = v.item_scope();
     let (d, gaps, all_benefits) = tokio::try_join!(
         state.store.register().household(&v.scope, &no),
         state.store.work().household_gaps(&gap_scope, &no),
@@ -225,7 +225,7 @@ pub async fn page(
     let recorded: Vec<_> = all_benefits.iter().map(|b| (b.kind, b.yearly)).collect();
     // A county-wide reader sees every project: the list read for the check is theirs (one
     // statement less on the busiest page); anyone else's is read in their scope.
-    let benefits = match item_scope(&v) {
+    let benefits = match v.item_scope() {
         ItemScope::All | ItemScope::Area(Scope::County) => all_benefits,
         scope => state.store.funds().household_benefits(&scope, &no).await?,
     };

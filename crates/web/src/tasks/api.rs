@@ -5,7 +5,7 @@
 use crate::auth::ApiUser;
 use crate::csrf::CsrfMultipart;
 use crate::error::{ApiError, Error};
-use crate::tasks::{self, item_scope, GapsQuery, ItemsQuery, StepForm};
+use crate::tasks::{self, GapsQuery, ItemsQuery, StepForm};
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -182,7 +182,7 @@ async fn gaps(
     let page = state
         .store
         .work()
-        .gaps(&item_scope(&v), &filter, q.after, tasks::PAGE)
+        .gaps(&v.item_scope(), &filter, q.after, tasks::PAGE)
         .await
         .map_err(Error::from)?;
     ok(json!({ "items": page.items.iter().map(gap_json).collect::<Vec<_>>(), "next": page.next }))
@@ -198,7 +198,7 @@ async fn items(
     let page = state
         .store
         .work()
-        .work_items(&item_scope(&v), &filter, q.before, tasks::PAGE)
+        .work_items(&v.item_scope(), &filter, q.before, tasks::PAGE)
         .await
         .map_err(Error::from)?;
     ok(json!({ "items": page.items.iter().map(item_json).collect::<Vec<_>>(), "next": page.next }))
@@ -213,7 +213,7 @@ async fn item(
     let i = state
         .store
         .work()
-        .work_item(&item_scope(&v), id)
+        .work_item(&v.item_scope(), id)
         .await
         .map_err(Error::from)?
         .ok_or(Error::NotFound)?;

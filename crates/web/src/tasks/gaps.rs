@@ -1,6 +1,6 @@
 //! The gaps (短板) found by the assessment, each routed to its task and unit.
 
-use super::{item_scope, PAGE};
+use super::PAGE;
 use crate::auth::PageUser;
 use crate::error::PageError;
 use crate::view::{self, Layout};
@@ -95,7 +95,7 @@ pub async fn gaps_page(
     let page = state
         .store
         .work()
-        .gaps(&item_scope(&v), &filter, q.after, PAGE)
+        .gaps(&v.item_scope(), &filter, q.after, PAGE)
         .await?;
     let base = format!(
         "/tasks/gaps?{}{}",

@@ -3,7 +3,7 @@
 
 use super::gaps::GapLine;
 use super::matrix::plan_in_force;
-use super::{acting_post, item_scope, PAGE};
+use super::{acting_post, PAGE};
 use crate::auth::{PageUser, Viewer};
 use crate::csrf::{CsrfForm, CsrfMultipart, NoFields, Part};
 use crate::error::{Error, PageError};
@@ -115,10 +115,7 @@ pub async fn item_filter(
     q: &ItemsQuery,
 ) -> Result<ItemFilter, Error> {
     let state_filter = match q.state.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(
-            WorkState::parse(s)
-                .ok_or_else(|| Error::BadRequest(format!("未知的事项状态「{s}」")))?,
-        ),
+        Some(s) => Some(s.parse::<WorkState>()?),
         None => None,
     };
     let leader = if q.mine.is_some() {
@@ -151,7 +148,7 @@ pub async fn items_page(
     let page = state
         .store
         .work()
-        .work_items(&item_scope(&v), &filter, q.before, PAGE)
+        .work_items(&v.item_scope(), &filter, q.before, PAGE)
         .await?;
     let day = today();
     let heading = match &v.user().role {
@@ -262,7 +259,7 @@ pub async fn item_page(
     Path(id): Path<i64>,
     Query(q): Query<ItemQuery>,
 ) -> Result<Html<String>, PageError> {
-    let scope = item_scope(&v);
+    let scope = v.item_scope();
     let item = state
         .store
         .work()
@@ -450,8 +447,7 @@ pub async fn take_step(
     id: i64,
     f: StepForm,
 ) -> Result<WorkItem, Error> {
-    let action = WorkAction::parse(&f.action)
-        .ok_or_else(|| Error::BadRequest(format!("未知的操作「{}」", f.action)))?;
+    let action: WorkAction = f.action.parse()?;
     let post = acting_post(state, v).await?;
     let acting = ActingUser {
         user: v.user(),
@@ -662,7 +658,7 @@ pub async fn attachment(
     let a = state
         .store
         .work()
-        .attachment(&item_scope(&v), id)
+        .attachment(&v.item_scope(), id)
         .await?
         .ok_or(Error::NotFound)?;
     let ascii: String = a

@@ -1,6 +1,5 @@
 //! The responsibility ledgers (责任落实台账) as XLSX: the plan and the gaps.
 
-use super::item_scope;
 use super::matrix::plan_in_force;
 use crate::auth::{PageUser, Viewer};
 use crate::error::{Error, PageError};
@@ -79,7 +78,7 @@ pub async fn ledgers(state: &AppState, v: &Viewer) -> Result<Ledgers, Error> {
         let page = state
             .store
             .work()
-            .gaps(&item_scope(v), &filter, after, 500)
+            .gaps(&v.item_scope(), &filter, after, 500)
             .await?;
         for g in &page.items {
             gaps.push([

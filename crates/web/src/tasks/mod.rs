@@ -24,21 +24,15 @@ use crate::error::Error;
 use crate::{AppState, Pages};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use fupin_store::{ItemScope, Role};
-pub use gaps::{gaps_page, GapLine, GapsQuery};
+use fupin_store::Role;
+pub use gaps::GapsQuery;
 pub use items::{
-    attachment, create_item, edit_item, escalate, item_edit, item_filter, item_page, item_step,
-    items_page, new_item, parse_deadline, take_step, EditForm, EventLine, ItemLine, ItemQuery,
-    ItemsQuery, NewItemForm, StepForm,
+    create_item, edit_item, item_filter, parse_deadline, take_step, ItemLine, ItemsQuery, StepForm,
 };
-pub use ledgers::{
-    ledger_workbook, ledger_xlsx, ledgers, Ledgers, GAP_LEDGER_HEADER, PLAN_LEDGER_HEADER,
-};
-pub use matrix::{matrix_page, set_leader, LeaderForm, LeaderLine, MatrixQuery, PlanHead};
-pub use plan::{
-    import_plan, plan_upload, read_plan_upload, sha256_hex, PlanImport, PlanProblem, PlanUpload,
-};
-pub use six::{six_in_place, six_page, Six};
+pub use ledgers::{GAP_LEDGER_HEADER, PLAN_LEDGER_HEADER};
+
+pub use plan::{import_plan, read_plan_upload, sha256_hex, PlanImport};
+pub use six::six_in_place;
 
 pub const PAGE: u32 = 100;
 
@@ -50,30 +44,26 @@ pub async fn acting_post(state: &AppState, v: &Viewer) -> Result<Option<String>,
     })
 }
 
-pub fn item_scope(v: &Viewer) -> ItemScope {
-    ItemScope::of(&v.user().role)
-}
-
 /// The pages of this area.
 pub(crate) fn routes(pages: Pages, upload_limit: usize) -> Pages {
     pages
-        .route("/tasks", get(matrix_page))
-        .route("/tasks/six", get(six_page))
-        .route("/tasks/gaps", get(gaps_page))
+        .route("/tasks", get(matrix::matrix_page))
+        .route("/tasks/six", get(six::six_page))
+        .route("/tasks/gaps", get(gaps::gaps_page))
         .route(
             "/tasks/plan",
-            post(plan_upload).layer(DefaultBodyLimit::max(upload_limit)),
+            post(plan::plan_upload).layer(DefaultBodyLimit::max(upload_limit)),
         )
-        .route("/tasks/leaders", post(set_leader))
-        .route("/tasks/escalate", post(escalate))
-        .route("/tasks/items", get(items_page).post(new_item))
+        .route("/tasks/leaders", post(matrix::set_leader))
+        .route("/tasks/escalate", post(items::escalate))
+        .route("/tasks/items", get(items::items_page).post(items::new_item))
         .route(
             "/tasks/items/{id}",
-            get(item_page)
-                .post(item_step)
+            get(items::item_page)
+                .post(items::item_step)
                 .layer(DefaultBodyLimit::max(4 * fupin_store::MAX_ATTACHMENT_BYTES)),
         )
-        .route("/tasks/items/{id}/edit", post(item_edit))
-        .route("/tasks/attachments/{id}", get(attachment))
-        .route("/tasks/ledger.xlsx", get(ledger_xlsx))
+        .route("/tasks/items/{id}/edit", post(items::item_edit))
+        .route("/tasks/attachments/{id}", get(items::attachment))
+        .route("/tasks/ledger.xlsx", get(ledgers::ledger_xlsx))
 }

@@ -1,7 +1,6 @@
 //! Six in place (六个到位): the six shares computed from the plan, the gaps, the work
 //! items and the funds.
 
-use super::item_scope;
 use super::matrix::plan_in_force;
 use crate::auth::{PageUser, Viewer};
 use crate::error::{Error, PageError};
@@ -55,7 +54,7 @@ fn share(n: u64, of: u64) -> String {
 
 pub async fn six_in_place(state: &AppState, v: &Viewer) -> Result<Six, Error> {
     let plan = plan_in_force(state).await?;
-    let scope = item_scope(v);
+    let scope = v.item_scope();
     let counts = state.store.work().gap_counts(&scope).await?;
     let summary = state.store.register().county_summary(&v.scope).await?;
     let (households, policy, income_pass) = match &summary {
