@@ -9,13 +9,13 @@ use crate::server_cmd::{db_url, open, runtime, DbArgs};
 use anyhow::{anyhow, bail, Result};
 use chrono::NaiveDate;
 use fupin_domain::access::{may, Action};
-use fupin_domain::funds::{EntryKind, FundSource, Override};
+use fupin_domain::funds::{EntryId, EntryKind, FundSource, Override};
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
 use fupin_io::funds_file::{read_beneficiaries, read_disbursements};
 use fupin_io::projects_file::{read_projects, ProjectsFile};
 use fupin_io::{FileError, TextEncoding};
-use fupin_store::{FundEntry, FundsBy, ItemScope, NewFundEntry, Store, User};
+use fupin_store::{FundEntry, FundsBy, ItemScope, NewFundEntry, ProjectId, Store, User};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,7 +61,7 @@ pub enum FundsCommand {
     Add {
         /// The project's number (as `fupin funds figures --by project` shows).
         #[arg(long)]
-        project: i64,
+        project: ProjectId,
         /// 拨付日期: 2018-04-01.
         #[arg(long)]
         date: String,
@@ -88,9 +88,9 @@ pub enum FundsCommand {
     /// Reverse (冲销) an earlier disbursement, in full or in part: the only correction.
     Reverse {
         /// The number of the entry to reverse.
-        entry: i64,
+        entry: EntryId,
         #[arg(long)]
-        project: i64,
+        project: ProjectId,
         #[arg(long)]
         date: String,
         /// Amount in yuan (default: all that is left of the entry).

@@ -229,7 +229,8 @@ pub fn date_problems(p: &Project) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 // The ledger.
 
-pub type EntryId = i64;
+/// The id of an entry of the ledger.
+pub type EntryId = crate::id::Id<LedgerEntry>;
 
 /// What an entry of the ledger is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

@@ -14,6 +14,7 @@ pub mod forecast;
 pub mod funds;
 pub mod gap;
 pub mod household;
+pub mod id;
 pub mod id_number;
 pub mod income;
 pub mod money;

@@ -112,7 +112,7 @@ fn entry(r: &impl Get) -> Result<AuditEntry, sqlx::Error> {
     Ok(AuditEntry {
         id: r.int("id")?,
         at: r.time("at")?,
-        user_id: r.opt_int("user_id")?,
+        user_id: r.opt_id("user_id")?,
         username: r.opt_text("username")?,
         action: r.text("action")?,
         entity: r.text("entity")?,

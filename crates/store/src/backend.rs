@@ -88,7 +88,7 @@ pub(crate) trait Backend: sqlx::Database<Connection: Run> {
         conn: &mut Self::Connection,
         target: &str,
         part: Part,
-        version: i64,
+        version: crate::VersionId,
         p: &Prepared<'_>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
@@ -100,7 +100,7 @@ pub(crate) trait Backend: sqlx::Database<Connection: Run> {
     fn stage_partitions(
         pool: &Pool<Self>,
         tx: &mut Self::Connection,
-        version: i64,
+        version: crate::VersionId,
         p: &Prepared<'_>,
         done: &(dyn Fn() + Sync),
     ) -> impl Future<Output = Result<Vec<Part>>> + Send;
@@ -186,7 +186,7 @@ impl Backend for Sqlite {
         conn: &mut SqliteConnection,
         target: &str,
         part: Part,
-        version: i64,
+        version: crate::VersionId,
         p: &Prepared<'_>,
     ) -> Result<(), sqlx::Error> {
         crate::import::batched::load_table(conn, target, part, version, p).await
@@ -195,7 +195,7 @@ impl Backend for Sqlite {
     async fn stage_partitions(
         _: &Pool<Sqlite>,
         _: &mut SqliteConnection,
-        _: i64,
+        _: crate::VersionId,
         _: &Prepared<'_>,
         _: &(dyn Fn() + Sync),
     ) -> Result<Vec<Part>> {
@@ -275,7 +275,7 @@ impl Backend for Postgres {
         conn: &mut PgConnection,
         target: &str,
         part: Part,
-        version: i64,
+        version: crate::VersionId,
         p: &Prepared<'_>,
     ) -> Result<(), sqlx::Error> {
         crate::import::copy::load_table(conn, target, part, version, p).await
@@ -284,7 +284,7 @@ impl Backend for Postgres {
     async fn stage_partitions(
         pool: &Pool<Postgres>,
         tx: &mut PgConnection,
-        version: i64,
+        version: crate::VersionId,
         p: &Prepared<'_>,
         done: &(dyn Fn() + Sync),
     ) -> Result<Vec<Part>> {
@@ -578,6 +578,12 @@ impl Plain for DateTime<Utc> {
 impl Plain for NaiveDate {
     fn arg<'q>(v: Option<NaiveDate>) -> Arg<'q> {
         Arg::Date(v)
+    }
+}
+
+impl<T> Plain for fupin_domain::id::Id<T> {
+    fn arg<'q>(v: Option<Self>) -> Arg<'q> {
+        Arg::Int(v.map(fupin_domain::id::Id::get))
     }
 }
 

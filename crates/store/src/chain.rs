@@ -22,6 +22,7 @@ use crate::rows::Get;
 use crate::Store;
 use crate::{on_pool, Result, StoreError};
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use fupin_domain::funds::EntryId;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -71,26 +72,26 @@ impl Chain {
         Ok(match self {
             Chain::Funds => FundLink {
                 id: r.int("id")?,
-                project_id: r.int("project_id")?,
+                project_id: r.id("project_id")?,
                 source: &r.text("source")?,
                 entry_date: r
                     .opt_date("entry_date")?
                     .ok_or_else(|| StoreError::corrupt("拨付日期为空"))?,
                 amount: r.int("amount")?,
                 kind: &r.text("kind")?,
-                reverses: r.opt_int("reverses")?,
+                reverses: r.opt_id("reverses")?,
                 voucher: &r.text("voucher")?,
                 payee: &r.text("payee")?,
                 note: &r.text("note")?,
                 override_reason: r.opt_text("override_reason")?.as_deref(),
                 recorded_at: r.time("recorded_at")?,
-                recorded_by: r.opt_int("recorded_by")?,
+                recorded_by: r.opt_id("recorded_by")?,
             }
             .hash(prev),
             Chain::Audit => AuditLink {
                 id: r.int("id")?,
                 at: r.time("at")?,
-                user_id: r.opt_int("user_id")?,
+                user_id: r.opt_id("user_id")?,
                 action: &r.text("action")?,
                 entity: &r.text("entity")?,
                 entity_id: &r.text("entity_id")?,
@@ -105,18 +106,18 @@ impl Chain {
 /// A fund entry's fields as its hash covers them.
 pub(crate) struct FundLink<'a> {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: crate::ProjectId,
     pub source: &'a str,
     pub entry_date: NaiveDate,
     pub amount: i64,
     pub kind: &'a str,
-    pub reverses: Option<i64>,
+    pub reverses: Option<EntryId>,
     pub voucher: &'a str,
     pub payee: &'a str,
     pub note: &'a str,
     pub override_reason: Option<&'a str>,
     pub recorded_at: DateTime<Utc>,
-    pub recorded_by: Option<i64>,
+    pub recorded_by: Option<crate::UserId>,
 }
 
 impl FundLink<'_> {
@@ -146,7 +147,7 @@ impl FundLink<'_> {
 pub(crate) struct AuditLink<'a> {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub user_id: Option<i64>,
+    pub user_id: Option<crate::UserId>,
     pub action: &'a str,
     pub entity: &'a str,
     pub entity_id: &'a str,
@@ -232,7 +233,7 @@ pub(crate) trait Append {
     /// the chain locked (PostgreSQL) to the end of the transaction.
     async fn next_link(&mut self, chain: Chain) -> Result<(i64, String), sqlx::Error>;
     /// Store a fund entry at the end of the ledger's chain; its id.
-    async fn append_fund(&mut self, f: FundLink<'_>) -> Result<i64, sqlx::Error>;
+    async fn append_fund(&mut self, f: FundLink<'_>) -> Result<EntryId, sqlx::Error>;
     /// Store a fund entry at `end` (the next id and the hash it follows, from
     /// [`Append::next_link`] in this transaction, then from the previous call), and move
     /// `end` past it: a transaction writing many rows reads the chain's end once.
@@ -240,7 +241,7 @@ pub(crate) trait Append {
         &mut self,
         end: &mut (i64, String),
         f: FundLink<'_>,
-    ) -> Result<i64, sqlx::Error>;
+    ) -> Result<EntryId, sqlx::Error>;
 }
 
 /// The INSERT of a fund entry with its id and links (`OVERRIDING SYSTEM VALUE` on
@@ -291,7 +292,7 @@ where
         ))
     }
 
-    async fn append_fund(&mut self, f: FundLink<'_>) -> Result<i64, sqlx::Error> {
+    async fn append_fund(&mut self, f: FundLink<'_>) -> Result<EntryId, sqlx::Error> {
         let mut end = self.next_link(Chain::Funds).await?;
         self.append_fund_at(&mut end, f).await
     }
@@ -300,7 +301,7 @@ where
         &mut self,
         end: &mut (i64, String),
         mut f: FundLink<'_>,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<EntryId, sqlx::Error> {
         let (id, prev) = (end.0, std::mem::take(&mut end.1));
         f.id = id;
         f.recorded_at = stored_time(f.recorded_at);
@@ -324,7 +325,7 @@ where
             .execute(&mut *self)
             .await?;
         *end = (id + 1, hash);
-        Ok(id)
+        Ok(EntryId::new(id))
     }
 }
 
@@ -561,7 +562,7 @@ mod tests {
         let at = Utc::now();
         let row = |amount: i64| FundLink {
             id: 1,
-            project_id: 2,
+            project_id: fupin_domain::id::Id::new(2),
             source: "central",
             entry_date: NaiveDate::from_ymd_opt(2018, 4, 1).unwrap(),
             amount,
@@ -572,7 +573,7 @@ mod tests {
             note: "",
             override_reason: None,
             recorded_at: at,
-            recorded_by: Some(1),
+            recorded_by: Some(fupin_domain::id::Id::new(1)),
         };
         let h = row(52_500_000).hash(GENESIS);
         assert_eq!(h.len(), 64);

@@ -33,7 +33,7 @@ pub enum StoreError {
     /// The job an import ran for is no longer its process's: its lease passed and
     /// another process failed it. The import was rolled back.
     #[error("导入中断：任务的租约已过期，已被标记为失败，本次导入未写入任何数据，请重新上传")]
-    JobLeaseLost(i64),
+    JobLeaseLost(crate::JobId),
 
     /// A row that the schema should have made impossible.
     #[error("数据库中的数据无效：{0}")]

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use sqlx::Pool;
 use std::time::Duration;
 
-pub type JobId = i64;
+pub type JobId = fupin_domain::id::Id<Job>;
 
 /// How long a running job's lease lasts from its last renewal: a job not renewed for this
 /// long belongs to a process that stopped. Six heartbeats, so that a slow database or a
@@ -130,14 +130,14 @@ const JOB_COLUMNS: &str = "id, kind, payload, state, attempts, created_at, reque
 fn job(r: &impl Get) -> Result<Job> {
     let state = r.text("state")?;
     Ok(Job {
-        id: r.int("id")?,
+        id: r.id("id")?,
         kind: r.text("kind")?,
         payload: r.opt_json("payload")?.unwrap_or(Value::Null),
         state: JobState::parse(&state)
             .ok_or_else(|| StoreError::corrupt(format!("jobs.state = {state}")))?,
         attempts: crate::rows::count(r, "attempts")?,
         created_at: r.time("created_at")?,
-        requested_by: r.opt_int("requested_by")?,
+        requested_by: r.opt_id("requested_by")?,
         taken_by: r.opt_text("taken_by")?,
         taken_at: r.opt_time("taken_at")?,
         finished_at: r.opt_time("finished_at")?,
@@ -408,7 +408,7 @@ async fn expired<DB: Backend>(pool: &Pool<DB>) -> Result<Vec<(JobId, String)>> {
         .fetch_all(&mut *pool.acquire().await?)
         .await?;
     rows.iter()
-        .map(|r| Ok((r.int("id")?, r.text("kind")?)))
+        .map(|r| Ok((r.id("id")?, r.text("kind")?)))
         .collect()
 }
 

@@ -69,9 +69,10 @@ pub use scope::Scope;
 /// The sqlx version the store is built on, for callers (and tests) that need a pool.
 pub use sqlx;
 pub use work::{
-    gap_kind_name, today, ActingUser, Attachment, AttachmentInfo, GapCounts, GapFilter, GapId,
-    GapRefresh, GapRow, IncomeBands, ItemCounts, ItemEdit, ItemFilter, ItemScope, MatrixRow,
-    NewAttachment, NewWorkItem, Step, Work, WorkEvent, WorkItem, WorkItemId, MAX_ATTACHMENT_BYTES,
+    gap_kind_name, today, ActingUser, Attachment, AttachmentId, AttachmentInfo, GapCounts,
+    GapFilter, GapId, GapRefresh, GapRow, IncomeBands, ItemCounts, ItemEdit, ItemFilter, ItemScope,
+    MatrixRow, NewAttachment, NewWorkItem, Step, Work, WorkEvent, WorkItem, WorkItemId,
+    MAX_ATTACHMENT_BYTES,
 };
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use sqlx::Pool;
 
-pub type PlanId = i64;
+pub type PlanId = fupin_domain::id::Id<StoredPlan>;
 
 /// A plan revision as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -53,7 +53,7 @@ const REVISION_COLUMNS: &str = "p.id, p.year, p.revision, p.file_name, p.sha256,
 
 fn revision(r: &impl Get) -> Result<PlanRevision> {
     Ok(PlanRevision {
-        id: r.int("id")?,
+        id: r.id("id")?,
         year: r.int("year")? as i32,
         revision: r.int("revision")?,
         file_name: r.text("file_name")?,
@@ -168,7 +168,7 @@ async fn import<DB: Backend>(
     .bind(source.imported_by)
     .fetch_one(&mut *tx)
     .await?;
-    let id: i64 = r.int("id")?;
+    let id: PlanId = r.id("id")?;
     let rev: i64 = r.int("revision")?;
     for t in &plan.tasks {
         let (date, long_term) = deadline_of(t);
@@ -240,7 +240,7 @@ async fn import<DB: Backend>(
                 },
                 plan: plan.clone(),
             };
-            let version = r.int("id")?;
+            let version = r.id("id")?;
             Some(
                 (*tx)
                     .refresh_on(store, version, source.imported_by, Some(&stored))

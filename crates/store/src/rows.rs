@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::figures::Tally;
+use fupin_domain::id::Id;
 use fupin_domain::Verdict;
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -20,6 +21,14 @@ pub(crate) trait Get {
     fn opt_date(&self, column: &str) -> Result<Option<NaiveDate>, sqlx::Error>;
     fn opt_json(&self, column: &str) -> Result<Option<serde_json::Value>, sqlx::Error>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>, sqlx::Error>;
+
+    /// An id column: the id of a `T`.
+    fn id<T>(&self, column: &str) -> Result<Id<T>, sqlx::Error> {
+        self.int(column).map(Id::new)
+    }
+    fn opt_id<T>(&self, column: &str) -> Result<Option<Id<T>>, sqlx::Error> {
+        Ok(self.opt_int(column)?.map(Id::new))
+    }
 }
 
 /// Every sqlx row whose driver decodes the column types the store reads: `SqliteRow` and

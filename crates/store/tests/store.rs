@@ -24,7 +24,9 @@ use chrono::{Duration, Utc};
 use fupin_domain::household::Entry;
 use fupin_domain::{Fen, Verdict};
 use fupin_io::engine::assess_register;
-use fupin_store::{NewUser, Page, Role, Scope, Search, SearchHit, SearchKey, Store, StoreError};
+use fupin_store::{
+    JobId, NewUser, Page, Role, Scope, Search, SearchHit, SearchKey, Store, StoreError, UserId,
+};
 use std::collections::BTreeSet;
 use support::*;
 
@@ -404,7 +406,7 @@ async fn a_new_version_keeps_the_old_one_and_the_history(store: Store) {
     assert_eq!(d.version, second.version);
     assert_eq!(d.row.verdict, Verdict::NotReady);
     assert_eq!(d.row.failed.codes(","), "FOOD");
-    let history: Vec<(i64, Verdict, &str)> = d
+    let history: Vec<(fupin_store::VersionId, Verdict, &str)> = d
         .history
         .iter()
         .map(|e| (e.version, e.verdict, e.file_name.as_str()))
@@ -955,7 +957,7 @@ async fn a_disabled_account_cannot_log_in_and_its_sessions_end(store: Store) {
     assert_eq!(
         store
             .accounts()
-            .set_user_disabled(u.id + 100, true, None)
+            .set_user_disabled(UserId::new(u.id.get() + 100), true, None)
             .await
             .unwrap(),
         None
@@ -1026,7 +1028,7 @@ async fn a_reset_password_replaces_the_old_one_and_ends_sessions(store: Store) {
     ));
     assert!(!store
         .accounts()
-        .reset_password(a.id + 100, "新的密码-2019", None)
+        .reset_password(UserId::new(a.id.get() + 100), "新的密码-2019", None)
         .await
         .unwrap());
     let log = store
@@ -1246,7 +1248,7 @@ async fn every_write_is_audited_and_the_log_is_append_only(store: Store) {
             None => break,
         }
     }
-    let got: Vec<(&str, Option<i64>, String)> = entries
+    let got: Vec<(&str, Option<UserId>, String)> = entries
         .iter()
         .map(|e| (e.action.as_str(), e.user_id, e.entity_id.clone()))
         .collect();
@@ -1342,7 +1344,7 @@ async fn each_job_is_taken_once(store: Store) {
         }
     }
     assert_eq!(taken.len(), 6);
-    let mut got: Vec<i64> = taken.iter().map(|j| j.id).collect();
+    let mut got: Vec<i64> = taken.iter().map(|j| j.id.get()).collect();
     got.sort();
     assert_eq!(got, ids);
     assert!(taken
@@ -1408,7 +1410,7 @@ async fn a_started_job_runs_at_once_and_carries_its_progress(store: Store) {
     assert_eq!((done.state, done.payload), (JobState::Done, progress));
     assert!(!store
         .jobs()
-        .update_job_payload(id + 1, &json!({}))
+        .update_job_payload(JobId::new(id.get() + 1), &json!({}))
         .await
         .unwrap());
 }
@@ -1476,7 +1478,12 @@ async fn a_job_keeps_its_files_while_it_runs_and_any_process_reads_them(store: S
         .unwrap());
     assert!(!store
         .jobs()
-        .put_job_file(other + 1, "problems.csv", "text/csv", b"none")
+        .put_job_file(
+            JobId::new(other.get() + 1),
+            "problems.csv",
+            "text/csv",
+            b"none"
+        )
         .await
         .unwrap());
     let f = store
@@ -1523,7 +1530,7 @@ async fn job_state_changes_are_audited_in_the_name_of_who_asked(store: Store) {
         .unwrap()
         .items;
     let jobs: Vec<_> = entries.iter().filter(|e| e.entity == "job").rev().collect();
-    let got: Vec<(&str, Option<i64>, String)> = jobs
+    let got: Vec<(&str, Option<UserId>, String)> = jobs
         .iter()
         .map(|e| (e.action.as_str(), e.user_id, e.entity_id.clone()))
         .collect();
@@ -1796,7 +1803,7 @@ async fn an_import_that_fails_while_writing_leaves_nothing(store: Store) {
         .is_some());
     if let Store::Postgres(pool) = &store {
         assert_eq!(unattached_tables(pool).await, Vec::<String>::new());
-        assert_eq!(partitions(pool).await, version_partitions(v));
+        assert_eq!(partitions(pool).await, version_partitions(v.get()));
         // Each partition has the indexes the import built and nothing more: ATTACH took
         // them as the parent's instead of building its own beside them.
         let indexes: Vec<(String, i64, i64)> = sqlx::query_as(
@@ -1905,7 +1912,7 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
     let imported = import_golden(&store).await;
     let v = imported.version;
     let mut expected = legacy;
-    expected.extend(version_partitions(v));
+    expected.extend(version_partitions(v.get()));
     expected.sort();
     assert_eq!(partitions(pool).await, expected);
     let now = store
@@ -1915,8 +1922,8 @@ async fn partitioning_keeps_the_versions_stored_before_it() {
         .unwrap()
         .unwrap();
     assert_eq!(now.version, v);
-    let versions: Vec<i64> = now.history.iter().map(|h| h.version).collect();
-    assert_eq!(versions, [1, v]);
+    let versions: Vec<i64> = now.history.iter().map(|h| h.version.get()).collect();
+    assert_eq!(versions, [1, v.get()]);
     assert_eq!(now.history[0].verdict, Verdict::NotReady);
 
     store.close().await;
@@ -1991,7 +1998,7 @@ async fn a_job_whose_lease_passed_is_failed_and_a_live_one_is_not(store: Store) 
         .await
         .unwrap()
         .into_iter()
-        .map(|j| j.0)
+        .map(|j| j.0.get())
         .collect();
     assert_eq!(expired, [dead, own]);
     // A live job is never failed, even asked for by id.

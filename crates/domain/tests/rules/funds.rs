@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 use fupin_domain::funds::{
     check_entry, disbursed, disbursed_total, is_behind, unaccounted_benefits, unreversed, Accepted,
-    BenefitKind, Budget, EntryKind, FundSource, IncomeComponent, LedgerEntry, NewEntry, Override,
-    Refusal, ScheduleRule, Stage,
+    BenefitKind, Budget, EntryId, EntryKind, FundSource, IncomeComponent, LedgerEntry, NewEntry,
+    Override, Refusal, ScheduleRule, Stage,
 };
 use fupin_domain::household::{Entry, HouseholdValues};
 use fupin_domain::Fen;
@@ -124,7 +124,7 @@ fn run(budget: &Budget, ops: &[Op]) -> Vec<(LedgerEntry, Accepted)> {
         }
         if let Ok(a) = result {
             let e = LedgerEntry {
-                id: 1000 + i as i64,
+                id: EntryId::new(1000 + i as i64),
                 date: new.date,
                 source: new.source,
                 amount: new.amount,
@@ -188,7 +188,7 @@ proptest! {
                 check_entry(&b, &ledger, &more, None),
                 Err(Refusal::ReversalTooLarge { of: t.id, left })
             );
-            ledger.push(LedgerEntry { id: 10_000 + i as i64, date: new.date, source: new.source, amount: new.amount, kind: new.kind });
+            ledger.push(LedgerEntry { id: EntryId::new(10_000 + i as i64), date: new.date, source: new.source, amount: new.amount, kind: new.kind });
         }
         for s in FundSource::ALL {
             prop_assert_eq!(disbursed(&ledger, *s), Fen(0));
@@ -212,7 +212,7 @@ proptest! {
 fn over_budget_needs_an_override_with_a_reason() {
     let b = Budget::default().with(FundSource::Central, Fen(10_000));
     let ledger = [LedgerEntry {
-        id: 1,
+        id: EntryId::new(1),
         date: day(0),
         source: FundSource::Central,
         amount: Fen(8_000),
@@ -265,13 +265,15 @@ fn over_budget_needs_an_override_with_a_reason() {
     let wrong = NewEntry {
         source: FundSource::County,
         amount: Fen(1),
-        kind: EntryKind::Reversal { of: 1 },
+        kind: EntryKind::Reversal {
+            of: EntryId::new(1),
+        },
         ..new
     };
     assert_eq!(
         check_entry(&b, &ledger, &wrong, None),
         Err(Refusal::OtherSource {
-            of: 1,
+            of: EntryId::new(1),
             source: FundSource::Central
         })
     );
@@ -329,7 +331,9 @@ fn an_entry_needs_its_voucher_payee_and_a_date_that_has_happened() {
     use fupin_domain::funds::{check_entry_fields, EntryField, EARLIEST_ENTRY_DATE};
     let today = ymd(2018, 10, 15);
     let d = EntryKind::Disbursement;
-    let r = EntryKind::Reversal { of: 1 };
+    let r = EntryKind::Reversal {
+        of: EntryId::new(1),
+    };
     let field = |date, voucher, payee, kind| {
         check_entry_fields(date, voucher, payee, kind, today)
             .err()

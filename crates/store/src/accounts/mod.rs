@@ -21,7 +21,7 @@ use passwords::{blocking, decoy_hash, hash_password, password_matches, random_to
 use serde::Serialize;
 use serde_json::json;
 
-pub type UserId = i64;
+pub type UserId = fupin_domain::id::Id<User>;
 
 pub use fupin_domain::access::Role;
 
@@ -103,7 +103,7 @@ fn user(r: &impl Get) -> Result<User> {
     )
     .map_err(StoreError::corrupt)?;
     Ok(User {
-        id: r.int("id")?,
+        id: r.id("id")?,
         username: r.text("username")?,
         role,
         created_at: r.time("created_at")?,

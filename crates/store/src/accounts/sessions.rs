@@ -79,7 +79,7 @@ pub(super) async fn delete<DB: Backend>(pool: &Pool<DB>, hash: &str) -> Result<b
     else {
         return Ok(false);
     };
-    let user = r.int("user_id")?;
+    let user = r.id("user_id")?;
     tx.audit(Record {
         at: now(),
         user: Some(user),

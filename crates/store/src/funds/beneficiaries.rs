@@ -183,7 +183,7 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
         let q = sql(project_sql.as_str()).bind(row.year).bind(&row.project);
         let (id, township) = match bind_all(q, &binds).fetch_optional(&mut *tx).await? {
             Some(r) if records(actor.actor(), &r.text("unit")?) => {
-                (r.int("id")?, r.text("township")?)
+                (r.id("id")?, r.text("township")?)
             }
             _ => {
                 problems.push(unknown_project(

@@ -16,7 +16,8 @@ use crate::work::{ActingUser, ItemScope};
 use crate::{now, Result, StoreError};
 use fupin_domain::access::{may, Action};
 use fupin_domain::funds::{
-    check_entry, check_entry_fields, Budget, EntryField, EntryKind, LedgerEntry, NewEntry, Override,
+    check_entry, check_entry_fields, Budget, EntryField, EntryId, EntryKind, LedgerEntry, NewEntry,
+    Override,
 };
 use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Fen;
@@ -215,7 +216,7 @@ pub(super) async fn import_disbursements<DB: Backend>(
             let found = match bind_all(q, &binds).fetch_optional(&mut *tx).await? {
                 None => None,
                 Some(r) => {
-                    let (id, unit) = (r.int("id")?, r.text("unit")?);
+                    let (id, unit) = (r.id("id")?, r.text("unit")?);
                     let record = Action::RecordEntry {
                         unit: &unit,
                         overriding: false,
@@ -282,7 +283,7 @@ pub(super) async fn import_disbursements<DB: Backend>(
         if !problems.is_empty() {
             // Keep checking the rest, but write nothing more.
             ledger.push(LedgerEntry {
-                id: -(row.line as i64),
+                id: EntryId::new(-(row.line as i64)),
                 date: row.date,
                 source: row.source,
                 amount: row.amount,

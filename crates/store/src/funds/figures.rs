@@ -181,7 +181,7 @@ pub(super) async fn rollup<DB: Backend>(pool: &Pool<DB>, scope: &ItemScope) -> R
         .fetch_all(&mut *conn)
         .await?
     {
-        let id = r.int("project_id")?;
+        let id = r.id("project_id")?;
         let s = source(&r, "source")?;
         if let Some(i) = index.get(&id) {
             projects[*i].1.budget.set(s, Fen(r.int("amount")?));
@@ -193,7 +193,7 @@ pub(super) async fn rollup<DB: Backend>(pool: &Pool<DB>, scope: &ItemScope) -> R
         .await?
     {
         entries.push((
-            r.int("project_id")?,
+            r.id("project_id")?,
             source(&r, "source")?,
             r.opt_date("entry_date")?
                 .ok_or_else(|| StoreError::corrupt("拨付日期为空"))?,

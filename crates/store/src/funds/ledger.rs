@@ -111,7 +111,7 @@ async fn revisions<DB: Backend>(
         .fetch_all(&mut *pool.acquire().await?)
         .await?
         .iter()
-        .map(|r| Ok((r.int("id")?, r.int("revision")?)))
+        .map(|r| Ok((r.id("id")?, r.int("revision")?)))
         .collect()
 }
 
@@ -185,13 +185,13 @@ async fn with_sums<DB: Backend>(
     let mut budgets: HashMap<ProjectId, Budget> = HashMap::new();
     for r in sql(budgets_sql).fetch_all(&mut *conn).await? {
         budgets
-            .entry(r.int("project_id")?)
+            .entry(r.id("project_id")?)
             .or_default()
             .set(source(&r, "source")?, Fen(r.int("amount")?));
     }
     let mut nets: HashMap<ProjectId, Budget> = HashMap::new();
     for r in sql(net_sql).fetch_all(&mut *conn).await? {
-        nets.entry(r.int("project_id")?)
+        nets.entry(r.id("project_id")?)
             .or_default()
             .set(source(&r, "source")?, Fen(r.int("net")?));
     }

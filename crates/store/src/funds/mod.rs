@@ -52,7 +52,7 @@ use fupin_domain::problem::Problem;
 use fupin_domain::Fen;
 use serde::Serialize;
 
-pub type ProjectId = i64;
+pub type ProjectId = fupin_domain::id::Id<StoredProject>;
 
 /// A project as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]

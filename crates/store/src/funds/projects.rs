@@ -215,7 +215,7 @@ async fn name_taken(
     let taken = sql("SELECT id FROM projects WHERE year = $1 AND name = $2 AND id <> $3")
         .bind(p.year)
         .bind(&p.name)
-        .bind(but.unwrap_or(0))
+        .bind(but.unwrap_or(fupin_domain::id::Id::new(0)))
         .fetch_optional(conn)
         .await?
         .is_some();
@@ -424,7 +424,7 @@ async fn insert_project(conn: &mut impl Run, p: &Project, at: DateTime<Utc>) -> 
         .bind(at)
         .fetch_one(&mut *conn)
         .await?
-        .int("id")?;
+        .id("id")?;
     insert_budget(conn, id, &p.budget).await?;
     Ok(id)
 }

@@ -81,7 +81,7 @@ pub(super) fn source(r: &impl Get, column: &str) -> Result<FundSource> {
 
 pub(super) fn project_row(r: &impl Get) -> Result<(ProjectId, i64, Project)> {
     Ok((
-        r.int("id")?,
+        r.id("id")?,
         r.int("revision")?,
         Project {
             name: r.text("name")?,
@@ -112,14 +112,14 @@ pub(super) const NET: &str =
     "CAST(SUM(CASE WHEN e.kind = 'disbursement' THEN e.amount ELSE -e.amount END) AS BIGINT)";
 
 pub(super) fn entry_row(r: &impl Get) -> Result<FundEntry> {
-    let kind = match (r.text("kind")?.as_str(), r.opt_int("reverses")?) {
+    let kind = match (r.text("kind")?.as_str(), r.opt_id("reverses")?) {
         ("disbursement", None) => EntryKind::Disbursement,
         ("reversal", Some(of)) => EntryKind::Reversal { of },
         (k, _) => return Err(StoreError::corrupt(format!("拨付记录类型「{k}」"))),
     };
     Ok(FundEntry {
-        id: r.int("id")?,
-        project_id: r.int("project_id")?,
+        id: r.id("id")?,
+        project_id: r.id("project_id")?,
         date: r
             .opt_date("entry_date")?
             .ok_or_else(|| StoreError::corrupt("拨付日期为空"))?,
@@ -157,7 +157,7 @@ pub(super) const BENEFIT_SELECT: &str =
 
 pub(super) fn benefit_row(r: &impl Get) -> Result<Benefit> {
     Ok(Benefit {
-        project_id: r.int("project_id")?,
+        project_id: r.id("project_id")?,
         project: r.text("name")?,
         year: r.int("year")? as i32,
         household_no: r.text("household_no")?,

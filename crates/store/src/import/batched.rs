@@ -107,7 +107,7 @@ pub(crate) async fn load_table<'q>(
     conn: &mut SqliteConnection,
     target: &str,
     part: Part,
-    v: i64,
+    v: crate::VersionId,
     p: &Prepared<'q>,
 ) -> Result<(), sqlx::Error> {
     let table = part.table();

@@ -102,7 +102,7 @@ pub(crate) async fn load_table(
     conn: &mut PgConnection,
     target: &str,
     part: Part,
-    v: i64,
+    v: crate::VersionId,
     p: &Prepared<'_>,
 ) -> Result<(), sqlx::Error> {
     let statement = format!(

@@ -48,12 +48,12 @@ pub(super) const AREAS: Table = Table {
 
 fn area_row<'q>(
     s: &mut impl Sink<'q>,
-    version: i64,
+    version: crate::VersionId,
     seq: usize,
     area: &'q Area,
     record: Option<&VillageRecord>,
 ) {
-    s.int(version);
+    s.int(version.get());
     s.int(seq as i64);
     s.text(&area.township);
     s.text(&area.village);
@@ -96,9 +96,14 @@ pub(super) const HOUSEHOLDS: Table = Table {
     ],
 };
 
-fn household_row<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, h: &'q Household) {
+fn household_row<'q>(
+    s: &mut impl Sink<'q>,
+    version: crate::VersionId,
+    seq: usize,
+    h: &'q Household,
+) {
     let v = &h.values;
-    s.int(version);
+    s.int(version.get());
     s.int(seq as i64);
     s.text(&h.id);
     s.int(i64::from(h.area));
@@ -183,14 +188,14 @@ pub(super) fn member_texts(register: &Register, household: usize) -> &[MemberTex
 
 fn member_rows<'q>(
     s: &mut impl Sink<'q>,
-    version: i64,
+    version: crate::VersionId,
     seq: usize,
     h: &'q Household,
     texts: &'q [MemberText],
 ) {
     for (i, m) in h.members.iter().enumerate() {
         let text = |f: fn(&'q MemberText) -> &'q str| texts.get(i).map(f).filter(|t| !t.is_empty());
-        s.int(version);
+        s.int(version.get());
         s.int(seq as i64);
         s.int(i as i64);
         s.int(m.line as i64);
@@ -231,9 +236,9 @@ pub(super) const MEMBER_NAMES: Table = Table {
     columns: &["version_id", "name", "line", "household_seq", "seq"],
 };
 
-fn member_id_row<'q>(s: &mut impl Sink<'q>, version: i64, key: MemberKey<i64>) {
+fn member_id_row<'q>(s: &mut impl Sink<'q>, version: crate::VersionId, key: MemberKey<i64>) {
     let (id, line, household, seq) = key;
-    s.int(version);
+    s.int(version.get());
     s.int(id);
     s.int(line as i64);
     s.int(i64::from(household));
@@ -241,9 +246,9 @@ fn member_id_row<'q>(s: &mut impl Sink<'q>, version: i64, key: MemberKey<i64>) {
     s.end_row();
 }
 
-fn member_name_row<'q>(s: &mut impl Sink<'q>, version: i64, key: MemberKey<&'q str>) {
+fn member_name_row<'q>(s: &mut impl Sink<'q>, version: crate::VersionId, key: MemberKey<&'q str>) {
     let (text, line, household, seq) = key;
-    s.int(version);
+    s.int(version.get());
     s.text(text);
     s.int(line as i64);
     s.int(i64::from(household));
@@ -263,8 +268,13 @@ pub(super) const ASSESSMENTS: Table = Table {
     ],
 };
 
-fn assessment_row<'q>(s: &mut impl Sink<'q>, version: i64, seq: usize, a: &'q Assessment) {
-    s.int(version);
+fn assessment_row<'q>(
+    s: &mut impl Sink<'q>,
+    version: crate::VersionId,
+    seq: usize,
+    a: &'q Assessment,
+) {
+    s.int(version.get());
     s.int(seq as i64);
     s.text(a.verdict.word());
     s.string(a.failed.codes(","));
@@ -292,12 +302,12 @@ pub(super) const PROBLEMS: Table = Table {
 
 fn problem_row<'q>(
     s: &mut impl Sink<'q>,
-    version: i64,
+    version: crate::VersionId,
     seq: usize,
     p: &'q Problem,
     household: Option<(u32, &'q Household, &'q Area)>,
 ) {
-    s.int(version);
+    s.int(version.get());
     s.int(seq as i64);
     s.int(p.line as i64);
     s.text(p.column);
@@ -409,7 +419,13 @@ impl Part {
     }
 
     /// The rows of item `i` of version `v`.
-    pub(super) fn write<'q>(self, s: &mut impl Sink<'q>, v: i64, p: &Prepared<'q>, i: usize) {
+    pub(super) fn write<'q>(
+        self,
+        s: &mut impl Sink<'q>,
+        v: crate::VersionId,
+        p: &Prepared<'q>,
+        i: usize,
+    ) {
         let r = p.register;
         match self {
             Part::Areas => area_row(s, v, i, &r.areas[i], p.villages[i]),
@@ -426,20 +442,20 @@ impl Part {
                 problem_row(s, v, i, &r.problems[i], household);
             }
             Part::VillageSummaries => {
-                s.int(v);
+                s.int(v.get());
                 s.int(i as i64);
                 tally_cells(s, &p.tallies.areas[i]);
             }
             Part::TownshipSummaries => {
                 let t = &p.townships[i];
-                s.int(v);
+                s.int(v.get());
                 s.int(i as i64);
                 s.text(t.name);
                 s.opt_int(t.population.map(|n| n as i64));
                 tally_cells(s, &t.tally);
             }
             Part::CountySummary => {
-                s.int(v);
+                s.int(v.get());
                 s.opt_int(p.county_population.map(|n| n as i64));
                 tally_cells(s, &p.tallies.county);
             }

@@ -60,7 +60,7 @@ pub(super) async fn insert_version<DB: Backend>(
         .bind((p.register.problems.len() - errors) as i64)
         .fetch_one(conn)
         .await?;
-    Ok((row.int("id")?, row.opt_int("previous")?))
+    Ok((row.id("id")?, row.opt_id("previous")?))
 }
 
 /// The end of an import's transaction, before the commit: point `current_register` at

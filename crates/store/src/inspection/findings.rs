@@ -1,7 +1,7 @@
 //! Findings (问题): each is recorded with the work item it becomes, in one transaction,
 //! and read through the [`ItemScope`] of its work item.
 
-use super::{FindingRow, InspectionId, Severity};
+use super::{FindingId, FindingRow, InspectionId, Severity};
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend};
@@ -47,8 +47,8 @@ fn finding(r: &impl Get) -> Result<FindingRow> {
     let state = r.text("state")?;
     let closed = WorkState::parse(&state) == Some(WorkState::Closed);
     Ok(FindingRow {
-        id: r.int("id")?,
-        inspection_id: r.int("inspection_id")?,
+        id: r.id("id")?,
+        inspection_id: r.id("inspection_id")?,
         inspection: r.text("inspection")?,
         description: r.text("description")?,
         category: r.text("category")?,
@@ -60,7 +60,7 @@ fn finding(r: &impl Get) -> Result<FindingRow> {
         task_no: r.opt_int("task_no")?.map(|n| n as u32),
         measure: r.text("measure")?,
         owner: r.text("owner")?,
-        work_item: r.int("work_item_id")?,
+        work_item: r.id("work_item_id")?,
         unit: r.text("unit")?,
         deadline: r.opt_date("deadline")?,
         state: WorkState::parse(&state)
@@ -104,7 +104,7 @@ pub(super) struct Insert<'a> {
     pub household_no: Option<&'a str>,
     pub township: Option<&'a str>,
     pub village: Option<&'a str>,
-    pub plan_id: Option<i64>,
+    pub plan_id: Option<crate::PlanId>,
     pub task_no: Option<u32>,
     pub measure: &'a str,
     pub owner: &'a str,
@@ -118,7 +118,7 @@ pub(super) struct Insert<'a> {
 
 /// Insert the work item (待办, one `assign` event) and the finding; audited twice
 /// (`create_finding`, `create_work_item`). The finding's id.
-pub(super) async fn create<DB: Backend>(pool: &Pool<DB>, f: Insert<'_>) -> Result<i64> {
+pub(super) async fn create<DB: Backend>(pool: &Pool<DB>, f: Insert<'_>) -> Result<FindingId> {
     let (at, by) = (f.at, f.by);
     let task_no = f.task_no.filter(|_| f.plan_id.is_some()).map(i64::from);
     let mut tx = DB::begin_write(pool).await?;
@@ -171,7 +171,7 @@ pub(super) async fn create<DB: Backend>(pool: &Pool<DB>, f: Insert<'_>) -> Resul
     .bind(by)
     .fetch_one(&mut *tx)
     .await?;
-    let id = r.int("id")?;
+    let id = r.id("id")?;
     tx.audit(Record {
         at,
         user: Some(by),
@@ -214,7 +214,7 @@ pub(super) async fn list<DB: Backend>(
     let (cond, values) = item_scope_sql(scope, 2);
     let text =
         format!("{FINDING_SELECT} WHERE ($1 < 0 OR f.inspection_id = $1){cond} ORDER BY f.id");
-    let mut q = sql(text).bind(inspection.unwrap_or(-1));
+    let mut q = sql(text).bind(inspection.unwrap_or(fupin_domain::id::Id::new(-1)));
     for v in &values {
         q.push(v);
     }

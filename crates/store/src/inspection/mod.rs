@@ -36,8 +36,8 @@ use fupin_domain::work_item::{Refusal, WorkState};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-pub type InspectionId = i64;
-pub type FindingId = i64;
+pub type InspectionId = fupin_domain::id::Id<Inspection>;
+pub type FindingId = fupin_domain::id::Id<FindingRow>;
 
 /// Who inspects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -746,11 +746,12 @@ impl Inspections<'_> {
         scope: &ItemScope,
         item: WorkItemId,
     ) -> Result<Option<FindingRow>> {
-        self.finding_where("f.work_item_id", scope, item).await
+        self.finding_where("f.work_item_id", scope, item.get())
+            .await
     }
 
     pub async fn finding(self, scope: &ItemScope, id: FindingId) -> Result<Option<FindingRow>> {
-        self.finding_where("f.id", scope, id).await
+        self.finding_where("f.id", scope, id.get()).await
     }
 
     /// One finding by `column = id`, in the scope.

@@ -21,7 +21,7 @@ const INSPECTION_SELECT: &str = "SELECT i.id, i.name, i.level, i.starts_on, i.en
 fn inspection(r: &impl Get) -> Result<Inspection> {
     let level = r.text("level")?;
     Ok(Inspection {
-        id: r.int("id")?,
+        id: r.id("id")?,
         name: r.text("name")?,
         level: InspectionLevel::parse(&level)
             .ok_or_else(|| StoreError::corrupt(format!("考核类别「{level}」")))?,
@@ -61,7 +61,7 @@ pub(super) async fn create<DB: Backend>(
     .bind(by)
     .fetch_one(&mut *tx)
     .await?;
-    let id = r.int("id")?;
+    let id = r.id("id")?;
     tx.audit(Record {
         at,
         user: Some(by),

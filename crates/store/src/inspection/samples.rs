@@ -214,7 +214,7 @@ pub(super) async fn stored<DB: Backend>(
         .await?
     {
         Some(r) => Ok(Some((
-            r.int("version_id")?,
+            r.id("version_id")?,
             r.text("plan_json")?,
             r.text("rural_json")?,
             r.text("totals_json")?,

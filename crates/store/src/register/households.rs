@@ -76,7 +76,7 @@ fn stored_member(r: &impl Get) -> Result<StoredMember> {
 
 fn history_entry(r: &impl Get) -> Result<HistoryEntry> {
     Ok(HistoryEntry {
-        version: r.int("version_id")?,
+        version: r.id("version_id")?,
         imported_at: r.time("imported_at")?,
         file_name: r.text("file_name")?,
         year: r.int("year")? as i32,
@@ -166,7 +166,10 @@ pub(super) async fn detail<DB: Backend>(
     };
     let history = rows.iter().map(history_entry).collect::<Result<Vec<_>>>()?;
     let row = household_row(r)?;
-    let (version, seq) = (r.int("version_id")?, r.int("seq")?);
+    let (version, seq) = (
+        r.id::<crate::register::RegisterVersion>("version_id")?,
+        r.int("seq")?,
+    );
     let assessment = Assessment {
         verdict: row.verdict,
         per_capita: row.per_capita,

@@ -30,7 +30,7 @@ use fupin_domain::values::PovertyStatus;
 use fupin_domain::{Assessment, Criterion, Fen, HouseholdValues, Member, ProblemCode, Verdict};
 use serde::{Deserialize, Serialize};
 
-pub type VersionId = i64;
+pub type VersionId = fupin_domain::id::Id<RegisterVersion>;
 
 /// The most items a page holds.
 pub const MAX_PAGE: u32 = 500;

@@ -9,12 +9,12 @@ use fupin_domain::Fen;
 use sqlx::Pool;
 
 fn register_version(r: &impl Get, current: Option<VersionId>) -> Result<RegisterVersion> {
-    let id = r.int("id")?;
+    let id = r.id("id")?;
     Ok(RegisterVersion {
         id,
         current: current == Some(id),
         imported_at: r.time("imported_at")?,
-        imported_by: r.opt_int("imported_by")?,
+        imported_by: r.opt_id("imported_by")?,
         imported_by_name: r.opt_text("username")?,
         file_name: r.text("file_name")?,
         sha256: r.text("sha256")?,
@@ -43,7 +43,7 @@ pub(super) async fn all<DB: Backend>(pool: &Pool<DB>) -> Result<Vec<RegisterVers
     let current = sql("SELECT version_id FROM current_register WHERE id = 1")
         .fetch_optional(&mut *conn)
         .await?
-        .map(|r| r.int("version_id"))
+        .map(|r| r.id("version_id"))
         .transpose()?;
     let rows = sql("SELECT v.*, u.username FROM register_versions v \
          LEFT JOIN users u ON u.id = v.imported_by ORDER BY v.id DESC")
@@ -60,7 +60,7 @@ pub(super) async fn current<DB: Backend>(pool: &Pool<DB>) -> Result<Option<Regis
     .fetch_optional(&mut *pool.acquire().await?)
     .await?;
     match row {
-        Some(r) => Ok(Some(register_version(&r, Some(r.int("id")?))?)),
+        Some(r) => Ok(Some(register_version(&r, Some(r.id("id")?))?)),
         None => Ok(None),
     }
 }

@@ -1,7 +1,7 @@
 //! Files attached to progress reports (the database holds the bytes).
 
 use super::ItemScopeSql;
-use super::{Attachment, AttachmentInfo, ItemScope, NewAttachment, WorkItemId};
+use super::{Attachment, AttachmentId, AttachmentInfo, ItemScope, NewAttachment, WorkItemId};
 use crate::backend::{sql, Backend, Run};
 use crate::rows::Get;
 use crate::Result;
@@ -11,7 +11,7 @@ use sqlx::Pool;
 pub(super) async fn one<DB: Backend>(
     pool: &Pool<DB>,
     scope: &ItemScope,
-    id: i64,
+    id: AttachmentId,
 ) -> Result<Option<Attachment>> {
     let (cond, values) = scope.sql("w", "unit", 2);
     let text = format!(
@@ -27,12 +27,12 @@ pub(super) async fn one<DB: Backend>(
     };
     Ok(Some(Attachment {
         info: AttachmentInfo {
-            id: r.int("id")?,
+            id: r.id("id")?,
             file_name: r.text("file_name")?,
             content_type: r.text("content_type")?,
             size: crate::rows::count(&r, "size")?,
         },
-        item_id: r.int("item_id")?,
+        item_id: r.id("item_id")?,
         data: r.bytes("data")?,
     }))
 }

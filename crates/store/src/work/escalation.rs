@@ -2,7 +2,9 @@
 //! scheduled, by the system.
 
 use super::items::{item_record, list};
-use super::{numbered, placeholders, value_rows, ActingUser, ItemFilter, ItemScope, Step};
+use super::{
+    numbered, placeholders, value_rows, ActingUser, ItemFilter, ItemScope, Step, WorkItem,
+};
 use crate::audit::Audit;
 use crate::backend::{sql, Backend};
 use crate::rows::Get;
@@ -85,7 +87,7 @@ pub(super) async fn as_system<DB: Backend>(pool: &Pool<DB>, today: NaiveDate) ->
         let mut due = Vec::new();
         for r in sql(&select).bind(today).fetch_all(&mut *tx).await? {
             due.push((
-                r.int("id")?,
+                r.id::<WorkItem>("id")?,
                 r.text("state")?,
                 r.opt_date("deadline")?,
                 r.text("leader")?,

@@ -117,7 +117,7 @@ pub(super) async fn history<DB: Backend>(
         let event_id = r.int("event_id")?;
         if let Some(e) = out.iter_mut().find(|e| e.id == event_id) {
             e.attachments.push(AttachmentInfo {
-                id: r.int("id")?,
+                id: r.id("id")?,
                 file_name: r.text("file_name")?,
                 content_type: r.text("content_type")?,
                 size: crate::rows::count(&r, "size")?,

@@ -17,7 +17,7 @@ pub(super) const GAP_COLUMNS: &str =
 
 pub(super) fn gap_row(r: &impl Get) -> Result<GapRow> {
     Ok(GapRow {
-        id: r.int("id")?,
+        id: r.id("id")?,
         key: r.text("gap_key")?,
         kind: r.text("kind")?,
         township: r.text("township")?,
@@ -27,12 +27,12 @@ pub(super) fn gap_row(r: &impl Get) -> Result<GapRow> {
         open: r.bool("open")?,
         task_no: r.opt_int("task_no")?.map(|n| n as u32),
         lead_unit: r.opt_text("lead_unit")?,
-        first_version: r.int("first_version")?,
-        last_version: r.int("last_version")?,
+        first_version: r.id("first_version")?,
+        last_version: r.id("last_version")?,
         opened_at: r.time("opened_at")?,
         closed_at: r.opt_time("closed_at")?,
         evidence: r.opt_text("evidence")?,
-        work_item: r.opt_int("item_id")?,
+        work_item: r.opt_id("item_id")?,
     })
 }
 
@@ -62,7 +62,9 @@ pub(super) async fn list<DB: Backend>(
         text.push_str(&format!(" AND g.task_no = ${n}"));
     }
     text.push_str(" ORDER BY g.id LIMIT $2");
-    let mut q = sql(&text).bind(after.unwrap_or(0)).bind(limit + 1);
+    let mut q = sql(&text)
+        .bind(after.unwrap_or(fupin_domain::id::Id::new(0)))
+        .bind(limit + 1);
     for v in &values {
         q.push(v);
     }

@@ -33,9 +33,9 @@ pub(super) const ITEM_FROM: &str = "FROM work_items w \
 pub(super) fn item(r: &impl Get) -> Result<WorkItem> {
     let s = r.text("state")?;
     Ok(WorkItem {
-        id: r.int("id")?,
-        gap_id: r.opt_int("gap_id")?,
-        plan_id: r.opt_int("plan_id")?,
+        id: r.id("id")?,
+        gap_id: r.opt_id("gap_id")?,
+        plan_id: r.opt_id("plan_id")?,
         task_no: r.opt_int("task_no")?.map(|n| n as u32),
         task: r.opt_text("task_title")?,
         leader: r.opt_text("leader")?,
@@ -142,7 +142,9 @@ pub(super) async fn list<DB: Backend>(
         text.push_str(&format!(" AND w.deadline < ${day_at}"));
     }
     text.push_str(" ORDER BY w.id DESC LIMIT $2");
-    let mut q = sql(&text).bind(before.unwrap_or(i64::MAX)).bind(limit + 1);
+    let mut q = sql(&text)
+        .bind(before.unwrap_or(fupin_domain::id::Id::new(i64::MAX)))
+        .bind(limit + 1);
     for v in values.iter().chain(&texts) {
         q.push(v);
     }
@@ -267,7 +269,7 @@ pub(super) async fn create<DB: Backend>(
     .bind(by.user.id)
     .fetch_one(&mut *tx)
     .await?;
-    let id = r.int("id")?;
+    let id = r.id("id")?;
     let note = format!("交办{unit}");
     event(
         &mut *tx,

@@ -39,8 +39,9 @@ use fupin_domain::plan::GapKind;
 use fupin_domain::work_item::{is_overdue, Actor, ItemFacts, Refusal, WorkAction, WorkState};
 use serde::Serialize;
 
-pub type GapId = i64;
-pub type WorkItemId = i64;
+pub type GapId = fupin_domain::id::Id<GapRow>;
+pub type WorkItemId = fupin_domain::id::Id<WorkItem>;
+pub type AttachmentId = fupin_domain::id::Id<AttachmentInfo>;
 
 pub use fupin_domain::access::ItemScope;
 
@@ -119,7 +120,7 @@ pub struct GapFilter {
 }
 
 /// What a refresh did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GapRefresh {
     pub version: VersionId,
     pub plan: Option<PlanId>,
@@ -204,7 +205,7 @@ pub struct WorkEvent {
 /// An attachment without its bytes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttachmentInfo {
-    pub id: i64,
+    pub id: AttachmentId,
     pub file_name: String,
     pub content_type: String,
     pub size: u64,
@@ -444,7 +445,11 @@ impl Work<'_> {
     }
 
     /// An attachment, if its item is in the scope.
-    pub async fn attachment(self, scope: &ItemScope, id: i64) -> Result<Option<Attachment>> {
+    pub async fn attachment(
+        self,
+        scope: &ItemScope,
+        id: AttachmentId,
+    ) -> Result<Option<Attachment>> {
         on_pool!(self.0, pool => attachments::one(pool, scope, id).await)
     }
 

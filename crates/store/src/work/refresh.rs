@@ -5,7 +5,9 @@
 
 use super::events::{event, move_item};
 use super::items::item_record;
-use super::{cst_date, derive, placeholders, settings, value_rows, GapRefresh};
+use super::{
+    cst_date, derive, placeholders, settings, value_rows, GapRefresh, WorkItem, WorkItemId,
+};
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend, Run};
@@ -26,7 +28,7 @@ struct KnownGap {
     lead_unit: Option<String>,
     detail: String,
     /// Its work item: id, state and unit.
-    item: Option<(i64, String, String)>,
+    item: Option<(WorkItemId, String, String)>,
 }
 
 /// The advisory lock key of gap refreshes on PostgreSQL.
@@ -106,7 +108,7 @@ pub(crate) async fn refresh_in<DB: Backend>(
     let plan = match (given, plan_id) {
         // A plan being imported in this transaction: the pool cannot see it yet.
         (Some(p), _) => Some(p.clone()),
-        (None, Some(r)) => Some(store.plan().plan_with_id(r.int("id")?).await?),
+        (None, Some(r)) => Some(store.plan().plan_with_id(r.id("id")?).await?),
         (None, None) => None,
     };
     let found = derive::found_gaps(&mut *conn, version, threshold_bp).await?;
@@ -116,7 +118,11 @@ pub(crate) async fn refresh_in<DB: Backend>(
         version,
         plan: plan.as_ref().map(|p| p.revision.id),
         found: found.len() as u64,
-        ..GapRefresh::default()
+        opened: 0,
+        reopened: 0,
+        closed: 0,
+        unrouted: 0,
+        items_created: 0,
     };
     let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
     let reopened_note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
@@ -128,7 +134,7 @@ pub(crate) async fn refresh_in<DB: Backend>(
     .fetch_all(&mut *conn)
     .await?
     {
-        let item = match r.opt_int("item_id")? {
+        let item = match r.opt_id::<WorkItem>("item_id")? {
             Some(i) => Some((i, r.text("state")?, r.text("unit")?)),
             None => None,
         };
@@ -220,7 +226,7 @@ pub(crate) async fn refresh_in<DB: Backend>(
                         "UPDATE work_items SET plan_id = $2, task_no = $3, unit = $4, \
                          updated_at = $5 WHERE id = $1",
                     )
-                    .bind(item_id)
+                    .bind(*item_id)
                     .bind(out.plan)
                     .bind(i64::from(t.no))
                     .bind(&t.lead_unit)

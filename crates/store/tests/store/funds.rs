@@ -111,7 +111,10 @@ pub(crate) async fn hq(store: &Store) -> User {
     user(store, "hq", Role::HqAdmin).await
 }
 
-pub(crate) async fn imported(store: &Store, by: &User) -> (i64, i64) {
+pub(crate) async fn imported(
+    store: &Store,
+    by: &User,
+) -> (fupin_store::ProjectId, fupin_store::ProjectId) {
     let r = store
         .funds()
         .import_projects("projects.csv", &library(), Some(by.id))

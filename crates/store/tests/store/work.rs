@@ -772,14 +772,14 @@ async fn count(store: &Store, sql: &str) -> i64 {
     }
 }
 
-fn housing_item_of(gaps: &[fupin_store::GapRow]) -> i64 {
+fn housing_item_of(gaps: &[fupin_store::GapRow]) -> fupin_store::WorkItemId {
     gaps.iter()
         .find(|g| g.key == format!("household:{HOUSING_HOUSEHOLD}:HOUSING"))
         .and_then(|g| g.work_item)
         .expect("the housing gap's item")
 }
 
-async fn inbox(store: &Store, unit: &str) -> Vec<i64> {
+async fn inbox(store: &Store, unit: &str) -> Vec<fupin_store::WorkItemId> {
     store
         .work()
         .work_items(
@@ -951,7 +951,7 @@ async fn overdue(store: &Store, today: NaiveDate) -> Vec<fupin_store::WorkItem> 
         .collect()
 }
 
-async fn escalations(store: &Store, id: i64) -> usize {
+async fn escalations(store: &Store, id: fupin_store::WorkItemId) -> usize {
     store
         .work()
         .work_events(id)

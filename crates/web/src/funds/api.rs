@@ -13,10 +13,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use fupin_domain::funds::{BenefitKind, EntryKind, FundSource, Override, ScheduleRule, Stage};
+use fupin_domain::funds::{
+    BenefitKind, EntryId, EntryKind, FundSource, Override, ScheduleRule, Stage,
+};
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
-use fupin_store::{today, FundEntry, FundRefusal, FundsBy, NewFundEntry, StoredProject};
+use fupin_store::{today, FundEntry, FundRefusal, FundsBy, NewFundEntry, ProjectId, StoredProject};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -121,7 +123,7 @@ async fn projects(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResu
 async fn project(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
 ) -> ApiResult {
     let s = v.item_scope();
     let p = state
@@ -139,7 +141,7 @@ async fn project(
 #[derive(Deserialize)]
 pub struct EntryBody {
     /// Absent or null: a disbursement; the id of a disbursement: a reversal of it.
-    pub reverses: Option<i64>,
+    pub reverses: Option<EntryId>,
     pub date: String,
     /// For a reversal, absent: the source of the entry it reverses.
     pub source: Option<String>,
@@ -162,7 +164,7 @@ async fn add_entry(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     Json(b): Json<EntryBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
@@ -235,7 +237,7 @@ async fn set_stage(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     Json(b): Json<StageBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
@@ -269,7 +271,7 @@ async fn set_beneficiary(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     Json(b): Json<BeneficiaryBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use fupin_domain::funds::{Budget, FundSource, Project, ProjectType, Stage};
-use fupin_store::{today, StoredProject};
+use fupin_store::{today, ProjectId, StoredProject};
 use serde::Deserialize;
 
 /// The fields of the project form, as typed.
@@ -191,7 +191,7 @@ impl ProjectForm {
 struct FormPage {
     layout: Layout,
     /// None for a new project.
-    id: Option<i64>,
+    id: Option<ProjectId>,
     action: String,
     f: ProjectForm,
     kinds: Vec<Choice>,
@@ -201,7 +201,12 @@ struct FormPage {
     error: String,
 }
 
-fn form_page(v: &Viewer, id: Option<i64>, f: ProjectForm, error: String) -> Result<String, Error> {
+fn form_page(
+    v: &Viewer,
+    id: Option<ProjectId>,
+    f: ProjectForm,
+    error: String,
+) -> Result<String, Error> {
     let budgets = FundSource::ALL
         .iter()
         .map(|s| {
@@ -283,7 +288,7 @@ pub async fn create(
 pub async fn edit_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
 ) -> Result<Html<String>, PageError> {
     v.require_admin()?;
     let p = state
@@ -304,7 +309,7 @@ pub async fn edit_page(
 pub async fn edit(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     CsrfForm(f): CsrfForm<ProjectForm>,
 ) -> Result<Response, PageError> {
     v.require_admin()?;

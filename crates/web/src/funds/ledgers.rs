@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use fupin_domain::funds::{EntryKind, FundSource};
 use fupin_domain::Fen;
-use fupin_store::{today, LedgerLine, Role, StoredProject};
+use fupin_store::{today, LedgerLine, ProjectId, Role, StoredProject};
 
 pub const PROJECT_LEDGER_HEADER: [&str; 25] = [
     "序号",
@@ -69,7 +69,7 @@ fn project_rows(list: &[StoredProject]) -> Vec<Vec<Cell>> {
             let x = &p.project;
             let mut row = vec![
                 Cell::Int(i as i64 + 1),
-                Cell::Int(p.id),
+                Cell::Int(p.id.get()),
                 Cell::Int(i64::from(x.year)),
                 Cell::Text(x.name.clone()),
                 Cell::Text(x.kind.chinese().into()),
@@ -105,7 +105,7 @@ fn entry_rows(lines: &[LedgerLine]) -> Vec<Vec<Cell>> {
             };
             vec![
                 Cell::Int(i as i64 + 1),
-                Cell::Int(e.id),
+                Cell::Int(e.id.get()),
                 Cell::Int(i64::from(l.year)),
                 Cell::Text(l.project.clone()),
                 Cell::Text(l.unit.clone()),
@@ -216,7 +216,7 @@ pub async fn entries_xlsx(
 pub async fn project_entries_xlsx(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
 ) -> Result<Response, PageError> {
     let s = v.item_scope();
     let p = state

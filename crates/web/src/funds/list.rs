@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use fupin_domain::funds::{ProjectType, Stage};
-use fupin_store::{ProjectFilter, ProjectKey, StoredProject};
+use fupin_store::{ProjectFilter, ProjectId, ProjectKey, StoredProject};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default, Clone)]
@@ -83,7 +83,7 @@ impl ListQuery {
 }
 
 pub struct ProjectLine {
-    pub id: i64,
+    pub id: ProjectId,
     pub url: String,
     pub year: i32,
     pub name: String,

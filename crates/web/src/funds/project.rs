@@ -12,13 +12,15 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use fupin_domain::funds::{unreversed, BenefitKind, EntryKind, FundSource, Override, Stage};
+use fupin_domain::funds::{
+    unreversed, BenefitKind, EntryId, EntryKind, FundSource, Override, Stage,
+};
 use fupin_domain::Fen;
-use fupin_store::{today, FundEntry, FundRefusal, NewFundEntry};
+use fupin_store::{today, FundEntry, FundRefusal, NewFundEntry, ProjectId};
 use serde::Deserialize;
 
 pub struct ProjectView {
-    pub id: i64,
+    pub id: ProjectId,
     pub year: i32,
     pub name: String,
     pub kind: &'static str,
@@ -44,7 +46,7 @@ pub struct SourceLine {
 }
 
 pub struct EntryLine {
-    pub id: i64,
+    pub id: EntryId,
     pub date: String,
     pub kind: &'static str,
     pub reversal: bool,
@@ -137,7 +139,7 @@ pub(super) struct PageState {
 pub(super) async fn project_page(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: ProjectId,
     st: PageState,
 ) -> Result<String, Error> {
     let s = v.item_scope();
@@ -294,7 +296,7 @@ pub struct NoticeQuery {
 pub async fn detail_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Html<String>, PageError> {
     let st = PageState {
@@ -309,7 +311,7 @@ pub async fn detail_page(
 async fn refused(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: ProjectId,
     st: PageState,
 ) -> Result<Response, PageError> {
     Ok((
@@ -332,7 +334,7 @@ pub(super) fn refusal_error(r: FundRefusal) -> Result<String, Error> {
 pub async fn add_entry(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     CsrfForm(f): CsrfForm<EntryForm>,
 ) -> Result<Response, PageError> {
     let reversal = f.kind == "reversal";
@@ -345,7 +347,7 @@ pub async fn add_entry(
     let parsed: Result<(EntryKind, NewFundEntry), String> = (|| {
         let date = parse_date("拨付日期", &f.date)?.ok_or("请填写日期")?;
         let (kind, source) = if reversal {
-            let of: i64 = f
+            let of: EntryId = f
                 .reverses
                 .trim()
                 .parse()
@@ -462,7 +464,7 @@ pub struct BenefitForm {
 pub async fn set_benefit(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     CsrfForm(f): CsrfForm<BenefitForm>,
 ) -> Result<Response, PageError> {
     if state
@@ -531,7 +533,7 @@ pub struct StageForm {
 pub async fn set_stage(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<ProjectId>,
     CsrfForm(f): CsrfForm<StageForm>,
 ) -> Result<Response, PageError> {
     if state

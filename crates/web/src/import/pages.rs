@@ -13,7 +13,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use fupin_store::{JobId, JobState};
+use fupin_store::{JobId, JobState, VersionId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -142,7 +142,7 @@ struct JobPage {
     failed: Option<String>,
     outcome: String,
     summary: String,
-    version: i64,
+    version: VersionId,
     households: u64,
     members: u64,
     warnings: u64,
@@ -247,7 +247,7 @@ pub async fn job_page(
         failed: (job.state == JobState::Failed).then(|| failure_text(job.error.as_deref())),
         outcome: result["outcome"].as_str().unwrap_or("").into(),
         summary: result["summary"].as_str().unwrap_or("").into(),
-        version: result["version"].as_i64().unwrap_or(0),
+        version: VersionId::new(result["version"].as_i64().unwrap_or(0)),
         households: result["households"].as_u64().unwrap_or(0),
         members: result["members"].as_u64().unwrap_or(0),
         warnings: result["warnings"].as_u64().unwrap_or(0),

@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use fupin_domain::estimates::Verification;
 use fupin_domain::sampling::SamplingPlan;
-use fupin_store::{FindingRow, Inspection, RuralVillage};
+use fupin_store::{FindingRow, Inspection, InspectionId, RuralVillage};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -103,7 +103,11 @@ async fn create(
 /// Policy: the draw in the reader's scope, as the page shows it — the county sees every
 /// sampled village, the rural counts and the county totals; a township or village reader
 /// sees only the sampled villages and rural counts of its own area and no totals (null).
-async fn one(State(state): State<AppState>, ApiUser(v): ApiUser, Path(id): Path<i64>) -> ApiResult {
+async fn one(
+    State(state): State<AppState>,
+    ApiUser(v): ApiUser,
+    Path(id): Path<InspectionId>,
+) -> ApiResult {
     let i = inspection_of(&state, id).await?;
     let s = state
         .store
@@ -143,7 +147,7 @@ async fn one(State(state): State<AppState>, ApiUser(v): ApiUser, Path(id): Path<
 async fn sample(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
 ) -> ApiResult {
     inspection_of(&state, id).await?;
     let rows = state
@@ -168,7 +172,7 @@ async fn draw(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
     Json(b): Json<DrawBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
@@ -196,7 +200,7 @@ async fn results(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
     Json(b): Json<Vec<Verification>>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
@@ -215,7 +219,7 @@ async fn results(
 async fn estimates(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
 ) -> ApiResult {
     require_county(&v)?;
     inspection_of(&state, id).await?;
@@ -233,7 +237,7 @@ async fn estimates(
 async fn findings(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
 ) -> ApiResult {
     inspection_of(&state, id).await?;
     let all = state
@@ -250,7 +254,7 @@ async fn finding(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
     Json(b): Json<Value>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;

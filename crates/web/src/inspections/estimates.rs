@@ -13,6 +13,7 @@ use axum::response::Html;
 use fupin_domain::estimates::{percent, Estimates, IndicatorEstimate};
 use fupin_domain::forecast::Forecast;
 use fupin_domain::sampling::SamplingPlan;
+use fupin_store::InspectionId;
 use serde::Deserialize;
 
 pub struct IndicatorLine {
@@ -76,7 +77,7 @@ fn line(i: &IndicatorEstimate) -> IndicatorLine {
 #[template(path = "inspection_estimates.html")]
 struct EstimatesPage {
     layout: Layout,
-    id: i64,
+    id: InspectionId,
     name: String,
     sampled: usize,
     verified: usize,
@@ -91,7 +92,7 @@ struct EstimatesPage {
 pub async fn estimates_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
 ) -> Result<Html<String>, PageError> {
     require_county(&v)?;
     let insp = inspection_of(&state, id).await?;

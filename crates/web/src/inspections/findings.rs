@@ -12,18 +12,21 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::estimates::Approval;
-use fupin_store::{may_record, FindingRow, NewFinding, SampleRow, Severity, FINDING_CATEGORIES};
+use fupin_store::{
+    may_record, FindingRow, InspectionId, NewFinding, SampleRow, Severity, WorkItemId,
+    FINDING_CATEGORIES,
+};
 use serde::Deserialize;
 
 #[derive(Template)]
 #[template(path = "inspection_findings.html")]
 struct FindingsPage {
     layout: Layout,
-    id: i64,
+    id: InspectionId,
     name: String,
     header: [&'static str; 8],
     rows: Vec<[String; 8]>,
-    items: Vec<i64>,
+    items: Vec<WorkItemId>,
     can_record: bool,
     categories: [&'static str; 8],
     severities: Vec<(&'static str, &'static str)>,
@@ -60,7 +63,7 @@ pub struct Prefill {
 /// not met), missed household (是否漏评 = 是) and household not approving (否) found in the
 /// field is a problem to rectify. Proposed in 样本编号 order; one already recorded with the
 /// same description is not proposed again.
-pub fn proposals(id: i64, rows: &[SampleRow], recorded: &[FindingRow]) -> Vec<Proposal> {
+pub fn proposals(id: InspectionId, rows: &[SampleRow], recorded: &[FindingRow]) -> Vec<Proposal> {
     const CHECKS: [&str; 7] = [
         "收入",
         "不愁吃",
@@ -139,7 +142,7 @@ pub fn proposals(id: i64, rows: &[SampleRow], recorded: &[FindingRow]) -> Vec<Pr
 pub async fn findings_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
     Query(prefill): Query<Prefill>,
 ) -> Result<Html<String>, PageError> {
     let insp = inspection_of(&state, id).await?;
@@ -246,7 +249,7 @@ impl FindingForm {
 pub async fn create_finding(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: InspectionId,
     f: &FindingForm,
 ) -> Result<FindingRow, Error> {
     inspection_of(state, id).await?;
@@ -263,7 +266,7 @@ pub async fn create_finding(
 pub async fn finding_post(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
     CsrfForm(f): CsrfForm<FindingForm>,
 ) -> Result<Response, PageError> {
     create_finding(&state, &v, id, &f).await?;
@@ -274,7 +277,7 @@ pub async fn finding_post(
 pub async fn ledger_xlsx(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
 ) -> Result<Response, PageError> {
     let insp = inspection_of(&state, id).await?;
     let findings = state

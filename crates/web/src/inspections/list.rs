@@ -9,11 +9,11 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use fupin_store::{may_record, Inspection, InspectionLevel, NewInspection};
+use fupin_store::{may_record, Inspection, InspectionId, InspectionLevel, NewInspection};
 use serde::Deserialize;
 
 pub struct InspectionLine {
-    pub id: i64,
+    pub id: InspectionId,
     pub name: String,
     pub level: &'static str,
     pub dates: String,

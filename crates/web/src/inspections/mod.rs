@@ -32,7 +32,7 @@ use fupin_domain::estimates::Verification;
 use fupin_domain::sampling::{Allocation, SamplingPlan};
 use fupin_domain::work_item::Refusal;
 use fupin_io::inspection::RuralEntry;
-use fupin_store::{Inspection, RuralVillage, StoredSample};
+use fupin_store::{Inspection, InspectionId, RuralVillage, StoredSample};
 pub use list::{create, NewInspectionForm};
 
 use serde::Deserialize;
@@ -42,7 +42,7 @@ pub fn refusal(r: Refusal) -> Error {
     r.into()
 }
 
-pub async fn inspection_of(state: &AppState, id: i64) -> Result<Inspection, Error> {
+pub async fn inspection_of(state: &AppState, id: InspectionId) -> Result<Inspection, Error> {
     state
         .store
         .inspections()

@@ -11,14 +11,14 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::estimates::{Approval, Verification};
-use fupin_store::{may_record, SampleRow};
+use fupin_store::{may_record, InspectionId, SampleRow};
 use serde::Deserialize;
 
 #[derive(Template)]
 #[template(path = "inspection_result.html")]
 struct ResultPage {
     layout: Layout,
-    id: i64,
+    id: InspectionId,
     name: String,
     cells: [String; 9],
     registered: bool,
@@ -48,7 +48,12 @@ fn yes_no(b: Option<bool>) -> &'static str {
     }
 }
 
-async fn sample_row(state: &AppState, v: &Viewer, id: i64, no: u32) -> Result<SampleRow, Error> {
+async fn sample_row(
+    state: &AppState,
+    v: &Viewer,
+    id: InspectionId,
+    no: u32,
+) -> Result<SampleRow, Error> {
     state
         .store
         .inspections()
@@ -63,7 +68,7 @@ async fn sample_row(state: &AppState, v: &Viewer, id: i64, no: u32) -> Result<Sa
 pub async fn result_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path((id, no)): Path<(i64, u32)>,
+    Path((id, no)): Path<(InspectionId, u32)>,
 ) -> Result<Html<String>, PageError> {
     let insp = inspection_of(&state, id).await?;
     let r = sample_row(&state, &v, id, no).await?;
@@ -153,7 +158,7 @@ pub fn result_from_form(
 pub async fn result_post(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path((id, no)): Path<(i64, u32)>,
+    Path((id, no)): Path<(InspectionId, u32)>,
     CsrfForm(f): CsrfForm<ResultForm>,
 ) -> Result<Response, PageError> {
     let r = sample_row(&state, &v, id, no).await?;

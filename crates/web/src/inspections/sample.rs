@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::access::{may, Action};
 use fupin_domain::estimates::Verification;
 use fupin_domain::sampling::SamplingPlan;
-use fupin_store::may_record;
+use fupin_store::{may_record, InspectionId, VersionId};
 
 pub struct SampleLine {
     pub no: u32,
@@ -75,7 +75,7 @@ struct DetailPage {
 pub struct DrawnHead {
     pub seed: String,
     pub plan: String,
-    pub version: i64,
+    pub version: VersionId,
     pub villages: usize,
     pub households: usize,
     pub drawn: String,
@@ -87,7 +87,7 @@ pub struct DrawnHead {
 pub async fn detail_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
 ) -> Result<Html<String>, PageError> {
     let insp = inspection_of(&state, id).await?;
     let sample = state.store.inspections().sample(id).await?;
@@ -174,7 +174,7 @@ pub async fn read_upload(
 pub async fn draw_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
     mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp, "rural").await?;
@@ -206,7 +206,7 @@ pub async fn draw_page(
 pub async fn sample_xlsx(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
 ) -> Result<Response, PageError> {
     let insp = inspection_of(&state, id).await?;
     let s = state
@@ -224,7 +224,7 @@ pub async fn sample_xlsx(
 pub async fn results_upload(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<InspectionId>,
     mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp, "results").await?;

@@ -12,7 +12,7 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use fupin_domain::figures::{village_exit_ready, Rate, Region};
 use fupin_domain::{Criterion, Verdict};
-use fupin_store::{RegisterVersion, Scope, Store, Summary};
+use fupin_store::{RegisterVersion, Scope, Store, Summary, VersionId};
 use serde::Deserialize;
 
 /// A verdict's or criterion's line in a figures table.
@@ -301,7 +301,7 @@ pub async fn area_view(
 }
 
 pub struct VersionLine {
-    pub id: i64,
+    pub id: VersionId,
     pub file_name: String,
     pub imported_at: String,
     pub imported_by: String,

@@ -15,7 +15,7 @@ use axum::response::Html;
 use fupin_domain::household::Entry;
 use fupin_domain::values::{Relocation, Renovation};
 use fupin_domain::{Criterion, Fen, Verdict};
-use fupin_store::{gap_kind_name, today, HouseholdDetail, ItemScope, Scope};
+use fupin_store::{gap_kind_name, today, HouseholdDetail, ItemScope, Scope, VersionId};
 
 /// A criterion's line: passed or not, and why.
 pub struct CriterionLine {
@@ -125,7 +125,7 @@ pub struct MemberLine {
 }
 
 pub struct HistoryLine {
-    pub version: i64,
+    pub version: VersionId,
     pub current: bool,
     pub imported_at: String,
     pub file_name: String,

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fupin_domain::work_item::state_label;
-use fupin_store::{gap_kind_name, today, GapFilter, GapRow, ItemEdit, NewWorkItem, WorkItem};
+use fupin_store::{
+    gap_kind_name, today, GapFilter, GapId, GapRow, ItemEdit, NewWorkItem, WorkItem, WorkItemId,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -208,7 +210,7 @@ async fn items(
 async fn item(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkItemId>,
 ) -> ApiResult {
     let i = state
         .store
@@ -252,7 +254,7 @@ async fn step(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkItemId>,
     Json(b): Json<StepBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
@@ -286,7 +288,7 @@ async fn edit(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkItemId>,
     Json(b): Json<EditBody>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
@@ -306,7 +308,7 @@ async fn edit(
 
 #[derive(Deserialize)]
 pub struct NewItemBody {
-    pub gap_id: Option<i64>,
+    pub gap_id: Option<GapId>,
     pub task_no: Option<u32>,
     #[serde(default)]
     pub title: String,

@@ -8,7 +8,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Html;
-use fupin_store::{gap_kind_name, today, GapFilter, GapRow};
+use fupin_store::{gap_kind_name, today, GapFilter, GapId, GapRow};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -23,7 +23,7 @@ struct GapsPage {
 }
 
 pub struct GapLine {
-    pub id: i64,
+    pub id: GapId,
     pub kind: String,
     pub kind_name: &'static str,
     pub place: String,
@@ -74,7 +74,7 @@ impl GapLine {
 pub struct GapsQuery {
     pub queue: Option<String>,
     pub all: Option<String>,
-    pub after: Option<i64>,
+    pub after: Option<GapId>,
     pub kind: Option<String>,
 }
 

@@ -16,8 +16,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use fupin_domain::work_item::{can, can_edit, state_label, WorkAction, WorkState};
 use fupin_store::{
-    today, ActingUser, ItemEdit, ItemFilter, ItemScope, NewAttachment, NewWorkItem, Role, Step,
-    WorkItem,
+    today, ActingUser, AttachmentId, GapId, ItemEdit, ItemFilter, ItemScope, NewAttachment,
+    NewWorkItem, Role, Step, WorkItem, WorkItemId,
 };
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ struct ItemsPage {
 }
 
 pub struct ItemLine {
-    pub id: i64,
+    pub id: WorkItemId,
     pub url: String,
     pub title: String,
     pub task: String,
@@ -82,7 +82,7 @@ pub struct ItemsQuery {
     pub mine: Option<String>,
     pub escalated: Option<String>,
     pub task: Option<u32>,
-    pub before: Option<i64>,
+    pub before: Option<WorkItemId>,
 }
 
 impl ItemsQuery {
@@ -256,7 +256,7 @@ pub struct ItemQuery {
 pub async fn item_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkItemId>,
     Query(q): Query<ItemQuery>,
 ) -> Result<Html<String>, PageError> {
     let scope = v.item_scope();
@@ -444,7 +444,7 @@ async fn read_step(mut mp: CsrfMultipart) -> Result<StepForm, Error> {
 pub async fn take_step(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: WorkItemId,
     f: StepForm,
 ) -> Result<WorkItem, Error> {
     let action: WorkAction = f.action.parse()?;
@@ -475,7 +475,7 @@ pub async fn take_step(
 pub async fn item_step(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkItemId>,
     mp: CsrfMultipart,
 ) -> Result<Response, PageError> {
     let f = read_step(mp).await?;
@@ -494,7 +494,7 @@ pub async fn item_step(
 pub async fn edit_item(
     state: &AppState,
     v: &Viewer,
-    id: i64,
+    id: WorkItemId,
     edit: ItemEdit,
 ) -> Result<WorkItem, Error> {
     let acting = ActingUser {
@@ -527,7 +527,7 @@ pub struct EditForm {
 pub async fn item_edit(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkItemId>,
     CsrfForm(f): CsrfForm<EditForm>,
 ) -> Result<Response, PageError> {
     let outcome = match parse_deadline(&f.deadline) {
@@ -557,7 +557,7 @@ pub async fn item_edit(
 
 #[derive(Deserialize)]
 pub struct NewItemForm {
-    pub gap_id: Option<i64>,
+    pub gap_id: Option<GapId>,
     pub task_no: Option<String>,
     #[serde(default)]
     pub title: String,
@@ -653,7 +653,7 @@ pub async fn escalate(
 pub async fn attachment(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    Path(id): Path<i64>,
+    Path(id): Path<AttachmentId>,
 ) -> Result<Response, PageError> {
     let a = state
         .store

@@ -10,7 +10,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use fupin_store::{today, ItemScope, MatrixRow, Role, StoredPlan};
+use fupin_store::{today, ItemScope, MatrixRow, Role, StoredPlan, UserId};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -60,7 +60,7 @@ impl PlanHead {
 }
 
 pub struct LeaderLine {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub post: String,
 }
@@ -186,7 +186,7 @@ pub async fn matrix_page(
 
 #[derive(Deserialize)]
 pub struct LeaderForm {
-    pub user_id: i64,
+    pub user_id: UserId,
     #[serde(default)]
     pub post: String,
 }

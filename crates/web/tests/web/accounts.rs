@@ -17,7 +17,7 @@ both!(
 const NEW_PASSWORD: &str = "乡镇账号-2019";
 
 /// The id of an account, from the store.
-async fn id_of(app: &App, name: &str) -> i64 {
+async fn id_of(app: &App, name: &str) -> fupin_store::UserId {
     let users = app.store.accounts().users().await.unwrap();
     users.iter().find(|u| u.username == name).unwrap().id
 }
@@ -345,7 +345,7 @@ async fn only_the_admin_with_the_token_changes_accounts(app: App) {
     let token = admin.token();
     let r = admin
         .post_form(
-            &format!("/admin/users/{}/disable", id + 100),
+            &format!("/admin/users/{}/disable", id.get() + 100),
             &[("csrf", &token)],
         )
         .await;

@@ -47,7 +47,7 @@ fn project(line: u64, name: &str, unit: &str, township: &str, central: i64) -> (
 }
 
 /// Two projects: the energy bureau's in one township, the water bureau's in the other.
-pub(crate) async fn library(app: &App) -> (i64, i64) {
+pub(crate) async fn library(app: &App) -> (fupin_store::ProjectId, fupin_store::ProjectId) {
     let solar = project(2, "一乡光伏电站", ENERGY, ONE_TOWNSHIP, 1_000_000);
     let water = project(3, "二镇饮水巩固", "县水利局", OTHER_TOWNSHIP, 200_000);
     app.store
@@ -296,7 +296,12 @@ fn project_id(r: &Resp) -> i64 {
         .unwrap()
 }
 
-async fn disburse(c: &mut Client, id: i64, amount: &str, extra: &[(&str, &str)]) -> Resp {
+async fn disburse(
+    c: &mut Client,
+    id: impl std::fmt::Display,
+    amount: &str,
+    extra: &[(&str, &str)],
+) -> Resp {
     let t = c.token();
     let mut fields = vec![
         ("csrf", t.as_str()),
@@ -654,7 +659,13 @@ async fn headquarters_creates_and_edits_projects_audited_and_the_stage_records_i
 }
 
 /// Record a household's benefit from a project by the project page's form, as `c`.
-async fn add_benefit(c: &mut Client, project: i64, no: &str, kind: &str, yearly: &str) -> Resp {
+async fn add_benefit(
+    c: &mut Client,
+    project: impl std::fmt::Display,
+    no: &str,
+    kind: &str,
+    yearly: &str,
+) -> Resp {
     let token = c.token();
     c.post_form(
         &format!("/projects/{project}/beneficiaries"),

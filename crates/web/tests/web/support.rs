@@ -330,7 +330,7 @@ impl Client {
     }
 
     /// A step on a work item through the item page's form (no attachments).
-    pub async fn item_step(&mut self, id: i64, fields: &[(&str, &str)]) -> Resp {
+    pub async fn item_step(&mut self, id: impl std::fmt::Display, fields: &[(&str, &str)]) -> Resp {
         self.post_page_form(&format!("/tasks/items/{id}"), fields, &[])
             .await
     }

@@ -536,7 +536,7 @@ async fn a_leader_sees_and_reminds_the_items_of_their_post_and_headquarters_esca
 }
 
 /// The housing gap's work item of the golden household.
-async fn housing_item(app: &App) -> i64 {
+async fn housing_item(app: &App) -> fupin_store::WorkItemId {
     app.store
         .work()
         .gaps(&ItemScope::All, &GapFilter::default(), None, 500)
@@ -672,7 +672,7 @@ async fn the_household_page_shows_its_gaps_and_items_in_the_readers_scope(app: A
         .iter()
         .find(|g| g["kind"] == "HOUSING")
         .expect("the housing gap in the API");
-    assert_eq!(housing["item"]["id"], id);
+    assert_eq!(housing["item"]["id"], id.get());
     assert_eq!(housing["item"]["unit"], HOUSING_BUREAU);
     assert_eq!(housing["item"]["overdue"], true);
     assert!(housing["item"]["deadline"].is_string());
