@@ -69,7 +69,7 @@ pub(crate) fn resolve_line(args: &AssessArgs, year: i32) -> Result<PovertyLine, 
     if let Some(text) = &args.line {
         let amount = Fen::parse_yuan(text.trim())
             .ok()
-            .filter(|a| a.0 > 0)
+            .filter(|a| a.fen() > 0)
             .ok_or_else(|| format!("--line「{text}」应为大于0的元数，如 3535"))?;
         return Ok(PovertyLine {
             year,

@@ -171,7 +171,7 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
             for p in &f.warnings {
                 println!("{p}");
             }
-            let budget: i64 = f.projects.iter().map(|(_, p)| p.budget.total().0).sum();
+            let budget: i64 = f.projects.iter().map(|(_, p)| p.budget.total().fen()).sum();
             println!(
                 "{}（{}）：项目库可以导入；错误 0 个，警告 {} 个",
                 args.file.display(),
@@ -181,12 +181,12 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
             println!(
                 "项目 {} 个，预算合计 {} 元",
                 f.projects.len(),
-                Fen(budget).grouped()
+                Fen::new(budget).grouped()
             );
             for s in FundSource::ALL {
-                let sum: i64 = f.projects.iter().map(|(_, p)| p.budget.get(*s).0).sum();
+                let sum: i64 = f.projects.iter().map(|(_, p)| p.budget.get(*s).fen()).sum();
                 if sum > 0 {
-                    println!("  {}：{} 元", s.chinese(), Fen(sum).grouped());
+                    println!("  {}：{} 元", s.chinese(), Fen::new(sum).grouped());
                 }
             }
             Ok(ExitCode::SUCCESS)

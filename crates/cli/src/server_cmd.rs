@@ -870,7 +870,7 @@ async fn load_demo_projects(
         let entry = fupin_store::NewFundEntry {
             date: date(4, 10 + i as u32).unwrap_or_default(),
             source: FundSource::Central,
-            amount: Fen(750_000 * 100 * share / 100),
+            amount: Fen::new(750_000 * 100 * share / 100),
             voucher: format!("记-2018-04-{:02}", 10 + i),
             payee: format!("{}建筑工程队", p.township),
             note: "首期拨付".into(),

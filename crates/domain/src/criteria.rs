@@ -103,7 +103,7 @@ pub struct Facts<'a> {
 /// INCOME (收入稳定超过现行标准): net income > line × members, exactly, in fen.
 pub fn income(net: Fen, members: u32, line: Fen) -> Result<(), String> {
     let n = i64::from(members);
-    if net.0 > line.0 * n {
+    if net.fen() > line.fen() * n {
         Ok(())
     } else {
         Err(format!(

@@ -160,7 +160,7 @@ impl Budget {
     }
 
     pub fn total(&self) -> Fen {
-        Fen(self.0.iter().map(|f| f.0).sum())
+        self.0.iter().copied().sum()
     }
 
     /// The sources with a non-zero amount, in [`FundSource::ALL`] order.
@@ -168,7 +168,7 @@ impl Budget {
         FundSource::ALL
             .iter()
             .map(|s| (*s, self.get(*s)))
-            .filter(|(_, f)| f.0 != 0)
+            .filter(|(_, f)| f.fen() != 0)
             .collect()
     }
 }
@@ -257,8 +257,8 @@ impl LedgerEntry {
     /// What the entry adds to the disbursed sum: + for a disbursement, − for a reversal.
     pub fn signed(&self) -> i64 {
         match self.kind {
-            EntryKind::Disbursement => self.amount.0,
-            EntryKind::Reversal { .. } => -self.amount.0,
+            EntryKind::Disbursement => self.amount.fen(),
+            EntryKind::Reversal { .. } => -self.amount.fen(),
         }
     }
 }
@@ -326,7 +326,7 @@ impl fmt::Display for Refusal {
                 budget.grouped(),
                 disbursed.grouped(),
                 amount.grouped(),
-                Fen(disbursed.0 + amount.0 - budget.0).grouped()
+                (*disbursed + *amount - *budget).grouped()
             ),
             Refusal::OverrideWithoutReason => f.write_str("超预算拨付须注明理由"),
         }
@@ -351,16 +351,18 @@ pub struct Accepted {
 
 /// The net disbursed sum of one source: disbursements less reversals.
 pub fn disbursed(entries: &[LedgerEntry], source: FundSource) -> Fen {
-    Fen(entries
-        .iter()
-        .filter(|e| e.source == source)
-        .map(LedgerEntry::signed)
-        .sum())
+    Fen::new(
+        entries
+            .iter()
+            .filter(|e| e.source == source)
+            .map(LedgerEntry::signed)
+            .sum(),
+    )
 }
 
 /// The net disbursed sum of all sources.
 pub fn disbursed_total(entries: &[LedgerEntry]) -> Fen {
-    Fen(entries.iter().map(LedgerEntry::signed).sum())
+    Fen::new(entries.iter().map(LedgerEntry::signed).sum())
 }
 
 /// What is left of a disbursement after the reversals of it; None when `id` is not a
@@ -373,9 +375,9 @@ pub fn unreversed(entries: &[LedgerEntry], id: EntryId) -> Option<Fen> {
     let reversed: i64 = entries
         .iter()
         .filter(|r| r.kind == EntryKind::Reversal { of: id })
-        .map(|r| r.amount.0)
+        .map(|r| r.amount.fen())
         .sum();
-    Some(Fen(e.amount.0 - reversed))
+    Some(Fen::new(e.amount.fen() - reversed))
 }
 
 /// Policy (issue 7, 资金拨付): amounts are positive; a mistake is corrected by a reversal
@@ -390,7 +392,7 @@ pub fn check_entry(
     new: &NewEntry,
     over: Option<&Override>,
 ) -> Result<Accepted, Refusal> {
-    if new.amount.0 <= 0 {
+    if new.amount.fen() <= 0 {
         return Err(Refusal::NotPositive);
     }
     if let Some(o) = over {
@@ -422,7 +424,7 @@ pub fn check_entry(
         EntryKind::Disbursement => {
             let b = budget.get(new.source);
             let d = disbursed(entries, new.source);
-            let over_budget = d.0.saturating_add(new.amount.0) > b.0;
+            let over_budget = d.fen().saturating_add(new.amount.fen()) > b.fen();
             if over_budget && over.is_none() {
                 return Err(Refusal::OverBudget {
                     source: new.source,
@@ -530,7 +532,7 @@ pub fn check_entry_fields(
 /// The disbursement rate: disbursed ÷ budget, exactly; None without a budget. A negative
 /// sum (impossible in a checked ledger) counts as zero.
 pub fn rate(budget: Fen, disbursed: Fen) -> Option<Rate> {
-    Rate::new(disbursed.0.max(0) as u64, budget.0.max(0) as u64)
+    Rate::new(disbursed.fen().max(0) as u64, budget.fen().max(0) as u64)
 }
 
 /// 进度滞后: by a date, at least a share of the budget should be disbursed.
@@ -613,7 +615,7 @@ pub fn unaccounted_benefits(
         let recorded: i64 = benefits
             .iter()
             .filter(|(k, _)| k.component() == Some(component))
-            .map(|(_, f)| f.0)
+            .map(|(_, f)| f.fen())
             .sum();
         if recorded <= 0 {
             continue;
@@ -621,13 +623,13 @@ pub fn unaccounted_benefits(
         let flagged = match declared {
             Entry::Invalid => None,
             Entry::Empty => Some(None),
-            Entry::Value(d) if d.0 < recorded => Some(Some(d)),
+            Entry::Value(d) if d.fen() < recorded => Some(Some(d)),
             Entry::Value(_) => None,
         };
         if let Some(declared) = flagged {
             out.push(Unaccounted {
                 component,
-                recorded: Fen(recorded),
+                recorded: Fen::new(recorded),
                 declared,
             });
         }

@@ -156,14 +156,15 @@ impl HouseholdValues {
     /// transfer. None when a component is unreadable.
     pub fn net_income(&self) -> Option<Fen> {
         let v = |e: Entry<Fen>| match e {
-            Entry::Value(f) => Some(f.0),
+            Entry::Value(f) => Some(f.fen()),
             Entry::Empty => Some(0),
             Entry::Invalid => None,
         };
-        Some(Fen(v(self.wage_income)? + v(self.operating_income)?
-            - v(self.operating_expense)?
-            + v(self.property_income)?
-            + v(self.transfer_income)?))
+        Some(Fen::new(
+            v(self.wage_income)? + v(self.operating_income)? - v(self.operating_expense)?
+                + v(self.property_income)?
+                + v(self.transfer_income)?,
+        ))
     }
 }
 

@@ -3,8 +3,50 @@
 use std::fmt;
 
 /// An amount of money in fen. Household totals may be negative (expenses over income).
+/// The number is private: an amount is made from fen ([`Fen::new`]), whole yuan
+/// ([`Fen::from_yuan`]) or a cell's text ([`Fen::parse_yuan`]), and read as fen
+/// ([`Fen::fen`]), so no yuan figure is taken for fen by accident.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Fen(pub i64);
+pub struct Fen(i64);
+
+impl std::ops::Add for Fen {
+    type Output = Fen;
+    fn add(self, other: Fen) -> Fen {
+        Fen(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for Fen {
+    type Output = Fen;
+    fn sub(self, other: Fen) -> Fen {
+        Fen(self.0 - other.0)
+    }
+}
+
+impl std::ops::Neg for Fen {
+    type Output = Fen;
+    fn neg(self) -> Fen {
+        Fen(-self.0)
+    }
+}
+
+impl std::ops::AddAssign for Fen {
+    fn add_assign(&mut self, other: Fen) {
+        self.0 += other.0;
+    }
+}
+
+impl std::ops::SubAssign for Fen {
+    fn sub_assign(&mut self, other: Fen) {
+        self.0 -= other.0;
+    }
+}
+
+impl std::iter::Sum for Fen {
+    fn sum<I: Iterator<Item = Fen>>(iter: I) -> Fen {
+        Fen(iter.map(|f| f.0).sum())
+    }
+}
 
 /// Why a text is not an amount (problem E104).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +75,16 @@ const MAX_FEN: i64 = 100_000_000_000_000;
 
 impl Fen {
     pub const ZERO: Fen = Fen(0);
+
+    /// The amount of `fen` fen (as stored, or as computed in fen).
+    pub const fn new(fen: i64) -> Fen {
+        Fen(fen)
+    }
+
+    /// The amount in fen: for the database and for sums.
+    pub const fn fen(self) -> i64 {
+        self.0
+    }
 
     pub fn from_yuan(yuan: i64) -> Fen {
         Fen(yuan * 100)

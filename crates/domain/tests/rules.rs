@@ -55,9 +55,9 @@ proptest! {
     #[test]
     fn income_exactly_at_line_fails_one_fen_above_passes(line_yuan in 2000i64..10_000, n in 1u32..9) {
         let line = Fen::from_yuan(line_yuan);
-        let at = Fen(line.0 * i64::from(n));
+        let at = Fen::new(line.fen() * i64::from(n));
         let h_at = household(at, n);
-        let h_above = household(Fen(at.0 + 1), n);
+        let h_above = household(Fen::new(at.fen() + 1), n);
         let day = age_reference_day(2018);
         let a = assess_household(&h_at, line, day);
         prop_assert!(a.failed.contains(Criterion::Income));
@@ -70,14 +70,14 @@ proptest! {
     /// Amounts written as plain yuan read back to the same fen.
     #[test]
     fn amounts_round_trip(fen in 0i64..10_000_000_000) {
-        prop_assert_eq!(Fen::parse_yuan(&Fen(fen).plain()), Ok(Fen(fen)));
-        prop_assert_eq!(Fen::parse_yuan(&Fen(fen).grouped()), Ok(Fen(fen)));
+        prop_assert_eq!(Fen::parse_yuan(&Fen::new(fen).plain()), Ok(Fen::new(fen)));
+        prop_assert_eq!(Fen::parse_yuan(&Fen::new(fen).grouped()), Ok(Fen::new(fen)));
     }
 
     /// Per-capita rounding: never more than half a fen away from the exact quotient.
     #[test]
     fn per_capita_is_nearest_fen(total in -10_000_000i64..10_000_000, n in 1u32..12) {
-        let p = Fen(total).per_capita(n).0;
+        let p = Fen::new(total).per_capita(n).fen();
         let exact2 = 2 * total;           // 2 × total / n compared with 2 × p
         let diff = (p * 2 * i64::from(n) - exact2).abs();
         prop_assert!(diff <= i64::from(n), "total {total} n {n} → {p}");
@@ -243,7 +243,7 @@ fn household_fields_compare_after_normalizing() {
     let mut c = a;
     c.per_capita_declared = Entry::Empty;
     assert!(b.differences(&c).is_empty(), "empty 人均纯收入 equals 0");
-    c.per_capita_declared = Entry::Value(Fen(1));
+    c.per_capita_declared = Entry::Value(Fen::new(1));
     assert_eq!(
         b.differences(&c),
         vec![fupin_domain::fields::Field::PerCapitaIncome]

@@ -348,7 +348,7 @@ fn draw_income(rng: &mut Rng, h: &mut Household, ctx: &Context, fail: bool) {
     debug_assert!([wage, op_income, op_expense, property, transfer]
         .iter()
         .all(|&a| a >= 0));
-    h.per_capita = Fen(net).per_capita(h.size as u32).0;
+    h.per_capita = Fen::new(net).per_capita(h.size as u32).fen();
 }
 
 /// Housing: most A/B; C/D houses mostly made safe by renovation or relocation.

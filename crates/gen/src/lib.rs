@@ -145,7 +145,7 @@ pub fn generate(opts: &GenOptions, out_dir: &Path) -> io::Result<GenSummary> {
         .lookup(opts.year, None)
         .ok_or_else(|| invalid(format!("没有 {} 年的国家贫困标准", opts.year)))?
         .amount
-        .0;
+        .fen();
     let ctx = Context {
         seed: opts.seed,
         year: opts.year,

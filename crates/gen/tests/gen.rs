@@ -110,7 +110,7 @@ fn check(text: &str, year: i32) -> Report {
         if let (Some(net), Some(declared)) =
             (h.values.net_income(), h.values.per_capita_declared.value())
         {
-            if (net.per_capita(h.members.len() as u32).0 - declared.0).abs() > 100 {
+            if (net.per_capita(h.members.len() as u32).fen() - declared.fen()).abs() > 100 {
                 *report.problems.entry(ProblemCode::W202).or_default() += 1;
             }
         }

@@ -331,7 +331,7 @@ pub fn read_disbursements_within(
             }
             let reported = c.problems.len();
             let amount = c.amount(4);
-            if amount.0 == 0 && c.problems.len() == reported && !c.get(4).is_empty() {
+            if amount.fen() == 0 && c.problems.len() == reported && !c.get(4).is_empty() {
                 c.problem(4, ProblemCode::F504, "拨付金额应大于0".into());
             }
             let voucher = c.required(5);

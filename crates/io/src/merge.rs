@@ -409,7 +409,7 @@ fn declared_per_capita_problem(file: &Arc<str>, hh: &Household) -> Option<Proble
         return None;
     };
     let computed = net.per_capita(hh.members.len() as u32);
-    ((declared.0 - computed.0).abs() > 100).then(|| {
+    ((declared.fen() - computed.fen()).abs() > 100).then(|| {
         Problem::new(
             file,
             hh.first_line,

@@ -509,7 +509,7 @@ fn read_row(
         ));
     }
     // Policy (issue 7): a project approved (批复) or later has a budget.
-    if p.stage >= Stage::Approved && p.budget.total().0 == 0 {
+    if p.stage >= Stage::Approved && p.budget.total().fen() == 0 {
         problems.push(Problem::new(
             file,
             row.line,

@@ -117,7 +117,7 @@ pub fn read_standards(path: &Path, standards: &mut Standards) -> Result<usize, F
                 );
             }
             let amount = get(Col::Amount);
-            let amount_ok = Fen::parse_yuan(amount).ok().filter(|a| a.0 > 0);
+            let amount_ok = Fen::parse_yuan(amount).ok().filter(|a| a.fen() > 0);
             if amount_ok.is_none() {
                 bad(
                     Col::Amount,

@@ -252,8 +252,8 @@ async fn golden_households_read_back_as_assessed(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(d.values.wage_income, Entry::Value(Fen(1_234_560)));
-    assert_eq!(d.values.operating_expense, Entry::Value(Fen(134_560)));
+    assert_eq!(d.values.wage_income, Entry::Value(Fen::new(1_234_560)));
+    assert_eq!(d.values.operating_expense, Entry::Value(Fen::new(134_560)));
     assert_eq!(d.values.food_secure, Entry::Value(true));
     assert_eq!(d.first_line, 9);
     assert_eq!(d.row.township, ONE_TOWNSHIP);

@@ -46,7 +46,7 @@ fn budget() -> impl Strategy<Value = Budget> {
     prop::collection::vec(0i64..500_000, 7).prop_map(|v| {
         let mut b = Budget::default();
         for (s, a) in FundSource::ALL.iter().zip(v) {
-            b.set(*s, Fen(a));
+            b.set(*s, Fen::new(a));
         }
         b
     })
@@ -67,7 +67,7 @@ fn run(budget: &Budget, ops: &[Op]) -> Vec<(LedgerEntry, Accepted)> {
                 NewEntry {
                     date: day(i as u32),
                     source: FundSource::ALL[*source],
-                    amount: Fen(*amount),
+                    amount: Fen::new(*amount),
                     kind: EntryKind::Disbursement,
                 },
                 over.then(|| Override {
@@ -79,12 +79,12 @@ fn run(budget: &Budget, ops: &[Op]) -> Vec<(LedgerEntry, Accepted)> {
                     continue;
                 }
                 let target = ledger[pick % ledger.len()];
-                let left = unreversed(&ledger, target.id).unwrap_or(Fen(0));
+                let left = unreversed(&ledger, target.id).unwrap_or(Fen::new(0));
                 (
                     NewEntry {
                         date: day(i as u32),
                         source: target.source,
-                        amount: amount.map_or(left, Fen),
+                        amount: amount.map_or(left, Fen::new),
                         kind: EntryKind::Reversal { of: target.id },
                     },
                     None,
@@ -95,8 +95,8 @@ fn run(budget: &Budget, ops: &[Op]) -> Vec<(LedgerEntry, Accepted)> {
         let result = check_entry(budget, &ledger, &new, over.as_ref());
         // The model of the rule.
         match (&new.kind, &result) {
-            (_, Err(Refusal::NotPositive)) => assert!(new.amount.0 <= 0),
-            (_, _) if new.amount.0 <= 0 => panic!("non-positive amount accepted: {new:?}"),
+            (_, Err(Refusal::NotPositive)) => assert!(new.amount.fen() <= 0),
+            (_, _) if new.amount.fen() <= 0 => panic!("non-positive amount accepted: {new:?}"),
             (EntryKind::Reversal { of }, r) => {
                 let target = ledger.iter().find(|e| e.id == *of).unwrap();
                 match target.kind {
@@ -114,7 +114,7 @@ fn run(budget: &Budget, ops: &[Op]) -> Vec<(LedgerEntry, Accepted)> {
                 }
             }
             (EntryKind::Disbursement, r) => {
-                let passes = before.0 + new.amount.0 > budget.get(new.source).0;
+                let passes = before.fen() + new.amount.fen() > budget.get(new.source).fen();
                 match (passes, over.is_some()) {
                     (false, _) => assert_eq!(r, &Ok(Accepted { over_budget: false })),
                     (true, true) => assert_eq!(r, &Ok(Accepted { over_budget: true })),
@@ -147,22 +147,22 @@ proptest! {
         let mut total = 0i64;
         for s in FundSource::ALL {
             let sum: i64 = ledger.iter().filter(|e| e.source == *s).map(|e| match e.kind {
-                EntryKind::Disbursement => e.amount.0,
-                EntryKind::Reversal { .. } => -e.amount.0,
+                EntryKind::Disbursement => e.amount.fen(),
+                EntryKind::Reversal { .. } => -e.amount.fen(),
             }).sum();
-            prop_assert_eq!(disbursed(&ledger, *s), Fen(sum));
+            prop_assert_eq!(disbursed(&ledger, *s), Fen::new(sum));
             prop_assert!(sum >= 0);
             let overridden = accepted.iter().any(|(e, a)| e.source == *s && a.over_budget);
             if !overridden {
-                prop_assert!(sum <= b.get(*s).0, "{:?} over budget without an override", s);
+                prop_assert!(sum <= b.get(*s).fen(), "{:?} over budget without an override", s);
             }
             total += sum;
         }
-        prop_assert_eq!(disbursed_total(&ledger), Fen(total));
+        prop_assert_eq!(disbursed_total(&ledger), Fen::new(total));
         // Each disbursement: reversals of it never exceed it.
         for e in ledger.iter().filter(|e| e.kind == EntryKind::Disbursement) {
             let left = unreversed(&ledger, e.id).unwrap();
-            prop_assert!(left.0 >= 0 && left <= e.amount);
+            prop_assert!(left.fen() >= 0 && left <= e.amount);
         }
     }
 
@@ -177,13 +177,13 @@ proptest! {
             .collect();
         for (i, t) in targets.iter().enumerate() {
             let left = unreversed(&ledger, t.id).unwrap();
-            if left.0 == 0 {
+            if left.fen() == 0 {
                 continue;
             }
             let new = NewEntry { date: day(400), source: t.source, amount: left, kind: EntryKind::Reversal { of: t.id } };
             prop_assert_eq!(check_entry(&b, &ledger, &new, None), Ok(Accepted { over_budget: false }));
             // One fen more than what is left is refused.
-            let more = NewEntry { amount: Fen(left.0 + 1), ..new };
+            let more = NewEntry { amount: Fen::new(left.fen() + 1), ..new };
             prop_assert_eq!(
                 check_entry(&b, &ledger, &more, None),
                 Err(Refusal::ReversalTooLarge { of: t.id, left })
@@ -191,16 +191,16 @@ proptest! {
             ledger.push(LedgerEntry { id: EntryId::new(10_000 + i as i64), date: new.date, source: new.source, amount: new.amount, kind: new.kind });
         }
         for s in FundSource::ALL {
-            prop_assert_eq!(disbursed(&ledger, *s), Fen(0));
+            prop_assert_eq!(disbursed(&ledger, *s), Fen::new(0));
         }
-        prop_assert_eq!(disbursed_total(&ledger), Fen(0));
+        prop_assert_eq!(disbursed_total(&ledger), Fen::new(0));
     }
 
     /// Behind schedule exactly when, on or after the date, the share is below the rule's.
     #[test]
     fn behind_schedule_is_an_exact_share(budget in 1i64..10_000_000, paid in 0i64..10_000_000, bp in 0u64..=10_000, d in 0u32..30) {
         let rule = ScheduleRule { by: day(10), min_bp: bp };
-        let behind = is_behind(rule, day(d), Fen(budget), Fen(paid));
+        let behind = is_behind(rule, day(d), Fen::new(budget), Fen::new(paid));
         let expected = d >= 10 && i128::from(paid) * 10_000 < i128::from(bp) * i128::from(budget);
         prop_assert_eq!(behind, expected);
     }
@@ -210,18 +210,18 @@ proptest! {
 /// reason is refused too.
 #[test]
 fn over_budget_needs_an_override_with_a_reason() {
-    let b = Budget::default().with(FundSource::Central, Fen(10_000));
+    let b = Budget::default().with(FundSource::Central, Fen::new(10_000));
     let ledger = [LedgerEntry {
         id: EntryId::new(1),
         date: day(0),
         source: FundSource::Central,
-        amount: Fen(8_000),
+        amount: Fen::new(8_000),
         kind: EntryKind::Disbursement,
     }];
     let new = NewEntry {
         date: day(1),
         source: FundSource::Central,
-        amount: Fen(2_001),
+        amount: Fen::new(2_001),
         kind: EntryKind::Disbursement,
     };
     let refused = check_entry(&b, &ledger, &new, None).unwrap_err();
@@ -245,7 +245,7 @@ fn over_budget_needs_an_override_with_a_reason() {
     );
     // Exactly to the budget needs nothing; a source without budget takes nothing.
     let exact = NewEntry {
-        amount: Fen(2_000),
+        amount: Fen::new(2_000),
         ..new
     };
     assert_eq!(
@@ -254,7 +254,7 @@ fn over_budget_needs_an_override_with_a_reason() {
     );
     let other = NewEntry {
         source: FundSource::Credit,
-        amount: Fen(1),
+        amount: Fen::new(1),
         ..new
     };
     assert!(matches!(
@@ -264,7 +264,7 @@ fn over_budget_needs_an_override_with_a_reason() {
     // A reversal in another source than its entry's is refused.
     let wrong = NewEntry {
         source: FundSource::County,
-        amount: Fen(1),
+        amount: Fen::new(1),
         kind: EntryKind::Reversal {
             of: EntryId::new(1),
         },
@@ -293,21 +293,21 @@ fn stages_move_forward_one_at_a_time() {
 #[test]
 fn benefits_above_declared_income_are_flagged() {
     let values = HouseholdValues {
-        property_income: Entry::Value(Fen(50_000)),
-        wage_income: Entry::Value(Fen(300_000)),
+        property_income: Entry::Value(Fen::new(50_000)),
+        wage_income: Entry::Value(Fen::new(300_000)),
         ..HouseholdValues::default()
     };
     let benefits = [
-        (BenefitKind::Dividend, Fen(40_000)),
-        (BenefitKind::LandRent, Fen(20_000)),
-        (BenefitKind::Wage, Fen(300_000)),
-        (BenefitKind::Service, Fen(999_900)),
+        (BenefitKind::Dividend, Fen::new(40_000)),
+        (BenefitKind::LandRent, Fen::new(20_000)),
+        (BenefitKind::Wage, Fen::new(300_000)),
+        (BenefitKind::Service, Fen::new(999_900)),
     ];
     let flags = unaccounted_benefits(&values, &benefits);
     assert_eq!(flags.len(), 1);
     assert_eq!(flags[0].component, IncomeComponent::Property);
-    assert_eq!(flags[0].recorded, Fen(60_000));
-    assert_eq!(flags[0].declared, Some(Fen(50_000)));
+    assert_eq!(flags[0].recorded, Fen::new(60_000));
+    assert_eq!(flags[0].declared, Some(Fen::new(50_000)));
 
     let empty = HouseholdValues {
         property_income: Entry::Empty,
@@ -317,7 +317,7 @@ fn benefits_above_declared_income_are_flagged() {
     let flags = unaccounted_benefits(&empty, &benefits);
     assert_eq!(flags.len(), 1);
     assert_eq!(flags[0].declared, None);
-    assert!(unaccounted_benefits(&empty, &[(BenefitKind::Service, Fen(1))]).is_empty());
+    assert!(unaccounted_benefits(&empty, &[(BenefitKind::Service, Fen::new(1))]).is_empty());
 }
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {

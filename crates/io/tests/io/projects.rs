@@ -21,9 +21,9 @@ fn a_good_library_reads_every_project_with_its_budget() {
     assert_eq!(*line, 2);
     assert_eq!(p.kind, ProjectType::Photovoltaic);
     assert_eq!(p.task_no, Some(3));
-    assert_eq!(p.budget.get(FundSource::Central), Fen(120_000_000));
-    assert_eq!(p.budget.get(FundSource::Integrated), Fen(30_000_050));
-    assert_eq!(p.budget.total(), Fen(150_000_050));
+    assert_eq!(p.budget.get(FundSource::Central), Fen::new(120_000_000));
+    assert_eq!(p.budget.get(FundSource::Integrated), Fen::new(30_000_050));
+    assert_eq!(p.budget.total(), Fen::new(150_000_050));
     assert_eq!(p.stage, Stage::Implementing);
     assert_eq!(p.planned_end.unwrap().to_string(), "2018-09-30");
     assert_eq!(p.actual_start.unwrap().to_string(), "2018-03-05");
@@ -125,7 +125,7 @@ fn an_xlsx_library_with_english_headers_numbers_and_dates() {
     let f = read_projects(&path, None).unwrap();
     let (_, p) = &f.projects[0];
     assert_eq!(p.kind, ProjectType::Infrastructure);
-    assert_eq!(p.budget.get(FundSource::Central), Fen(25_000_025));
+    assert_eq!(p.budget.get(FundSource::Central), Fen::new(25_000_025));
     assert_eq!(p.planned_start.unwrap().to_string(), "2018-04-01");
     assert_eq!(f.format, "XLSX");
 }
@@ -169,7 +169,7 @@ fn a_disbursement_file_lists_every_problem() {
     .unwrap();
     let (rows, warnings) = read_disbursements(&path, None).unwrap();
     assert!(warnings.is_empty());
-    assert_eq!(rows[0].amount, Fen(120_050));
+    assert_eq!(rows[0].amount, Fen::new(120_050));
     assert_eq!(rows[0].source, FundSource::Central);
 
     let b = dir.path().join("b.csv");

@@ -93,7 +93,7 @@ async fn upsert_benefit(
     .bind(project)
     .bind(household_no)
     .bind(kind.code())
-    .bind(yearly.0)
+    .bind(yearly.fen())
     .execute(conn)
     .await?;
     Ok(before)
@@ -111,7 +111,7 @@ pub(super) async fn set_beneficiary<DB: Backend>(
     let scope = ItemScope::of(&user.role);
     let (cond, binds) = project_scope(&scope, 2);
     let household_no = household_no.trim();
-    if household_no.is_empty() || yearly.0 < 0 {
+    if household_no.is_empty() || yearly.fen() < 0 {
         return Ok(Err(FundRefusal::NotAllowed(
             "户编号不能为空，年收益不能为负数".into(),
         )));
@@ -151,7 +151,7 @@ pub(super) async fn set_beneficiary<DB: Backend>(
         entity: "project",
         entity_id: project.to_string(),
         before: before.map(
-            |b| json!({"household_no": household_no, "kind": kind.code(), "yearly": Fen(b).plain()}),
+            |b| json!({"household_no": household_no, "kind": kind.code(), "yearly": Fen::new(b).plain()}),
         ),
         after: Some(
             json!({"household_no": household_no, "kind": kind.code(), "yearly": yearly.plain()}),
@@ -223,7 +223,7 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
             entity: "project",
             entity_id: id.to_string(),
             before: before.map(|b| {
-                json!({"household_no": household_no, "kind": row.kind.code(), "yearly": Fen(b).plain()})
+                json!({"household_no": household_no, "kind": row.kind.code(), "yearly": Fen::new(b).plain()})
             }),
             after: Some(json!({
                 "household_no": household_no, "kind": row.kind.code(),
@@ -313,7 +313,8 @@ async fn flags_in_version<DB: Backend>(
         .await?
     {
         let amount = |c: &str| -> Result<Entry<Fen>> {
-            Ok(r.opt_int(c)?.map_or(Entry::Empty, |v| Entry::Value(Fen(v))))
+            Ok(r.opt_int(c)?
+                .map_or(Entry::Empty, |v| Entry::Value(Fen::new(v))))
         };
         households.push((
             r.text("household_no")?,

@@ -20,7 +20,6 @@ use fupin_domain::funds::{
     Override,
 };
 use fupin_domain::problem::{Problem, ProblemCode};
-use fupin_domain::Fen;
 use serde_json::json;
 use sqlx::Pool;
 use std::collections::HashMap;
@@ -128,7 +127,7 @@ pub(super) async fn add_fund_entry<DB: Backend>(
             project_id: project,
             source: entry.source.code(),
             entry_date: entry.date,
-            amount: entry.amount.0,
+            amount: entry.amount.fen(),
             kind: kind_text,
             reverses,
             voucher: entry.voucher.trim(),
@@ -172,7 +171,7 @@ pub(super) async fn add_fund_entry<DB: Backend>(
                 "budget": budget.get(entry.source).plain(), "disbursed": d.plain(),
             })),
             after: Some(json!({
-                "disbursed": Fen(d.0 + entry.amount.0).plain(), "reason": reason,
+                "disbursed": (d + entry.amount).plain(), "reason": reason,
             })),
         })
         .await?;
@@ -306,7 +305,7 @@ pub(super) async fn import_disbursements<DB: Backend>(
                     project_id: *id,
                     source: row.source.code(),
                     entry_date: row.date,
-                    amount: row.amount.0,
+                    amount: row.amount.fen(),
                     kind: "disbursement",
                     reverses: None,
                     voucher: row.voucher.trim(),

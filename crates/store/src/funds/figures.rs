@@ -184,7 +184,7 @@ pub(super) async fn rollup<DB: Backend>(pool: &Pool<DB>, scope: &ItemScope) -> R
         let id = r.id("project_id")?;
         let s = source(&r, "source")?;
         if let Some(i) = index.get(&id) {
-            projects[*i].1.budget.set(s, Fen(r.int("amount")?));
+            projects[*i].1.budget.set(s, Fen::new(r.int("amount")?));
         }
     }
     let mut entries = Vec::new();
@@ -264,12 +264,12 @@ fn figures(
                 let budget: i64 = rollup
                     .projects
                     .iter()
-                    .map(|(_, p)| p.budget.get(*s).0)
+                    .map(|(_, p)| p.budget.get(*s).fen())
                     .sum();
                 let n = rollup
                     .projects
                     .iter()
-                    .filter(|(_, p)| p.budget.get(*s).0 > 0)
+                    .filter(|(_, p)| p.budget.get(*s).fen() > 0)
                     .count();
                 let net: i64 = rollup
                     .entries
@@ -291,7 +291,7 @@ fn figures(
                 let (key, label) = key_of(*id, p);
                 let g = groups.entry(key).or_insert((label, 0, 0, 0));
                 g.1 += 1;
-                g.2 += p.budget.total().0;
+                g.2 += p.budget.total().fen();
             }
             for (id, _, _, net) in &rollup.entries {
                 if let Some(p) = by_id.get(id) {
@@ -313,10 +313,10 @@ fn figures(
             },
             label,
             projects,
-            budget: Fen(budget),
-            disbursed: Fen(net),
-            in_period: Fen(net),
-            rate: rate(Fen(budget), Fen(net)),
+            budget: Fen::new(budget),
+            disbursed: Fen::new(net),
+            in_period: Fen::new(net),
+            rate: rate(Fen::new(budget), Fen::new(net)),
         })
         .collect()
 }
@@ -327,7 +327,7 @@ fn months(rollup: &Rollup) -> Vec<FundFigure> {
     let total: i64 = rollup
         .projects
         .iter()
-        .map(|(_, p)| p.budget.total().0)
+        .map(|(_, p)| p.budget.total().fen())
         .sum();
     let mut months: BTreeMap<(i32, u32), (HashMap<ProjectId, ()>, i64)> = BTreeMap::new();
     for (id, _, d, net) in &rollup.entries {
@@ -343,10 +343,10 @@ fn months(rollup: &Rollup) -> Vec<FundFigure> {
             key: format!("{y}-{m:02}"),
             label: format!("{y}年{m}月"),
             projects: ids.len() as u64,
-            budget: Fen(total),
-            disbursed: Fen(cumulative),
-            in_period: Fen(net),
-            rate: rate(Fen(total), Fen(cumulative)),
+            budget: Fen::new(total),
+            disbursed: Fen::new(cumulative),
+            in_period: Fen::new(net),
+            rate: rate(Fen::new(total), Fen::new(cumulative)),
         });
     }
     out
@@ -374,7 +374,7 @@ fn behind(rollup: Rollup, rule: ScheduleRule, today: NaiveDate) -> Vec<Behind> {
         .projects
         .into_iter()
         .filter_map(|(id, p)| {
-            let paid = Fen(by_date.get(&id).copied().unwrap_or(0));
+            let paid = Fen::new(by_date.get(&id).copied().unwrap_or(0));
             let budget = p.budget.total();
             is_behind(rule, today, budget, paid).then(|| Behind {
                 id,
@@ -392,8 +392,9 @@ fn behind(rollup: Rollup, rule: ScheduleRule, today: NaiveDate) -> Vec<Behind> {
         .collect();
     // Lowest share first: a.paid / a.budget < b.paid / b.budget, exactly.
     out.sort_by(|a, b| {
-        let share =
-            |x: &Behind, y: &Behind| i128::from(x.disbursed_by_date.0) * i128::from(y.budget.0);
+        let share = |x: &Behind, y: &Behind| {
+            i128::from(x.disbursed_by_date.fen()) * i128::from(y.budget.fen())
+        };
         share(a, b).cmp(&share(b, a)).then(a.id.cmp(&b.id))
     });
     out
@@ -418,17 +419,19 @@ pub(super) async fn funds_in_place<DB: Backend>(
         "n",
     )?;
     let rollup = rollup(pool, scope).await?;
-    let budget = Fen(rollup
-        .projects
-        .iter()
-        .map(|(_, p)| p.budget.total().0)
-        .sum());
-    let disbursed = Fen(rollup.entries.iter().map(|e| e.3).sum());
+    let budget = Fen::new(
+        rollup
+            .projects
+            .iter()
+            .map(|(_, p)| p.budget.total().fen())
+            .sum(),
+    );
+    let disbursed = Fen::new(rollup.entries.iter().map(|e| e.3).sum());
     let projects = rollup.projects.len() as u64;
     let funded = rollup
         .projects
         .iter()
-        .filter(|(_, p)| p.budget.total().0 > 0)
+        .filter(|(_, p)| p.budget.total().fen() > 0)
         .count() as u64;
     let behind = match rule {
         Some(r) => behind(rollup, r, today).len() as u64,

@@ -85,7 +85,7 @@ pub(super) async fn projects<DB: Backend>(
     let mut disbursed: HashMap<ProjectId, Budget> = HashMap::new();
     for (id, s, _, net) in &rollup.entries {
         let b = disbursed.entry(*id).or_default();
-        b.set(*s, Fen(b.get(*s).0 + net));
+        b.set(*s, Fen::new(b.get(*s).fen() + net));
     }
     let revisions = revisions(pool, scope).await?;
     Ok(rollup
@@ -187,13 +187,13 @@ async fn with_sums<DB: Backend>(
         budgets
             .entry(r.id("project_id")?)
             .or_default()
-            .set(source(&r, "source")?, Fen(r.int("amount")?));
+            .set(source(&r, "source")?, Fen::new(r.int("amount")?));
     }
     let mut nets: HashMap<ProjectId, Budget> = HashMap::new();
     for r in sql(net_sql).fetch_all(&mut *conn).await? {
         nets.entry(r.id("project_id")?)
             .or_default()
-            .set(source(&r, "source")?, Fen(r.int("net")?));
+            .set(source(&r, "source")?, Fen::new(r.int("net")?));
     }
     Ok(rows
         .into_iter()

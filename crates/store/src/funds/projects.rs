@@ -187,7 +187,7 @@ fn check_project(p: &Project) -> std::result::Result<(), String> {
         out.push("服务重点工作(序号)应为正整数".to_string());
     }
     out.extend(date_problems(p));
-    if p.stage >= Stage::Approved && p.budget.total().0 == 0 {
+    if p.stage >= Stage::Approved && p.budget.total().fen() == 0 {
         out.push(format!(
             "项目阶段为「{}」但没有任何预算：已批复的项目须填写预算；尚未批复的项目阶段选 入库",
             p.stage.chinese()
@@ -474,7 +474,7 @@ async fn insert_budget(conn: &mut impl Run, id: ProjectId, budget: &Budget) -> R
         sql("INSERT INTO project_budgets (project_id, source, amount) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(s.code())
-            .bind(amount.0)
+            .bind(amount.fen())
             .execute(&mut *conn)
             .await?;
     }
@@ -489,7 +489,7 @@ pub(super) async fn budget(conn: &mut impl Run, id: ProjectId) -> Result<Budget>
         .fetch_all(conn)
         .await?
     {
-        budget.set(source(&b, "source")?, Fen(b.int("amount")?));
+        budget.set(source(&b, "source")?, Fen::new(b.int("amount")?));
     }
     Ok(budget)
 }
@@ -504,7 +504,7 @@ async fn disbursed_by_source(conn: &mut impl Run, id: ProjectId) -> Result<Vec<(
     .fetch_all(conn)
     .await?
     .iter()
-    .map(|d| Ok((source(d, "source")?, Fen(d.int("net")?))))
+    .map(|d| Ok((source(d, "source")?, Fen::new(d.int("net")?))))
     .collect()
 }
 
@@ -542,7 +542,7 @@ mod tests {
         assert!(check_project(&approved)
             .unwrap_err()
             .contains("没有任何预算"));
-        approved.budget = Budget::default().with(FundSource::Central, Fen(100));
+        approved.budget = Budget::default().with(FundSource::Central, Fen::new(100));
         assert!(check_project(&approved).is_ok());
         let mut bad = p.clone();
         bad.year = 18;

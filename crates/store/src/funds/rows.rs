@@ -124,7 +124,7 @@ pub(super) fn entry_row(r: &impl Get) -> Result<FundEntry> {
             .opt_date("entry_date")?
             .ok_or_else(|| StoreError::corrupt("拨付日期为空"))?,
         source: source(r, "source")?,
-        amount: Fen(r.int("amount")?),
+        amount: Fen::new(r.int("amount")?),
         kind,
         voucher: r.text("voucher")?,
         payee: r.text("payee")?,
@@ -162,7 +162,7 @@ pub(super) fn benefit_row(r: &impl Get) -> Result<Benefit> {
         year: r.int("year")? as i32,
         household_no: r.text("household_no")?,
         kind: parse_code(&r.text("kind")?, BenefitKind::parse, "带贫方式")?,
-        yearly: Fen(r.int("yearly")?),
+        yearly: Fen::new(r.int("yearly")?),
     })
 }
 

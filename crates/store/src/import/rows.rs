@@ -6,7 +6,7 @@ use super::prepared::{MemberKey, Prepared};
 use crate::rows::{tally_values, TALLY_COLUMNS};
 use chrono::NaiveDate;
 use fupin_domain::figures::Tally;
-use fupin_domain::{Assessment, Household, IdNumber, Problem};
+use fupin_domain::{Assessment, Fen, Household, IdNumber, Problem};
 use fupin_io::villages::VillageRecord;
 use fupin_io::{Area, MemberText, Register};
 
@@ -64,7 +64,7 @@ fn area_row<'q>(
     s.opt_bool(c.power);
     s.opt_bool(c.broadband);
     s.opt_bool(c.clinic);
-    s.opt_int(record.and_then(|r| r.collective_income).map(|f| f.0));
+    s.opt_int(record.and_then(|r| r.collective_income).map(Fen::fen));
     s.end_row();
 }
 
@@ -132,7 +132,7 @@ fn household_row<'q>(
         v.transfer_income,
         v.per_capita_declared,
     ] {
-        s.opt_int(money.value().map(|f| f.0));
+        s.opt_int(money.value().map(Fen::fen));
     }
     s.opt_bool(v.food_secure.value());
     s.opt_bool(v.clothing_secure.value());
@@ -278,7 +278,7 @@ fn assessment_row<'q>(
     s.int(seq as i64);
     s.text(a.verdict.word());
     s.string(a.failed.codes(","));
-    s.opt_int(a.per_capita.map(|f| f.0));
+    s.opt_int(a.per_capita.map(Fen::fen));
     s.text(&a.explanation);
     s.end_row();
 }

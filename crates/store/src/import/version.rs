@@ -47,7 +47,7 @@ pub(super) async fn insert_version<DB: Backend>(
         .bind(&p.register.format)
         .bind(villages_file)
         .bind(i64::from(meta.year))
-        .bind(meta.line.amount.0)
+        .bind(meta.line.amount.fen())
         .bind(i64::from(meta.line.year))
         .bind(meta.line.place.as_deref())
         .bind(&meta.line.source)

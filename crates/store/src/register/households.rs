@@ -27,7 +27,7 @@ fn entry<T>(r: &impl Get, column: &str, parse: impl Fn(&str) -> Option<T>) -> Re
 
 fn money(r: &impl Get, column: &str) -> Result<Entry<Fen>> {
     Ok(r.opt_int(column)?
-        .map_or(Entry::Empty, |v| Entry::Value(Fen(v))))
+        .map_or(Entry::Empty, |v| Entry::Value(Fen::new(v))))
 }
 
 fn flag(r: &impl Get, column: &str) -> Result<Entry<bool>> {
@@ -80,12 +80,12 @@ fn history_entry(r: &impl Get) -> Result<HistoryEntry> {
         imported_at: r.time("imported_at")?,
         file_name: r.text("file_name")?,
         year: r.int("year")? as i32,
-        line: Fen(r.int("line_fen")?),
+        line: Fen::new(r.int("line_fen")?),
         township: r.text("township")?,
         village: r.text("village")?,
         status: status(r)?,
         verdict: verdict(r)?,
-        per_capita: r.opt_int("per_capita")?.map(Fen),
+        per_capita: r.opt_int("per_capita")?.map(Fen::new),
         failed: failed(r)?,
     })
 }

@@ -272,7 +272,7 @@ fn household_row(r: &impl Get) -> Result<HouseholdRow> {
         members: count(r, "members")?,
         status: status(r)?,
         verdict: verdict(r)?,
-        per_capita: r.opt_int("per_capita")?.map(Fen),
+        per_capita: r.opt_int("per_capita")?.map(Fen::new),
         failed: failed(r)?,
     })
 }

@@ -44,7 +44,7 @@ fn summary(r: &impl Get, township: bool, village: bool) -> Result<Summary> {
             clinic: village_info("clinic")?,
         },
         collective_income: if village {
-            r.opt_int("collective_income")?.map(Fen)
+            r.opt_int("collective_income")?.map(Fen::new)
         } else {
             None
         },

@@ -24,7 +24,7 @@ fn register_version(r: &impl Get, current: Option<VersionId>) -> Result<Register
         line: PovertyLine {
             year: r.int("line_year")? as i32,
             place: r.opt_text("line_place")?,
-            amount: Fen(r.int("line_fen")?),
+            amount: Fen::new(r.int("line_fen")?),
             source: r.text("line_source")?,
             verified: r.bool("line_verified")?,
         },

@@ -90,8 +90,8 @@ fn library() -> Vec<(u64, Project)> {
                 T1,
                 Some("示例村"),
                 Budget::default()
-                    .with(FundSource::Central, Fen(1_000_000))
-                    .with(FundSource::Integrated, Fen(500_000)),
+                    .with(FundSource::Central, Fen::new(1_000_000))
+                    .with(FundSource::Integrated, Fen::new(500_000)),
             ),
         ),
         (
@@ -101,7 +101,7 @@ fn library() -> Vec<(u64, Project)> {
                 WATER,
                 T2,
                 None,
-                Budget::default().with(FundSource::County, Fen(200_000)),
+                Budget::default().with(FundSource::County, Fen::new(200_000)),
             ),
         ),
     ]
@@ -131,7 +131,7 @@ pub(crate) fn paid(source: FundSource, amount: i64, m: u32, d: u32) -> NewFundEn
     NewFundEntry {
         date: date(m, d),
         source,
-        amount: Fen(amount),
+        amount: Fen::new(amount),
         voucher: format!("记-{m:02}{d:02}"),
         payee: "示例光伏建设公司".into(),
         note: String::new(),
@@ -219,7 +219,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     let mut edited = library();
     edited[0].1.stage = Stage::Completed;
     edited[0].1.actual_end = Some(date(9, 1));
-    edited[0].1.budget.set(FundSource::Social, Fen(30_000));
+    edited[0].1.budget.set(FundSource::Social, Fen::new(30_000));
     let r = store
         .funds()
         .import_projects("projects-v2.csv", &edited, Some(admin.id))
@@ -236,7 +236,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
         .unwrap();
     assert_eq!(p.revision, 2);
     assert_eq!(p.project, edited[0].1);
-    assert_eq!(p.project.budget.total(), Fen(1_530_000));
+    assert_eq!(p.project.budget.total(), Fen::new(1_530_000));
     let log = store
         .audit_log()
         .audit_entries(None, 50)
@@ -424,7 +424,7 @@ async fn over_budget_is_refused_and_an_override_needs_headquarters_and_a_reason(
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(p.disbursed.get(FundSource::Central), Fen(1_000_001));
+    assert_eq!(p.disbursed.get(FundSource::Central), Fen::new(1_000_001));
     let six = store
         .funds()
         .funds_in_place(&ItemScope::All, None, date(12, 31))
@@ -472,7 +472,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
             .unwrap(),
         Err(FundRefusal::Rule(Refusal::ReversalTooLarge {
             of: d.id,
-            left: Fen(300_000)
+            left: Fen::new(300_000)
         }))
     );
     // An entry of another project is not in this ledger.
@@ -535,7 +535,7 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(p.disbursed.total(), Fen(0));
+    assert_eq!(p.disbursed.total(), Fen::new(0));
     let entries = store
         .funds()
         .fund_entries(&ItemScope::All, solar)
@@ -545,8 +545,8 @@ async fn reversals_net_to_zero_and_never_exceed_what_they_reverse(store: Store) 
     let sum: i64 = entries
         .iter()
         .map(|e| match e.kind {
-            EntryKind::Disbursement => e.amount.0,
-            EntryKind::Reversal { .. } => -e.amount.0,
+            EntryKind::Disbursement => e.amount.fen(),
+            EntryKind::Reversal { .. } => -e.amount.fen(),
         })
         .sum();
     assert_eq!(sum, 0);
@@ -570,7 +570,10 @@ async fn a_budget_cannot_fall_below_what_is_disbursed(store: Store) {
         .unwrap()
         .unwrap();
     let mut lowered = library();
-    lowered[0].1.budget.set(FundSource::Central, Fen(500_000));
+    lowered[0]
+        .1
+        .budget
+        .set(FundSource::Central, Fen::new(500_000));
     lowered[1].1.stage = Stage::Completed;
     let problems = store
         .funds()
@@ -634,7 +637,7 @@ async fn two_entries_at_once_cannot_both_pass_the_budget(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(p.disbursed.get(FundSource::Central), Fen(800_000));
+    assert_eq!(p.disbursed.get(FundSource::Central), Fen::new(800_000));
 }
 
 async fn units_and_areas_reach_only_their_projects(store: Store) {
@@ -741,7 +744,7 @@ async fn units_and_areas_reach_only_their_projects(store: Store) {
         .unwrap();
     assert_eq!(
         (six.projects, six.budget, six.disbursed),
-        (1, Fen(200_000), Fen(1_000))
+        (1, Fen::new(200_000), Fen::new(1_000))
     );
     assert_eq!(six.rate.unwrap().percent(), "0.50");
 }
@@ -770,8 +773,8 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
             .unwrap_or_else(|| panic!("{k}: {f:?}"));
         (
             x.projects,
-            x.budget.0,
-            x.disbursed.0,
+            x.budget.fen(),
+            x.disbursed.fen(),
             x.rate.map(fupin_domain::figures::Rate::percent),
         )
     };
@@ -837,7 +840,7 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         .unwrap();
     let months: Vec<(&str, i64, i64)> = by_month
         .iter()
-        .map(|f| (f.key.as_str(), f.in_period.0, f.disbursed.0))
+        .map(|f| (f.key.as_str(), f.in_period.fen(), f.disbursed.fen()))
         .collect();
     assert_eq!(
         months,
@@ -860,7 +863,7 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         .await
         .unwrap();
     assert_eq!(behind.iter().map(|b| b.id).collect::<Vec<_>>(), [water]);
-    assert_eq!(behind[0].disbursed_by_date, Fen(0));
+    assert_eq!(behind[0].disbursed_by_date, Fen::new(0));
     assert!(store
         .funds()
         .behind_schedule(&all, rule, date(4, 29))
@@ -889,8 +892,8 @@ async fn figures_by_project_source_task_unit_township_and_month(store: Store) {
         (
             six.projects,
             six.funded,
-            six.budget.0,
-            six.disbursed.0,
+            six.budget.fen(),
+            six.disbursed.fen(),
             six.behind
         ),
         (2, 2, 1_700_000, 1_050_000, 1)
@@ -914,7 +917,7 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
             h.values
                 .property_income
                 .value()
-                .map(|f| (h.id.to_string(), f.0))
+                .map(|f| (h.id.to_string(), f.fen()))
         })
         .take(2)
         .collect();
@@ -927,20 +930,20 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
             solar,
             &a,
             BenefitKind::Dividend,
-            Fen(a_income + 100),
+            Fen::new(a_income + 100),
         )
         .await
         .unwrap()
         .unwrap();
     store
         .funds()
-        .set_beneficiary(&admin, solar, &b, BenefitKind::Dividend, Fen(b_income))
+        .set_beneficiary(&admin, solar, &b, BenefitKind::Dividend, Fen::new(b_income))
         .await
         .unwrap()
         .unwrap();
     store
         .funds()
-        .set_beneficiary(&admin, solar, &b, BenefitKind::Service, Fen(1_000_000))
+        .set_beneficiary(&admin, solar, &b, BenefitKind::Service, Fen::new(1_000_000))
         .await
         .unwrap()
         .unwrap();
@@ -948,8 +951,8 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
     assert_eq!(flags.len(), 1, "{flags:?}");
     assert_eq!(flags[0].household_no, a);
     assert_eq!(flags[0].unaccounted[0].component, IncomeComponent::Property);
-    assert_eq!(flags[0].unaccounted[0].recorded, Fen(a_income + 100));
-    assert_eq!(flags[0].unaccounted[0].declared, Some(Fen(a_income)));
+    assert_eq!(flags[0].unaccounted[0].recorded, Fen::new(a_income + 100));
+    assert_eq!(flags[0].unaccounted[0].declared, Some(Fen::new(a_income)));
     let benefits = store
         .funds()
         .household_benefits(&ItemScope::All, &b)
@@ -969,7 +972,7 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
     // Lowering the benefit to what is declared clears it; both writes are audited.
     store
         .funds()
-        .set_beneficiary(&admin, solar, &a, BenefitKind::Dividend, Fen(a_income))
+        .set_beneficiary(&admin, solar, &a, BenefitKind::Dividend, Fen::new(a_income))
         .await
         .unwrap()
         .unwrap();
@@ -988,7 +991,7 @@ async fn benefits_above_declared_income_are_flagged(store: Store) {
     let last = log.iter().find(|e| e.action == "set_beneficiary").unwrap();
     assert_eq!(
         last.before.as_ref().unwrap()["yearly"],
-        Fen(a_income + 100).plain()
+        Fen::new(a_income + 100).plain()
     );
 }
 
@@ -1080,7 +1083,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(p.disbursed.get(FundSource::Central), Fen(1_000_000));
+    assert_eq!(p.disbursed.get(FundSource::Central), Fen::new(1_000_000));
     assert_eq!(
         audit_actions(&store)
             .await
@@ -1104,7 +1107,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
             project: "示例村光伏电站".into(),
             household_no: "1409300102007".into(),
             kind: BenefitKind::Dividend,
-            yearly: Fen(300_000),
+            yearly: Fen::new(300_000),
         },
         fupin_io::funds_file::BeneficiaryRow {
             line: 3,
@@ -1112,7 +1115,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
             project: "二镇饮水巩固".into(),
             household_no: "1409300102007".into(),
             kind: BenefitKind::Wage,
-            yearly: Fen(100_000),
+            yearly: Fen::new(100_000),
         },
     ];
     // A household of 示例二镇, and a 户编号 not in the register, for the unit's project in
@@ -1124,7 +1127,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
             project: "示例村光伏电站".into(),
             household_no: no.into(),
             kind: BenefitKind::Wage,
-            yearly: Fen(50_000),
+            yearly: Fen::new(50_000),
         });
     }
     let problems = store
@@ -1184,7 +1187,7 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
         ENERGY,
         T1,
         Some("示例村"),
-        Budget::default().with(FundSource::Central, Fen(300_000)),
+        Budget::default().with(FundSource::Central, Fen::new(300_000)),
     );
     new.stage = Stage::Approved;
     assert!(matches!(
@@ -1214,12 +1217,12 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
         .unwrap()
         .unwrap();
     let mut changed = new.clone();
-    changed.budget = Budget::default().with(FundSource::Central, Fen(199_999));
+    changed.budget = Budget::default().with(FundSource::Central, Fen::new(199_999));
     assert!(matches!(
         store.funds().update_project(&hq, id, 1, &changed).await.unwrap(),
         Err(FundRefusal::Invalid(m)) if m.contains("预算不能低于已拨付金额")
     ));
-    changed.budget = Budget::default().with(FundSource::Central, Fen(400_000));
+    changed.budget = Budget::default().with(FundSource::Central, Fen::new(400_000));
     assert!(matches!(
         store
             .funds()
@@ -1246,7 +1249,7 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
         .unwrap();
     assert_eq!(
         (stored.revision, stored.project.budget.total()),
-        (2, Fen(400_000))
+        (2, Fen::new(400_000))
     );
     assert!(audit_actions(&store)
         .await
@@ -1334,7 +1337,7 @@ async fn projects_edited_by_hand_pages_stage_dates_and_the_schedule_rule(store: 
         completed.items.iter().map(|p| p.id).collect::<Vec<_>>(),
         [id]
     );
-    assert_eq!(completed.items[0].disbursed.total(), Fen(200_000));
+    assert_eq!(completed.items[0].disbursed.total(), Fen::new(200_000));
     assert_eq!(
         store
             .funds()

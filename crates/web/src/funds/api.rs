@@ -332,7 +332,7 @@ pub struct BehindQuery {
 fn rule(q: &BehindQuery) -> Result<ScheduleRule, ApiError> {
     let bp = Fen::parse_yuan(q.min_percent.trim())
         .ok()
-        .filter(|f| f.0 <= 10_000)
+        .filter(|f| f.fen() <= 10_000)
         .ok_or_else(|| {
             ApiError(Error::BadRequest(format!(
                 "min_percent「{}」应为 0 到 100 之间的百分数，最多两位小数",
@@ -341,7 +341,7 @@ fn rule(q: &BehindQuery) -> Result<ScheduleRule, ApiError> {
         })?;
     Ok(ScheduleRule {
         by: parse_date(&q.by)?,
-        min_bp: bp.0 as u64,
+        min_bp: bp.fen() as u64,
     })
 }
 

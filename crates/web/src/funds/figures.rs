@@ -188,7 +188,7 @@ pub async fn set_rule(
             let t = f.min_percent.trim().trim_end_matches('%');
             let bp = Fen::parse_yuan(t)
                 .ok()
-                .filter(|b| (0..=10_000).contains(&b.0))
+                .filter(|b| (0..=10_000).contains(&b.fen()))
                 .ok_or_else(|| {
                     format!(
                         "拨付比例「{}」应为 0 到 100 之间的百分数，最多两位小数",
@@ -197,7 +197,7 @@ pub async fn set_rule(
                 })?;
             Ok(Some(ScheduleRule {
                 by,
-                min_bp: bp.0 as u64,
+                min_bp: bp.fen() as u64,
             }))
         })()
     };

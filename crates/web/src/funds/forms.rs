@@ -107,7 +107,7 @@ impl ProjectForm {
         };
         for s in FundSource::ALL {
             let b = x.budget.get(*s);
-            if b.0 != 0 {
+            if b.fen() != 0 {
                 *f.budget_slot(*s) = b.plain();
             }
         }

@@ -10,7 +10,6 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use fupin_domain::funds::{EntryKind, FundSource};
-use fupin_domain::Fen;
 use fupin_store::{today, LedgerLine, ProjectId, Role, StoredProject};
 
 pub const PROJECT_LEDGER_HEADER: [&str; 25] = [
@@ -86,7 +85,7 @@ fn project_rows(list: &[StoredProject]) -> Vec<Vec<Cell>> {
             row.extend(FundSource::ALL.iter().map(|s| Cell::Yuan(x.budget.get(*s))));
             row.push(Cell::Yuan(x.budget.total()));
             row.push(Cell::Yuan(p.disbursed.total()));
-            row.push(Cell::Yuan(Fen(x.budget.total().0 - p.disbursed.total().0)));
+            row.push(Cell::Yuan(x.budget.total() - p.disbursed.total()));
             row.push(Cell::Text(rate_text(p.rate())));
             row
         })
@@ -101,7 +100,7 @@ fn entry_rows(lines: &[LedgerLine]) -> Vec<Vec<Cell>> {
             let e = &l.entry;
             let (kind, of, signed) = match e.kind {
                 EntryKind::Disbursement => ("拨付", String::new(), e.amount),
-                EntryKind::Reversal { of } => ("冲销", of.to_string(), Fen(-e.amount.0)),
+                EntryKind::Reversal { of } => ("冲销", of.to_string(), -e.amount),
             };
             vec![
                 Cell::Int(i as i64 + 1),

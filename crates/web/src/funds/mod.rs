@@ -64,10 +64,10 @@ fn parse_date(what: &str, text: &str) -> Result<Option<NaiveDate>, String> {
 fn parse_yuan(what: &str, text: &str) -> Result<Fen, String> {
     let t = text.trim().replace(',', "");
     if t.is_empty() {
-        return Ok(Fen(0));
+        return Ok(Fen::new(0));
     }
     match Fen::parse_yuan(&t) {
-        Ok(f) if f.0 >= 0 => Ok(f),
+        Ok(f) if f.fen() >= 0 => Ok(f),
         Ok(_) => Err(format!("{what}「{text}」不能为负数")),
         Err(e) => Err(format!(
             "{what}「{text}」有误：{e}（应为以元为单位的金额，最多两位小数）"

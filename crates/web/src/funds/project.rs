@@ -159,7 +159,7 @@ pub(super) async fn project_page(
         .filter(|e| e.kind == EntryKind::Disbursement)
         .filter_map(|e| {
             let left = unreversed(&ledger, e.id)?;
-            (left.0 > 0).then(|| {
+            (left.fen() > 0).then(|| {
                 (
                     e.id.to_string(),
                     format!(
@@ -200,7 +200,7 @@ pub(super) async fn project_page(
         },
         sources: FundSource::ALL
             .iter()
-            .filter(|s| x.budget.get(**s).0 != 0 || p.disbursed.get(**s).0 != 0)
+            .filter(|s| x.budget.get(**s).fen() != 0 || p.disbursed.get(**s).fen() != 0)
             .map(|s| SourceLine {
                 source: s.chinese(),
                 budget: x.budget.get(*s).grouped(),
@@ -366,7 +366,7 @@ pub async fn add_entry(
             // A reversal without an amount takes back all that is left of the entry.
             (EntryKind::Reversal { of }, "") => {
                 let ledger: Vec<_> = entries.iter().map(FundEntry::ledger).collect();
-                unreversed(&ledger, of).unwrap_or(Fen(0))
+                unreversed(&ledger, of).unwrap_or(Fen::new(0))
             }
             (_, "") => return Err("请填写金额（元）".into()),
             (_, t) => parse_yuan("金额", t)?,

@@ -171,7 +171,7 @@ pub fn resolve_line(year: i32, given: Option<&str>) -> Result<PovertyLine, Strin
         Some(text) => {
             let amount = Fen::parse_yuan(text)
                 .ok()
-                .filter(|a| a.0 > 0)
+                .filter(|a| a.fen() > 0)
                 .ok_or_else(|| format!("贫困标准「{text}」应为大于0的元数，如 3535"))?;
             Ok(PovertyLine {
                 year,

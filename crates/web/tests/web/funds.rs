@@ -36,7 +36,7 @@ fn project(line: u64, name: &str, unit: &str, township: &str, central: i64) -> (
             village: None,
             task_no: None,
             unit: unit.into(),
-            budget: Budget::default().with(FundSource::Central, Fen(central)),
+            budget: Budget::default().with(FundSource::Central, Fen::new(central)),
             stage: Stage::Implementing,
             planned_start: None,
             planned_end: None,
@@ -830,7 +830,7 @@ async fn the_project_page_records_disbursements_overrides_and_reversals(app: App
         entries[3].kind,
         fupin_domain::funds::EntryKind::Reversal { of: first }
     );
-    assert_eq!(entries[3].amount, Fen(800_000));
+    assert_eq!(entries[3].amount, Fen::new(800_000));
     // The ledger shows reversals negative, and sums to the net.
     let rows = cells(&hq.get("/projects/entries.xlsx").await.body, "资金拨付台账");
     let sum: f64 = rows[2..]
@@ -930,7 +930,7 @@ async fn uploads_are_all_or_nothing_with_every_problem_listed(app: App) {
         .into_iter()
         .find(|p| p.project.name == "一乡光伏电站")
         .unwrap();
-    assert_eq!(solar.disbursed.total(), Fen(0));
+    assert_eq!(solar.disbursed.total(), Fen::new(0));
     // Over budget in a file: refused (F511), never overridden.
     let over = format!("{dh}2018,一乡光伏电站,2018-04-01,中央,6000,记-1,示例公司\n2018,一乡光伏电站,2018-05-01,中央,6000,记-2,示例公司\n");
     let file = ("disbursements", "funds.csv", over);
@@ -1142,7 +1142,7 @@ async fn the_household_page_shows_project_benefits_and_the_income_flag(app: App)
             water,
             no,
             fupin_domain::funds::BenefitKind::Service,
-            Fen(0),
+            Fen::new(0),
         )
         .await
         .unwrap()
