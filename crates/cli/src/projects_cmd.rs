@@ -14,7 +14,7 @@ use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
 use fupin_io::funds_file::{read_beneficiaries, read_disbursements};
 use fupin_io::projects_file::{read_projects, ProjectsFile};
-use fupin_io::{FileError, TextEncoding};
+use fupin_io::{refused_rows, FileError, TextEncoding};
 use fupin_store::{FundEntry, FundsBy, ItemScope, NewFundEntry, ProjectId, Store, User};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -217,7 +217,7 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
                     .await?
                 {
                     Ok(r) => {
-                        for w in &r.warnings {
+                        for w in refused_rows::problems(&name, &r.warnings) {
                             println!("{w}");
                         }
                         println!(
@@ -226,7 +226,8 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
                         );
                         ExitCode::SUCCESS
                     }
-                    Err(problems) => {
+                    Err(refused) => {
+                        let problems = refused_rows::problems(&name, &refused);
                         for p in &problems {
                             println!("{p}");
                         }
@@ -343,7 +344,8 @@ pub fn funds(cmd: &FundsCommand) -> Result<ExitCode> {
                     println!("已登记「{name}」中的 {n} 条{what}");
                     ExitCode::SUCCESS
                 }
-                Err(problems) => {
+                Err(refused) => {
+                    let problems = refused_rows::problems(&name, &refused);
                     for p in &problems {
                         println!("{p}");
                     }

@@ -12,6 +12,7 @@ pub mod fields;
 pub mod figures;
 pub mod forecast;
 pub mod funds;
+pub mod funds_rows;
 pub mod gap;
 pub mod household;
 pub mod id;

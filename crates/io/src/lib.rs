@@ -17,6 +17,7 @@ pub mod members;
 pub mod merge;
 pub mod plan_file;
 pub mod projects_file;
+pub mod refused_rows;
 pub mod rows;
 pub mod sample_list;
 pub mod standards_file;

@@ -2,7 +2,7 @@
 //! kind recorded by hand or from a file, the benefits read by household and by project,
 //! and the households whose declared income does not account for them.
 
-use super::rows::{benefit_row, bind_all, project_scope, unknown_project, BENEFIT_SELECT};
+use super::rows::{benefit_row, bind_all, project_scope, BENEFIT_SELECT};
 use super::{FundRefusal, ProjectId};
 use crate::accounts::User;
 use crate::audit::{Audit, Record};
@@ -15,14 +15,13 @@ use crate::work::{ActingUser, ItemScope};
 use crate::{now, on_pool, Result, Store};
 use fupin_domain::access::{may, Action, Actor};
 use fupin_domain::funds::{unaccounted_benefits, BenefitKind, Unaccounted};
+use fupin_domain::funds_rows::{Recording, RowRefusal, Why};
 use fupin_domain::household::{Entry, HouseholdValues};
-use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Fen;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Pool;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// A household's benefit from a project.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -168,13 +167,12 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
     user: &User,
     file_name: &str,
     rows: &[fupin_io::funds_file::BeneficiaryRow],
-) -> Result<std::result::Result<u64, Vec<Problem>>> {
+) -> Result<std::result::Result<u64, Vec<RowRefusal>>> {
     let scope = ItemScope::of(&user.role);
     let (cond, binds) = project_scope(&scope, 3);
     let project_sql = format!(
         "SELECT p.id, p.unit, p.township FROM projects p WHERE p.year = $1 AND p.name = $2{cond}"
     );
-    let file: Arc<str> = file_name.into();
     let at = now();
     let actor = ActingUser { user, post: None };
     let mut tx = DB::begin_write(pool).await?;
@@ -186,13 +184,14 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
                 (r.id("id")?, r.text("township")?)
             }
             _ => {
-                problems.push(unknown_project(
-                    &file,
-                    row.line,
-                    row.year,
-                    &row.project,
-                    "带贫户",
-                ));
+                problems.push(RowRefusal {
+                    line: row.line,
+                    why: Why::UnknownProject {
+                        year: row.year,
+                        project: row.project.clone(),
+                        recording: Recording::Beneficiary,
+                    },
+                });
                 continue;
             }
         };
@@ -202,14 +201,13 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
             actor.actor(),
             link(&township, household_no, home.as_deref()),
         ) {
-            problems.push(Problem::new(
-                &file,
-                row.line,
-                "户编号",
-                ProblemCode::F510,
-                m.into_message(),
-                household_no,
-            ));
+            problems.push(RowRefusal {
+                line: row.line,
+                why: Why::HouseholdNotLinkable {
+                    household_no: household_no.to_string(),
+                    refusal: m,
+                },
+            });
             continue;
         }
         if !problems.is_empty() {

@@ -5,7 +5,7 @@
 //! chain ([`Append`]); each is audited.
 
 use super::projects::budget;
-use super::rows::{bind_all, entry_json, entry_row, project_scope, unknown_project, ENTRY_SELECT};
+use super::rows::{bind_all, entry_json, entry_row, project_scope, ENTRY_SELECT};
 use super::{FundEntry, FundRefusal, NewFundEntry, ProjectId};
 use crate::accounts::User;
 use crate::audit::{Audit, Record};
@@ -19,11 +19,10 @@ use fupin_domain::funds::{
     check_entry, check_entry_fields, Budget, EntryField, EntryId, EntryKind, LedgerEntry, NewEntry,
     Override,
 };
-use fupin_domain::problem::{Problem, ProblemCode};
+use fupin_domain::funds_rows::{Recording, RowRefusal, Why};
 use serde_json::json;
 use sqlx::Pool;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// A project of a file being recorded, its budget and its ledger as it grows; None when
 /// the user may not record it.
@@ -192,14 +191,13 @@ pub(super) async fn import_disbursements<DB: Backend>(
     user: &User,
     file_name: &str,
     rows: &[fupin_io::funds_file::DisbursementRow],
-) -> Result<std::result::Result<u64, Vec<Problem>>> {
+) -> Result<std::result::Result<u64, Vec<RowRefusal>>> {
     let scope = ItemScope::of(&user.role);
     let (cond, binds) = project_scope(&scope, 3);
     let project_sql = format!(
         "SELECT p.id, p.unit FROM projects p WHERE p.year = $1 AND p.name = $2{cond}{}",
         DB::FOR_UPDATE
     );
-    let file: Arc<str> = file_name.into();
     let at = now();
     let mut tx = DB::begin_write(pool).await?;
     let mut problems = Vec::new();
@@ -231,13 +229,14 @@ pub(super) async fn import_disbursements<DB: Backend>(
             ledgers.insert(key.clone(), found);
         }
         let Some(Some((id, budget, ledger))) = ledgers.get_mut(&key) else {
-            problems.push(unknown_project(
-                &file,
-                row.line,
-                row.year,
-                &row.project,
-                "资金拨付",
-            ));
+            problems.push(RowRefusal {
+                line: row.line,
+                why: Why::UnknownProject {
+                    year: row.year,
+                    project: row.project.clone(),
+                    recording: Recording::Disbursement,
+                },
+            });
             continue;
         };
         let new = NewEntry {
@@ -254,29 +253,22 @@ pub(super) async fn import_disbursements<DB: Backend>(
                 EntryField::Voucher => row.voucher.clone(),
                 EntryField::Payee => row.payee.clone(),
             };
-            let code = match r.field {
-                EntryField::Date => ProblemCode::F505,
-                _ => ProblemCode::F502,
-            };
-            problems.push(Problem::new(
-                &file,
-                row.line,
-                r.field.chinese(),
-                code,
-                r.message,
-                value,
-            ));
+            problems.push(RowRefusal {
+                line: row.line,
+                why: Why::EntryField { refusal: r, value },
+            });
             continue;
         }
         if let Err(r) = check_entry(budget, ledger, &new, None) {
-            problems.push(Problem::new(
-                &file,
-                row.line,
-                "金额",
-                ProblemCode::F511,
-                format!("{}年度「{}」：{r}", row.year, row.project),
-                row.amount.plain(),
-            ));
+            problems.push(RowRefusal {
+                line: row.line,
+                why: Why::Entry {
+                    year: row.year,
+                    project: row.project.clone(),
+                    amount: row.amount,
+                    refusal: r,
+                },
+            });
             continue;
         }
         if !problems.is_empty() {

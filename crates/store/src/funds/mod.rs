@@ -48,7 +48,7 @@ use fupin_domain::funds::{
     rate, BenefitKind, Budget, EntryId, EntryKind, FundSource, Override, Project, Refusal,
     ScheduleRule, Stage,
 };
-use fupin_domain::problem::Problem;
+use fupin_domain::funds_rows::RowRefusal;
 use fupin_domain::Fen;
 use serde::Serialize;
 
@@ -72,13 +72,14 @@ impl StoredProject {
 }
 
 /// What an import of the project library did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProjectImport {
     pub created: u64,
     pub updated: u64,
     pub unchanged: u64,
-    /// F552: projects serving a 序号 that is not a task of their year's plan in force.
-    pub warnings: Vec<Problem>,
+    /// F552: projects serving a 序号 that is not a task of their year's plan in force
+    /// (io writes them as the file's warnings).
+    pub warnings: Vec<RowRefusal>,
 }
 
 /// An entry to record in a project's ledger.
@@ -164,7 +165,7 @@ impl Funds<'_> {
         file_name: &str,
         projects: &[(u64, Project)],
         by: Option<UserId>,
-    ) -> Result<std::result::Result<ProjectImport, Vec<Problem>>> {
+    ) -> Result<std::result::Result<ProjectImport, Vec<RowRefusal>>> {
         projects::import_projects(self.0, file_name, projects, by).await
     }
 
@@ -257,7 +258,7 @@ impl Funds<'_> {
         user: &User,
         file_name: &str,
         rows: &[fupin_io::funds_file::DisbursementRow],
-    ) -> Result<std::result::Result<u64, Vec<Problem>>> {
+    ) -> Result<std::result::Result<u64, Vec<RowRefusal>>> {
         on_pool!(self.0, pool => entries::import_disbursements(pool, user, file_name, rows).await)
     }
 
@@ -284,7 +285,7 @@ impl Funds<'_> {
         user: &User,
         file_name: &str,
         rows: &[fupin_io::funds_file::BeneficiaryRow],
-    ) -> Result<std::result::Result<u64, Vec<Problem>>> {
+    ) -> Result<std::result::Result<u64, Vec<RowRefusal>>> {
         on_pool!(self.0, pool => beneficiaries::import_beneficiaries(pool, user, file_name, rows).await)
     }
 

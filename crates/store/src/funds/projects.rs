@@ -16,12 +16,11 @@ use crate::{now, on_pool, Result, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::access::{may, Action};
 use fupin_domain::funds::{date_problems, Budget, FundSource, Project, Stage};
-use fupin_domain::problem::{Problem, ProblemCode};
+use fupin_domain::funds_rows::{RowRefusal, Why};
 use fupin_domain::Fen;
 use serde_json::json;
 use sqlx::Pool;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// [`Store::import_projects`]: the library written in one transaction, then the warnings
 /// of the 序号 that the year's plan in force does not list.
@@ -30,12 +29,11 @@ pub(super) async fn import_projects(
     file_name: &str,
     projects: &[(u64, Project)],
     by: Option<UserId>,
-) -> Result<std::result::Result<ProjectImport, Vec<Problem>>> {
+) -> Result<std::result::Result<ProjectImport, Vec<RowRefusal>>> {
     let imported = on_pool!(store, pool => write_library(pool, file_name, projects, by).await)?;
     let Ok(mut done) = imported else {
         return Ok(imported);
     };
-    let file: Arc<str> = file_name.into();
     let mut plans: HashMap<i32, Option<Vec<u32>>> = HashMap::new();
     for (line, p) in projects {
         let Some(no) = p.task_no else { continue };
@@ -43,25 +41,21 @@ pub(super) async fn import_projects(
             let tasks = store.plan().current_plan(Some(p.year)).await?;
             e.insert(tasks.map(|s| s.plan.tasks.iter().map(|t| t.no).collect()));
         }
-        let message = match plans.get(&p.year) {
+        let (year, project, task_no) = (p.year, p.name.clone(), no);
+        let why = match plans.get(&p.year) {
             Some(Some(nos)) if nos.contains(&no) => continue,
-            Some(Some(_)) => format!(
-                "{}年度「{}」服务的重点工作序号 {no} 不在{}年责任分解方案中：按任务统计时归入该序号，请核对",
-                p.year, p.name, p.year
-            ),
-            _ => format!(
-                "尚未导入{}年责任分解方案，无法核对「{}」服务的重点工作序号 {no}",
-                p.year, p.name
-            ),
+            Some(Some(_)) => Why::TaskNotInPlan {
+                year,
+                project,
+                task_no,
+            },
+            _ => Why::NoPlanForTask {
+                year,
+                project,
+                task_no,
+            },
         };
-        done.warnings.push(Problem::new(
-            &file,
-            *line,
-            "服务重点工作(序号)",
-            ProblemCode::F552,
-            message,
-            no.to_string(),
-        ));
+        done.warnings.push(RowRefusal { line: *line, why });
     }
     Ok(Ok(done))
 }
@@ -73,9 +67,8 @@ async fn write_library<DB: Backend>(
     file_name: &str,
     projects: &[(u64, Project)],
     by: Option<UserId>,
-) -> Result<std::result::Result<ProjectImport, Vec<Problem>>> {
+) -> Result<std::result::Result<ProjectImport, Vec<RowRefusal>>> {
     let at = now();
-    let file: Arc<str> = file_name.into();
     let existing_sql =
         format!("SELECT {PROJECT_COLUMNS} FROM projects p WHERE p.year = $1 AND p.name = $2");
     let mut tx = DB::begin_write(pool).await?;
@@ -112,17 +105,16 @@ async fn write_library<DB: Backend>(
                 // A budget may not fall below what is disbursed from its source.
                 for (s, net) in disbursed_by_source(&mut *tx, id).await? {
                     if p.budget.get(s) < net {
-                        problems.push(Problem::new(
-                            &file,
-                            *line,
-                            fupin_io::projects_file::budget_header(s),
-                            ProblemCode::F504,
-                            format!(
-                                "{}年度「{}」的{}预算改为 {} 元，低于已拨付的 {} 元：预算不能低于已拨付金额（多拨的资金请先冲销）",
-                                p.year, p.name, s.chinese(), p.budget.get(s).grouped(), net.grouped()
-                            ),
-                            p.budget.get(s).plain(),
-                        ));
+                        problems.push(RowRefusal {
+                            line: *line,
+                            why: Why::BudgetBelowDisbursed {
+                                year: p.year,
+                                project: p.name.clone(),
+                                source: s,
+                                budget: p.budget.get(s),
+                                disbursed: net,
+                            },
+                        });
                     }
                 }
                 rewrite_project(&mut *tx, id, p, at).await?;

@@ -11,10 +11,8 @@ use crate::{Result, StoreError};
 use fupin_domain::funds::{
     BenefitKind, Budget, EntryKind, FundSource, LedgerEntry, Project, ProjectType, Stage,
 };
-use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Fen;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 /// SQL conditions on a `projects` row aliased `p` for a scope, placeholders from `first`.
 pub(super) fn project_scope(scope: &ItemScope, first: usize) -> (String, Vec<String>) {
@@ -34,28 +32,6 @@ pub(super) fn project_scope(scope: &ItemScope, first: usize) -> (String, Vec<Str
 
 /// `q` with each of `values` bound after what it holds (the values of a scope's or a
 /// filter's conditions).
-/// F510: a row of a funds file names a project the library does not have for its year,
-/// or one the user may not record `what` (带贫户, 资金拨付) for; the row's line, the
-/// project's name as given, and who may record what.
-pub(super) fn unknown_project(
-    file: &Arc<str>,
-    line: u64,
-    year: impl std::fmt::Display,
-    project: &str,
-    what: &str,
-) -> Problem {
-    Problem::new(
-        file,
-        line,
-        "项目名称",
-        ProblemCode::F510,
-        format!(
-            "项目库中没有{year}年度「{project}」，或您无权登记它的{what}（指挥部可登记所有项目，实施单位只能登记本单位的项目）"
-        ),
-        project,
-    )
-}
-
 pub(super) fn bind_all<'q, T: Into<Arg<'q>>>(
     mut q: Sql<'q>,
     values: impl IntoIterator<Item = T>,

@@ -162,8 +162,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
     // No 2018 plan yet: each project's 序号 cannot be checked (a warning, F552).
     assert_eq!(
-        again
-            .warnings
+        fupin_io::refused_rows::problems("projects.csv", &again.warnings)
             .iter()
             .map(|w| (w.line, w.code))
             .collect::<Vec<_>>(),
@@ -210,7 +209,7 @@ async fn the_library_is_imported_and_edits_raise_the_revision_with_before_and_af
         .unwrap()
         .unwrap();
     assert_eq!(
-        r.warnings
+        fupin_io::refused_rows::problems("projects.csv", &r.warnings)
             .iter()
             .map(|w| (w.line, w.code, w.value.as_str()))
             .collect::<Vec<_>>(),
@@ -581,6 +580,7 @@ async fn a_budget_cannot_fall_below_what_is_disbursed(store: Store) {
         .await
         .unwrap()
         .unwrap_err();
+    let problems = fupin_io::refused_rows::problems("lowered.csv", &problems);
     assert_eq!(problems.len(), 1);
     assert_eq!(
         (problems[0].line, problems[0].column, problems[0].code),
@@ -1038,6 +1038,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
         .await
         .unwrap()
         .unwrap_err();
+    let problems = fupin_io::refused_rows::problems("pay.csv", &problems);
     let got: Vec<(u64, ProblemCode)> = problems.iter().map(|p| (p.line, p.code)).collect();
     assert_eq!(
         got,
@@ -1136,6 +1137,7 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
         .await
         .unwrap()
         .unwrap_err();
+    let problems = fupin_io::refused_rows::problems("b.csv", &problems);
     assert_eq!(
         problems
             .iter()

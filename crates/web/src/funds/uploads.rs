@@ -10,6 +10,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use fupin_io::refused_rows;
 
 pub struct UploadProblem {
     pub file: String,
@@ -178,7 +179,7 @@ pub async fn upload(
             {
                 Ok(r) => {
                     let mut warnings = f.warnings;
-                    warnings.extend(r.warnings);
+                    warnings.extend(refused_rows::problems(&base, &r.warnings));
                     Outcome::Stored(
                         format!(
                             "新增项目 {} 个，修改 {} 个，未变 {} 个",
@@ -187,7 +188,7 @@ pub async fn upload(
                         warnings,
                     )
                 }
-                Err(p) => Outcome::Rejected(p),
+                Err(p) => Outcome::Rejected(refused_rows::problems(&base, &p)),
             }
         }
         Ok(ReadFile::Disbursements((rows, warnings))) => {
@@ -198,7 +199,7 @@ pub async fn upload(
                 .await?
             {
                 Ok(n) => Outcome::Stored(format!("登记拨付记录 {n} 条"), warnings),
-                Err(p) => Outcome::Rejected(p),
+                Err(p) => Outcome::Rejected(refused_rows::problems(&base, &p)),
             }
         }
         Ok(ReadFile::Beneficiaries((rows, warnings))) => {
@@ -209,7 +210,7 @@ pub async fn upload(
                 .await?
             {
                 Ok(n) => Outcome::Stored(format!("登记带贫户记录 {n} 条"), warnings),
-                Err(p) => Outcome::Rejected(p),
+                Err(p) => Outcome::Rejected(refused_rows::problems(&base, &p)),
             }
         }
     };
