@@ -171,7 +171,7 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
             for p in &f.warnings {
                 println!("{p}");
             }
-            let budget: i64 = f.projects.iter().map(|(_, p)| p.budget.total().fen()).sum();
+            let budget: Fen = f.projects.iter().map(|(_, p)| p.budget.total()).sum();
             println!(
                 "{}（{}）：项目库可以导入；错误 0 个，警告 {} 个",
                 args.file.display(),
@@ -181,12 +181,12 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
             println!(
                 "项目 {} 个，预算合计 {} 元",
                 f.projects.len(),
-                Fen::new(budget).grouped()
+                budget.grouped()
             );
             for s in FundSource::ALL {
-                let sum: i64 = f.projects.iter().map(|(_, p)| p.budget.get(*s).fen()).sum();
-                if sum > 0 {
-                    println!("  {}：{} 元", s.chinese(), Fen::new(sum).grouped());
+                let sum: Fen = f.projects.iter().map(|(_, p)| p.budget.get(*s)).sum();
+                if sum > Fen::ZERO {
+                    println!("  {}：{} 元", s.chinese(), sum.grouped());
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -255,10 +255,10 @@ pub struct LedgerEntry {
 
 impl LedgerEntry {
     /// What the entry adds to the disbursed sum: + for a disbursement, − for a reversal.
-    pub fn signed(&self) -> i64 {
+    pub fn signed(&self) -> Fen {
         match self.kind {
-            EntryKind::Disbursement => self.amount.fen(),
-            EntryKind::Reversal { .. } => -self.amount.fen(),
+            EntryKind::Disbursement => self.amount,
+            EntryKind::Reversal { .. } => -self.amount,
         }
     }
 }
@@ -351,18 +351,16 @@ pub struct Accepted {
 
 /// The net disbursed sum of one source: disbursements less reversals.
 pub fn disbursed(entries: &[LedgerEntry], source: FundSource) -> Fen {
-    Fen::new(
-        entries
-            .iter()
-            .filter(|e| e.source == source)
-            .map(LedgerEntry::signed)
-            .sum(),
-    )
+    entries
+        .iter()
+        .filter(|e| e.source == source)
+        .map(LedgerEntry::signed)
+        .sum()
 }
 
 /// The net disbursed sum of all sources.
 pub fn disbursed_total(entries: &[LedgerEntry]) -> Fen {
-    Fen::new(entries.iter().map(LedgerEntry::signed).sum())
+    entries.iter().map(LedgerEntry::signed).sum()
 }
 
 /// What is left of a disbursement after the reversals of it; None when `id` is not a
@@ -372,12 +370,12 @@ pub fn unreversed(entries: &[LedgerEntry], id: EntryId) -> Option<Fen> {
     if e.kind != EntryKind::Disbursement {
         return None;
     }
-    let reversed: i64 = entries
+    let reversed: Fen = entries
         .iter()
         .filter(|r| r.kind == EntryKind::Reversal { of: id })
-        .map(|r| r.amount.fen())
+        .map(|r| r.amount)
         .sum();
-    Some(Fen::new(e.amount.fen() - reversed))
+    Some(e.amount - reversed)
 }
 
 /// Policy (issue 7, 资金拨付): amounts are positive; a mistake is corrected by a reversal

@@ -90,11 +90,30 @@ impl<T> fmt::Display for Id<T> {
     }
 }
 
-impl<T> std::str::FromStr for Id<T> {
-    type Err = std::num::ParseIntError;
+/// A text that is not an id: the text as given, and what an id is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotAnId(pub String);
 
-    fn from_str(text: &str) -> Result<Id<T>, Self::Err> {
-        text.trim().parse().map(Id::new)
+impl fmt::Display for NotAnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "「{}」不是编号：编号是页面或清单上显示的正整数，如 42",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotAnId {}
+
+impl<T> std::str::FromStr for Id<T> {
+    type Err = NotAnId;
+
+    fn from_str(text: &str) -> Result<Id<T>, NotAnId> {
+        match text.trim().parse::<i64>() {
+            Ok(n) if n > 0 => Ok(Id::new(n)),
+            _ => Err(NotAnId(text.to_string())),
+        }
     }
 }
 
@@ -123,7 +142,10 @@ mod tests {
         assert_eq!(id.get(), 42);
         assert_eq!(id.to_string(), "42");
         assert_eq!(" 42 ".parse::<Id<Item>>(), Ok(id));
-        assert!("4x".parse::<Id<Item>>().is_err());
+        let refused = "4x".parse::<Id<Item>>().unwrap_err();
+        assert_eq!(refused, NotAnId("4x".into()));
+        assert!(refused.to_string().contains("「4x」不是编号"), "{refused}");
+        assert!("0".parse::<Id<Item>>().is_err());
         assert_eq!(serde_json::to_string(&id).unwrap(), "42");
         assert_eq!(serde_json::from_str::<Id<Item>>("42").unwrap(), id);
         assert!(Id::<Item>::new(1) < Id::new(2));

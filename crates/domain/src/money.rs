@@ -30,18 +30,6 @@ impl std::ops::Neg for Fen {
     }
 }
 
-impl std::ops::AddAssign for Fen {
-    fn add_assign(&mut self, other: Fen) {
-        self.0 += other.0;
-    }
-}
-
-impl std::ops::SubAssign for Fen {
-    fn sub_assign(&mut self, other: Fen) {
-        self.0 -= other.0;
-    }
-}
-
 impl std::iter::Sum for Fen {
     fn sum<I: Iterator<Item = Fen>>(iter: I) -> Fen {
         Fen(iter.map(|f| f.0).sum())

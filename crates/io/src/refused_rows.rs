@@ -41,7 +41,7 @@ pub fn problem(file: &Arc<str>, r: &RowRefusal) -> Problem {
         } => (
             "户编号",
             ProblemCode::F510,
-            refusal.clone().into_message(),
+            refusal.to_string(),
             household_no.clone(),
         ),
         Why::EntryField { refusal, value } => (
@@ -85,22 +85,21 @@ pub fn problem(file: &Arc<str>, r: &RowRefusal) -> Problem {
             year,
             project,
             task_no,
-        } => (
-            "服务重点工作(序号)",
-            ProblemCode::F552,
-            format!(
-                "{year}年度「{project}」服务的重点工作序号 {task_no} 不在{year}年责任分解方案中：按任务统计时归入该序号，请核对"
-            ),
-            task_no.to_string(),
-        ),
-        Why::NoPlanForTask {
+        }
+        | Why::NoPlanForTask {
             year,
             project,
             task_no,
         } => (
             "服务重点工作(序号)",
             ProblemCode::F552,
-            format!("尚未导入{year}年责任分解方案，无法核对「{project}」服务的重点工作序号 {task_no}"),
+            if matches!(r.why, Why::TaskNotInPlan { .. }) {
+                format!(
+                    "{year}年度「{project}」服务的重点工作序号 {task_no} 不在{year}年责任分解方案中：按任务统计时归入该序号，请核对"
+                )
+            } else {
+                format!("尚未导入{year}年责任分解方案，无法核对「{project}」服务的重点工作序号 {task_no}")
+            },
             task_no.to_string(),
         ),
     };

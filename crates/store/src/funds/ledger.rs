@@ -85,7 +85,7 @@ pub(super) async fn projects<DB: Backend>(
     let mut disbursed: HashMap<ProjectId, Budget> = HashMap::new();
     for (id, s, _, net) in &rollup.entries {
         let b = disbursed.entry(*id).or_default();
-        b.set(*s, Fen::new(b.get(*s).fen() + net));
+        b.set(*s, b.get(*s) + Fen::new(*net));
     }
     let revisions = revisions(pool, scope).await?;
     Ok(rollup

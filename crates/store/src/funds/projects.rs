@@ -207,7 +207,7 @@ async fn name_taken(
     let taken = sql("SELECT id FROM projects WHERE year = $1 AND name = $2 AND id <> $3")
         .bind(p.year)
         .bind(&p.name)
-        .bind(but.unwrap_or(fupin_domain::id::Id::new(0)))
+        .bind(but.map_or(0, fupin_domain::id::Id::get))
         .fetch_optional(conn)
         .await?
         .is_some();

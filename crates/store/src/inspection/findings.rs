@@ -214,7 +214,7 @@ pub(super) async fn list<DB: Backend>(
     let (cond, values) = item_scope_sql(scope, 2);
     let text =
         format!("{FINDING_SELECT} WHERE ($1 < 0 OR f.inspection_id = $1){cond} ORDER BY f.id");
-    let mut q = sql(text).bind(inspection.unwrap_or(fupin_domain::id::Id::new(-1)));
+    let mut q = sql(text).bind(inspection.map_or(-1, fupin_domain::id::Id::get));
     for v in &values {
         q.push(v);
     }

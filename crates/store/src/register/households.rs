@@ -166,10 +166,7 @@ pub(super) async fn detail<DB: Backend>(
     };
     let history = rows.iter().map(history_entry).collect::<Result<Vec<_>>>()?;
     let row = household_row(r)?;
-    let (version, seq) = (
-        r.id::<crate::register::RegisterVersion>("version_id")?,
-        r.int("seq")?,
-    );
+    let (version, seq): (crate::VersionId, i64) = (r.id("version_id")?, r.int("seq")?);
     let assessment = Assessment {
         verdict: row.verdict,
         per_capita: row.per_capita,

@@ -63,7 +63,7 @@ pub(super) async fn list<DB: Backend>(
     }
     text.push_str(" ORDER BY g.id LIMIT $2");
     let mut q = sql(&text)
-        .bind(after.unwrap_or(fupin_domain::id::Id::new(0)))
+        .bind(after.map_or(0, fupin_domain::id::Id::get))
         .bind(limit + 1);
     for v in &values {
         q.push(v);

@@ -143,7 +143,7 @@ pub(super) async fn list<DB: Backend>(
     }
     text.push_str(" ORDER BY w.id DESC LIMIT $2");
     let mut q = sql(&text)
-        .bind(before.unwrap_or(fupin_domain::id::Id::new(i64::MAX)))
+        .bind(before.map_or(i64::MAX, fupin_domain::id::Id::get))
         .bind(limit + 1);
     for v in values.iter().chain(&texts) {
         q.push(v);
