@@ -146,7 +146,14 @@ impl Role {
             Role::UnitStaff { unit } => Actor::UnitStaff {
                 unit: unit.as_str(),
             },
-            Role::TownshipStaff { .. } | Role::VillageStaff { .. } => Actor::AreaStaff,
+            Role::TownshipStaff { township } => Actor::AreaStaff {
+                township,
+                village: None,
+            },
+            Role::VillageStaff { township, village } => Actor::AreaStaff {
+                township,
+                village: Some(village),
+            },
         }
     }
 }
@@ -232,8 +239,12 @@ pub enum Actor<'a> {
     CountyLeader { post: Option<&'a str> },
     /// 行业部门工作人员 of a unit.
     UnitStaff { unit: &'a str },
-    /// 乡镇/村级工作人员: read their area, change nothing.
-    AreaStaff,
+    /// 乡镇工作人员 (`village` None) or 村级工作人员 of their area: they read it, and change
+    /// its register through change requests.
+    AreaStaff {
+        township: &'a str,
+        village: Option<&'a str>,
+    },
 }
 
 /// Something an actor wants to do.
@@ -273,6 +284,13 @@ pub enum Action<'a> {
     },
     /// Record an inspection, its sample, results and findings.
     RecordInspection,
+    /// 提交变更申请 for a household of (`township`, `village`).
+    SubmitChange { township: &'a str, village: &'a str },
+    /// 审核 (approve or send back) a change request for a household of `township`;
+    /// `own`: the actor submitted it.
+    ReviewChange { township: &'a str, own: bool },
+    /// Apply a change to the register without review (直接变更).
+    ApplyChange,
 }
 
 /// Why something was refused, in words for the user; the kind says how the web answers
@@ -349,6 +367,54 @@ pub fn may(actor: Actor<'_>, action: Action<'_>) -> Result<(), Refusal> {
             Actor::Headquarters | Actor::Inspector => Ok(()),
             _ => forbid("只有指挥部或督查人员可以录入考核评估".into()),
         },
+        Action::SubmitChange { township, village } => may_submit_change(actor, township, village),
+        Action::ReviewChange { township, own } => may_review_change(actor, township, own),
+        // Policy (issue 14): headquarters may change the register directly.
+        Action::ApplyChange if hq => Ok(()),
+        Action::ApplyChange => forbid("只有指挥部可以不经审核直接变更登记信息".into()),
+    }
+}
+
+/// Policy (issue 14, 村报乡审): village staff submit changes for households of their
+/// village, township staff for their township, headquarters for any; units, leaders and
+/// inspectors do not change the register.
+fn may_submit_change(actor: Actor<'_>, township: &str, village: &str) -> Result<(), Refusal> {
+    match actor {
+        Actor::Headquarters => Ok(()),
+        Actor::AreaStaff {
+            township: t,
+            village: None,
+        } if t == township => Ok(()),
+        Actor::AreaStaff {
+            township: t,
+            village: Some(v),
+        } if t == township && v == village => Ok(()),
+        Actor::AreaStaff { .. } => Err(Refusal::Forbidden(format!(
+            "「{township}{village}」不在您负责的范围内，不能为该户提交变更申请"
+        ))),
+        _ => Err(Refusal::Forbidden(
+            "只有村、乡镇工作人员和指挥部可以提交变更申请".into(),
+        )),
+    }
+}
+
+/// Policy (issue 14, 村报乡审): the household's township staff, or headquarters, approve
+/// or send back a change; nobody reviews their own request.
+fn may_review_change(actor: Actor<'_>, township: &str, own: bool) -> Result<(), Refusal> {
+    if own {
+        return Err(Refusal::Forbidden(
+            "不能审核自己提交的变更申请：请由乡镇其他工作人员或指挥部审核".into(),
+        ));
+    }
+    match actor {
+        Actor::Headquarters => Ok(()),
+        Actor::AreaStaff {
+            township: t,
+            village: None,
+        } if t == township => Ok(()),
+        _ => Err(Refusal::Forbidden(format!(
+            "只有「{township}」的乡镇工作人员或指挥部可以审核该户的变更申请"
+        ))),
     }
 }
 
@@ -579,6 +645,59 @@ mod tests {
                 "inspection",
                 Action::RecordInspection,
                 [true, false, false, false, false, true],
+            ),
+            (
+                "submit a change in 示例一乡甲村",
+                Action::SubmitChange {
+                    township: "示例一乡",
+                    village: "示例一乡甲村",
+                },
+                [true, false, false, true, true, false],
+            ),
+            (
+                "submit a change in another village of the township",
+                Action::SubmitChange {
+                    township: "示例一乡",
+                    village: "示例一乡乙村",
+                },
+                [true, false, false, true, false, false],
+            ),
+            (
+                "submit a change in another township",
+                Action::SubmitChange {
+                    township: "示例二乡",
+                    village: "示例二乡甲村",
+                },
+                [true, false, false, false, false, false],
+            ),
+            (
+                "review another's change in 示例一乡",
+                Action::ReviewChange {
+                    township: "示例一乡",
+                    own: false,
+                },
+                [true, false, false, true, false, false],
+            ),
+            (
+                "review one's own change",
+                Action::ReviewChange {
+                    township: "示例一乡",
+                    own: true,
+                },
+                [false, false, false, false, false, false],
+            ),
+            (
+                "review a change in another township",
+                Action::ReviewChange {
+                    township: "示例二乡",
+                    own: false,
+                },
+                [true, false, false, false, false, false],
+            ),
+            (
+                "apply a change directly",
+                Action::ApplyChange,
+                [true, false, false, false, false, false],
             ),
         ];
         for (what, action, expected) in table {

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod assess;
+pub mod change;
 pub mod criteria;
 pub mod estimates;
 pub mod fields;

@@ -321,7 +321,10 @@ mod tests {
         for other in [
             Actor::UnitStaff { unit: HOUSING },
             Actor::Inspector,
-            Actor::AreaStaff,
+            Actor::AreaStaff {
+                township: "示例一乡",
+                village: None,
+            },
             Actor::CountyLeader {
                 post: Some("分管副县长"),
             },
@@ -348,7 +351,14 @@ mod tests {
         ] {
             assert!(ok(own, s, a), "{a:?} from {s:?}");
             assert!(!ok(other, s, a), "{a:?} from {s:?} by another unit");
-            assert!(!ok(Actor::AreaStaff, s, a));
+            assert!(!ok(
+                Actor::AreaStaff {
+                    township: "示例一乡",
+                    village: None
+                },
+                s,
+                a
+            ));
             assert!(!ok(Actor::Inspector, s, a));
             assert!(ok(Actor::Headquarters, s, a));
         }
@@ -366,7 +376,10 @@ mod tests {
             Actor::CountyLeader {
                 post: Some("分管副县长"),
             },
-            Actor::AreaStaff,
+            Actor::AreaStaff {
+                township: "示例一乡",
+                village: None,
+            },
         ] {
             assert!(matches!(
                 can(actor, &item(WorkState::Done), WorkAction::Close, day(TODAY)),

@@ -18,6 +18,7 @@ pub mod merge;
 pub mod plan_file;
 pub mod projects_file;
 pub mod refused_rows;
+pub mod register_file;
 pub mod rows;
 pub mod sample_list;
 pub mod standards_file;

@@ -155,6 +155,42 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
         return read_members_xlsx(path, name, opts);
     }
     let file_len = file.metadata().map_or(0, |m| m.len());
+    read_csv(path, name, file, head, file_len, opts)
+}
+
+/// A members file held in memory as UTF-8 text (the rows fupin writes for one household
+/// when a change is checked), read by the same code as a file.
+pub fn read_members_text(
+    name: &str,
+    text: &str,
+    opts: &ReadOptions,
+) -> Result<Register, FileError> {
+    let opts = ReadOptions {
+        encoding: Some(TextEncoding::Utf8),
+        threads: 1,
+        ..opts.clone()
+    };
+    let bytes = text.as_bytes().to_vec();
+    let len = bytes.len() as u64;
+    read_csv(
+        Path::new(name),
+        name.into(),
+        std::io::empty(),
+        bytes,
+        len,
+        &opts,
+    )
+}
+
+/// A CSV members file whose first bytes are `head` and whose rest `rest` reads.
+fn read_csv(
+    path: &Path,
+    name: Arc<str>,
+    rest: impl Read + Send,
+    head: Vec<u8>,
+    file_len: u64,
+    opts: &ReadOptions,
+) -> Result<Register, FileError> {
     limits::check_size(path, file_len, &opts.limits)?;
     let detected = encoding::detect(path, &head, head.len() < HEAD)?;
     let enc = opts.encoding.unwrap_or(detected);
@@ -196,7 +232,7 @@ pub fn read_members(path: &Path, opts: &ReadOptions) -> Result<Register, FileErr
     // A household takes 500–1,000 bytes of a file; reserving for the larger count avoids
     // copying the household table as it grows (untouched capacity costs nothing).
     merger.reserve((file_len / 500) as usize);
-    let blocks = BlockReader::new(file, BLOCK, head[data_start..].to_vec())
+    let blocks = BlockReader::new(rest, BLOCK, head[data_start..].to_vec())
         .with_max_record(opts.limits.max_record_bytes);
     let parse = Parse {
         header: &cells,
@@ -448,7 +484,7 @@ impl Parse<'_> {
     /// Decode and parse blocks on worker threads; merge their rows in file order here.
     fn blocks(
         &self,
-        mut blocks: BlockReader<File>,
+        mut blocks: BlockReader<impl Read + Send>,
         first_line: u64,
         mut merger: Merger,
     ) -> Result<Merger, FileError> {
