@@ -9,6 +9,7 @@ use crate::members::{read_members_text, ReadOptions};
 use crate::merge::Register;
 use fupin_domain::fields::Field;
 use fupin_domain::household::{Entry, HouseholdValues};
+use fupin_domain::problem::ProblemCode;
 use fupin_domain::values::bool_label;
 use fupin_domain::{Fen, Member};
 
@@ -32,21 +33,24 @@ pub struct HouseholdRows<'a> {
 /// One row's cells, in [`Field::ALL`] order.
 pub type RowCells = Vec<String>;
 
-/// The household's rows. `unreadable(line, field)` gives the text of a cell the import
-/// could not read (stored as empty; the problem keeps the value), so that it is written
-/// as it was and read back with the same problem.
+/// The household's rows. `as_read(line, field)` gives the text of a cell as the file had
+/// it when a problem keeps it (its value and code): a cell the import could not read
+/// (stored as empty), or a row's household-level value that differed from the first
+/// row's (E109; only the first row's is stored). Either is written as it was, so the
+/// rows read back with the same problems.
 pub fn rows(
     h: &HouseholdRows<'_>,
-    unreadable: impl Fn(u64, Field) -> Option<String>,
+    as_read: impl Fn(u64, Field) -> Option<(String, ProblemCode)>,
 ) -> Vec<RowCells> {
     h.members
         .iter()
         .map(|m| {
             Field::ALL
                 .iter()
-                .map(|&f| {
-                    cell(h, m, f)
-                        .unwrap_or_else(|| unreadable(m.member.line, f).unwrap_or_default())
+                .map(|&f| match (as_read(m.member.line, f), cell(h, m, f)) {
+                    (Some((text, ProblemCode::E109)), _) | (Some((text, _)), None) => text,
+                    (_, Some(stored)) => stored,
+                    (None, None) => String::new(),
                 })
                 .collect()
         })
@@ -175,7 +179,7 @@ mod tests {
             ],
         };
         let written = rows(&h, |line, f| {
-            (line == 8 && f == Field::IdNumber).then(|| "12345".into())
+            (line == 8 && f == Field::IdNumber).then(|| ("12345".into(), ProblemCode::E105))
         });
         let r = read_rows("变更申请", &written, 2018).expect("read");
         assert_eq!(r.households.len(), 1);

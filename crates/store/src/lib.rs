@@ -27,6 +27,7 @@ mod accounts;
 mod audit;
 mod backend;
 mod chain;
+mod changes;
 mod error;
 mod funds;
 mod import;
@@ -45,6 +46,9 @@ pub use accounts::{
 };
 pub use audit::{AuditEntry, AuditLog};
 pub use chain::{BrokenLink, ChainReport};
+pub use changes::{
+    ChangeCell, ChangeFile, ChangeFileId, ChangeFilter, ChangeId, ChangeRequest, Changes, NewChange,
+};
 pub use error::StoreError;
 pub use funds::{
     Behind, Benefit, BenefitFlag, FundEntry, FundFigure, FundRefusal, Funds, FundsBy, FundsInPlace,
@@ -146,6 +150,11 @@ impl Store {
     /// The register: versions, summaries, households, search and problems.
     pub fn register(&self) -> Register<'_> {
         Register(self)
+    }
+
+    /// Change requests (变更申请): the register changed from the field, with review.
+    pub fn changes(&self) -> Changes<'_> {
+        Changes(self)
     }
 
     /// Gaps, work items, escalation, attachments, settings and the matrix.

@@ -91,6 +91,11 @@ const SQLITE: Files = &[
         "job files",
         include_str!("../migrations/sqlite/0016_job_files.sql"),
     ),
+    (
+        17,
+        "change requests",
+        include_str!("../migrations/sqlite/0017_changes.sql"),
+    ),
 ];
 
 const POSTGRES: Files = &[
@@ -173,6 +178,11 @@ const POSTGRES: Files = &[
         16,
         "job files",
         include_str!("../migrations/postgres/0016_job_files.sql"),
+    ),
+    (
+        17,
+        "change requests",
+        include_str!("../migrations/postgres/0017_changes.sql"),
     ),
 ];
 

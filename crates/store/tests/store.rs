@@ -20,6 +20,9 @@ mod integrity;
 #[path = "store/bands.rs"]
 mod bands;
 
+#[path = "store/changes.rs"]
+mod changes;
+
 use chrono::{Duration, Utc};
 use fupin_domain::household::Entry;
 use fupin_domain::{Fen, Verdict};

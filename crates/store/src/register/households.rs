@@ -6,7 +6,7 @@ use super::{
     clamp_limit, failed, household_row, status, verdict, HistoryEntry, HouseholdDetail,
     HouseholdRow, Page, StoredMember, CURRENT, ROW_COLUMNS, ROW_JOINS,
 };
-use crate::backend::{sql, Backend};
+use crate::backend::{sql, Backend, Run};
 use crate::rows::{count, Get};
 use crate::scope::ScopeSql;
 use crate::{Result, Scope};
@@ -34,7 +34,7 @@ fn flag(r: &impl Get, column: &str) -> Result<Entry<bool>> {
     Ok(r.opt_bool(column)?.map_or(Entry::Empty, Entry::Value))
 }
 
-fn household_values(r: &impl Get) -> Result<HouseholdValues> {
+pub(crate) fn household_values(r: &impl Get) -> Result<HouseholdValues> {
     Ok(HouseholdValues {
         status: entry(r, "status", PovertyStatus::parse)?,
         household_type: entry(r, "household_type", HouseholdType::parse)?,
@@ -54,7 +54,7 @@ fn household_values(r: &impl Get) -> Result<HouseholdValues> {
     })
 }
 
-fn stored_member(r: &impl Get) -> Result<StoredMember> {
+pub(crate) fn stored_member(r: &impl Get) -> Result<StoredMember> {
     let label = |c: &str| r.opt_text(c);
     Ok(StoredMember {
         member: Member {
@@ -125,11 +125,21 @@ pub(super) async fn detail<DB: Backend>(
     scope: &Scope,
     household_no: &str,
 ) -> Result<Option<HouseholdDetail>> {
+    detail_on(&mut *pool.acquire().await?, scope, household_no).await
+}
+
+/// One household of the current version on the caller's connection (a change reads it
+/// in its write transaction).
+pub(crate) async fn detail_on(
+    conn: &mut impl Run,
+    scope: &Scope,
+    household_no: &str,
+) -> Result<Option<HouseholdDetail>> {
     let (filter, binds) = scope.sql("a", 2);
     // Every version holding the 户编号 (one probe of `households_by_no` per version),
     // in scope in that version; the current one's row carries the detail.
     let text = format!(
-        "SELECT {ROW_COLUMNS}, h.version_id, h.seq, h.first_line, h.household_type, \
+        "SELECT {ROW_COLUMNS}, h.version_id, h.seq, h.area_seq, h.first_line, h.household_type, \
          h.main_cause, h.wage_income, h.operating_income, h.operating_expense, \
          h.property_income, h.transfer_income, h.per_capita_declared, h.food_secure, \
          h.clothing_secure, h.housing_grade, h.renovation, h.relocation, h.safe_water, \
@@ -149,7 +159,6 @@ pub(super) async fn detail<DB: Backend>(
     let problems_sql = "SELECT seq, line, column_name, code, message, value, household_no \
                         FROM problems WHERE version_id = $1 AND household_seq = $2 \
                         ORDER BY seq";
-    let mut conn = pool.acquire().await?;
     let mut q = sql(text).bind(household_no);
     for b in binds {
         q.push(b);
@@ -195,6 +204,8 @@ pub(super) async fn detail<DB: Backend>(
     };
     Ok(Some(HouseholdDetail {
         version,
+        seq,
+        area_seq: r.int("area_seq")?,
         first_line: count(r, "first_line")?,
         values: household_values(r)?,
         row,

@@ -13,7 +13,8 @@
 //! - `problems`: the problems of the current version's file;
 //! - `versions`: the register versions.
 
-mod households;
+mod export;
+pub(crate) mod households;
 mod problems;
 mod search;
 mod summaries;
@@ -104,6 +105,9 @@ pub struct StoredMember {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HouseholdDetail {
     pub version: VersionId,
+    /// Its row in the version (households.seq) and its village's (areas.seq).
+    pub(crate) seq: i64,
+    pub(crate) area_seq: i64,
     pub row: HouseholdRow,
     pub first_line: u64,
     /// Household-level values; empty and unreadable cells are both `Entry::Empty` (the
@@ -375,6 +379,15 @@ impl Register<'_> {
         limit: u32,
     ) -> Result<Page<ProblemRow, u64>> {
         on_pool!(self.0, pool => problems::page(pool, scope, after, limit).await)
+    }
+
+    /// The current register in the scope as rows of the import format (one per member,
+    /// in register order), for the export and for recomputing from it.
+    pub async fn export_rows(
+        self,
+        scope: &Scope,
+    ) -> Result<Vec<fupin_io::register_file::RowCells>> {
+        on_pool!(self.0, pool => export::rows(pool, scope).await)
     }
 
     /// Every register version, newest first. The same for every reader: who imported

@@ -20,41 +20,68 @@ pub(super) struct Found {
     pub detail: String,
 }
 
+/// One household and its village: what a change to the household can alter (its own gaps,
+/// and its village's incidence).
+#[derive(Clone, Debug)]
+pub(crate) struct Only {
+    pub household_seq: i64,
+    pub household_no: String,
+    pub area_seq: i64,
+    pub township: String,
+    pub village: String,
+}
+
+/// The gaps of the version, or of `only` one household and its village.
 pub(super) async fn found_gaps(
     conn: &mut impl Run,
     version: VersionId,
     threshold_bp: u64,
+    only: Option<&Only>,
 ) -> Result<Vec<Found>> {
     let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
         .into_iter()
         .filter(|l| l.can_work())
         .map(fupin_domain::values::Labor::label)
         .collect();
-    let households =
+    let (one_household, one_problem, one_village) = match only {
+        Some(_) => (
+            " AND h.seq = $5",
+            " AND household_seq = $2",
+            " AND ar.seq = $2",
+        ),
+        None => ("", "", ""),
+    };
+    let households = format!(
         "SELECT h.household_no, ar.township, ar.village, a.verdict, a.failed, a.explanation, \
      EXISTS (SELECT 1 FROM members m WHERE m.version_id = h.version_id \
              AND m.household_seq = h.seq AND m.labor IN ($2, $3, $4)) AS has_labor \
      FROM households h \
      JOIN areas ar ON ar.version_id = h.version_id AND ar.seq = h.area_seq \
      JOIN assessments a ON a.version_id = h.version_id AND a.household_seq = h.seq \
-     WHERE h.version_id = $1 AND a.failed <> '' AND a.verdict <> 'data_error' \
-     ORDER BY h.seq";
-    let problems = "SELECT household_no, line, code, message, township, village \
-                FROM problems WHERE version_id = $1 ORDER BY seq";
-    let villages = "SELECT ar.township, ar.village, ar.road, ar.power, ar.broadband, ar.clinic, \
-                ar.population, s.remaining \
-                FROM areas ar JOIN village_summaries s \
-                ON s.version_id = ar.version_id AND s.area_seq = ar.seq \
-                WHERE ar.version_id = $1 ORDER BY ar.seq";
+     WHERE h.version_id = $1 AND a.failed <> '' AND a.verdict <> 'data_error'{one_household} \
+     ORDER BY h.seq"
+    );
+    let problems = format!(
+        "SELECT household_no, line, code, message, township, village \
+         FROM problems WHERE version_id = $1{one_problem} ORDER BY seq"
+    );
+    let villages = format!(
+        "SELECT ar.township, ar.village, ar.road, ar.power, ar.broadband, ar.clinic, \
+         ar.population, s.remaining \
+         FROM areas ar JOIN village_summaries s \
+         ON s.version_id = ar.version_id AND s.area_seq = ar.seq \
+         WHERE ar.version_id = $1{one_village} ORDER BY ar.seq"
+    );
     let mut out = Vec::new();
-    for r in sql(households)
+    let mut q = sql(households)
         .bind(version)
         .bind(able[0])
         .bind(able[1])
-        .bind(able[2])
-        .fetch_all(&mut *conn)
-        .await?
-    {
+        .bind(able[2]);
+    if let Some(o) = only {
+        q = q.bind(o.household_seq);
+    }
+    for r in q.fetch_all(&mut *conn).await? {
         let a = Assessment {
             verdict: verdict(&r)?,
             per_capita: None,
@@ -75,7 +102,11 @@ pub(super) async fn found_gaps(
             });
         }
     }
-    let rows = sql(problems).bind(version).fetch_all(&mut *conn).await?;
+    let mut q = sql(problems).bind(version);
+    if let Some(o) = only {
+        q = q.bind(o.household_seq);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
     let mut listed = Vec::with_capacity(rows.len());
     for r in &rows {
         let code = r.text("code")?;
@@ -118,7 +149,11 @@ pub(super) async fn found_gaps(
             detail: lines.join("；"),
         });
     }
-    for r in sql(villages).bind(version).fetch_all(&mut *conn).await? {
+    let mut q = sql(villages).bind(version);
+    if let Some(o) = only {
+        q = q.bind(o.area_seq);
+    }
+    for r in q.fetch_all(&mut *conn).await? {
         let (township, village) = (r.text("township")?, r.text("village")?);
         let c = VillageConditions {
             road: r.opt_bool("road")?,

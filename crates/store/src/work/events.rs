@@ -71,9 +71,9 @@ pub(super) async fn move_item<DB: Backend>(
     note: &str,
     user: Option<UserId>,
     at: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<i64> {
     set_state(&mut *conn, item, to, at).await?;
-    event(&mut *conn, item, at, user, action, from, to, note, None).await?;
+    let id = event(&mut *conn, item, at, user, action, from, to, note, None).await?;
     let action = format!("work_item_{action}");
     let (before, after) = (
         json!({ "state": from }),
@@ -81,7 +81,7 @@ pub(super) async fn move_item<DB: Backend>(
     );
     conn.audit(item_record(at, user, &action, item, Some(before), after))
         .await?;
-    Ok(())
+    Ok(id)
 }
 
 /// An item's history, oldest first, with its attachments (without their bytes).

@@ -16,14 +16,14 @@
 //! items and gaps, township and village staff their area's, the others everything.
 
 mod attachments;
-mod derive;
+pub(crate) mod derive;
 mod escalation;
 mod events;
 mod gaps;
 mod income;
 mod items;
 mod matrix;
-mod refresh;
+pub(crate) mod refresh;
 mod settings;
 
 #[allow(unused_imports)]

@@ -3,10 +3,12 @@
 //! transaction (a version is stored with its gaps or not at all), a plan import inside
 //! its own, and [`crate::Store::refresh_gaps`] inside a transaction of its own.
 
+use super::derive::Only;
 use super::events::{event, move_item};
 use super::items::item_record;
 use super::{
-    cst_date, derive, placeholders, settings, value_rows, GapRefresh, WorkItem, WorkItemId,
+    cst_date, derive, placeholders, settings, value_rows, GapRefresh, NewAttachment, WorkItem,
+    WorkItemId,
 };
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
@@ -80,6 +82,16 @@ pub(super) async fn refresh<DB: Backend>(
     Ok(out)
 }
 
+/// A refresh of one household's gaps and its village's, after an approved change: the
+/// change's words are the closed gaps' evidence and the done items' note, and its files
+/// go with the items' event.
+pub(crate) struct Household<'a> {
+    pub only: &'a Only,
+    /// 变更申请第 12 号（走访 2026-12-01）.
+    pub change: String,
+    pub files: &'a [NewAttachment],
+}
+
 pub(crate) async fn refresh_in<DB: Backend>(
     conn: &mut DB::Connection,
     store: &Store,
@@ -87,6 +99,48 @@ pub(crate) async fn refresh_in<DB: Backend>(
     threshold_bp: Option<u64>,
     by: Option<UserId>,
     given: Option<&StoredPlan>,
+) -> Result<GapRefresh> {
+    refresh_scoped::<DB>(conn, store, version, threshold_bp, by, given, None).await
+}
+
+/// The refresh of one household ([`Household`]) in the caller's transaction.
+pub(crate) async fn refresh_household_in<DB: Backend>(
+    conn: &mut DB::Connection,
+    store: &Store,
+    version: VersionId,
+    by: Option<UserId>,
+    household: &Household<'_>,
+) -> Result<GapRefresh> {
+    refresh_scoped::<DB>(conn, store, version, None, by, None, Some(household)).await
+}
+
+/// Which gaps a refresh looks at: all, or one household's and its village's (a SQL
+/// condition on `gaps g`, its values from $1).
+fn known_condition(one: Option<&Household<'_>>) -> (&'static str, Vec<String>) {
+    match one {
+        None => ("", Vec::new()),
+        Some(h) => (
+            // A village's own gaps; a DATA gap without a 户编号 is a row's, not the village's.
+            " WHERE g.household_no = $1 OR (g.household_no IS NULL AND g.township = $2 \
+             AND g.village = $3 AND g.kind <> 'DATA')",
+            vec![
+                h.only.household_no.clone(),
+                h.only.township.clone(),
+                h.only.village.clone(),
+            ],
+        ),
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+async fn refresh_scoped<DB: Backend>(
+    conn: &mut DB::Connection,
+    store: &Store,
+    version: VersionId,
+    threshold_bp: Option<u64>,
+    by: Option<UserId>,
+    given: Option<&StoredPlan>,
+    one: Option<&Household<'_>>,
 ) -> Result<GapRefresh> {
     // One refresh at a time across server processes (SQLite's write lock does this
     // there): two would both insert the same new gaps.
@@ -111,7 +165,12 @@ pub(crate) async fn refresh_in<DB: Backend>(
         (None, Some(r)) => Some(store.plan().plan_with_id(r.id("id")?).await?),
         (None, None) => None,
     };
-    let found = derive::found_gaps(&mut *conn, version, threshold_bp).await?;
+    let found = derive::found_gaps(&mut *conn, version, threshold_bp, one.map(|h| h.only)).await?;
+    let (condition, values) = known_condition(one);
+    let counts_before = match one {
+        Some(_) => Some(counts_of(&mut *conn, condition, &values).await?),
+        None => None,
+    };
     let on = cst_date(imported_at);
     let at = now();
     let mut out = GapRefresh {
@@ -124,16 +183,27 @@ pub(crate) async fn refresh_in<DB: Backend>(
         unrouted: 0,
         items_created: 0,
     };
-    let evidence = format!("复核于 {on}（第 {version} 版登记表）：已达标");
-    let reopened_note = format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开");
+    let (evidence, reopened_note) = match one {
+        None => (
+            format!("复核于 {on}（第 {version} 版登记表）：已达标"),
+            format!("复核于 {on}（第 {version} 版登记表）：仍未达标，重新打开"),
+        ),
+        Some(h) => (
+            format!("{}批准后复核：已达标", h.change),
+            format!("{}批准后复核：仍未达标，重新打开", h.change),
+        ),
+    };
     let mut known: HashMap<String, KnownGap> = HashMap::new();
-    for r in sql(
+    let text = format!(
         "SELECT g.id, g.gap_key, g.open, g.task_no, g.lead_unit, g.detail, \
-         w.id AS item_id, w.state, w.unit FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id",
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    {
+         w.id AS item_id, w.state, w.unit FROM gaps g LEFT JOIN work_items w ON w.gap_id = g.id\
+         {condition}"
+    );
+    let mut q = sql(&text);
+    for v in &values {
+        q.push(v.as_str());
+    }
+    for r in q.fetch_all(&mut *conn).await? {
         let item = match r.opt_id::<WorkItem>("item_id")? {
             Some(i) => Some((i, r.text("state")?, r.text("unit")?)),
             None => None,
@@ -401,36 +471,120 @@ pub(crate) async fn refresh_in<DB: Backend>(
     }
     out.closed = closing.len() as u64;
     for (item_id, s) in done_by_evidence {
-        move_item::<DB>(
+        let event_id = move_item::<DB>(
             &mut *conn,
             item_id,
             s,
             "done",
             "reassessed",
             &evidence,
-            None,
+            by.filter(|_| one.is_some()),
             at,
         )
         .await?;
+        for f in one.map_or(&[][..], |h| h.files) {
+            super::attachments::insert(&mut *conn, event_id, item_id, f).await?;
+        }
     }
-    // The dashboard's counts, rebuilt from the gaps as they now stand (0011).
-    sql("DELETE FROM gap_counts").execute(&mut *conn).await?;
-    sql(
-        "INSERT INTO gap_counts (kind, lead_unit, unrouted, open, n) \
-         SELECT kind, lead_unit, task_no IS NULL, open, COUNT(*) FROM gaps \
-         GROUP BY kind, lead_unit, task_no IS NULL, open",
-    )
-    .execute(&mut *conn)
-    .await?;
+    // The dashboard's counts (0011): rebuilt from the gaps as they now stand, or for one
+    // household moved by its gaps' difference.
+    match counts_before {
+        None => {
+            sql("DELETE FROM gap_counts").execute(&mut *conn).await?;
+            sql(
+                "INSERT INTO gap_counts (kind, lead_unit, unrouted, open, n) \
+                 SELECT kind, lead_unit, task_no IS NULL, open, COUNT(*) FROM gaps \
+                 GROUP BY kind, lead_unit, task_no IS NULL, open",
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+        Some(before) => {
+            let after = counts_of(&mut *conn, condition, &values).await?;
+            move_counts(&mut *conn, &before, &after).await?;
+        }
+    }
+    let (entity, entity_id) = match one {
+        None => ("register_version", version.to_string()),
+        Some(h) => ("household", h.only.household_no.clone()),
+    };
     conn.audit(Record {
         at,
         user: by,
         action: "refresh_gaps",
-        entity: "register_version",
-        entity_id: version.to_string(),
+        entity,
+        entity_id,
         before: None,
         after: Some(serde_json::to_value(&out).unwrap_or_default()),
     })
     .await?;
     Ok(out)
+}
+
+/// A `gap_counts` key: kind, lead unit, unrouted, open.
+type CountKey = (String, Option<String>, bool, bool);
+
+/// The gap counts of the gaps `condition` selects.
+async fn counts_of(
+    conn: &mut impl Run,
+    condition: &str,
+    values: &[String],
+) -> Result<HashMap<CountKey, i64>> {
+    let text = format!(
+        "SELECT g.kind, g.lead_unit, g.task_no IS NULL AS unrouted, g.open, COUNT(*) AS n \
+         FROM gaps g{condition} GROUP BY g.kind, g.lead_unit, g.task_no IS NULL, g.open"
+    );
+    let mut q = sql(&text);
+    for v in values {
+        q.push(v.as_str());
+    }
+    let mut out = HashMap::new();
+    for r in q.fetch_all(conn).await? {
+        out.insert(
+            (
+                r.text("kind")?,
+                r.opt_text("lead_unit")?,
+                r.bool("unrouted")?,
+                r.bool("open")?,
+            ),
+            r.int("n")?,
+        );
+    }
+    Ok(out)
+}
+
+/// Move `gap_counts` by the difference between two counts of the same gaps.
+async fn move_counts(
+    conn: &mut impl Run,
+    before: &HashMap<CountKey, i64>,
+    after: &HashMap<CountKey, i64>,
+) -> Result<()> {
+    let keys: HashSet<&CountKey> = before.keys().chain(after.keys()).collect();
+    for k in keys {
+        let d = after.get(k).copied().unwrap_or(0) - before.get(k).copied().unwrap_or(0);
+        if d == 0 {
+            continue;
+        }
+        let done = sql("UPDATE gap_counts SET n = n + $5 WHERE kind = $1 \
+             AND (lead_unit = $2 OR (lead_unit IS NULL AND $2 IS NULL)) \
+             AND unrouted = $3 AND open = $4")
+        .bind(k.0.as_str())
+        .bind(k.1.as_deref())
+        .bind(k.2)
+        .bind(k.3)
+        .bind(d)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            sql("INSERT INTO gap_counts (kind, lead_unit, unrouted, open, n) VALUES ($1, $2, $3, $4, $5)")
+                .bind(k.0.as_str())
+                .bind(k.1.as_deref())
+                .bind(k.2)
+                .bind(k.3)
+                .bind(d)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -85,6 +85,24 @@ pub fn generated(households: u64, seed: u64) -> (Register, Villages) {
     (register, villages)
 }
 
+/// A generated register as the server imports it: names and relations kept.
+pub fn generated_with_names(households: u64, seed: u64) -> (Register, Villages) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = fupin_gen::GenOptions {
+        households,
+        seed,
+        ..fupin_gen::GenOptions::default()
+    };
+    let s = fupin_gen::generate(&opts, dir.path()).unwrap();
+    let read = ReadOptions {
+        member_texts: true,
+        ..ReadOptions::new(2018)
+    };
+    let register = read_members(&s.members_path, &read).unwrap();
+    let villages = read_villages(&s.villages_path, None, None).unwrap();
+    (register, villages)
+}
+
 /// Run SQL on the store's own pool (for what the store has no method for, on purpose).
 pub async fn execute(store: &Store, sql: &str) -> Result<u64, sqlx::Error> {
     Ok(match store {
