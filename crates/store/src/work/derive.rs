@@ -2,12 +2,11 @@
 //! `fupin_domain::gap` from its households' assessments, its problems and its villages.
 
 use crate::backend::{sql, Run};
-use crate::register::{failed, verdict, VersionId};
+use crate::register::{failed, verdict, with_labor_labels, VersionId};
 use crate::rows::Get;
 use crate::{Result, StoreError};
 use fupin_domain::figures::{Rate, VillageConditions};
 use fupin_domain::gap::{household_gaps, problem_gap, village_gaps, Gap};
-use fupin_domain::values::Labor;
 use fupin_domain::{Assessment, ProblemCode, Verdict};
 use std::collections::HashMap;
 
@@ -25,11 +24,6 @@ pub(super) async fn found_gaps(
     version: VersionId,
     threshold_bp: u64,
 ) -> Result<Vec<Found>> {
-    let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
-        .into_iter()
-        .filter(|l| l.can_work())
-        .map(fupin_domain::values::Labor::label)
-        .collect();
     let households =
         "SELECT h.household_no, ar.township, ar.village, a.verdict, a.failed, a.explanation, \
      EXISTS (SELECT 1 FROM members m WHERE m.version_id = h.version_id \
@@ -47,11 +41,7 @@ pub(super) async fn found_gaps(
                 ON s.version_id = ar.version_id AND s.area_seq = ar.seq \
                 WHERE ar.version_id = $1 ORDER BY ar.seq";
     let mut out = Vec::new();
-    for r in sql(households)
-        .bind(version)
-        .bind(able[0])
-        .bind(able[1])
-        .bind(able[2])
+    for r in with_labor_labels(households, version)
         .fetch_all(&mut *conn)
         .await?
     {
