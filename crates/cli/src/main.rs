@@ -7,6 +7,7 @@ mod integrity_cmd;
 mod output;
 mod plan_cmd;
 mod projects_cmd;
+mod refused;
 mod sample_cmd;
 mod server_cmd;
 mod standards_cmd;

@@ -4,11 +4,12 @@
 //! it has errors (nothing is read), 2 when the file cannot be read as a table at all or
 //! lacks a required column.
 
+use crate::refused;
 use anyhow::{Context, Result};
 use fupin_domain::gap::owner_kinds;
 use fupin_domain::plan::{GapKind, Plan};
 use fupin_io::plan_file::{read_plan, PlanFacts, PlanFile, DEMO_PLAN_2018_CSV};
-use fupin_io::{FileError, TextEncoding};
+use fupin_io::TextEncoding;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -109,25 +110,7 @@ pub fn read(args: &PlanArgs) -> Result<PlanFile, ExitCode> {
             return Err(ExitCode::from(2));
         }
     };
-    match read_plan(&args.file, encoding, &args.facts()) {
-        Ok(p) => Ok(p),
-        Err(FileError::Problems { summary, problems }) => {
-            for p in &problems {
-                println!("{p}");
-            }
-            let errors = problems.iter().filter(|p| p.code.is_error()).count();
-            println!(
-                "{summary}；错误 {errors} 个，警告 {} 个",
-                problems.len() - errors
-            );
-            let file_level = problems.iter().any(|p| p.code.is_file_level());
-            Err(ExitCode::from(if file_level { 2 } else { 1 }))
-        }
-        Err(e) => {
-            eprintln!("错误：{e}");
-            Err(ExitCode::from(2))
-        }
-    }
+    refused::with_counts(read_plan(&args.file, encoding, &args.facts()))
 }
 
 fn check(args: &PlanArgs) -> Result<ExitCode> {

@@ -5,6 +5,7 @@
 //! Exit codes follow `fupin check`: 0 accepted, 1 refused (errors listed, nothing stored),
 //! 2 when the file cannot be read as a table or lacks a required column.
 
+use crate::refused;
 use crate::server_cmd::{db_url, open, runtime, DbArgs};
 use anyhow::{anyhow, bail, Result};
 use chrono::NaiveDate;
@@ -14,7 +15,7 @@ use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
 use fupin_io::funds_file::{read_beneficiaries, read_disbursements};
 use fupin_io::projects_file::{read_projects, ProjectsFile};
-use fupin_io::{refused_rows, FileError, TextEncoding};
+use fupin_io::TextEncoding;
 use fupin_store::{FundEntry, FundsBy, ItemScope, NewFundEntry, ProjectId, Store, User};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -140,25 +141,7 @@ fn encoding(text: &str) -> Result<Option<TextEncoding>, ExitCode> {
 /// Read a project library as the command line describes it; on failure every problem
 /// has been printed and the exit code is returned.
 fn read(args: &ProjectsFileArgs) -> Result<ProjectsFile, ExitCode> {
-    match read_projects(&args.file, encoding(&args.encoding)?) {
-        Ok(f) => Ok(f),
-        Err(FileError::Problems { summary, problems }) => {
-            for p in &problems {
-                println!("{p}");
-            }
-            let errors = problems.iter().filter(|p| p.code.is_error()).count();
-            println!(
-                "{summary}；错误 {errors} 个，警告 {} 个",
-                problems.len() - errors
-            );
-            let file_level = problems.iter().any(|p| p.code.is_file_level());
-            Err(ExitCode::from(if file_level { 2 } else { 1 }))
-        }
-        Err(e) => {
-            eprintln!("错误：{e}");
-            Err(ExitCode::from(2))
-        }
-    }
+    refused::with_counts(read_projects(&args.file, encoding(&args.encoding)?))
 }
 
 pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
@@ -217,23 +200,17 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
                     .await?
                 {
                     Ok(r) => {
-                        for w in refused_rows::problems(&name, &r.warnings) {
-                            println!("{w}");
-                        }
+                        refused::print_rows(&name, &r.warnings);
                         println!(
                             "已导入「{name}」：新增项目 {} 个，修改 {} 个，未变 {} 个",
                             r.created, r.updated, r.unchanged
                         );
                         ExitCode::SUCCESS
                     }
-                    Err(refused) => {
-                        let problems = refused_rows::problems(&name, &refused);
-                        for p in &problems {
-                            println!("{p}");
-                        }
+                    Err(rows) => {
+                        let errors = refused::print_rows(&name, &rows);
                         println!(
-                            "{name}：项目库有 {} 个错误，整个文件未导入（改正后重新提交）",
-                            problems.len()
+                            "{name}：项目库有 {errors} 个错误，整个文件未导入（改正后重新提交）"
                         );
                         ExitCode::from(1)
                     }
@@ -247,25 +224,6 @@ pub fn projects(cmd: &ProjectsCommand) -> Result<ExitCode> {
 
 fn encoding_or(text: &str) -> Result<Option<TextEncoding>> {
     TextEncoding::from_option(text).map_err(|msg| anyhow!("{msg}"))
-}
-
-/// Print the problems of a file that was refused; the exit code as `fupin check`'s.
-fn print_problems<T>(read: Result<T, FileError>) -> Result<T, ExitCode> {
-    match read {
-        Ok(v) => Ok(v),
-        Err(FileError::Problems { summary, problems }) => {
-            for p in &problems {
-                println!("{p}");
-            }
-            println!("{summary}");
-            let file_level = problems.iter().any(|p| p.code.is_file_level());
-            Err(ExitCode::from(if file_level { 2 } else { 1 }))
-        }
-        Err(e) => {
-            eprintln!("错误：{e}");
-            Err(ExitCode::from(2))
-        }
-    }
 }
 
 async fn account(store: &Store, user: &str) -> Result<User> {
@@ -301,13 +259,19 @@ pub fn funds(cmd: &FundsCommand) -> Result<ExitCode> {
     // Files are read before the database is opened: a file with errors touches nothing.
     let read = match cmd {
         FundsCommand::Import { file, .. } => {
-            match print_problems(read_disbursements(&file.file, encoding_or(&file.encoding)?)) {
+            match refused::with_summary(read_disbursements(
+                &file.file,
+                encoding_or(&file.encoding)?,
+            )) {
                 Ok((rows, warnings)) => Some((file, Ok(rows), warnings)),
                 Err(code) => return Ok(code),
             }
         }
         FundsCommand::Beneficiaries { file, .. } => {
-            match print_problems(read_beneficiaries(&file.file, encoding_or(&file.encoding)?)) {
+            match refused::with_summary(read_beneficiaries(
+                &file.file,
+                encoding_or(&file.encoding)?,
+            )) {
                 Ok((rows, warnings)) => Some((file, Err(rows), warnings)),
                 Err(code) => return Ok(code),
             }
@@ -344,15 +308,9 @@ pub fn funds(cmd: &FundsCommand) -> Result<ExitCode> {
                     println!("已登记「{name}」中的 {n} 条{what}");
                     ExitCode::SUCCESS
                 }
-                Err(refused) => {
-                    let problems = refused_rows::problems(&name, &refused);
-                    for p in &problems {
-                        println!("{p}");
-                    }
-                    println!(
-                        "{name}：有 {} 个错误，整个文件未登记（改正后重新提交）",
-                        problems.len()
-                    );
+                Err(rows) => {
+                    let errors = refused::print_rows(&name, &rows);
+                    println!("{name}：有 {errors} 个错误，整个文件未登记（改正后重新提交）");
                     ExitCode::from(1)
                 }
             });

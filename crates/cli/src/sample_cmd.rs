@@ -70,13 +70,21 @@ pub struct PlanFlags {
     pub take_all: bool,
 }
 
-/// `fupin sample`.
+/// What a draw is made from, for `fupin sample` and `fupin forecast`: the register (with
+/// its villages file) and the sampling plan.
 #[derive(clap::Args, Debug)]
-pub struct SampleArgs {
+pub struct DrawArgs {
     #[command(flatten)]
     pub register: RegisterArgs,
     #[command(flatten)]
     pub plan: PlanFlags,
+}
+
+/// `fupin sample`.
+#[derive(clap::Args, Debug)]
+pub struct SampleArgs {
+    #[command(flatten)]
+    pub draw: DrawArgs,
     /// Rural households per village (乡镇, 行政村, 农村总户数) or a list of non-registered
     /// households (乡镇, 行政村, 户编号): needed to draw non-registered households.
     #[arg(long)]
@@ -109,9 +117,7 @@ pub struct EstimateArgs {
 #[derive(clap::Args, Debug)]
 pub struct ForecastArgs {
     #[command(flatten)]
-    pub register: RegisterArgs,
-    #[command(flatten)]
-    pub plan: PlanFlags,
+    pub draw: DrawArgs,
     /// Rural households file (as for `fupin sample`); not needed for 错退率.
     #[arg(long)]
     pub households: Option<PathBuf>,
@@ -348,14 +354,15 @@ fn frame_of(
 }
 
 pub fn sample(args: &SampleArgs) -> Result<ExitCode> {
-    let plan = match resolve_plan(&args.plan) {
+    let plan = match resolve_plan(&args.draw.plan) {
         Ok(p) => p,
         Err(m) => return Ok(usage(&m)),
     };
-    let (frame, totals, errors) = match frame_of(&args.register, args.households.as_deref(), None) {
-        Ok(v) => v,
-        Err(code) => return Ok(code),
-    };
+    let (frame, totals, errors) =
+        match frame_of(&args.draw.register, args.households.as_deref(), None) {
+            Ok(v) => v,
+            Err(code) => return Ok(code),
+        };
     let sample = match draw(&frame, &plan, Scope::All) {
         Ok(s) => s,
         Err(e) => {
@@ -366,14 +373,15 @@ pub fn sample(args: &SampleArgs) -> Result<ExitCode> {
     let recorded = Recorded {
         format: FORMAT.into(),
         inputs: RecordedInputs {
-            members: args.register.members.display().to_string(),
+            members: args.draw.register.members.display().to_string(),
             villages: args
+                .draw
                 .register
                 .villages
                 .as_ref()
                 .map_or(String::new(), |p| p.display().to_string()),
             households: args.households.as_ref().map(|p| p.display().to_string()),
-            year: args.register.year,
+            year: args.draw.register.year,
         },
         totals,
         sample,
@@ -706,7 +714,7 @@ fn estimates_json(e: &Estimates, rec: &Recorded) -> serde_json::Value {
 }
 
 pub fn forecast_cmd(args: &ForecastArgs) -> Result<ExitCode> {
-    let plan = match resolve_plan(&args.plan) {
+    let plan = match resolve_plan(&args.draw.plan) {
         Ok(p) => p,
         Err(m) => return Ok(usage(&m)),
     };
@@ -721,13 +729,13 @@ pub fn forecast_cmd(args: &ForecastArgs) -> Result<ExitCode> {
             region: "central".into(),
             out: PathBuf::new(),
         },
-        args.register.year,
+        args.draw.register.year,
     ) {
         Ok(l) => l,
         Err(m) => return Ok(usage(&m)),
     };
     let (frame, _, _) = match frame_of(
-        &args.register,
+        &args.draw.register,
         args.households.as_deref(),
         Some(line.amount),
     ) {

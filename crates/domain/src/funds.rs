@@ -272,6 +272,38 @@ pub struct NewEntry {
     pub kind: EntryKind,
 }
 
+/// An entry to record in a project's ledger, with its papers: what the form, the API and
+/// a disbursement file's row give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewFundEntry {
+    pub date: NaiveDate,
+    pub source: FundSource,
+    pub amount: Fen,
+    /// 凭证号.
+    pub voucher: String,
+    /// 收款单位/人.
+    pub payee: String,
+    /// 备注.
+    pub note: String,
+}
+
+impl NewFundEntry {
+    /// The entry, recorded as `kind`, as the ledger's rule reads it.
+    pub fn ledger_entry(&self, kind: EntryKind) -> NewEntry {
+        NewEntry {
+            date: self.date,
+            source: self.source,
+            amount: self.amount,
+            kind,
+        }
+    }
+
+    /// [`check_entry_fields`] of the entry recorded as `kind` on `today`.
+    pub fn check_fields(&self, kind: EntryKind, today: NaiveDate) -> Result<(), FieldRefusal> {
+        check_entry_fields(self.date, &self.voucher, &self.payee, kind, today)
+    }
+}
+
 /// Why an entry may not be recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {

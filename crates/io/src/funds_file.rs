@@ -14,25 +14,20 @@ use crate::table::read_table;
 use crate::xlsx::SheetRow;
 use chrono::NaiveDate;
 use fupin_domain::fields::trim_cell;
-use fupin_domain::funds::{BenefitKind, FundSource};
+use fupin_domain::funds::{BenefitKind, FundSource, NewFundEntry};
 use fupin_domain::plan::Deadline;
 use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::Fen;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A disbursement as read.
+/// A disbursement as read: its project and the entry to record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisbursementRow {
     pub line: u64,
     pub year: i32,
     pub project: String,
-    pub date: NaiveDate,
-    pub source: FundSource,
-    pub amount: Fen,
-    pub voucher: String,
-    pub payee: String,
-    pub note: String,
+    pub entry: NewFundEntry,
 }
 
 /// A household's benefit as read.
@@ -341,12 +336,14 @@ pub fn read_disbursements_within(
                 line: c.row.line,
                 year,
                 project,
-                date: date?,
-                source: source?,
-                amount,
-                voucher,
-                payee,
-                note,
+                entry: NewFundEntry {
+                    date: date?,
+                    source: source?,
+                    amount,
+                    voucher,
+                    payee,
+                    note,
+                },
             })
         },
     )

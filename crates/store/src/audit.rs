@@ -5,12 +5,13 @@
 //! got past the triggers is found by `fupin verify`.
 
 use crate::accounts::UserId;
-use crate::backend::{sql, Backend, Run};
+use crate::backend::{sql, Backend, Run, Sql};
 use crate::chain::{stored_time, Append, AuditLink, Chain};
 use crate::register::{clamp_limit, Page};
 use crate::rows::Get;
 use crate::{on_pool, Result, Store};
 use chrono::{DateTime, Utc};
+use fupin_domain::id::Id;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Pool;
@@ -54,6 +55,14 @@ fn audit_insert<DB: Backend>() -> String {
     )
 }
 
+/// What made a new row, for its audit row: user `by`'s `action` on an `entity`, at `at`.
+pub(crate) struct Created<'a> {
+    pub at: DateTime<Utc>,
+    pub by: UserId,
+    pub action: &'a str,
+    pub entity: &'a str,
+}
+
 /// Writing an audit row on the connection of a write's transaction, at the end of the
 /// log's hash chain (crate::chain).
 pub(crate) trait Audit {
@@ -61,6 +70,14 @@ pub(crate) trait Audit {
     /// [`Audit::audit`] at `end` (as [`crate::chain::Append::append_fund_at`]), moving it.
     async fn audit_at(&mut self, end: &mut (i64, String), r: Record<'_>)
         -> Result<(), sqlx::Error>;
+    /// Run `insert` (an `INSERT … RETURNING id`), then audit the new row as `created`
+    /// says, with nothing before and `after`. The new row's id.
+    async fn insert_audited<T>(
+        &mut self,
+        insert: Sql<'_>,
+        created: Created<'_>,
+        after: Value,
+    ) -> Result<Id<T>, sqlx::Error>;
 }
 
 impl<C> Audit for C
@@ -105,6 +122,26 @@ where
             .await?;
         *end = (id + 1, hash);
         Ok(())
+    }
+
+    async fn insert_audited<T>(
+        &mut self,
+        insert: Sql<'_>,
+        created: Created<'_>,
+        after: Value,
+    ) -> Result<Id<T>, sqlx::Error> {
+        let id = insert.fetch_one(&mut *self).await?.id("id")?;
+        self.audit(Record {
+            at: created.at,
+            user: Some(created.by),
+            action: created.action,
+            entity: created.entity,
+            entity_id: id.to_string(),
+            before: None,
+            after: Some(after),
+        })
+        .await?;
+        Ok(id)
     }
 }
 

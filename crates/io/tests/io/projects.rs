@@ -169,8 +169,8 @@ fn a_disbursement_file_lists_every_problem() {
     .unwrap();
     let (rows, warnings) = read_disbursements(&path, None).unwrap();
     assert!(warnings.is_empty());
-    assert_eq!(rows[0].amount, Fen::new(120_050));
-    assert_eq!(rows[0].source, FundSource::Central);
+    assert_eq!(rows[0].entry.amount, Fen::new(120_050));
+    assert_eq!(rows[0].entry.source, FundSource::Central);
 
     let b = dir.path().join("b.csv");
     std::fs::write(

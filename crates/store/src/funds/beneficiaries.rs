@@ -3,8 +3,9 @@
 //! and the households whose declared income does not account for them.
 
 use super::rows::{benefit_row, bind_all, project_scope, BENEFIT_SELECT};
+use super::write::{unknown_project, ProjectByName, ProjectWrite};
 use super::{FundRefusal, ProjectId};
-use crate::accounts::User;
+use crate::accounts::{User, UserId};
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend, Run};
 use crate::register::VersionId;
@@ -13,6 +14,7 @@ use crate::scope::Scope;
 use crate::scope::ScopeSql;
 use crate::work::{ActingUser, ItemScope};
 use crate::{now, on_pool, Result, Store};
+use chrono::{DateTime, Utc};
 use fupin_domain::access::{may, Action, Actor};
 use fupin_domain::funds::{unaccounted_benefits, BenefitKind, Unaccounted};
 use fupin_domain::funds_rows::{Recording, RowRefusal, Why};
@@ -64,15 +66,64 @@ async fn home_township(conn: &mut impl Run, household_no: &str) -> Result<Option
     )
 }
 
-/// Write a household's yearly benefit of `kind` from `project` (added or replaced); the
-/// yearly sum it had before, if any.
+/// A household's yearly benefit of a kind from a project, to write.
+#[derive(Clone, Copy)]
+pub(super) struct NewBenefit<'a> {
+    pub household_no: &'a str,
+    pub kind: BenefitKind,
+    pub yearly: Fen,
+}
+
+impl NewBenefit<'_> {
+    /// The benefit as the audit log keeps it, with the yearly sum `yearly` (as written, or
+    /// as it was before).
+    fn json(&self, yearly: Fen) -> serde_json::Value {
+        json!({"household_no": self.household_no, "kind": self.kind.code(), "yearly": yearly.plain()})
+    }
+}
+
+/// Write `benefit` from `project` (added or replaced) and audit it (`set_beneficiary`,
+/// before and after) as user `by`'s at `at`; `from_file`, the file's name and the row's
+/// line, is added to the audit's after.
+async fn write_benefit<DB: Backend>(
+    conn: &mut DB::Connection,
+    project: ProjectId,
+    benefit: NewBenefit<'_>,
+    at: DateTime<Utc>,
+    by: UserId,
+    from_file: Option<(&str, u64)>,
+) -> Result<()> {
+    let before = upsert_benefit(&mut *conn, project, benefit).await?;
+    let mut after = benefit.json(benefit.yearly);
+    if let Some((file_name, line)) = from_file {
+        after["file_name"] = json!(file_name);
+        after["line"] = json!(line);
+    }
+    conn.audit(Record {
+        at,
+        user: Some(by),
+        action: "set_beneficiary",
+        entity: "project",
+        entity_id: project.to_string(),
+        before: before.map(|b| benefit.json(Fen::new(b))),
+        after: Some(after),
+    })
+    .await?;
+    Ok(())
+}
+
+/// Write `benefit` from `project` (added or replaced); the yearly sum it had before, if
+/// any.
 async fn upsert_benefit(
     conn: &mut impl Run,
     project: ProjectId,
-    household_no: &str,
-    kind: BenefitKind,
-    yearly: Fen,
+    benefit: NewBenefit<'_>,
 ) -> Result<Option<i64>> {
+    let NewBenefit {
+        household_no,
+        kind,
+        yearly,
+    } = benefit;
     let before = match sql("SELECT yearly FROM project_beneficiaries \
          WHERE project_id = $1 AND household_no = $2 AND kind = $3")
     .bind(project)
@@ -101,27 +152,18 @@ async fn upsert_benefit(
 /// [`Store::set_beneficiary`].
 pub(super) async fn set_beneficiary<DB: Backend>(
     pool: &Pool<DB>,
-    user: &User,
-    project: ProjectId,
-    household_no: &str,
-    kind: BenefitKind,
-    yearly: Fen,
+    write: ProjectWrite<'_>,
+    benefit: NewBenefit<'_>,
 ) -> Result<std::result::Result<(), FundRefusal>> {
-    let scope = ItemScope::of(&user.role);
-    let (cond, binds) = project_scope(&scope, 2);
-    let household_no = household_no.trim();
-    if household_no.is_empty() || yearly.fen() < 0 {
+    let ProjectWrite { user, project } = write;
+    let household_no = benefit.household_no.trim();
+    if household_no.is_empty() || benefit.yearly.fen() < 0 {
         return Ok(Err(FundRefusal::NotAllowed(
             "户编号不能为空，年收益不能为负数".into(),
         )));
     }
     let at = now();
-    let unit_sql = format!("SELECT p.unit, p.township FROM projects p WHERE p.id = $1{cond}");
-    let mut tx = DB::begin_write(pool).await?;
-    let Some(r) = bind_all(sql(unit_sql).bind(project), &binds)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
+    let Some((mut tx, r)) = write.begin(pool, "p.unit, p.township", false).await? else {
         return Ok(Err(FundRefusal::NoProject(project)));
     };
     let (unit, township) = (r.text("unit")?, r.text("township")?);
@@ -142,21 +184,11 @@ pub(super) async fn set_beneficiary<DB: Backend>(
     ) {
         return Ok(Err(FundRefusal::Invalid(r.into_message())));
     }
-    let before = upsert_benefit(&mut *tx, project, household_no, kind, yearly).await?;
-    tx.audit(Record {
-        at,
-        user: Some(user.id),
-        action: "set_beneficiary",
-        entity: "project",
-        entity_id: project.to_string(),
-        before: before.map(
-            |b| json!({"household_no": household_no, "kind": kind.code(), "yearly": Fen::new(b).plain()}),
-        ),
-        after: Some(
-            json!({"household_no": household_no, "kind": kind.code(), "yearly": yearly.plain()}),
-        ),
-    })
-    .await?;
+    let benefit = NewBenefit {
+        household_no,
+        ..benefit
+    };
+    write_benefit::<DB>(&mut tx, project, benefit, at, user.id, None).await?;
     tx.commit().await?;
     Ok(Ok(()))
 }
@@ -168,30 +200,20 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
     file_name: &str,
     rows: &[fupin_io::funds_file::BeneficiaryRow],
 ) -> Result<std::result::Result<u64, Vec<RowRefusal>>> {
-    let scope = ItemScope::of(&user.role);
-    let (cond, binds) = project_scope(&scope, 3);
-    let project_sql = format!(
-        "SELECT p.id, p.unit, p.township FROM projects p WHERE p.year = $1 AND p.name = $2{cond}"
-    );
+    let projects = ProjectByName::new::<DB>(user, "p.id, p.unit, p.township", false);
     let at = now();
     let actor = ActingUser { user, post: None };
     let mut tx = DB::begin_write(pool).await?;
     let mut problems = Vec::new();
     for row in rows {
-        let q = sql(project_sql.as_str()).bind(row.year).bind(&row.project);
-        let (id, township) = match bind_all(q, &binds).fetch_optional(&mut *tx).await? {
+        let (id, township) = match projects.find(&mut *tx, row.year, &row.project).await? {
             Some(r) if records(actor.actor(), &r.text("unit")?) => {
                 (r.id("id")?, r.text("township")?)
             }
             _ => {
-                problems.push(RowRefusal {
-                    line: row.line,
-                    why: Why::UnknownProject {
-                        year: row.year,
-                        project: row.project.clone(),
-                        recording: Recording::Beneficiary,
-                    },
-                });
+                let refusal =
+                    unknown_project(row.line, row.year, &row.project, Recording::Beneficiary);
+                problems.push(refusal);
                 continue;
             }
         };
@@ -213,22 +235,13 @@ pub(super) async fn import_beneficiaries<DB: Backend>(
         if !problems.is_empty() {
             continue;
         }
-        let before = upsert_benefit(&mut *tx, id, household_no, row.kind, row.yearly).await?;
-        tx.audit(Record {
-            at,
-            user: Some(user.id),
-            action: "set_beneficiary",
-            entity: "project",
-            entity_id: id.to_string(),
-            before: before.map(|b| {
-                json!({"household_no": household_no, "kind": row.kind.code(), "yearly": Fen::new(b).plain()})
-            }),
-            after: Some(json!({
-                "household_no": household_no, "kind": row.kind.code(),
-                "yearly": row.yearly.plain(), "file_name": file_name, "line": row.line,
-            })),
-        })
-        .await?;
+        let benefit = NewBenefit {
+            household_no,
+            kind: row.kind,
+            yearly: row.yearly,
+        };
+        let from_file = Some((file_name, row.line));
+        write_benefit::<DB>(&mut tx, id, benefit, at, user.id, from_file).await?;
     }
     if !problems.is_empty() {
         tx.rollback().await?;

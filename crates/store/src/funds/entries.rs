@@ -6,18 +6,19 @@
 
 use super::projects::budget;
 use super::rows::{bind_all, entry_json, entry_row, project_scope, ENTRY_SELECT};
+use super::write::{unknown_project, ProjectByName, ProjectWrite};
 use super::{FundEntry, FundRefusal, NewFundEntry, ProjectId};
-use crate::accounts::User;
+use crate::accounts::{User, UserId};
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend, Run};
 use crate::chain::{Append, Chain, FundLink};
 use crate::rows::Get;
 use crate::work::{ActingUser, ItemScope};
 use crate::{now, Result, StoreError};
+use chrono::{DateTime, Utc};
 use fupin_domain::access::{may, Action};
 use fupin_domain::funds::{
-    check_entry, check_entry_fields, Budget, EntryField, EntryId, EntryKind, LedgerEntry, NewEntry,
-    Override,
+    check_entry, Budget, EntryField, EntryId, EntryKind, LedgerEntry, NewEntry, Override,
 };
 use fupin_domain::funds_rows::{Recording, RowRefusal, Why};
 use serde_json::json;
@@ -63,24 +64,14 @@ async fn ledger(conn: &mut impl Run, id: ProjectId) -> Result<Vec<LedgerEntry>> 
 /// [`Store::add_fund_entry`](crate::Store::add_fund_entry).
 pub(super) async fn add_fund_entry<DB: Backend>(
     pool: &Pool<DB>,
-    user: &User,
-    project: ProjectId,
+    write: ProjectWrite<'_>,
     kind: EntryKind,
     entry: &NewFundEntry,
     over: Option<&Override>,
 ) -> Result<std::result::Result<FundEntry, FundRefusal>> {
-    let scope = ItemScope::of(&user.role);
-    let (cond, binds) = project_scope(&scope, 2);
+    let ProjectWrite { user, project } = write;
     let at = now();
-    let unit_sql = format!(
-        "SELECT p.unit FROM projects p WHERE p.id = $1{cond}{}",
-        DB::FOR_UPDATE
-    );
-    let mut tx = DB::begin_write(pool).await?;
-    let Some(r) = bind_all(sql(unit_sql).bind(project), &binds)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
+    let Some((mut tx, r)) = write.begin(pool, "p.unit", true).await? else {
         return Ok(Err(FundRefusal::NoProject(project)));
     };
     let unit = r.text("unit")?;
@@ -92,51 +83,20 @@ pub(super) async fn add_fund_entry<DB: Backend>(
     if let Err(r) = may(actor.actor(), record) {
         return Ok(Err(FundRefusal::NotAllowed(r.into_message())));
     }
-    if let Err(r) = check_entry_fields(
-        entry.date,
-        &entry.voucher,
-        &entry.payee,
-        kind,
-        crate::today(),
-    ) {
+    if let Err(r) = entry.check_fields(kind, crate::today()) {
         return Ok(Err(FundRefusal::Field(r)));
     }
     let budget = budget(&mut *tx, project).await?;
     let ledger = ledger(&mut *tx, project).await?;
-    let new = NewEntry {
-        date: entry.date,
-        source: entry.source,
-        amount: entry.amount,
-        kind,
-    };
-    let accepted = match check_entry(&budget, &ledger, &new, over) {
+    let accepted = match check_entry(&budget, &ledger, &entry.ledger_entry(kind), over) {
         Ok(a) => a,
         Err(r) => return Ok(Err(FundRefusal::Rule(r))),
     };
     let reason = over
         .filter(|_| accepted.over_budget)
         .map(|o| o.reason.trim().to_string());
-    let (kind_text, reverses) = match kind {
-        EntryKind::Disbursement => ("disbursement", None),
-        EntryKind::Reversal { of } => ("reversal", Some(of)),
-    };
-    let id = tx
-        .append_fund(FundLink {
-            id: 0,
-            project_id: project,
-            source: entry.source.code(),
-            entry_date: entry.date,
-            amount: entry.amount.fen(),
-            kind: kind_text,
-            reverses,
-            voucher: entry.voucher.trim(),
-            payee: entry.payee.trim(),
-            note: entry.note.trim(),
-            override_reason: reason.as_deref(),
-            recorded_at: at,
-            recorded_by: Some(user.id),
-        })
-        .await?;
+    let link = fund_link(project, kind, entry, reason.as_deref(), at, user.id);
+    let id = tx.append_fund(link).await?;
     let stored = entry_row(
         &sql(format!("{ENTRY_SELECT} WHERE e.id = $1"))
             .bind(id)
@@ -146,10 +106,9 @@ pub(super) async fn add_fund_entry<DB: Backend>(
     tx.audit(Record {
         at,
         user: Some(user.id),
-        action: if reverses.is_some() {
-            "reverse"
-        } else {
-            "disburse"
+        action: match kind {
+            EntryKind::Disbursement => "disburse",
+            EntryKind::Reversal { .. } => "reverse",
         },
         entity: "fund_entry",
         entity_id: id.to_string(),
@@ -192,12 +151,7 @@ pub(super) async fn import_disbursements<DB: Backend>(
     file_name: &str,
     rows: &[fupin_io::funds_file::DisbursementRow],
 ) -> Result<std::result::Result<u64, Vec<RowRefusal>>> {
-    let scope = ItemScope::of(&user.role);
-    let (cond, binds) = project_scope(&scope, 3);
-    let project_sql = format!(
-        "SELECT p.id, p.unit FROM projects p WHERE p.year = $1 AND p.name = $2{cond}{}",
-        DB::FOR_UPDATE
-    );
+    let projects = ProjectByName::new::<DB>(user, "p.id, p.unit", true);
     let at = now();
     let mut tx = DB::begin_write(pool).await?;
     let mut problems = Vec::new();
@@ -209,8 +163,7 @@ pub(super) async fn import_disbursements<DB: Backend>(
     for row in rows {
         let key = (row.year, row.project.clone());
         if !ledgers.contains_key(&key) {
-            let q = sql(project_sql.as_str()).bind(row.year).bind(&row.project);
-            let found = match bind_all(q, &binds).fetch_optional(&mut *tx).await? {
+            let found = match projects.find(&mut *tx, row.year, &row.project).await? {
                 None => None,
                 Some(r) => {
                     let (id, unit) = (r.id("id")?, r.text("unit")?);
@@ -229,29 +182,18 @@ pub(super) async fn import_disbursements<DB: Backend>(
             ledgers.insert(key.clone(), found);
         }
         let Some(Some((id, budget, ledger))) = ledgers.get_mut(&key) else {
-            problems.push(RowRefusal {
-                line: row.line,
-                why: Why::UnknownProject {
-                    year: row.year,
-                    project: row.project.clone(),
-                    recording: Recording::Disbursement,
-                },
-            });
+            let refusal =
+                unknown_project(row.line, row.year, &row.project, Recording::Disbursement);
+            problems.push(refusal);
             continue;
         };
-        let new = NewEntry {
-            date: row.date,
-            source: row.source,
-            amount: row.amount,
-            kind: EntryKind::Disbursement,
-        };
-        if let Err(r) =
-            check_entry_fields(row.date, &row.voucher, &row.payee, new.kind, crate::today())
-        {
+        let entry = &row.entry;
+        let new = entry.ledger_entry(EntryKind::Disbursement);
+        if let Err(r) = entry.check_fields(new.kind, crate::today()) {
             let value = match r.field {
-                EntryField::Date => row.date.to_string(),
-                EntryField::Voucher => row.voucher.clone(),
-                EntryField::Payee => row.payee.clone(),
+                EntryField::Date => entry.date.to_string(),
+                EntryField::Voucher => entry.voucher.clone(),
+                EntryField::Payee => entry.payee.clone(),
             };
             problems.push(RowRefusal {
                 line: row.line,
@@ -265,7 +207,7 @@ pub(super) async fn import_disbursements<DB: Backend>(
                 why: Why::Entry {
                     year: row.year,
                     project: row.project.clone(),
-                    amount: row.amount,
+                    amount: entry.amount,
                     refusal: r,
                 },
             });
@@ -273,13 +215,7 @@ pub(super) async fn import_disbursements<DB: Backend>(
         }
         if !problems.is_empty() {
             // Keep checking the rest, but write nothing more.
-            ledger.push(LedgerEntry {
-                id: EntryId::new(-(row.line as i64)),
-                date: row.date,
-                source: row.source,
-                amount: row.amount,
-                kind: EntryKind::Disbursement,
-            });
+            ledger.push(ledger_line(EntryId::new(-(row.line as i64)), &new));
             continue;
         }
         if ends.is_none() {
@@ -289,33 +225,9 @@ pub(super) async fn import_disbursements<DB: Backend>(
             ));
         }
         let (fund_end, audit_end) = ends.as_mut().expect("set above");
-        let entry_id = tx
-            .append_fund_at(
-                fund_end,
-                FundLink {
-                    id: 0,
-                    project_id: *id,
-                    source: row.source.code(),
-                    entry_date: row.date,
-                    amount: row.amount.fen(),
-                    kind: "disbursement",
-                    reverses: None,
-                    voucher: row.voucher.trim(),
-                    payee: row.payee.trim(),
-                    note: row.note.trim(),
-                    override_reason: None,
-                    recorded_at: at,
-                    recorded_by: Some(user.id),
-                },
-            )
-            .await?;
-        ledger.push(LedgerEntry {
-            id: entry_id,
-            date: row.date,
-            source: row.source,
-            amount: row.amount,
-            kind: EntryKind::Disbursement,
-        });
+        let link = fund_link(*id, new.kind, entry, None, at, user.id);
+        let entry_id = tx.append_fund_at(fund_end, link).await?;
+        ledger.push(ledger_line(entry_id, &new));
         tx.audit_at(
             audit_end,
             Record {
@@ -326,10 +238,10 @@ pub(super) async fn import_disbursements<DB: Backend>(
                 entity_id: entry_id.to_string(),
                 before: None,
                 after: Some(json!({
-                    "project_id": *id, "date": row.date, "source": row.source.code(),
-                    "amount": row.amount.plain(), "kind": {"kind": "disbursement"},
-                    "voucher": row.voucher.trim(), "payee": row.payee.trim(),
-                    "note": row.note.trim(), "file_name": file_name, "line": row.line,
+                    "project_id": *id, "date": entry.date, "source": entry.source.code(),
+                    "amount": entry.amount.plain(), "kind": {"kind": "disbursement"},
+                    "voucher": entry.voucher.trim(), "payee": entry.payee.trim(),
+                    "note": entry.note.trim(), "file_name": file_name, "line": row.line,
                 })),
             },
         )
@@ -342,4 +254,46 @@ pub(super) async fn import_disbursements<DB: Backend>(
     }
     tx.commit().await?;
     Ok(Ok(written))
+}
+
+/// The ledger's row of `entry`, recorded as `kind` in project `project`'s ledger by user
+/// `by` at `at`, with the reason for passing the budget when it does.
+fn fund_link<'a>(
+    project: ProjectId,
+    kind: EntryKind,
+    entry: &'a NewFundEntry,
+    override_reason: Option<&'a str>,
+    at: DateTime<Utc>,
+    by: UserId,
+) -> FundLink<'a> {
+    let (kind_text, reverses) = match kind {
+        EntryKind::Disbursement => ("disbursement", None),
+        EntryKind::Reversal { of } => ("reversal", Some(of)),
+    };
+    FundLink {
+        id: 0,
+        project_id: project,
+        source: entry.source.code(),
+        entry_date: entry.date,
+        amount: entry.amount.fen(),
+        kind: kind_text,
+        reverses,
+        voucher: entry.voucher.trim(),
+        payee: entry.payee.trim(),
+        note: entry.note.trim(),
+        override_reason,
+        recorded_at: at,
+        recorded_by: Some(by),
+    }
+}
+
+/// Entry `new` in a ledger as the rule reads it, as entry `id`.
+fn ledger_line(id: EntryId, new: &NewEntry) -> LedgerEntry {
+    LedgerEntry {
+        id,
+        date: new.date,
+        source: new.source,
+        amount: new.amount,
+        kind: new.kind,
+    }
 }

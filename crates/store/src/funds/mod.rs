@@ -22,7 +22,9 @@
 //! - `figures`: the rollup of a scope, the figures, behind schedule, six in place, and
 //!   the county's behind-schedule rule;
 //! - `ledger`: the library and its ledger listed (filters, pages by key, facets);
-//! - `rows`: the columns and rows of the tables, a scope in SQL, the audit log's JSON.
+//! - `rows`: the columns and rows of the tables, a scope in SQL, the audit log's JSON;
+//! - `write`: what the writes share: a project read in the write's transaction, a file
+//!   row's project found by year and name.
 //!
 //! Each `Store` method below is one dispatch to the function that does it, generic over
 //! the backend.
@@ -33,15 +35,18 @@ mod figures;
 mod ledger;
 mod projects;
 mod rows;
+mod write;
 
 pub use beneficiaries::{Benefit, BenefitFlag};
 pub use figures::{Behind, FundFigure, FundsBy, FundsInPlace};
+pub use fupin_domain::funds::NewFundEntry;
 pub use ledger::{LedgerLine, ProjectFacets, ProjectFilter, ProjectKey};
 
 use crate::accounts::{User, UserId};
 use crate::scope::Scope;
 use crate::work::ItemScope;
 use crate::{on_pool, Page, Result, Store};
+use beneficiaries::NewBenefit;
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::figures::Rate;
 use fupin_domain::funds::{
@@ -51,6 +56,7 @@ use fupin_domain::funds::{
 use fupin_domain::funds_rows::RowRefusal;
 use fupin_domain::Fen;
 use serde::Serialize;
+use write::ProjectWrite;
 
 pub type ProjectId = fupin_domain::id::Id<StoredProject>;
 
@@ -80,20 +86,6 @@ pub struct ProjectImport {
     /// F552: projects serving a 序号 that is not a task of their year's plan in force
     /// (io writes them as the file's warnings).
     pub warnings: Vec<RowRefusal>,
-}
-
-/// An entry to record in a project's ledger.
-#[derive(Clone, Debug)]
-pub struct NewFundEntry {
-    pub date: NaiveDate,
-    pub source: FundSource,
-    pub amount: Fen,
-    /// 凭证号.
-    pub voucher: String,
-    /// 收款单位/人.
-    pub payee: String,
-    /// 备注.
-    pub note: String,
 }
 
 /// An entry of the ledger as stored.
@@ -217,7 +209,8 @@ impl Funds<'_> {
         to: Stage,
         on: Option<NaiveDate>,
     ) -> Result<std::result::Result<(), FundRefusal>> {
-        on_pool!(self.0, pool => projects::advance_project_stage(pool, user, project, to, on).await)
+        let write = ProjectWrite { user, project };
+        on_pool!(self.0, pool => projects::advance_project_stage(pool, write, to, on).await)
     }
 
     // The ledger.
@@ -244,7 +237,8 @@ impl Funds<'_> {
         entry: &NewFundEntry,
         over: Option<&Override>,
     ) -> Result<std::result::Result<FundEntry, FundRefusal>> {
-        on_pool!(self.0, pool => entries::add_fund_entry(pool, user, project, kind, entry, over).await)
+        let write = ProjectWrite { user, project };
+        on_pool!(self.0, pool => entries::add_fund_entry(pool, write, kind, entry, over).await)
     }
 
     /// Record a disbursement file (`fupin_io::funds_file`) in one transaction, all or
@@ -274,7 +268,13 @@ impl Funds<'_> {
         kind: BenefitKind,
         yearly: Fen,
     ) -> Result<std::result::Result<(), FundRefusal>> {
-        on_pool!(self.0, pool => beneficiaries::set_beneficiary(pool, user, project, household_no, kind, yearly).await)
+        let write = ProjectWrite { user, project };
+        let benefit = NewBenefit {
+            household_no,
+            kind,
+            yearly,
+        };
+        on_pool!(self.0, pool => beneficiaries::set_beneficiary(pool, write, benefit).await)
     }
 
     /// Record a beneficiaries file in one transaction, all or nothing: each row's project

@@ -4,14 +4,14 @@
 //! the project before and after; a budget never falls below what is disbursed from its
 //! source.
 
-use super::rows::{bind_all, parse_code, project_json, project_row, project_scope, source};
+use super::rows::{parse_code, project_json, project_row, source};
 use super::rows::{NET, PROJECT_COLUMNS};
+use super::write::ProjectWrite;
 use super::{FundRefusal, ProjectId, ProjectImport};
 use crate::accounts::{User, UserId};
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend, Run};
 use crate::rows::Get;
-use crate::work::ItemScope;
 use crate::{now, on_pool, Result, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::access::{may, Action};
@@ -324,24 +324,14 @@ pub(super) async fn update_project<DB: Backend>(
 /// [`Store::advance_project_stage`].
 pub(super) async fn advance_project_stage<DB: Backend>(
     pool: &Pool<DB>,
-    user: &User,
-    project: ProjectId,
+    write: ProjectWrite<'_>,
     to: Stage,
     on: Option<NaiveDate>,
 ) -> Result<std::result::Result<(), FundRefusal>> {
-    let scope = ItemScope::of(&user.role);
-    let (cond, binds) = project_scope(&scope, 2);
+    let ProjectWrite { user, project } = write;
     let at = now();
-    let select = format!(
-        "SELECT p.unit, p.stage, p.revision, p.actual_start, p.actual_end FROM projects p \
-         WHERE p.id = $1{cond}{}",
-        DB::FOR_UPDATE
-    );
-    let mut tx = DB::begin_write(pool).await?;
-    let Some(r) = bind_all(sql(select).bind(project), &binds)
-        .fetch_optional(&mut *tx)
-        .await?
-    else {
+    let columns = "p.unit, p.stage, p.revision, p.actual_start, p.actual_end";
+    let Some((mut tx, r)) = write.begin(pool, columns, true).await? else {
         return Ok(Err(FundRefusal::NoProject(project)));
     };
     let unit = r.text("unit")?;

@@ -181,8 +181,16 @@ impl Imports<'_> {
         let prepared =
             on_cores(|| Prepared::new(register, &village_records, &assessments, &tallies));
         progress(2);
-        let at = now();
-        let version = on_pool!(self.0, pool => import(pool, self.0, meta, &sha256, at, &prepared, progress, job).await)?;
+        let run = ImportRun {
+            store: self.0,
+            meta,
+            sha256: &sha256,
+            at: now(),
+            p: &prepared,
+            progress,
+            job,
+        };
+        let version = on_pool!(self.0, pool => import(pool, run).await)?;
         Ok(Imported {
             version,
             households: prepared.households(),
@@ -270,19 +278,23 @@ fn holds_write_lock<DB: Backend>(_: &Pool<DB>) -> bool {
     DB::IMPORT_HOLDS_WRITE_LOCK
 }
 
+/// One import's inputs, as its transaction's steps take them: the prepared register
+/// (`p`), what it is and when it is stored, whom to tell of progress and the job (if any)
+/// whose lease the transaction holds.
+#[derive(Clone, Copy)]
+struct ImportRun<'a> {
+    store: &'a Store,
+    meta: &'a RegisterMeta,
+    sha256: &'a str,
+    at: DateTime<Utc>,
+    p: &'a Prepared<'a>,
+    progress: &'a (dyn Fn(u32) + Sync),
+    job: Option<JobLease<'a>>,
+}
+
 /// Store the prepared register as a new version on `pool`, in one transaction on a
 /// connection of its own (its session set for loading), and make it current.
-#[allow(clippy::too_many_arguments)]
-async fn import<DB: Backend>(
-    pool: &Pool<DB>,
-    store: &Store,
-    meta: &RegisterMeta,
-    sha256: &str,
-    at: DateTime<Utc>,
-    p: &Prepared<'_>,
-    progress: &(dyn Fn(u32) + Sync),
-    job: Option<JobLease<'_>>,
-) -> Result<VersionId>
+async fn import<DB: Backend>(pool: &Pool<DB>, run: ImportRun<'_>) -> Result<VersionId>
 where
     DB::Connection: RefreshOn,
 {
@@ -291,12 +303,12 @@ where
     DB::drop_orphan_staging(pool, true).await?;
     let mut conn: PoolConnection<DB> = pool.acquire().await?;
     DB::import_session(&mut conn, true).await?;
-    let loaded = load(pool, &mut conn, store, meta, sha256, at, p, progress, job).await;
+    let loaded = load(pool, &mut conn, run).await;
     match &loaded {
         Ok(_) => {
             // The import is done whatever happens here.
             let _ = DB::analyze_imported(&mut conn).await;
-            progress(IMPORT_STEPS);
+            (run.progress)(IMPORT_STEPS);
         }
         Err(_) => {
             // The transaction is rolled back; the staging tables it had attached, or
@@ -309,23 +321,16 @@ where
 }
 
 /// The import's transaction on `conn`: committed with the new version, or rolled back.
-#[allow(clippy::too_many_arguments)]
 async fn load<DB: Backend>(
     pool: &Pool<DB>,
     conn: &mut DB::Connection,
-    store: &Store,
-    meta: &RegisterMeta,
-    sha256: &str,
-    at: DateTime<Utc>,
-    p: &Prepared<'_>,
-    progress: &(dyn Fn(u32) + Sync),
-    job: Option<JobLease<'_>>,
+    run: ImportRun<'_>,
 ) -> Result<VersionId>
 where
     DB::Connection: RefreshOn,
 {
     let mut tx = DB::begin_write_on(conn).await?;
-    match write(pool, &mut tx, store, meta, sha256, at, p, progress, job).await {
+    match write(pool, &mut tx, run).await {
         Ok(version) => {
             tx.commit().await?;
             Ok(version)
@@ -340,27 +345,21 @@ where
 }
 
 /// Everything the import's transaction `tx` writes, up to its commit.
-#[allow(clippy::too_many_arguments)]
 async fn write<DB: Backend>(
     pool: &Pool<DB>,
     tx: &mut DB::Connection,
-    store: &Store,
-    meta: &RegisterMeta,
-    sha256: &str,
-    at: DateTime<Utc>,
-    p: &Prepared<'_>,
-    progress: &(dyn Fn(u32) + Sync),
-    job: Option<JobLease<'_>>,
+    run: ImportRun<'_>,
 ) -> Result<VersionId>
 where
     DB::Connection: RefreshOn,
 {
     DB::lock_imports(tx).await?;
-    let (version, previous) = version::insert_version::<DB>(tx, meta, sha256, at, p).await?;
-    load_rows::<DB>(pool, tx, version, p, progress).await?;
-    version::finish::<DB>(tx, store, version, previous, meta, sha256, at, p).await?;
-    lease::hold_lease(tx, job).await?;
-    progress(IMPORT_STEPS - 1);
+    let (version, previous) =
+        version::insert_version::<DB>(tx, run.meta, run.sha256, run.at, run.p).await?;
+    load_rows::<DB>(pool, tx, version, run.p, run.progress).await?;
+    version::finish::<DB>(tx, &run, version, previous).await?;
+    lease::hold_lease(tx, run.job).await?;
+    (run.progress)(IMPORT_STEPS - 1);
     Ok(version)
 }
 

@@ -2,13 +2,13 @@
 //! both backends.
 
 use super::prepared::Prepared;
-use super::RegisterMeta;
+use super::{ImportRun, RegisterMeta};
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend};
 use crate::register::VersionId;
 use crate::rows::Get;
 use crate::work::RefreshOn;
-use crate::{Result, Store};
+use crate::Result;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -66,20 +66,23 @@ pub(super) async fn insert_version<DB: Backend>(
 /// The end of an import's transaction, before the commit: point `current_register` at
 /// the new version, write the audit row, then derive, route and reconcile the version's
 /// gaps.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn finish<DB: Backend>(
     conn: &mut DB::Connection,
-    store: &Store,
+    run: &ImportRun<'_>,
     version: VersionId,
     previous: Option<VersionId>,
-    meta: &RegisterMeta,
-    sha256: &str,
-    at: DateTime<Utc>,
-    p: &Prepared<'_>,
 ) -> Result<()>
 where
     DB::Connection: RefreshOn,
 {
+    let ImportRun {
+        store,
+        meta,
+        sha256,
+        at,
+        p,
+        ..
+    } = *run;
     sql(
         "INSERT INTO current_register (id, version_id) VALUES (1, $1) \
          ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id",

@@ -3,7 +3,7 @@
 
 use super::{FindingId, FindingRow, InspectionId, Severity};
 use crate::accounts::UserId;
-use crate::audit::{Audit, Record};
+use crate::audit::{Audit, Created, Record};
 use crate::backend::{sql, Backend};
 use crate::register::VersionId;
 use crate::rows::Get;
@@ -150,7 +150,7 @@ pub(super) async fn create<DB: Backend>(pool: &Pool<DB>, f: Insert<'_>) -> Resul
     .bind(format!("考核问题交办{}", f.unit))
     .execute(&mut *tx)
     .await?;
-    let r = sql(
+    let insert = sql(
         "INSERT INTO findings (inspection_id, description, category, severity, household_no, \
          township, village, plan_id, task_no, measure, owner, work_item_id, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
@@ -168,26 +168,21 @@ pub(super) async fn create<DB: Backend>(pool: &Pool<DB>, f: Insert<'_>) -> Resul
     .bind(f.owner)
     .bind(item)
     .bind(at)
-    .bind(by)
-    .fetch_one(&mut *tx)
-    .await?;
-    let id = r.id("id")?;
-    tx.audit(Record {
+    .bind(by);
+    let created = Created {
         at,
-        user: Some(by),
+        by,
         action: "create_finding",
         entity: "finding",
-        entity_id: id.to_string(),
-        before: None,
-        after: Some(json!({
-            "inspection_id": f.inspection_id, "description": f.description,
-            "category": f.category, "severity": f.severity.word(),
-            "household_no": f.household_no, "township": f.township, "village": f.village,
-            "task_no": f.task_no, "measure": f.measure, "owner": f.owner,
-            "work_item_id": item,
-        })),
-    })
-    .await?;
+    };
+    let after = json!({
+        "inspection_id": f.inspection_id, "description": f.description,
+        "category": f.category, "severity": f.severity.word(),
+        "household_no": f.household_no, "township": f.township, "village": f.village,
+        "task_no": f.task_no, "measure": f.measure, "owner": f.owner,
+        "work_item_id": item,
+    });
+    let id: FindingId = tx.insert_audited(insert, created, after).await?;
     tx.audit(Record {
         at,
         user: Some(by),

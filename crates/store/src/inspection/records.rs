@@ -3,7 +3,7 @@
 
 use super::{Inspection, InspectionId, InspectionLevel, NewInspection};
 use crate::accounts::UserId;
-use crate::audit::{Audit, Record};
+use crate::audit::{Audit, Created};
 use crate::backend::{sql, Backend};
 use crate::rows::Get;
 use crate::{Result, StoreError};
@@ -48,7 +48,7 @@ pub(super) async fn create<DB: Backend>(
     by: UserId,
 ) -> Result<InspectionId> {
     let mut tx = DB::begin_write(pool).await?;
-    let r = sql(
+    let insert = sql(
         "INSERT INTO inspections (name, level, starts_on, ends_on, team, created_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -58,23 +58,18 @@ pub(super) async fn create<DB: Backend>(
     .bind(new.ends_on)
     .bind(team)
     .bind(at)
-    .bind(by)
-    .fetch_one(&mut *tx)
-    .await?;
-    let id = r.id("id")?;
-    tx.audit(Record {
+    .bind(by);
+    let created = Created {
         at,
-        user: Some(by),
+        by,
         action: "create_inspection",
         entity: "inspection",
-        entity_id: id.to_string(),
-        before: None,
-        after: Some(json!({
-            "name": name, "level": new.level.word(), "starts_on": new.starts_on,
-            "ends_on": new.ends_on, "team": team,
-        })),
-    })
-    .await?;
+    };
+    let after = json!({
+        "name": name, "level": new.level.word(), "starts_on": new.starts_on,
+        "ends_on": new.ends_on, "team": team,
+    });
+    let id = tx.insert_audited(insert, created, after).await?;
     tx.commit().await?;
     Ok(id)
 }

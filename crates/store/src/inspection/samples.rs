@@ -5,7 +5,7 @@ use super::InspectionId;
 use crate::accounts::UserId;
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend};
-use crate::register::VersionId;
+use crate::register::{with_labor_labels, VersionId};
 use crate::rows::Get;
 use crate::scope::Scope;
 use crate::scope::ScopeSql;
@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use fupin_domain::sampling::{
     CountyTotals, Frame, FrameHousehold, FrameVillage, NonRegistered, Sample, SamplingPlan,
 };
-use fupin_domain::values::{Labor, PovertyStatus};
+use fupin_domain::values::PovertyStatus;
 use fupin_domain::Verdict;
 use serde::Serialize;
 use serde_json::json;
@@ -27,11 +27,6 @@ pub(super) async fn frame<DB: Backend>(
     pool: &Pool<DB>,
     version: VersionId,
 ) -> Result<(Frame, CountyTotals)> {
-    let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
-        .into_iter()
-        .filter(|l| l.can_work())
-        .map(fupin_domain::values::Labor::label)
-        .collect();
     let areas = "SELECT seq, township, village, population, poor_village FROM areas \
                  WHERE version_id = $1 ORDER BY seq";
     let households = "SELECT h.household_no, h.area_seq, h.members, h.status, a.verdict, \
@@ -57,11 +52,7 @@ pub(super) async fn frame<DB: Backend>(
             non_registered: NonRegistered::Unknown,
         });
     }
-    for r in sql(households)
-        .bind(version)
-        .bind(able[0])
-        .bind(able[1])
-        .bind(able[2])
+    for r in with_labor_labels(households, version)
         .fetch_all(&mut *conn)
         .await?
     {

@@ -90,12 +90,12 @@ fn history_entry(r: &impl Get) -> Result<HistoryEntry> {
     })
 }
 
-/// [`crate::Store::households`].
+/// [`crate::Store::households`]: the households of the village named by its township and
+/// its name.
 pub(super) async fn list<DB: Backend>(
     pool: &Pool<DB>,
     scope: &Scope,
-    township: &str,
-    village: &str,
+    (township, village): (&str, &str),
     after: Option<&str>,
     limit: u32,
 ) -> Result<Page<HouseholdRow, String>> {

@@ -21,13 +21,14 @@ mod summaries;
 mod versions;
 
 use crate::accounts::UserId;
+use crate::backend::{sql, Sql};
 use crate::rows::{count, Get};
 use crate::{on_pool, Result, Scope, Store, StoreError};
 use chrono::{DateTime, Utc};
 use fupin_domain::criteria::CriteriaSet;
 use fupin_domain::figures::{Tally, VillageConditions};
 use fupin_domain::standards::PovertyLine;
-use fupin_domain::values::PovertyStatus;
+use fupin_domain::values::{Labor, PovertyStatus};
 use fupin_domain::{Assessment, Criterion, Fen, HouseholdValues, Member, ProblemCode, Verdict};
 use serde::{Deserialize, Serialize};
 
@@ -251,6 +252,22 @@ pub(crate) fn verdict(r: &impl Get) -> Result<Verdict> {
         .ok_or_else(|| corrupt("verdict", &w))
 }
 
+/// Statement `text` on the households of register version `version` (`$1`) that asks
+/// whether a member can work (`m.labor IN ($2, $3, $4)`), with the version and the labour
+/// labels of the members who can bound.
+pub(crate) fn with_labor_labels(text: &str, version: VersionId) -> Sql<'_> {
+    let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
+        .into_iter()
+        .filter(|l| l.can_work())
+        .map(Labor::label)
+        .collect();
+    sql(text)
+        .bind(version)
+        .bind(able[0])
+        .bind(able[1])
+        .bind(able[2])
+}
+
 pub(crate) fn failed(r: &impl Get) -> Result<CriteriaSet> {
     let codes = r.text("failed")?;
     let mut set = CriteriaSet::default();
@@ -339,7 +356,7 @@ impl Register<'_> {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Page<HouseholdRow, String>> {
-        on_pool!(self.0, pool => households::list(pool, scope, township, village, after, limit).await)
+        on_pool!(self.0, pool => households::list(pool, scope, (township, village), after, limit).await)
     }
 
     /// One household of the current version by 户编号, if it is in scope.

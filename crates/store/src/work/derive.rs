@@ -2,12 +2,11 @@
 //! `fupin_domain::gap` from its households' assessments, its problems and its villages.
 
 use crate::backend::{sql, Run};
-use crate::register::{failed, verdict, VersionId};
+use crate::register::{failed, verdict, with_labor_labels, VersionId};
 use crate::rows::Get;
 use crate::{Result, StoreError};
 use fupin_domain::figures::{Rate, VillageConditions};
 use fupin_domain::gap::{household_gaps, problem_gap, village_gaps, Gap};
-use fupin_domain::values::Labor;
 use fupin_domain::{Assessment, ProblemCode, Verdict};
 use std::collections::HashMap;
 
@@ -38,11 +37,6 @@ pub(super) async fn found_gaps(
     threshold_bp: u64,
     only: Option<&Only>,
 ) -> Result<Vec<Found>> {
-    let able: Vec<&str> = [Labor::Ordinary, Labor::Skilled, Labor::Weak]
-        .into_iter()
-        .filter(|l| l.can_work())
-        .map(fupin_domain::values::Labor::label)
-        .collect();
     let (one_household, one_problem, one_village) = match only {
         Some(_) => (
             " AND h.seq = $5",
@@ -73,11 +67,7 @@ pub(super) async fn found_gaps(
          WHERE ar.version_id = $1{one_village} ORDER BY ar.seq"
     );
     let mut out = Vec::new();
-    let mut q = sql(households)
-        .bind(version)
-        .bind(able[0])
-        .bind(able[1])
-        .bind(able[2]);
+    let mut q = with_labor_labels(&households, version);
     if let Some(o) = only {
         q = q.bind(o.household_seq);
     }

@@ -19,7 +19,7 @@ use fupin_domain::work_item::{
     can, can_edit, percent, reopen_reason, Refusal, WorkAction, WorkState,
 };
 use serde_json::json;
-use sqlx::Pool;
+use sqlx::{Pool, Transaction};
 
 pub(super) const ITEM_COLUMNS: &str =
     "w.id, w.gap_id, w.plan_id, w.task_no, t.title AS task_title, \
@@ -410,17 +410,9 @@ pub(super) async fn act<DB: Backend>(
         .map(|a| json!({"file_name": a.file_name, "size": a.data.len()}))
         .collect::<Vec<_>>());
     let action = format!("work_item_{}", step.action.word());
-    tx.audit(item_record(
-        at,
-        Some(by.user.id),
-        &action,
-        id,
-        Some(item_json(&before)),
-        after,
+    Ok(Ok(
+        commit_change(pool, tx, by, at, &action, &before, after).await?
     ))
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(one(pool, &scope, id).await?))
 }
 
 /// Change an item's deadline and/or unit ([`Store::edit_work_item`]).
@@ -504,15 +496,39 @@ pub(super) async fn edit<DB: Backend>(
         after["escalated_at"] = serde_json::Value::Null;
     }
     after["reason"] = json!(reason);
+    Ok(Ok(commit_change(
+        pool,
+        tx,
+        by,
+        at,
+        "work_item_edit",
+        &before,
+        after,
+    )
+    .await?))
+}
+
+/// End `by`'s change `action` of item `before` (as read before the change; `after` as it
+/// is now): audit it, commit `tx`, and read the item back in `by`'s scope.
+async fn commit_change<DB: Backend>(
+    pool: &Pool<DB>,
+    mut tx: Transaction<'static, DB>,
+    by: &ActingUser<'_>,
+    at: DateTime<Utc>,
+    action: &str,
+    before: &WorkItem,
+    after: serde_json::Value,
+) -> Result<Option<WorkItem>> {
+    let before_json = Some(item_json(before));
     tx.audit(item_record(
         at,
         Some(by.user.id),
-        "work_item_edit",
-        id,
-        Some(item_json(&before)),
+        action,
+        before.id,
+        before_json,
         after,
     ))
     .await?;
     tx.commit().await?;
-    Ok(Ok(one(pool, &scope, id).await?))
+    one(pool, &ItemScope::of(&by.user.role), before.id).await
 }

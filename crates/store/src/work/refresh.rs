@@ -43,20 +43,7 @@ const BATCH: usize = 500;
 /// The refresh on either backend's connection, for callers written once for both (a
 /// register import, a plan import that routes the register's gaps by the new plan in its
 /// own transaction).
-pub(crate) trait RefreshOn {
-    async fn refresh_on(
-        &mut self,
-        store: &Store,
-        version: VersionId,
-        by: Option<UserId>,
-        given: Option<&StoredPlan>,
-    ) -> Result<GapRefresh>;
-}
-
-impl<C> RefreshOn for C
-where
-    C: Run + sqlx::Connection<Database: Backend>,
-{
+pub(crate) trait RefreshOn: Run + sqlx::Connection<Database: Backend> {
     async fn refresh_on(
         &mut self,
         store: &Store,
@@ -64,9 +51,11 @@ where
         by: Option<UserId>,
         given: Option<&StoredPlan>,
     ) -> Result<GapRefresh> {
-        refresh_in::<C::Database>(self, store, version, None, by, given).await
+        refresh_in::<Self::Database>(self, store, version, None, by, given).await
     }
 }
+
+impl<C: Run + sqlx::Connection<Database: Backend>> RefreshOn for C {}
 
 /// [`crate::Store::refresh_gaps`]: the refresh in a write transaction of its own.
 pub(super) async fn refresh<DB: Backend>(

@@ -1003,12 +1003,14 @@ fn disbursement_file(rows: &[(&str, &str, u32)]) -> Vec<fupin_io::funds_file::Di
                 line: i as u64 + 2,
                 year: 2018,
                 project: project.to_string(),
-                date: date(5, *day),
-                source: FundSource::Central,
-                amount: Fen::parse_yuan(amount).unwrap(),
-                voucher: format!("记-05{day:02}"),
-                payee: "示例光伏建设公司".into(),
-                note: String::new(),
+                entry: NewFundEntry {
+                    date: date(5, *day),
+                    source: FundSource::Central,
+                    amount: Fen::parse_yuan(amount).unwrap(),
+                    voucher: format!("记-05{day:02}"),
+                    payee: "示例光伏建设公司".into(),
+                    note: String::new(),
+                },
             },
         )
         .collect()
@@ -1030,8 +1032,8 @@ async fn a_disbursement_file_is_recorded_all_or_nothing(store: Store) {
         ("示例村光伏电站", "1", 5),
         ("示例村光伏电站", "1", 6),
     ]);
-    bad[4].date = NaiveDate::from_ymd_opt(2999, 1, 1).unwrap();
-    bad[5].payee = " ".into();
+    bad[4].entry.date = NaiveDate::from_ymd_opt(2999, 1, 1).unwrap();
+    bad[5].entry.payee = " ".into();
     let problems = store
         .funds()
         .import_disbursements(&energy, "pay.csv", &bad)
