@@ -21,6 +21,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod changes;
 pub mod charts;
 pub mod csrf;
 pub mod error;
@@ -163,6 +164,7 @@ fn pages(upload_limit: usize) -> Pages {
     .route("/logout", post(auth::logout))
     .route("/static/app.css", get(app_css));
     let pages = registry::routes(pages);
+    let pages = changes::routes(pages);
     let pages = import::routes(pages, upload_limit);
     let pages = admin::routes(pages);
     let pages = tasks::routes(pages, upload_limit);

@@ -145,6 +145,38 @@ pub fn count(n: u64) -> String {
     fupin_domain::grouped(n)
 }
 
+/// A stored file as a download: its name in UTF-8 (RFC 5987) with an ASCII fallback,
+/// never shown inline (an uploaded file is not trusted as a page), never cached.
+pub fn download(file_name: &str, data: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+                    enc(file_name)
+                ),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        data,
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,8 @@ mod accounts;
 mod auth;
 #[path = "web/bodies.rs"]
 mod bodies;
+#[path = "web/changes.rs"]
+mod changes;
 #[path = "web/csrf.rs"]
 mod csrf;
 #[path = "web/errors.rs"]

@@ -10,7 +10,7 @@ use fupin_domain::fields::Field;
 use fupin_domain::id_number::age_reference_day;
 use fupin_domain::problem::{Problem, ProblemCode};
 use fupin_domain::{assess_household, Assessment, Fen, Household};
-use fupin_io::register_file::{self, HouseholdRows, MemberRow, RowCells};
+use fupin_io::register_file;
 
 /// The file name problems of a change carry.
 pub(super) const CHANGE_FILE: &str = "变更申请";
@@ -33,31 +33,6 @@ pub(super) struct Evaluated {
     pub old: Vec<String>,
     /// The cells' values as read back (trimmed), in the request's order.
     pub new: Vec<String>,
-}
-
-/// The household's rows as stored (unreadable cells with the text the import saw).
-fn stored_rows(d: &HouseholdDetail) -> Vec<RowCells> {
-    let rows = HouseholdRows {
-        household_no: &d.row.household_no,
-        township: &d.row.township,
-        village: &d.row.village,
-        values: &d.values,
-        members: d
-            .members
-            .iter()
-            .map(|m| MemberRow {
-                member: &m.member,
-                name: m.name.as_deref(),
-                relation: m.relation.as_deref(),
-            })
-            .collect(),
-    };
-    register_file::rows(&rows, |line, f| {
-        d.problems
-            .iter()
-            .find(|p| p.line == line && p.column == f.chinese() && !p.value.is_empty())
-            .map(|p| (p.value.clone(), p.code))
-    })
 }
 
 /// The row index of a cell's member (every row for a household field).
@@ -86,7 +61,7 @@ pub(super) fn evaluate(
     line: Fen,
     cells: &[CellChange],
 ) -> Result<Evaluated, Refusal> {
-    let mut rows = stored_rows(d);
+    let mut rows = d.rows();
     let mut old = Vec::with_capacity(cells.len());
     let mut changed: Vec<(usize, Field)> = Vec::new();
     for c in cells {

@@ -121,6 +121,37 @@ pub struct HouseholdDetail {
     pub history: Vec<HistoryEntry>,
 }
 
+impl HouseholdDetail {
+    /// Its rows in the import format (`fupin_io::register_file`), one per member: what a
+    /// change form shows as the current values, and what a change is checked on. Cells
+    /// the import could not read, and rows that differed from the first (E109), are as
+    /// the file had them.
+    pub fn rows(&self) -> Vec<fupin_io::register_file::RowCells> {
+        use fupin_io::register_file::{rows, HouseholdRows, MemberRow};
+        let h = HouseholdRows {
+            household_no: &self.row.household_no,
+            township: &self.row.township,
+            village: &self.row.village,
+            values: &self.values,
+            members: self
+                .members
+                .iter()
+                .map(|m| MemberRow {
+                    member: &m.member,
+                    name: m.name.as_deref(),
+                    relation: m.relation.as_deref(),
+                })
+                .collect(),
+        };
+        rows(&h, |line, f| {
+            self.problems
+                .iter()
+                .find(|p| p.line == line && p.column == f.chinese() && !p.value.is_empty())
+                .map(|p| (p.value.clone(), p.code))
+        })
+    }
+}
+
 /// A household's verdict in one register version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {

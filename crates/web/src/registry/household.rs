@@ -10,7 +10,7 @@ use crate::tasks::ItemLine;
 use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use fupin_domain::household::Entry;
 use fupin_domain::values::{Relocation, Renovation};
@@ -182,6 +182,16 @@ struct HouseholdPage {
     benefits: Vec<(String, String, &'static str, String)>,
     /// Income components that do not account for the recorded benefits, in words.
     benefit_flags: Vec<String>,
+    /// Its change requests (变更记录), newest first, and whether the viewer may submit one.
+    changes: Vec<crate::changes::queue::ChangeLine>,
+    can_change: bool,
+    /// What the last action did (after a change was submitted).
+    message: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct HouseholdQuery {
+    pub msg: Option<String>,
 }
 
 /// GET /households/{household_no}
@@ -189,18 +199,28 @@ pub async fn page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(no): Path<String>,
+    Query(q): Query<HouseholdQuery>,
 ) -> Result<Html<String>, PageError> {
     // Independent reads, at once. The gaps are read in the reader's scope; every benefit
     // recorded for the household is read for the income check below (as the API's
     // benefit-flags does for the reader's area), and shown only once the household itself
     // is found in scope.
     let gap_scope = v.item_scope();
-    let (d, gaps, all_benefits) = tokio::try_join!(
+    let (d, gaps, all_benefits, changes) = tokio::try_join!(
         state.store.register().household(&v.scope, &no),
         state.store.work().household_gaps(&gap_scope, &no),
         state.store.funds().household_benefits(&ItemScope::All, &no),
+        state.store.changes().of_household(&v.scope, &no),
     )?;
     let d = d.ok_or(Error::NotFound)?;
+    let can_change = fupin_domain::access::may(
+        v.user().role.actor(None),
+        fupin_domain::access::Action::SubmitChange {
+            township: &d.row.township,
+            village: &d.row.village,
+        },
+    )
+    .is_ok();
     let line = d
         .history
         .iter()
@@ -369,6 +389,12 @@ pub async fn page(
             })
             .collect(),
         benefit_flags,
+        changes: changes
+            .iter()
+            .map(|r| crate::changes::queue::ChangeLine::of(r, &v))
+            .collect(),
+        can_change,
+        message: q.msg.unwrap_or_default(),
     };
     Ok(Html(p.render()?))
 }

@@ -11,7 +11,6 @@ use crate::view::{self, Layout};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use fupin_domain::work_item::{can, can_edit, state_label, WorkAction, WorkState};
@@ -661,31 +660,5 @@ pub async fn attachment(
         .attachment(&v.item_scope(), id)
         .await?
         .ok_or(Error::NotFound)?;
-    let ascii: String = a
-        .info
-        .file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-                    view::enc(&a.info.file_name)
-                ),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        a.data,
-    )
-        .into_response())
+    Ok(view::download(&a.info.file_name, a.data))
 }

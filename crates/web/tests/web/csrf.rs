@@ -99,7 +99,7 @@ async fn every_state_changing_page_refuses_a_request_without_the_token(app: App)
             "{known} in {changing:?}"
         );
     }
-    assert_eq!(changing.len(), 24, "{changing:?}");
+    assert_eq!(changing.len(), 26, "{changing:?}");
     // Nothing was done: the session is alive, no audit row was written.
     assert_eq!(c.get("/").await.status, StatusCode::OK);
     assert_eq!(
