@@ -240,6 +240,78 @@ pub fn can_edit<'r>(
     Ok(r)
 }
 
+/// Why headquarters closes an item whose gap still fails (强制销号).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseOverride {
+    /// 无法整改: the gap cannot be rectified (e.g. no safe housing can be built there).
+    CannotRectify,
+    /// 政策不适用: the criterion does not apply to this household.
+    NotApplicable,
+}
+
+impl CloseOverride {
+    pub const ALL: [CloseOverride; 2] =
+        [CloseOverride::CannotRectify, CloseOverride::NotApplicable];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            CloseOverride::CannotRectify => "cannot_rectify",
+            CloseOverride::NotApplicable => "not_applicable",
+        }
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            CloseOverride::CannotRectify => "无法整改",
+            CloseOverride::NotApplicable => "政策不适用",
+        }
+    }
+}
+
+impl std::str::FromStr for CloseOverride {
+    type Err = crate::words::Unrecognized;
+    fn from_str(word: &str) -> Result<CloseOverride, Self::Err> {
+        CloseOverride::ALL
+            .into_iter()
+            .find(|o| o.word() == word || o.chinese() == word)
+            .ok_or_else(|| {
+                crate::words::Unrecognized::new(
+                    "强制销号理由",
+                    word,
+                    CloseOverride::ALL.map(CloseOverride::chinese).join("、"),
+                )
+            })
+    }
+}
+
+/// Policy (issue 14, 销号以证据为准): an item whose gap still fails is not closed; only
+/// headquarters may close it anyway, for a reason of [`CloseOverride`] written out.
+/// `gap` is the gap's failure in words when it is still open.
+pub fn close_on_evidence(
+    actor: Actor<'_>,
+    gap: Option<&str>,
+    overriding: Option<CloseOverride>,
+    note: &str,
+) -> Result<(), Refusal> {
+    let Some(failing) = gap else {
+        return Ok(());
+    };
+    match (overriding, actor) {
+        (None, _) => Err(Refusal::Conflict(format!(
+            "该户的短板仍未达标，不能销号：{failing}。请先整改并经复核达标（变更申请批准或重新导入），或由指挥部以「无法整改」「政策不适用」写明理由强制销号"
+        ))),
+        (Some(_), a) if a != Actor::Headquarters => Err(Refusal::Forbidden(
+            "只有指挥部可以强制销号".into(),
+        )),
+        (Some(o), _) if note.trim().is_empty() => Err(Refusal::Invalid(format!(
+            "强制销号（{}）必须写明理由",
+            o.chinese()
+        ))),
+        (Some(_), _) => Ok(()),
+    }
+}
+
 /// A reopen's reason: trimmed, not empty.
 pub fn reopen_reason(text: &str) -> Result<&str, Refusal> {
     let t = text.trim();
@@ -476,5 +548,31 @@ mod tests {
         assert_eq!(percent(100), Ok(100));
         assert!(percent(101).is_err());
         assert!(percent(-1).is_err());
+    }
+
+    #[test]
+    fn an_item_whose_gap_still_fails_is_closed_only_by_headquarters_with_a_reason() {
+        let failing = Some("住房安全等级 C（危房）");
+        let hq = Actor::Headquarters;
+        assert_eq!(close_on_evidence(Actor::Inspector, None, None, ""), Ok(()));
+        assert!(matches!(
+            close_on_evidence(hq, failing, None, ""),
+            Err(Refusal::Conflict(m)) if m.contains("住房安全等级 C")
+        ));
+        let o = Some(CloseOverride::CannotRectify);
+        assert!(matches!(
+            close_on_evidence(Actor::Inspector, failing, o, "地质灾害区"),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert!(matches!(
+            close_on_evidence(hq, failing, o, " "),
+            Err(Refusal::Invalid(_))
+        ));
+        assert_eq!(
+            close_on_evidence(hq, failing, o, "地质灾害区，已纳入整体搬迁"),
+            Ok(())
+        );
+        assert_eq!("政策不适用".parse(), Ok(CloseOverride::NotApplicable));
+        assert!("随便".parse::<CloseOverride>().is_err());
     }
 }

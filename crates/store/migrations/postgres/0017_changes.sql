@@ -59,3 +59,7 @@ CREATE TABLE change_attachments (
     data         BYTEA NOT NULL
 );
 CREATE INDEX change_attachments_by_change ON change_attachments (change_id);
+
+-- 强制销号: headquarters closed the item although its gap still failed, for this reason
+-- (cannot_rectify 无法整改, not_applicable 政策不适用); the words are its close event's.
+ALTER TABLE work_items ADD COLUMN close_override TEXT;

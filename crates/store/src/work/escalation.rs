@@ -55,6 +55,7 @@ pub(super) async fn overdue<DB: Backend>(
                 note: escalation_note(i.deadline, i.leader.as_deref().unwrap_or_default()),
                 percent: None,
                 attachments: Vec::new(),
+                close_override: None,
             };
             if let Ok(Some(_)) = super::items::act(pool, by, i.id, &step, today).await? {
                 n += 1;

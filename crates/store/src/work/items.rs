@@ -16,7 +16,7 @@ use crate::{now, Result, Store, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use fupin_domain::access::{may, Action};
 use fupin_domain::work_item::{
-    can, can_edit, percent, reopen_reason, Refusal, WorkAction, WorkState,
+    can, can_edit, close_on_evidence, percent, reopen_reason, Refusal, WorkAction, WorkState,
 };
 use serde_json::json;
 use sqlx::{Pool, Transaction};
@@ -24,7 +24,8 @@ use sqlx::{Pool, Transaction};
 pub(super) const ITEM_COLUMNS: &str =
     "w.id, w.gap_id, w.plan_id, w.task_no, t.title AS task_title, \
      t.leader, w.title, w.detail, w.unit, w.township, w.village, g.household_no, w.deadline, \
-     w.state, w.progress, w.reminders, w.escalated_at, w.created_at, w.updated_at";
+     w.state, w.progress, w.reminders, w.escalated_at, w.created_at, w.updated_at, \
+     w.close_override";
 
 pub(super) const ITEM_FROM: &str = "FROM work_items w \
      LEFT JOIN plan_tasks t ON t.plan_id = w.plan_id AND t.task_no = w.task_no \
@@ -53,6 +54,13 @@ pub(super) fn item(r: &impl Get) -> Result<WorkItem> {
         escalated_at: r.opt_time("escalated_at")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
+        close_override: match r.opt_text("close_override")? {
+            Some(w) => Some(
+                w.parse()
+                    .map_err(|_| StoreError::corrupt(format!("强制销号理由「{w}」")))?,
+            ),
+            None => None,
+        },
     })
 }
 
@@ -132,6 +140,9 @@ pub(super) async fn list<DB: Backend>(
     }
     if filter.escalated {
         text.push_str(" AND w.escalated_at IS NOT NULL");
+    }
+    if filter.overridden {
+        text.push_str(" AND w.close_override IS NOT NULL");
     }
     let task_at = n;
     if task_no.is_some() {
@@ -362,6 +373,27 @@ pub(super) async fn act<DB: Backend>(
     if current != before.state.word() || escalated != before.escalated_at.is_some() {
         return Ok(Err(changed_meanwhile()));
     }
+    // 销号 only on evidence: the gap's state as it is now, under the write lock.
+    let mut overridden = None;
+    if let (WorkAction::Close, Some(gap)) = (step.action, before.gap_id) {
+        let g = sql("SELECT open, detail FROM gaps WHERE id = $1")
+            .bind(gap)
+            .fetch_one(&mut *tx)
+            .await?;
+        let failing = if g.bool("open")? {
+            Some(g.text("detail")?)
+        } else {
+            None
+        };
+        if let Err(r) =
+            close_on_evidence(by.actor(), failing.as_deref(), step.close_override, &note)
+        {
+            return Ok(Err(r));
+        }
+        if failing.is_some() {
+            overridden = step.close_override;
+        }
+    }
     let progress = match (step.action, pct) {
         (_, Some(p)) => i64::from(p),
         (WorkAction::Complete | WorkAction::Close, _) => 100,
@@ -380,10 +412,17 @@ pub(super) async fn act<DB: Backend>(
     .bind(step.action == WorkAction::Escalate)
     .execute(&mut *tx)
     .await?;
-    let note = if note.is_empty() {
-        step.action.chinese().to_string()
-    } else {
-        note
+    let note = match overridden {
+        Some(o) => {
+            sql("UPDATE work_items SET close_override = $2 WHERE id = $1")
+                .bind(id)
+                .bind(o.word())
+                .execute(&mut *tx)
+                .await?;
+            format!("强制销号（{}）：{note}", o.chinese())
+        }
+        None if note.is_empty() => step.action.chinese().to_string(),
+        None => note,
     };
     let event_id = event(
         &mut *tx,
@@ -409,7 +448,10 @@ pub(super) async fn act<DB: Backend>(
         .iter()
         .map(|a| json!({"file_name": a.file_name, "size": a.data.len()}))
         .collect::<Vec<_>>());
-    let action = format!("work_item_{}", step.action.word());
+    let action = match overridden {
+        Some(_) => "work_item_close_override".to_string(),
+        None => format!("work_item_{}", step.action.word()),
+    };
     Ok(Ok(
         commit_change(pool, tx, by, at, &action, &before, after).await?
     ))

@@ -169,6 +169,8 @@ pub struct WorkItem {
     pub escalated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Closed by headquarters although its gap still failed (强制销号), and why.
+    pub close_override: Option<fupin_domain::work_item::CloseOverride>,
 }
 
 impl WorkItem {
@@ -263,6 +265,8 @@ pub struct Step {
     /// A report's percentage.
     pub percent: Option<i64>,
     pub attachments: Vec<NewAttachment>,
+    /// 销号 of an item whose gap still fails: headquarters' reason (the note says more).
+    pub close_override: Option<fupin_domain::work_item::CloseOverride>,
 }
 
 /// Which items to list.
@@ -280,6 +284,8 @@ pub struct ItemFilter {
     pub leader: Option<String>,
     /// Escalated items only.
     pub escalated: bool,
+    /// Items closed by headquarters although their gap still failed (强制销号).
+    pub overridden: bool,
 }
 
 /// One row of the responsibility matrix: a task of the plan with its people and counts.

@@ -196,6 +196,18 @@ async fn a_finished_renovation_approved_by_the_township_makes_the_household_read
     assert_eq!(last.action, "reassessed");
     assert_eq!(last.attachments.len(), 1);
     assert_eq!(last.attachments[0].file_name, "竣工照片.jpg");
+    // The gap is closed on the change's evidence: an inspector may 销号 without override.
+    let inspector = user(&store, "督查", Role::Inspector).await;
+    let closed = take_step(
+        &store,
+        &inspector,
+        item.id,
+        &step(fupin_domain::work_item::WorkAction::Close, "照片核实"),
+        day("2026-12-04"),
+    )
+    .await;
+    assert_eq!(closed.state, fupin_domain::work_item::WorkState::Closed);
+    assert_eq!(closed.close_override, None);
     // The figures moved by one household.
     let after = county(&store).await;
     let (ready, not_ready) = (Verdict::Ready.index(), Verdict::NotReady.index());

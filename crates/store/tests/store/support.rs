@@ -234,6 +234,15 @@ pub fn step(action: WorkAction, note: &str) -> Step {
         note: note.into(),
         percent: None,
         attachments: Vec::new(),
+        close_override: None,
+    }
+}
+
+/// 销号 by headquarters of an item whose gap still fails (强制销号, 无法整改).
+pub fn overriding_close(note: &str) -> Step {
+    Step {
+        close_override: Some(fupin_domain::work_item::CloseOverride::CannotRectify),
+        ..step(WorkAction::Close, note)
     }
 }
 

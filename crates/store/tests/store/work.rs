@@ -310,15 +310,60 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
         today,
     )
     .await;
+    // Issue 14 (销号以证据为准): the household's housing still fails, so 销号 is refused;
+    // an inspector may not override, headquarters may with a reason, and it is listed.
+    let refused = store
+        .work()
+        .act_on_work_item(
+            &acting(&hq),
+            id,
+            &step(WorkAction::Close, "核查属实，销号"),
+            today,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&refused, Err(Refusal::Conflict(m)) if m.contains("仍未达标")),
+        "{refused:?}"
+    );
+    let refused = store
+        .work()
+        .act_on_work_item(
+            &acting(&inspector),
+            id,
+            &overriding_close("无法改造"),
+            today,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(refused, Err(Refusal::Forbidden(_))), "{refused:?}");
     let item = take_step(
         &store,
         &hq,
         id,
-        &step(WorkAction::Close, "核查属实，销号"),
+        &overriding_close("核查属实，地质灾害区无法原址改造"),
         today,
     )
     .await;
     assert_eq!(item.state, WorkState::Closed);
+    assert_eq!(
+        item.close_override,
+        Some(fupin_domain::work_item::CloseOverride::CannotRectify)
+    );
+    let listed = store
+        .work()
+        .work_items(
+            &ItemScope::All,
+            &ItemFilter {
+                overridden: true,
+                ..ItemFilter::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.items.iter().map(|i| i.id).collect::<Vec<_>>(), [id]);
 
     let events = store.work().work_events(id).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
@@ -358,7 +403,7 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     assert_eq!(
         audited,
         [
-            "work_item_close",
+            "work_item_close_override",
             "work_item_complete",
             "work_item_reopen",
             "work_item_complete",
@@ -367,9 +412,13 @@ async fn only_the_unit_moves_its_items_and_only_headquarters_or_inspectors_close
     );
     let close = audit
         .iter()
-        .find(|e| e.action == "work_item_close")
+        .find(|e| e.action == "work_item_close_override")
         .unwrap();
     assert_eq!(close.user_id, Some(hq.id));
+    assert!(close.after.as_ref().unwrap()["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("强制销号（无法整改）"));
     assert_eq!(close.before.as_ref().unwrap()["state"], "done");
     assert_eq!(close.after.as_ref().unwrap()["state"], "closed");
 
@@ -577,6 +626,10 @@ async fn two_checkers_closing_at_once_close_once(store: Store) {
         .items[0]
         .id;
     take_step(&store, &hq, id, &step(WorkAction::Complete, "完成"), today).await;
+    // Closed on evidence: the gap no longer fails.
+    crate::support::execute(&store, &format!("UPDATE gaps SET open = FALSE WHERE id = (SELECT gap_id FROM work_items WHERE id = {id})"))
+        .await
+        .unwrap();
     let close = step(WorkAction::Close, "销号");
     // Each on a task of its own, so that they truly run at once.
     let (s1, s2) = (store.clone(), store.clone());
@@ -912,8 +965,8 @@ async fn headquarters_changes_deadline_and_unit_with_a_reason_and_the_inboxes_fo
         .await
         .unwrap();
     assert!(matches!(r, Err(Refusal::Invalid(_))), "{r:?}");
-    for a in [WorkAction::Complete, WorkAction::Close] {
-        take_step(&store, &hq, id, &step(a, "完成"), day("2018-11-01")).await;
+    for s in [step(WorkAction::Complete, "完成"), overriding_close("完成")] {
+        take_step(&store, &hq, id, &s, day("2018-11-01")).await;
     }
     let r = store
         .work()

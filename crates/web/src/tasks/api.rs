@@ -247,6 +247,9 @@ pub struct StepBody {
     #[serde(default)]
     pub note: String,
     pub percent: Option<i64>,
+    /// 强制销号: "cannot_rectify" (无法整改) or "not_applicable" (政策不适用).
+    #[serde(default, rename = "override")]
+    pub close_override: String,
 }
 
 /// POST /api/v1/work-items/{id}/steps — `{"action": "complete", "note": "…"}`.
@@ -267,6 +270,7 @@ async fn step(
             note: b.note,
             percent: b.percent,
             attachments: Vec::new(),
+            close_override: b.close_override,
         },
     )
     .await?;

@@ -80,6 +80,8 @@ pub struct ItemsQuery {
     pub overdue: Option<String>,
     pub mine: Option<String>,
     pub escalated: Option<String>,
+    /// 强制销号 items only.
+    pub overridden: Option<String>,
     pub task: Option<u32>,
     pub before: Option<WorkItemId>,
 }
@@ -98,6 +100,9 @@ impl ItemsQuery {
         }
         if self.escalated.is_some() {
             parts.push("escalated=1".into());
+        }
+        if self.overridden.is_some() {
+            parts.push("overridden=1".into());
         }
         if let Some(t) = self.task {
             parts.push(format!("task={t}"));
@@ -132,6 +137,7 @@ pub async fn item_filter(
         task_no: q.task,
         leader,
         escalated: q.escalated.is_some(),
+        overridden: q.overridden.is_some(),
         ..ItemFilter::default()
     })
 }
@@ -177,6 +183,11 @@ pub async fn items_page(
         "已升级督办".into(),
         "/tasks/items?escalated=1".into(),
         q.escalated.is_some(),
+    ));
+    filters.push((
+        "强制销号".into(),
+        "/tasks/items?overridden=1".into(),
+        q.overridden.is_some(),
     ));
     let p = ItemsPage {
         layout: Layout::of(
@@ -392,6 +403,8 @@ pub struct StepForm {
     pub note: String,
     pub percent: Option<i64>,
     pub attachments: Vec<NewAttachment>,
+    /// 强制销号's reason word (empty: none).
+    pub close_override: String,
 }
 
 async fn read_step(mut mp: CsrfMultipart) -> Result<StepForm, Error> {
@@ -422,6 +435,7 @@ async fn read_step(mut mp: CsrfMultipart) -> Result<StepForm, Error> {
         match name.as_str() {
             "action" => f.action = text,
             "note" => f.note = text,
+            "override" => f.close_override = text,
             "percent" => {
                 let t = text.trim();
                 f.percent = if t.is_empty() {
@@ -452,11 +466,16 @@ pub async fn take_step(
         user: v.user(),
         post,
     };
+    let close_override = match f.close_override.trim() {
+        "" => None,
+        w => Some(w.parse()?),
+    };
     let step = Step {
         action,
         note: f.note,
         percent: f.percent,
         attachments: f.attachments,
+        close_override,
     };
     match state
         .store

@@ -138,12 +138,39 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
 
     let page = hq.get(&format!("/tasks/items/{id}")).await.text();
     assert!(page.contains("id=\"step-close\""));
+    assert!(
+        page.contains("name=\"override\""),
+        "headquarters may override"
+    );
+    // Issue 14 (销号以证据为准): the household's housing still fails, so 销号 is refused
+    // with the reason, and the item stays 已完成待核.
     let r = hq
         .item_step(id, &[("action", "close"), ("note", "核查属实")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let page = hq.get(&r.location()).await.text();
+    assert!(page.contains("仍未达标"), "the refusal says why");
+    assert!(page.contains("data-state=\"done\""));
+    // Headquarters closes it anyway, with a written reason: 强制销号, listed.
+    let r = hq
+        .item_step(
+            id,
+            &[
+                ("action", "close"),
+                ("override", "cannot_rectify"),
+                ("note", "核查属实，原址无法改造，已纳入搬迁计划"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let page = hq.get(&format!("/tasks/items/{id}")).await.text();
     assert!(page.contains("data-state=\"closed\""));
+    assert!(page.contains("强制销号（无法整改）"));
+    let listed = hq.get("/tasks/items?overridden=1").await.text();
+    assert!(
+        listed.contains(&format!("/tasks/items/{id}")),
+        "listed among the overrides"
+    );
     for step in ["交办", "报告进展", "报告完成", "销号"] {
         assert!(page.contains(step), "{step} in the history");
     }
@@ -166,7 +193,7 @@ async fn a_housing_gap_goes_to_the_housing_bureau_and_is_closed_by_headquarters(
         "import_plan",
         "work_item_report",
         "work_item_complete",
-        "work_item_close",
+        "work_item_close_override",
     ] {
         assert!(audit.iter().any(|e| e.action == action), "{action} audited");
     }
