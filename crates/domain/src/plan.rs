@@ -219,21 +219,23 @@ impl GapKind {
 
     /// The kinds that gaps are found as; INCOME_LABOR and INCOME_NO_LABOR are only ever
     /// owned (an income gap is found as INCOME and routed by labour capacity).
-    pub const FOUND: [GapKind; 13] = [
-        GapKind::Income,
-        GapKind::Food,
-        GapKind::Clothing,
-        GapKind::Education,
-        GapKind::Medical,
-        GapKind::Housing,
-        GapKind::Water,
-        GapKind::Data,
-        GapKind::Road,
-        GapKind::Power,
-        GapKind::Broadband,
-        GapKind::Clinic,
-        GapKind::Incidence,
-    ];
+    pub const FOUND: [GapKind; 13] = GapKind::found_kinds();
+
+    /// [`GapKind::ALL`] without the two income refinements, in the same order.
+    const fn found_kinds() -> [GapKind; 13] {
+        let mut found = [GapKind::Income; 13];
+        let (mut i, mut n) = (0, 0);
+        while i < GapKind::ALL.len() {
+            let k = GapKind::ALL[i];
+            if !matches!(k, GapKind::IncomeLabor | GapKind::IncomeNoLabor) {
+                found[n] = k;
+                n += 1;
+            }
+            i += 1;
+        }
+        assert!(n == found.len(), "every kind but the refinements is found");
+        found
+    }
 
     pub fn code(self) -> &'static str {
         match self {

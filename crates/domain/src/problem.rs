@@ -330,19 +330,39 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if self.line > 0 {
-            write!(f, " 第{}行", self.line)?;
-        }
-        if !self.column.is_empty() {
-            write!(f, "「{}」列", self.column)?;
-        }
-        write!(f, " {}：{}", self.code, self.message)?;
-        if !self.value.is_empty() {
-            write!(f, "（值：{}）", self.value)?;
-        }
-        Ok(())
+        write_problem(
+            f,
+            &self.file,
+            self.line,
+            self.column,
+            format_args!(" {}：{}", self.code, self.message),
+            &self.value,
+        )
     }
+}
+
+/// A problem as one line of text, as the reports print it: `file 第N行「column」列`, then
+/// `said`, then `（值：value）`; the line (0), the column and the value left out when empty.
+pub fn write_problem(
+    f: &mut fmt::Formatter<'_>,
+    file: &str,
+    line: u64,
+    column: &str,
+    said: fmt::Arguments<'_>,
+    value: &str,
+) -> fmt::Result {
+    write!(f, "{file}")?;
+    if line > 0 {
+        write!(f, " 第{line}行")?;
+    }
+    if !column.is_empty() {
+        write!(f, "「{column}」列")?;
+    }
+    f.write_fmt(said)?;
+    if !value.is_empty() {
+        write!(f, "（值：{value}）")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

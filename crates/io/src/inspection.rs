@@ -35,18 +35,14 @@ pub struct InputProblem {
 
 impl fmt::Display for InputProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if self.line > 0 {
-            write!(f, " 第{}行", self.line)?;
-        }
-        if !self.column.is_empty() {
-            write!(f, "「{}」列", self.column)?;
-        }
-        write!(f, "：{}", self.message)?;
-        if !self.value.is_empty() {
-            write!(f, "（值：{}）", self.value)?;
-        }
-        Ok(())
+        fupin_domain::problem::write_problem(
+            f,
+            &self.file,
+            self.line,
+            &self.column,
+            format_args!("：{}", self.message),
+            &self.value,
+        )
     }
 }
 
@@ -98,6 +94,25 @@ impl Columns {
 
     fn label(&self, i: usize) -> String {
         format!("{}（{}列）", trim_cell(&self.header[i]), column_letter(i))
+    }
+
+    /// A problem of line `line`'s cell in column `col` (None: of the line as a whole), the
+    /// value echoed as problem lists show it.
+    fn problem(
+        &self,
+        file: &str,
+        line: u64,
+        col: Option<usize>,
+        value: &str,
+        message: String,
+    ) -> InputProblem {
+        InputProblem {
+            file: file.to_string(),
+            line,
+            column: col.map_or(String::new(), |c| self.label(c)),
+            value: fupin_domain::problem::echo(value),
+            message,
+        }
     }
 }
 
@@ -182,13 +197,7 @@ pub fn read_rural_households_within(
     let mut out = RuralHouseholds::default();
     for row in &table.rows {
         let mut problem = |col: Option<usize>, value: &str, message: String| {
-            problems.push(InputProblem {
-                file: file.clone(),
-                line: row.line,
-                column: col.map_or(String::new(), |c| cols.label(c)),
-                value: fupin_domain::problem::echo(value),
-                message,
-            });
+            problems.push(cols.problem(&file, row.line, col, value, message));
         };
         let (township, village) = (cell(&row.cells, t), cell(&row.cells, v));
         if township.is_empty() {
@@ -455,13 +464,7 @@ pub fn read_results_within(
     let mut out = Vec::new();
     for row in &table.rows {
         let mut problem = |col: Option<usize>, value: &str, message: String| {
-            problems.push(InputProblem {
-                file: file.clone(),
-                line: row.line,
-                column: col.map_or(String::new(), |c| cols.label(c)),
-                value: fupin_domain::problem::echo(value),
-                message,
-            });
+            problems.push(cols.problem(&file, row.line, col, value, message));
         };
         let no_text = cell(&row.cells, no_col);
         let Some(no) = positive(no_text) else {

@@ -125,12 +125,17 @@ pub(crate) fn check_header<F: Copy>(
     Ok(problems)
 }
 
-/// Read the first record of a CSV text as header cells.
-pub(crate) fn header_cells(text: &str) -> Vec<String> {
-    let mut rdr = csv::ReaderBuilder::new()
+/// A csv reader of the records of `text`: no header row, records of any length.
+fn records_of(text: &str) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(text.as_bytes())
+}
+
+/// Read the first record of a CSV text as header cells.
+pub(crate) fn header_cells(text: &str) -> Vec<String> {
+    let mut rdr = records_of(text);
     let mut rec = csv::StringRecord::new();
     match rdr.read_record(&mut rec) {
         Ok(true) => rec.iter().map(str::to_string).collect(),
@@ -425,10 +430,7 @@ fn read_quoted(
     map: &HeaderMap<Field>,
     ctx: &RowContext,
 ) -> (usize, u64) {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut rdr = records_of(text);
     let mut rec = csv::ByteRecord::new();
     let bytes = text.as_bytes();
     let mut end = bytes.len();
@@ -720,10 +722,7 @@ mod tests {
         let text = text.trim_start_matches('\u{feff}');
         let (header, body) = text.split_once('\n').unwrap();
         // Its rows without quotes: thousands separators and commas in notes dropped.
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(body.as_bytes());
+        let mut rdr = records_of(body);
         let rows: Vec<String> = rdr
             .records()
             .map(|r| r.unwrap())
@@ -746,10 +745,7 @@ mod tests {
             keep_texts: true,
             ..ParsedRows::default()
         };
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
+        let mut rdr = records_of(text);
         let mut rec = csv::ByteRecord::new();
         let bytes = text.as_bytes();
         let (mut counted_to, mut line) = (0usize, 1u64);

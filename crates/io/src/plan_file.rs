@@ -69,6 +69,19 @@ pub struct PlanFile {
     pub format: String,
 }
 
+/// The plan file's columns by their Chinese headers, in file order (the plan ledger
+/// begins with the same columns).
+pub const PLAN_HEADER: [&str; 8] = [
+    "序号",
+    "重点工作",
+    "责任领导",
+    "牵头单位",
+    "落实单位",
+    "落实单位责任人",
+    "完成时限",
+    "负责问题",
+];
+
 /// The columns of the plan file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Col {
@@ -95,16 +108,7 @@ impl Col {
     ];
 
     fn chinese(self) -> &'static str {
-        [
-            "序号",
-            "重点工作",
-            "责任领导",
-            "牵头单位",
-            "落实单位",
-            "落实单位责任人",
-            "完成时限",
-            "负责问题",
-        ][self as usize]
+        PLAN_HEADER[self as usize]
     }
 
     fn alias(self) -> &'static str {

@@ -55,7 +55,35 @@ pub fn put_with_format<'w>(
     ws.write_string_with_format(row, col, cell_text(text), format)
 }
 
+/// Write `rows` on as many sheets as they take, `per_sheet` rows a sheet (one sheet for
+/// no rows): the first sheet named `name`, the next `name2`, `name3` …; `fill` writes one
+/// sheet's rows.
+pub fn write_sheets<T>(
+    wb: &mut Workbook,
+    name: &str,
+    rows: &[T],
+    per_sheet: usize,
+    mut fill: impl FnMut(&mut Worksheet, &[T]) -> Result<(), XlsxError>,
+) -> Result<(), XlsxError> {
+    let chunks: Vec<&[T]> = if rows.is_empty() {
+        vec![&[]]
+    } else {
+        rows.chunks(per_sheet).collect()
+    };
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let ws = wb.add_worksheet();
+        ws.set_name(if i == 0 {
+            name.to_string()
+        } else {
+            format!("{name}{}", i + 1)
+        })?;
+        fill(ws, chunk)?;
+    }
+    Ok(())
+}
+
 /// One line of a problem list.
+#[derive(Default)]
 pub struct ProblemCells {
     pub file: String,
     pub line: u64,
@@ -74,38 +102,34 @@ const ROWS_PER_SHEET: usize = 1_048_575;
 pub fn problems_workbook(rows: &[ProblemCells], note: Option<&str>) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
-    let chunks: Vec<&[ProblemCells]> = if rows.is_empty() {
-        vec![&[]]
-    } else {
-        rows.chunks(ROWS_PER_SHEET).collect()
-    };
-    for (i, chunk) in chunks.iter().enumerate() {
-        let ws = wb.add_worksheet();
-        ws.set_name(if i == 0 {
-            "问题清单".to_string()
-        } else {
-            format!("问题清单{}", i + 1)
-        })?;
-        for (c, h) in HEADER.iter().enumerate() {
-            ws.write_string_with_format(0, c as u16, *h, &bold)?;
-        }
-        for (r, p) in chunk.iter().enumerate() {
-            let r = r as u32 + 1;
-            put(ws, r, 0, &p.file)?;
-            ws.write_number(r, 1, p.line as f64)?;
-            put(ws, r, 2, &p.column)?;
-            put(ws, r, 3, &p.code)?;
-            // Text, always: an ID number must not become a 15-digit number.
-            put(ws, r, 4, &p.value)?;
-            put(ws, r, 5, &p.message)?;
-            put(ws, r, 6, &p.household_no)?;
-        }
-        ws.set_column_width(0, 18)?;
-        ws.set_column_width(2, 14)?;
-        ws.set_column_width(4, 22)?;
-        ws.set_column_width(5, 60)?;
-        ws.set_column_width(6, 16)?;
-    }
+    write_sheets(
+        &mut wb,
+        "问题清单",
+        rows,
+        ROWS_PER_SHEET,
+        |ws, chunk| {
+            for (c, h) in HEADER.iter().enumerate() {
+                ws.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            for (r, p) in chunk.iter().enumerate() {
+                let r = r as u32 + 1;
+                put(ws, r, 0, &p.file)?;
+                ws.write_number(r, 1, p.line as f64)?;
+                put(ws, r, 2, &p.column)?;
+                put(ws, r, 3, &p.code)?;
+                // Text, always: an ID number must not become a 15-digit number.
+                put(ws, r, 4, &p.value)?;
+                put(ws, r, 5, &p.message)?;
+                put(ws, r, 6, &p.household_no)?;
+            }
+            ws.set_column_width(0, 18)?;
+            ws.set_column_width(2, 14)?;
+            ws.set_column_width(4, 22)?;
+            ws.set_column_width(5, 60)?;
+            ws.set_column_width(6, 16)?;
+            Ok(())
+        },
+    )?;
     if let Some(note) = note {
         let about = wb.add_worksheet();
         about.set_name("说明")?;
@@ -137,18 +161,7 @@ pub fn ledger_workbook(
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     let money = Format::new().set_num_format("#,##0.00");
-    let chunks: Vec<&[Vec<Cell>]> = if rows.is_empty() {
-        vec![&[]]
-    } else {
-        rows.chunks(LEDGER_ROWS).collect()
-    };
-    for (i, chunk) in chunks.iter().enumerate() {
-        let ws = wb.add_worksheet();
-        ws.set_name(if i == 0 {
-            sheet.to_string()
-        } else {
-            format!("{sheet}{}", i + 1)
-        })?;
+    write_sheets(&mut wb, sheet, rows, LEDGER_ROWS, |ws, chunk| {
         let last = header.len().saturating_sub(1) as u16;
         if last > 0 {
             ws.merge_range(0, 0, 0, last, &cell_text(title), &bold)?;
@@ -180,7 +193,8 @@ pub fn ledger_workbook(
             ws.set_column_width(c as u16, *w)?;
         }
         ws.set_freeze_panes(2, 0)?;
-    }
+        Ok(())
+    })?;
     wb.save_to_buffer()
 }
 

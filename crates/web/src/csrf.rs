@@ -36,11 +36,8 @@ where
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let PageUser(v) = PageUser::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let RawForm(bytes) = RawForm::from_request(Request::from_parts(parts, body), state)
+        let (v, req) = page_user(req, state).await?;
+        let RawForm(bytes) = RawForm::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
         let sent = form_field(&bytes, FIELD).await;
@@ -51,6 +48,16 @@ where
             .map_err(IntoResponse::into_response)?;
         Ok(CsrfForm(form))
     }
+}
+
+/// The page user of a request (as [`PageUser`] answers without a session), and the
+/// request again for the reader of its body.
+async fn page_user(req: Request, state: &AppState) -> Result<(Viewer, Request), Response> {
+    let (mut parts, body) = req.into_parts();
+    let PageUser(v) = PageUser::from_request_parts(&mut parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((v, Request::from_parts(parts, body)))
 }
 
 /// The first value of `name` in a urlencoded body, decoded as axum's form reader does.
@@ -100,11 +107,8 @@ impl FromRequest<AppState> for CsrfMultipart {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let PageUser(v) = PageUser::from_request_parts(&mut parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let mp = Multipart::from_request(Request::from_parts(parts, body), state)
+        let (v, req) = page_user(req, state).await?;
+        let mp = Multipart::from_request(req, state)
             .await
             .map_err(IntoResponse::into_response)?;
         Ok(CsrfMultipart {

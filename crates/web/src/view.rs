@@ -4,7 +4,8 @@
 use crate::auth::Viewer;
 use chrono::{DateTime, Utc};
 use fupin_domain::figures::{Rate, Region};
-use fupin_domain::{Fen, Verdict};
+use fupin_domain::{Fen, Problem, Verdict};
+use fupin_io::workbook::ProblemCells;
 
 /// The frame around every page.
 #[derive(Clone, Debug, Default)]
@@ -175,6 +176,45 @@ pub fn download(file_name: &str, data: Vec<u8>) -> axum::response::Response {
         data,
     )
         .into_response()
+}
+
+/// A problem of a file as the result pages list it: the cells of the problem list (as the
+/// Excel list has them), and whether it is an error (else a warning).
+pub struct FileProblem {
+    pub cells: ProblemCells,
+    pub is_error: bool,
+}
+
+impl FileProblem {
+    /// A problem the reading found, under the file's own name (without its folders).
+    pub fn of(p: &Problem) -> FileProblem {
+        FileProblem {
+            cells: ProblemCells {
+                file: std::path::Path::new(&*p.file)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                line: p.line,
+                column: p.column.to_string(),
+                code: p.code.to_string(),
+                value: p.value.clone(),
+                message: p.message.clone(),
+                household_no: String::new(),
+            },
+            is_error: p.code.is_error(),
+        }
+    }
+
+    /// An error of the file as a whole: no line, column, code or value.
+    pub fn whole_file(message: String) -> FileProblem {
+        FileProblem {
+            cells: ProblemCells {
+                message,
+                ..ProblemCells::default()
+            },
+            is_error: true,
+        }
+    }
 }
 
 #[cfg(test)]

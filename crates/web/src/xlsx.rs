@@ -5,8 +5,8 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 pub use fupin_io::workbook::{
-    cell_text, ledger_workbook, problems_workbook, put, put_with_format, Cell, ProblemCells,
-    EXCEL_CELL_MAX,
+    cell_text, ledger_workbook, problems_workbook, put, put_with_format, write_sheets, Cell,
+    ProblemCells, EXCEL_CELL_MAX,
 };
 
 /// An XLSX download.

@@ -5,7 +5,7 @@
 //! their area's, the others all). A project outside the scope is 404, like one that does
 //! not exist. POSTs carry `X-CSRF-Token`.
 
-use crate::auth::ApiUser;
+use crate::auth::{ApiUser, Viewer};
 use crate::error::{ApiError, Error};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -125,17 +125,30 @@ async fn project(
     ApiUser(v): ApiUser,
     Path(id): Path<ProjectId>,
 ) -> ApiResult {
-    let s = v.item_scope();
-    let p = state
+    let p = super::project_in_scope(&state, &v, id).await?;
+    let entries = state
         .store
         .funds()
-        .project(&s, id)
-        .await?
-        .ok_or(ApiError(Error::NotFound))?;
-    let entries = state.store.funds().fund_entries(&s, id).await?;
+        .fund_entries(&v.item_scope(), id)
+        .await?;
     let mut out = project_json(&p);
     out["entries"] = entries.iter().map(entry_json).collect();
     ok(out)
+}
+
+/// The project's entry `of`, which a reversal reverses, if the project has it.
+async fn reversed_entry(
+    state: &AppState,
+    v: &Viewer,
+    id: ProjectId,
+    of: EntryId,
+) -> Result<Option<FundEntry>, Error> {
+    let entries = state
+        .store
+        .funds()
+        .fund_entries(&v.item_scope(), id)
+        .await?;
+    Ok(entries.into_iter().find(|e| e.id == of))
 }
 
 #[derive(Deserialize)]
@@ -174,13 +187,8 @@ async fn add_entry(
     };
     let source = match (&b.source, kind) {
         (Some(s), _) => s.parse::<FundSource>().map_err(Error::from)?,
-        (None, EntryKind::Reversal { of }) => state
-            .store
-            .funds()
-            .fund_entries(&v.item_scope(), id)
+        (None, EntryKind::Reversal { of }) => reversed_entry(&state, &v, id, of)
             .await?
-            .into_iter()
-            .find(|e| e.id == of)
             .map(|e| e.source)
             .ok_or_else(|| {
                 ApiError(Error::BadRequest(format!(
@@ -198,15 +206,12 @@ async fn add_entry(
     }
     // A reversal's payee, left empty, is the reversed entry's (as the form does).
     let payee = match kind {
-        EntryKind::Reversal { of } if b.payee.trim().is_empty() => state
-            .store
-            .funds()
-            .fund_entries(&v.item_scope(), id)
-            .await?
-            .into_iter()
-            .find(|e| e.id == of)
-            .map(|e| e.payee)
-            .unwrap_or_default(),
+        EntryKind::Reversal { of } if b.payee.trim().is_empty() => {
+            reversed_entry(&state, &v, id, of)
+                .await?
+                .map(|e| e.payee)
+                .unwrap_or_default()
+        }
         _ => b.payee,
     };
     let entry = NewFundEntry {
@@ -248,12 +253,7 @@ async fn set_stage(
         .set_project_stage(v.user(), id, to)
         .await?
         .map_err(refusal)?;
-    let p = state
-        .store
-        .funds()
-        .project(&v.item_scope(), id)
-        .await?
-        .ok_or(ApiError(Error::NotFound))?;
+    let p = super::project_in_scope(&state, &v, id).await?;
     ok(project_json(&p))
 }
 

@@ -19,46 +19,27 @@ use serde::Deserialize;
 
 /// The fields of the project form, as typed.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct ProjectForm {
-    #[serde(default)]
     pub revision: String,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub year: String,
-    #[serde(default)]
     pub kind: String,
-    #[serde(default)]
     pub township: String,
-    #[serde(default)]
     pub village: String,
-    #[serde(default)]
     pub task_no: String,
-    #[serde(default)]
     pub unit: String,
-    #[serde(default)]
     pub stage: String,
-    #[serde(default)]
     pub planned_start: String,
-    #[serde(default)]
     pub planned_end: String,
-    #[serde(default)]
     pub actual_start: String,
-    #[serde(default)]
     pub actual_end: String,
-    #[serde(default)]
     pub budget_central: String,
-    #[serde(default)]
     pub budget_provincial: String,
-    #[serde(default)]
     pub budget_city: String,
-    #[serde(default)]
     pub budget_county: String,
-    #[serde(default)]
     pub budget_integrated: String,
-    #[serde(default)]
     pub budget_social: String,
-    #[serde(default)]
     pub budget_credit: String,
 }
 

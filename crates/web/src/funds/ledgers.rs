@@ -217,18 +217,12 @@ pub async fn project_entries_xlsx(
     PageUser(v): PageUser,
     Path(id): Path<ProjectId>,
 ) -> Result<Response, PageError> {
-    let s = v.item_scope();
-    let p = state
-        .store
-        .funds()
-        .project(&s, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let p = super::project_in_scope(&state, &v, id).await?;
     let x = &p.project;
     let lines: Vec<LedgerLine> = state
         .store
         .funds()
-        .fund_entries(&s, id)
+        .fund_entries(&v.item_scope(), id)
         .await?
         .into_iter()
         .map(|entry| LedgerLine {

@@ -20,8 +20,9 @@ mod project;
 mod uploads;
 
 use crate::auth::Viewer;
+use crate::error::Error;
 use crate::view;
-use crate::Pages;
+use crate::{AppState, Pages};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
@@ -30,6 +31,7 @@ pub use figures::rule_text;
 use fupin_domain::access::{may, Action};
 use fupin_domain::plan::Deadline;
 use fupin_domain::Fen;
+use fupin_store::{ProjectId, StoredProject};
 
 /// Projects per page of the list.
 pub const PAGE: i64 = 100;
@@ -46,6 +48,21 @@ fn may_record(v: &Viewer, unit: &str) -> bool {
 /// Whether the viewer records for some project: headquarters and unit staff.
 fn records_any(v: &Viewer) -> bool {
     may(v.user().role.actor(None), Action::RecordAnyEntry).is_ok()
+}
+
+/// A project in the viewer's scope; one outside it is not found, like one that does not
+/// exist.
+async fn project_in_scope(
+    state: &AppState,
+    v: &Viewer,
+    id: ProjectId,
+) -> Result<StoredProject, Error> {
+    state
+        .store
+        .funds()
+        .project(&v.item_scope(), id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
 fn parse_date(what: &str, text: &str) -> Result<Option<NaiveDate>, String> {

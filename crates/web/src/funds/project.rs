@@ -72,25 +72,17 @@ pub struct BenefitLine {
 
 /// What the entry forms held, shown again with a refusal.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct EntryForm {
     /// `disbursement` or `reversal`.
-    #[serde(default)]
     pub kind: String,
-    #[serde(default)]
     pub reverses: String,
-    #[serde(default)]
     pub date: String,
-    #[serde(default)]
     pub source: String,
-    #[serde(default)]
     pub amount: String,
-    #[serde(default)]
     pub voucher: String,
-    #[serde(default)]
     pub payee: String,
-    #[serde(default)]
     pub note: String,
-    #[serde(default)]
     pub override_reason: String,
 }
 
@@ -143,12 +135,7 @@ pub(super) async fn project_page(
     st: PageState,
 ) -> Result<String, Error> {
     let s = v.item_scope();
-    let p = state
-        .store
-        .funds()
-        .project(&s, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let p = super::project_in_scope(state, v, id).await?;
     let entries = state.store.funds().fund_entries(&s, id).await?;
     let benefits = state.store.funds().project_beneficiaries(&s, id).await?;
     let x = &p.project;
@@ -340,10 +327,8 @@ pub async fn add_entry(
     let reversal = f.kind == "reversal";
     let s = v.item_scope();
     // The project must be in the scope before anything is said about it.
-    let entries = match state.store.funds().project(&s, id).await? {
-        Some(_) => state.store.funds().fund_entries(&s, id).await?,
-        None => return Err(Error::NotFound.into()),
-    };
+    super::project_in_scope(&state, &v, id).await?;
+    let entries = state.store.funds().fund_entries(&s, id).await?;
     let parsed: Result<(EntryKind, NewFundEntry), String> = (|| {
         let date = parse_date("拨付日期", &f.date)?.ok_or("请填写日期")?;
         let (kind, source) = if reversal {
@@ -450,12 +435,10 @@ pub async fn add_entry(
 
 /// The beneficiary form, as typed.
 #[derive(Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct BenefitForm {
-    #[serde(default)]
     pub household_no: String,
-    #[serde(default)]
     pub kind: String,
-    #[serde(default)]
     pub yearly: String,
 }
 
@@ -467,15 +450,7 @@ pub async fn set_benefit(
     Path(id): Path<ProjectId>,
     CsrfForm(f): CsrfForm<BenefitForm>,
 ) -> Result<Response, PageError> {
-    if state
-        .store
-        .funds()
-        .project(&v.item_scope(), id)
-        .await?
-        .is_none()
-    {
-        return Err(Error::NotFound.into());
-    }
+    super::project_in_scope(&state, &v, id).await?;
     let parsed: Result<(BenefitKind, Fen), String> = (|| {
         if f.household_no.trim().is_empty() {
             return Err("请填写户编号".to_string());
@@ -522,10 +497,9 @@ pub async fn set_benefit(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct StageForm {
-    #[serde(default)]
     pub stage: String,
-    #[serde(default)]
     pub date: String,
 }
 
@@ -536,15 +510,7 @@ pub async fn set_stage(
     Path(id): Path<ProjectId>,
     CsrfForm(f): CsrfForm<StageForm>,
 ) -> Result<Response, PageError> {
-    if state
-        .store
-        .funds()
-        .project(&v.item_scope(), id)
-        .await?
-        .is_none()
-    {
-        return Err(Error::NotFound.into());
-    }
+    super::project_in_scope(&state, &v, id).await?;
     let fail = |m: String| PageState {
         stage_error: m,
         ..PageState::default()

@@ -4,40 +4,13 @@ use super::records_any;
 use crate::auth::PageUser;
 use crate::csrf::{CsrfMultipart, Part};
 use crate::error::{Error, PageError};
-use crate::view::Layout;
+use crate::view::{FileProblem, Layout};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use fupin_io::refused_rows;
-
-pub struct UploadProblem {
-    pub file: String,
-    pub line: u64,
-    pub column: String,
-    pub code: String,
-    pub value: String,
-    pub message: String,
-    pub is_error: bool,
-}
-
-impl UploadProblem {
-    fn of(p: &fupin_domain::Problem) -> UploadProblem {
-        UploadProblem {
-            file: std::path::Path::new(&*p.file)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            line: p.line,
-            column: p.column.to_string(),
-            code: p.code.to_string(),
-            value: p.value.clone(),
-            message: p.message.clone(),
-            is_error: p.code.is_error(),
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "funds_upload.html")]
@@ -47,7 +20,7 @@ struct UploadPage {
     accepted: bool,
     summary: String,
     /// The first [`crate::import::JOB_PROBLEMS_KEPT`] problems.
-    problems: Vec<UploadProblem>,
+    problems: Vec<FileProblem>,
     /// 「共 N 条，显示前 M 条」 when there are more.
     shown: Option<String>,
 }
@@ -242,7 +215,7 @@ pub async fn upload(
         problems: problems
             .iter()
             .take(crate::import::JOB_PROBLEMS_KEPT)
-            .map(UploadProblem::of)
+            .map(FileProblem::of)
             .collect(),
         shown: crate::import::shown_note(problems.len() as u64, crate::import::JOB_PROBLEMS_KEPT),
     };

@@ -7,7 +7,7 @@ use crate::auth::{PageUser, Viewer};
 use crate::csrf::CsrfMultipart;
 use crate::error::{Error, PageError};
 use crate::registry::dashboard::VersionLine;
-use crate::view::Layout;
+use crate::view::{FileProblem, Layout};
 use crate::xlsx::{self, ProblemCells};
 use crate::AppState;
 use askama::Template;
@@ -95,17 +95,8 @@ pub async fn versions_page(
     Ok(Html(p.render()?))
 }
 
-pub struct JobProblem {
-    pub file: String,
-    pub line: u64,
-    pub column: String,
-    pub code: String,
-    pub is_error: bool,
-    pub value: String,
-    pub message: String,
-}
-
-fn job_problems(result: &Value) -> Vec<JobProblem> {
+/// The problems a job kept, as its result stores them.
+fn job_problems(result: &Value) -> Vec<FileProblem> {
     result["problems"]
         .as_array()
         .map(|a| {
@@ -113,14 +104,17 @@ fn job_problems(result: &Value) -> Vec<JobProblem> {
                 .map(|p| {
                     let s = |k: &str| p[k].as_str().unwrap_or("").to_string();
                     let code = s("code");
-                    JobProblem {
-                        file: s("file"),
-                        line: p["line"].as_u64().unwrap_or(0),
-                        column: s("column"),
+                    FileProblem {
                         is_error: code.starts_with('E'),
-                        code,
-                        value: s("value"),
-                        message: s("message"),
+                        cells: ProblemCells {
+                            file: s("file"),
+                            line: p["line"].as_u64().unwrap_or(0),
+                            column: s("column"),
+                            code,
+                            value: s("value"),
+                            message: s("message"),
+                            household_no: String::new(),
+                        },
                     }
                 })
                 .collect()
@@ -147,7 +141,7 @@ struct JobPage {
     members: u64,
     warnings: u64,
     errors: u64,
-    problems: Vec<JobProblem>,
+    problems: Vec<FileProblem>,
     /// Every problem found, and how many of them the job kept to show.
     total_problems: u64,
     kept_problems: usize,
@@ -234,7 +228,7 @@ pub async fn job_page(
     let all = job_problems(result);
     let kept = all.len();
     let from = q.from.unwrap_or(0).min(kept);
-    let problems: Vec<JobProblem> = all.into_iter().skip(from).take(JOB_PAGE).collect();
+    let problems: Vec<FileProblem> = all.into_iter().skip(from).take(JOB_PAGE).collect();
     let next = from + problems.len();
     let page = JobPage {
         layout: Layout::of(&v, "导入进度", "import"),
@@ -277,18 +271,7 @@ pub async fn job_problems_xlsx(
             "{n}；全部问题见导入进度页的「下载全部问题（CSV）」：/import/jobs/{id}/{PROBLEMS_FILE}"
         )
     });
-    let rows: Vec<ProblemCells> = problems
-        .into_iter()
-        .map(|p| ProblemCells {
-            file: p.file,
-            line: p.line,
-            column: p.column,
-            code: p.code,
-            value: p.value,
-            message: p.message,
-            household_no: String::new(),
-        })
-        .collect();
+    let rows: Vec<ProblemCells> = problems.into_iter().map(|p| p.cells).collect();
     let bytes =
         tokio::task::spawn_blocking(move || xlsx::problems_workbook(&rows, note.as_deref()))
             .await

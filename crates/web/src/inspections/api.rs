@@ -6,7 +6,7 @@
 use crate::auth::ApiUser;
 use crate::error::{ApiError, Error};
 use crate::inspections::{
-    self, forecast_runs, inspection_of, refusal, require_county, FindingForm, ForecastQuery,
+    self, inspection_of, refusal, require_county, run_forecast, FindingForm, ForecastQuery,
     NewInspectionForm,
 };
 use crate::AppState;
@@ -287,22 +287,12 @@ async fn forecast(
     Query(q): Query<ForecastQuery>,
 ) -> ApiResult {
     require_county(&v)?;
-    let plan = q.plan.plan()?;
-    let runs = forecast_runs(&q.runs)?;
-    match state
-        .store
-        .inspections()
-        .register_forecast(&plan, runs)
-        .await
-        .map_err(Error::from)?
-    {
-        None => Err(Error::BadRequest("还没有导入登记表".into()).into()),
-        Some(Err(e)) => Err(Error::BadRequest(e.to_string()).into()),
-        Some(Ok(f)) => ok(json!({
-            "plan": plan, "runs": f.runs, "runs_without_exited": f.runs_without_exited,
-            "register_rate": f.register_rate, "mean": f.mean, "quantiles": f.quantiles,
-            "runs_failing": f.runs_failing, "p_fail": f.p_fail(),
-            "threshold_bp": f.threshold_bp, "mean_exited_households": f.mean_exited_households,
-        })),
-    }
+    let (plan, forecast) = run_forecast(&state, &q).await?;
+    let f = forecast.map_err(Error::BadRequest)?;
+    ok(json!({
+        "plan": plan, "runs": f.runs, "runs_without_exited": f.runs_without_exited,
+        "register_rate": f.register_rate, "mean": f.mean, "quantiles": f.quantiles,
+        "runs_failing": f.runs_failing, "p_fail": f.p_fail(),
+        "threshold_bp": f.threshold_bp, "mean_exited_households": f.mean_exited_households,
+    }))
 }

@@ -165,6 +165,27 @@ pub fn forecast_runs(text: &str) -> Result<u32, Error> {
         .ok_or_else(|| Error::BadRequest(format!("模拟次数「{t}」应为 1 到 10,000 的整数")))
 }
 
+/// The 错退率 forecast the query asks for: its plan drawn its runs times on the current
+/// register; the reason instead when there is no register or the plan cannot be drawn.
+pub async fn run_forecast(
+    state: &AppState,
+    q: &ForecastQuery,
+) -> Result<(SamplingPlan, Result<Forecast, String>), Error> {
+    let plan = q.plan.plan()?;
+    let runs = forecast_runs(&q.runs)?;
+    let forecast = match state
+        .store
+        .inspections()
+        .register_forecast(&plan, runs)
+        .await?
+    {
+        None => Err("还没有导入登记表".to_string()),
+        Some(Err(e)) => Err(e.to_string()),
+        Some(Ok(f)) => Ok(f),
+    };
+    Ok((plan, forecast))
+}
+
 #[derive(Template)]
 #[template(path = "inspection_forecast.html")]
 struct ForecastPage {
@@ -185,17 +206,9 @@ pub async fn forecast_page(
     let (result, message) = if q.plan.seed.trim().is_empty() {
         (None, String::new())
     } else {
-        let plan = q.plan.plan()?;
-        let runs = forecast_runs(&q.runs)?;
-        match state
-            .store
-            .inspections()
-            .register_forecast(&plan, runs)
-            .await?
-        {
-            None => (None, "还没有导入登记表".to_string()),
-            Some(Err(e)) => (None, e.to_string()),
-            Some(Ok(f)) => (Some(forecast_view(&f, &plan)), String::new()),
+        match run_forecast(&state, &q).await? {
+            (plan, Ok(f)) => (Some(forecast_view(&f, &plan)), String::new()),
+            (_, Err(m)) => (None, m),
         }
     };
     let page = ForecastPage {

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use fupin_domain::estimates::Approval;
 use fupin_store::{
-    may_record, FindingRow, InspectionId, NewFinding, SampleRow, Severity, WorkItemId,
+    may_record, FindingRow, Inspection, InspectionId, NewFinding, SampleRow, Severity, WorkItemId,
     FINDING_CATEGORIES,
 };
 use serde::Deserialize;
@@ -34,7 +34,7 @@ struct FindingsPage {
     /// What the verification results show that no finding records yet.
     proposals: Vec<Proposal>,
     /// The form's starting values (from a proposal's link).
-    prefill: Prefill,
+    prefill: FindingForm,
 }
 
 /// A finding the results suggest: a wrong exit, a missed household or a household that
@@ -43,20 +43,6 @@ pub struct Proposal {
     pub text: String,
     pub category: &'static str,
     pub url: String,
-}
-
-#[derive(Deserialize, Default)]
-pub struct Prefill {
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub category: String,
-    #[serde(default)]
-    pub household_no: String,
-    #[serde(default)]
-    pub township: String,
-    #[serde(default)]
-    pub village: String,
 }
 
 /// Policy (专项评估检查实施办法 2017): each wrong exit (an exited household with a check
@@ -137,30 +123,31 @@ pub fn proposals(id: InspectionId, rows: &[SampleRow], recorded: &[FindingRow]) 
     out
 }
 
+/// An inspection and the findings of it the reader may see.
+async fn inspection_findings(
+    state: &AppState,
+    v: &Viewer,
+    id: InspectionId,
+) -> Result<(Inspection, Vec<FindingRow>), Error> {
+    let insp = inspection_of(state, id).await?;
+    let findings = state
+        .store
+        .inspections()
+        .findings(&v.item_scope(), Some(id))
+        .await?;
+    Ok((insp, findings))
+}
+
 /// GET /inspections/{id}/findings — the findings the reader may see, as the ledger
 /// prints them, and the form for a new one.
 pub async fn findings_page(
     State(state): State<AppState>,
     PageUser(v): PageUser,
     Path(id): Path<InspectionId>,
-    Query(prefill): Query<Prefill>,
+    Query(prefill): Query<FindingForm>,
 ) -> Result<Html<String>, PageError> {
-    let insp = inspection_of(&state, id).await?;
-    let findings = state
-        .store
-        .inspections()
-        .findings(&v.item_scope(), Some(id))
-        .await?;
-    let year = state
-        .store
-        .register()
-        .current_version()
-        .await?
-        .map(|v| v.year);
-    let plan = match state.store.plan().current_plan(year).await? {
-        Some(p) => Some(p),
-        None => state.store.plan().current_plan(None).await?,
-    };
+    let (insp, findings) = inspection_findings(&state, &v, id).await?;
+    let plan = crate::tasks::plan_in_force(&state).await?;
     let page = FindingsPage {
         layout: Layout::of(&v, format!("{} · 问题与整改", insp.name), "inspections"),
         id,
@@ -279,12 +266,7 @@ pub async fn ledger_xlsx(
     PageUser(v): PageUser,
     Path(id): Path<InspectionId>,
 ) -> Result<Response, PageError> {
-    let insp = inspection_of(&state, id).await?;
-    let findings = state
-        .store
-        .inspections()
-        .findings(&v.item_scope(), Some(id))
-        .await?;
+    let (insp, findings) = inspection_findings(&state, &v, id).await?;
     let bytes = ledger_workbook(
         &format!("{}问题整改台账", insp.name),
         &ledger_rows(&findings),

@@ -26,7 +26,7 @@ use crate::{AppState, Pages};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-pub use estimates::{forecast_runs, ForecastQuery};
+pub use estimates::{forecast_runs, run_forecast, ForecastQuery};
 pub use findings::{create_finding, FindingForm};
 use fupin_domain::estimates::Verification;
 use fupin_domain::sampling::{Allocation, SamplingPlan};
@@ -47,6 +47,16 @@ pub async fn inspection_of(state: &AppState, id: InspectionId) -> Result<Inspect
         .store
         .inspections()
         .inspection(id)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// The sample drawn for an inspection; not found before the draw.
+pub async fn drawn_sample(state: &AppState, id: InspectionId) -> Result<StoredSample, Error> {
+    state
+        .store
+        .inspections()
+        .sample(id)
         .await?
         .ok_or(Error::NotFound)
 }

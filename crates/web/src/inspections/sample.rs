@@ -3,7 +3,7 @@
 
 use super::list::InspectionLine;
 use super::workbook::{list_cells, plan_text, sample_workbook};
-use super::{inspection_of, refusal, results_of, rural_of, PlanFields};
+use super::{drawn_sample, inspection_of, refusal, results_of, rural_of, PlanFields};
 use crate::auth::PageUser;
 use crate::csrf::{CsrfMultipart, Part};
 use crate::error::{Error, PageError};
@@ -209,12 +209,7 @@ pub async fn sample_xlsx(
     Path(id): Path<InspectionId>,
 ) -> Result<Response, PageError> {
     let insp = inspection_of(&state, id).await?;
-    let s = state
-        .store
-        .inspections()
-        .sample(id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let s = drawn_sample(&state, id).await?;
     let rows = state.store.inspections().sample_rows(&v.scope, id).await?;
     let bytes = sample_workbook(&insp, &s, &rows).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(download(bytes, &format!("样本清单-{id}.xlsx")))
@@ -229,12 +224,7 @@ pub async fn results_upload(
 ) -> Result<Response, PageError> {
     let up = read_upload(&state, mp, "results").await?;
     may(v.user().role.actor(None), Action::RecordInspection)?;
-    let s = state
-        .store
-        .inspections()
-        .sample(id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let s = drawn_sample(&state, id).await?;
     let results = results_of(up.file.as_ref(), &s, &state.config.limits.inspection)?;
     state
         .store

@@ -73,13 +73,7 @@ pub async fn page(
         .register()
         .problems(&v.scope, q.after, PAGE)
         .await?;
-    let file_name = state
-        .store
-        .register()
-        .current_version()
-        .await?
-        .map(|v| v.file_name)
-        .unwrap_or_default();
+    let file_name = register_file_name(&state).await?;
     let p = ProblemsPage {
         layout: Layout::of(&v, "问题清单", "problems"),
         file_name,
@@ -88,6 +82,12 @@ pub async fn page(
         paged: q.after.is_some(),
     };
     Ok(Html(p.render()?))
+}
+
+/// The file the current register was imported from; empty before the first import.
+async fn register_file_name(state: &AppState) -> Result<String, Error> {
+    let version = state.store.register().current_version().await?;
+    Ok(version.map(|v| v.file_name).unwrap_or_default())
 }
 
 /// Every problem in the viewer's area, page by page.
@@ -113,13 +113,7 @@ pub async fn xlsx(
     State(state): State<AppState>,
     PageUser(v): PageUser,
 ) -> Result<Response, PageError> {
-    let file = state
-        .store
-        .register()
-        .current_version()
-        .await?
-        .map(|v| v.file_name)
-        .unwrap_or_default();
+    let file = register_file_name(&state).await?;
     let rows: Vec<ProblemCells> = all_in_scope(&state, &v)
         .await?
         .into_iter()

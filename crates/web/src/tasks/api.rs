@@ -5,7 +5,7 @@
 use crate::auth::ApiUser;
 use crate::csrf::CsrfMultipart;
 use crate::error::{ApiError, Error};
-use crate::tasks::{self, GapsQuery, ItemsQuery, StepForm};
+use crate::tasks::{self, GapsQuery, ItemsQuery, NewItemForm, StepForm};
 use crate::AppState;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,9 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fupin_domain::work_item::state_label;
-use fupin_store::{
-    gap_kind_name, today, GapFilter, GapId, GapRow, ItemEdit, NewWorkItem, WorkItem, WorkItemId,
-};
+use fupin_store::{gap_kind_name, today, GapFilter, GapRow, ItemEdit, WorkItem, WorkItemId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -68,32 +66,7 @@ pub fn item_json(i: &WorkItem) -> Value {
 /// GET /api/v1/plan — the plan in force and its responsibility matrix.
 async fn plan(State(state): State<AppState>, ApiUser(v): ApiUser) -> ApiResult {
     let _ = &v;
-    let year = state
-        .store
-        .register()
-        .current_version()
-        .await
-        .map_err(Error::from)?
-        .map(|x| x.year);
-    let plan = match year {
-        Some(y) => state
-            .store
-            .plan()
-            .current_plan(Some(y))
-            .await
-            .map_err(Error::from)?,
-        None => None,
-    };
-    let plan = match plan {
-        Some(p) => Some(p),
-        None => state
-            .store
-            .plan()
-            .current_plan(None)
-            .await
-            .map_err(Error::from)?,
-    };
-    let Some(p) = plan else {
+    let Some(p) = tasks::plan_in_force(&state).await? else {
         return ok(json!({ "plan": null, "matrix": [] }));
     };
     let rows = state
@@ -310,40 +283,15 @@ async fn edit(
     ok(item_json(&i))
 }
 
-#[derive(Deserialize)]
-pub struct NewItemBody {
-    pub gap_id: Option<GapId>,
-    pub task_no: Option<u32>,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub detail: String,
-    #[serde(default)]
-    pub unit: String,
-    #[serde(default)]
-    pub deadline: String,
-}
-
 /// POST /api/v1/work-items — 交办 by hand (headquarters).
 async fn create(
     State(state): State<AppState>,
     ApiUser(v): ApiUser,
     headers: HeaderMap,
-    Json(b): Json<NewItemBody>,
+    Json(b): Json<NewItemForm<u32>>,
 ) -> ApiResult {
     v.check_csrf_header(&headers)?;
-    let i = tasks::create_item(
-        &state,
-        &v,
-        NewWorkItem {
-            gap_id: b.gap_id,
-            task_no: b.task_no,
-            title: b.title,
-            detail: b.detail,
-            unit: b.unit,
-            deadline: tasks::parse_deadline(&b.deadline)?,
-        },
-    )
-    .await?;
+    let task_no = b.task_no;
+    let i = tasks::create_item(&state, &v, b.item(task_no)?).await?;
     Ok((StatusCode::CREATED, Json(item_json(&i))).into_response())
 }

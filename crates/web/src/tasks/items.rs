@@ -515,10 +515,7 @@ pub async fn edit_item(
     id: WorkItemId,
     edit: ItemEdit,
 ) -> Result<WorkItem, Error> {
-    let acting = ActingUser {
-        user: v.user(),
-        post: None,
-    };
+    let acting = acting_as_user(v);
     match state
         .store
         .work()
@@ -573,10 +570,12 @@ pub async fn item_edit(
     }
 }
 
+/// A work item given by hand (交办), as the page's form carries it (`N` = String: the task
+/// number as typed) or the API's body (`N` = u32).
 #[derive(Deserialize)]
-pub struct NewItemForm {
+pub struct NewItemForm<N> {
     pub gap_id: Option<GapId>,
-    pub task_no: Option<String>,
+    pub task_no: Option<N>,
     #[serde(default)]
     pub title: String,
     #[serde(default)]
@@ -585,6 +584,29 @@ pub struct NewItemForm {
     pub unit: String,
     #[serde(default)]
     pub deadline: String,
+}
+
+impl<N> NewItemForm<N> {
+    /// The new item, for task `task_no` (as the caller read it).
+    pub fn item(self, task_no: Option<u32>) -> Result<NewWorkItem, Error> {
+        Ok(NewWorkItem {
+            gap_id: self.gap_id,
+            task_no,
+            title: self.title,
+            detail: self.detail,
+            unit: self.unit,
+            deadline: parse_deadline(&self.deadline)?,
+        })
+    }
+}
+
+/// The viewer acting as its account alone, with no leader's post (the headquarters'
+/// steps).
+fn acting_as_user(v: &Viewer) -> ActingUser<'_> {
+    ActingUser {
+        user: v.user(),
+        post: None,
+    }
 }
 
 pub fn parse_deadline(text: &str) -> Result<Option<NaiveDate>, Error> {
@@ -602,10 +624,7 @@ pub async fn create_item(
     v: &Viewer,
     new: NewWorkItem,
 ) -> Result<WorkItem, Error> {
-    let acting = ActingUser {
-        user: v.user(),
-        post: None,
-    };
+    let acting = acting_as_user(v);
     match state.store.work().create_work_item(&acting, &new).await? {
         Ok(i) => Ok(i),
         Err(r) => Err(r.into()),
@@ -616,7 +635,7 @@ pub async fn create_item(
 pub async fn new_item(
     State(state): State<AppState>,
     PageUser(v): PageUser,
-    CsrfForm(f): CsrfForm<NewItemForm>,
+    CsrfForm(f): CsrfForm<NewItemForm<String>>,
 ) -> Result<Response, PageError> {
     let task_no = match f
         .task_no
@@ -630,19 +649,7 @@ pub async fn new_item(
         ),
         None => None,
     };
-    let item = create_item(
-        &state,
-        &v,
-        NewWorkItem {
-            gap_id: f.gap_id,
-            task_no,
-            title: f.title,
-            detail: f.detail,
-            unit: f.unit,
-            deadline: parse_deadline(&f.deadline)?,
-        },
-    )
-    .await?;
+    let item = create_item(&state, &v, f.item(task_no)?).await?;
     Ok(Redirect::to(&format!("/tasks/items/{}", item.id)).into_response())
 }
 
@@ -652,10 +659,7 @@ pub async fn escalate(
     PageUser(v): PageUser,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let acting = ActingUser {
-        user: v.user(),
-        post: None,
-    };
+    let acting = acting_as_user(&v);
     match state
         .store
         .work()

@@ -6,6 +6,7 @@ use crate::error::{Error, PageError};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
+use fupin_io::plan_file::PLAN_HEADER;
 use fupin_store::{gap_kind_name, today, GapFilter};
 
 /// The plan ledger's rows (one per task and implementing unit) and the open gaps' (one
@@ -15,20 +16,23 @@ pub struct Ledgers {
     pub gaps: Vec<[String; 8]>,
 }
 
-pub const PLAN_LEDGER_HEADER: [&str; 12] = [
-    "序号",
-    "重点工作",
-    "责任领导",
-    "牵头单位",
-    "落实单位",
-    "落实单位责任人",
-    "完成时限",
-    "负责问题",
-    "未办结",
-    "逾期",
-    "待核",
-    "已销号",
-];
+/// The plan file's columns, then the work of each task and unit.
+pub const PLAN_LEDGER_HEADER: [&str; 12] = plan_ledger_header(["未办结", "逾期", "待核", "已销号"]);
+
+/// [`PLAN_HEADER`] followed by `work`.
+const fn plan_ledger_header(work: [&'static str; 4]) -> [&'static str; 12] {
+    let mut header = [""; 12];
+    let mut i = 0;
+    while i < header.len() {
+        header[i] = if i < PLAN_HEADER.len() {
+            PLAN_HEADER[i]
+        } else {
+            work[i - PLAN_HEADER.len()]
+        };
+        i += 1;
+    }
+    header
+}
 
 pub const GAP_LEDGER_HEADER: [&str; 8] = [
     "任务序号",
@@ -143,18 +147,7 @@ pub fn ledger_workbook(l: &Ledgers) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErro
         header: &[&str; N],
         rows: &[[String; N]],
     ) -> Result<(), rust_xlsxwriter::XlsxError> {
-        let chunks: Vec<&[[String; N]]> = if rows.is_empty() {
-            vec![&[]]
-        } else {
-            rows.chunks(ROWS_PER_SHEET).collect()
-        };
-        for (i, chunk) in chunks.iter().enumerate() {
-            let ws = wb.add_worksheet();
-            ws.set_name(if i == 0 {
-                name.to_string()
-            } else {
-                format!("{name}{}", i + 1)
-            })?;
+        crate::xlsx::write_sheets(wb, name, rows, ROWS_PER_SHEET, |ws, chunk| {
             for (c, h) in header.iter().enumerate() {
                 ws.write_string_with_format(0, c as u16, *h, bold)?;
             }
@@ -163,8 +156,8 @@ pub fn ledger_workbook(l: &Ledgers) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErro
                     crate::xlsx::put(ws, r as u32 + 1, c as u16, v)?;
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
     sheets(&mut wb, &bold, "责任分解台账", &PLAN_LEDGER_HEADER, &l.plan)?;
     sheets(&mut wb, &bold, "短板台账", &GAP_LEDGER_HEADER, &l.gaps)?;

@@ -66,7 +66,7 @@ pub struct LeaderLine {
 }
 
 /// The plan in force for the current register's year (or the latest plan).
-pub(super) async fn plan_in_force(state: &AppState) -> Result<Option<StoredPlan>, Error> {
+pub(crate) async fn plan_in_force(state: &AppState) -> Result<Option<StoredPlan>, Error> {
     let year = state
         .store
         .register()

@@ -27,9 +27,11 @@ use axum::routing::{get, post};
 use fupin_store::Role;
 pub use gaps::GapsQuery;
 pub use items::{
-    create_item, edit_item, item_filter, parse_deadline, take_step, ItemLine, ItemsQuery, StepForm,
+    create_item, edit_item, item_filter, parse_deadline, take_step, ItemLine, ItemsQuery,
+    NewItemForm, StepForm,
 };
 pub use ledgers::{GAP_LEDGER_HEADER, PLAN_LEDGER_HEADER};
+pub(crate) use matrix::plan_in_force;
 
 pub use plan::{import_plan, read_plan_upload, sha256_hex, PlanImport};
 pub use six::six_in_place;

@@ -4,7 +4,7 @@
 use crate::auth::{PageUser, Viewer};
 use crate::csrf::{CsrfMultipart, Part};
 use crate::error::{Error, PageError};
-use crate::view::Layout;
+use crate::view::{FileProblem, Layout};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -18,7 +18,7 @@ struct PlanResultPage {
     layout: Layout,
     file_name: String,
     /// The first [`crate::import::JOB_PROBLEMS_KEPT`] problems.
-    problems: Vec<PlanProblem>,
+    problems: Vec<FileProblem>,
     /// 「共 N 条，显示前 M 条」 when there are more.
     shown: Option<String>,
     accepted: bool,
@@ -27,7 +27,7 @@ struct PlanResultPage {
 impl PlanResultPage {
     /// The page for `problems`, listing the first [`crate::import::JOB_PROBLEMS_KEPT`]:
     /// a plan file of many bad rows makes no page of megabytes.
-    fn new(layout: Layout, file_name: String, problems: Vec<PlanProblem>, accepted: bool) -> Self {
+    fn new(layout: Layout, file_name: String, problems: Vec<FileProblem>, accepted: bool) -> Self {
         let kept = crate::import::JOB_PROBLEMS_KEPT;
         let shown = crate::import::shown_note(problems.len() as u64, kept);
         let mut problems = problems;
@@ -38,28 +38,6 @@ impl PlanResultPage {
             problems,
             shown,
             accepted,
-        }
-    }
-}
-
-pub struct PlanProblem {
-    pub line: u64,
-    pub column: String,
-    pub code: String,
-    pub value: String,
-    pub message: String,
-    pub is_error: bool,
-}
-
-impl PlanProblem {
-    fn of(p: &fupin_domain::Problem) -> PlanProblem {
-        PlanProblem {
-            line: p.line,
-            column: p.column.to_string(),
-            code: p.code.to_string(),
-            value: p.value.clone(),
-            message: p.message.clone(),
-            is_error: p.code.is_error(),
         }
     }
 }
@@ -210,22 +188,15 @@ pub async fn plan_upload(
             let p = PlanResultPage::new(
                 Layout::of(&v, "方案已导入", "tasks"),
                 file_name,
-                warnings.iter().map(PlanProblem::of).collect(),
+                warnings.iter().map(FileProblem::of).collect(),
                 true,
             );
             Ok(Html(p.render()?).into_response())
         }
         PlanImport::Rejected(problems, reason) => {
-            let mut list: Vec<PlanProblem> = problems.iter().map(PlanProblem::of).collect();
+            let mut list: Vec<FileProblem> = problems.iter().map(FileProblem::of).collect();
             if list.is_empty() {
-                list.push(PlanProblem {
-                    line: 0,
-                    column: String::new(),
-                    code: String::new(),
-                    value: String::new(),
-                    message: reason,
-                    is_error: true,
-                });
+                list.push(FileProblem::whole_file(reason));
             }
             let p = PlanResultPage::new(
                 Layout::of(&v, "方案未导入", "tasks"),
