@@ -161,3 +161,20 @@ pub async fn save(
         size,
     })
 }
+
+/// A file part of a form (an attachment, evidence), or None when the user chose none.
+pub async fn file_part(field: Field<'_>) -> Result<Option<fupin_store::NewAttachment>, Error> {
+    let file_name = field.file_name().unwrap_or_default().to_string();
+    let content_type = field
+        .content_type()
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let data = field.bytes().await.map_err(multipart_error)?.to_vec();
+    Ok(
+        (!file_name.is_empty() && !data.is_empty()).then_some(fupin_store::NewAttachment {
+            file_name,
+            content_type,
+            data,
+        }),
+    )
+}

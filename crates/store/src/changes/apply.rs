@@ -9,7 +9,7 @@ use crate::backend::{sql, Backend, Run};
 use crate::register::{HouseholdDetail, VersionId};
 use crate::rows::{tally_values, TALLY_COLUMNS};
 use crate::work::derive::Only;
-use crate::work::refresh::{refresh_household_in, Household as Refreshed};
+use crate::work::refresh::{refresh_in, Household as Refreshed};
 use crate::work::NewAttachment;
 use crate::{Result, Store};
 use fupin_domain::change::CellChange;
@@ -278,17 +278,11 @@ pub(super) async fn apply<DB: Backend>(
         village: d.row.village.clone(),
     };
     let version: VersionId = d.version;
-    refresh_household_in::<DB>(
-        conn,
-        store,
-        version,
-        Some(by),
-        &Refreshed {
-            only: &only,
-            change,
-            files,
-        },
-    )
-    .await?;
+    let one = Refreshed {
+        only: &only,
+        change,
+        files,
+    };
+    refresh_in::<DB>(conn, store, version, None, Some(by), None, Some(&one)).await?;
     Ok(())
 }

@@ -4,14 +4,14 @@
 //! zipped, so that the export never asks per household.
 
 use super::households::{household_values, stored_member};
-use super::CURRENT;
+use super::{stored_rows, CURRENT};
 use crate::backend::{sql, Backend};
 use crate::rows::{count, Get};
 use crate::scope::ScopeSql;
 use crate::{Result, Scope};
 use fupin_domain::fields::Field;
 use fupin_domain::ProblemCode;
-use fupin_io::register_file::{self, HouseholdRows, MemberRow, RowCells};
+use fupin_io::register_file::RowCells;
 use sqlx::Pool;
 use std::collections::HashMap;
 
@@ -78,23 +78,12 @@ pub(super) async fn rows<DB: Backend>(pool: &Pool<DB>, scope: &Scope) -> Result<
             h.text("village")?,
         );
         let values = household_values(h)?;
-        let rows = HouseholdRows {
-            household_no: &no,
-            township: &township,
-            village: &village,
-            values: &values,
-            members: stored
-                .iter()
-                .map(|m| MemberRow {
-                    member: &m.member,
-                    name: m.name.as_deref(),
-                    relation: m.relation.as_deref(),
-                })
-                .collect(),
-        };
-        out.extend(register_file::rows(&rows, |line, f: Field| {
-            texts.get(&(line, f.chinese().to_string())).cloned()
-        }));
+        out.extend(stored_rows(
+            (&no, &township, &village),
+            &values,
+            &stored,
+            |line, f: Field| texts.get(&(line, f.chinese().to_string())).cloned(),
+        ));
     }
     Ok(out)
 }

@@ -122,34 +122,62 @@ pub struct HouseholdDetail {
 }
 
 impl HouseholdDetail {
+    /// The poverty line of the version it is read from.
+    pub fn line(&self) -> Option<Fen> {
+        self.history
+            .iter()
+            .find(|h| h.version == self.version)
+            .map(|h| h.line)
+    }
+
     /// Its rows in the import format (`fupin_io::register_file`), one per member: what a
     /// change form shows as the current values, and what a change is checked on. Cells
     /// the import could not read, and rows that differed from the first (E109), are as
     /// the file had them.
     pub fn rows(&self) -> Vec<fupin_io::register_file::RowCells> {
-        use fupin_io::register_file::{rows, HouseholdRows, MemberRow};
-        let h = HouseholdRows {
-            household_no: &self.row.household_no,
-            township: &self.row.township,
-            village: &self.row.village,
-            values: &self.values,
-            members: self
-                .members
-                .iter()
-                .map(|m| MemberRow {
-                    member: &m.member,
-                    name: m.name.as_deref(),
-                    relation: m.relation.as_deref(),
-                })
-                .collect(),
-        };
-        rows(&h, |line, f| {
-            self.problems
-                .iter()
-                .find(|p| p.line == line && p.column == f.chinese() && !p.value.is_empty())
-                .map(|p| (p.value.clone(), p.code))
-        })
+        stored_rows(
+            (
+                &self.row.household_no,
+                &self.row.township,
+                &self.row.village,
+            ),
+            &self.values,
+            &self.members,
+            |line, f| {
+                self.problems
+                    .iter()
+                    .find(|p| p.line == line && p.column == f.chinese() && !p.value.is_empty())
+                    .map(|p| (p.value.clone(), p.code))
+            },
+        )
     }
+}
+
+/// A stored household's rows in the import format: its (户编号, 乡镇, 行政村), values and
+/// members, with `as_read` giving the text of cells a problem keeps
+/// (`fupin_io::register_file::rows`).
+pub(crate) fn stored_rows(
+    (household_no, township, village): (&str, &str, &str),
+    values: &HouseholdValues,
+    members: &[StoredMember],
+    as_read: impl Fn(u64, fupin_domain::fields::Field) -> Option<(String, ProblemCode)>,
+) -> Vec<fupin_io::register_file::RowCells> {
+    use fupin_io::register_file::{rows, HouseholdRows, MemberRow};
+    let h = HouseholdRows {
+        household_no,
+        township,
+        village,
+        values,
+        members: members
+            .iter()
+            .map(|m| MemberRow {
+                member: &m.member,
+                name: m.name.as_deref(),
+                relation: m.relation.as_deref(),
+            })
+            .collect(),
+    };
+    rows(&h, as_read)
 }
 
 /// A household's verdict in one register version.

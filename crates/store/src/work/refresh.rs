@@ -51,7 +51,7 @@ pub(crate) trait RefreshOn: Run + sqlx::Connection<Database: Backend> {
         by: Option<UserId>,
         given: Option<&StoredPlan>,
     ) -> Result<GapRefresh> {
-        refresh_in::<Self::Database>(self, store, version, None, by, given).await
+        refresh_in::<Self::Database>(self, store, version, None, by, given, None).await
     }
 }
 
@@ -66,7 +66,7 @@ pub(super) async fn refresh<DB: Backend>(
     by: Option<UserId>,
 ) -> Result<GapRefresh> {
     let mut tx = DB::begin_write(pool).await?;
-    let out = refresh_in::<DB>(&mut tx, store, version, threshold_bp, by, None).await?;
+    let out = refresh_in::<DB>(&mut tx, store, version, threshold_bp, by, None, None).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -79,28 +79,6 @@ pub(crate) struct Household<'a> {
     /// 变更申请第 12 号（走访 2026-12-01）.
     pub change: String,
     pub files: &'a [NewAttachment],
-}
-
-pub(crate) async fn refresh_in<DB: Backend>(
-    conn: &mut DB::Connection,
-    store: &Store,
-    version: VersionId,
-    threshold_bp: Option<u64>,
-    by: Option<UserId>,
-    given: Option<&StoredPlan>,
-) -> Result<GapRefresh> {
-    refresh_scoped::<DB>(conn, store, version, threshold_bp, by, given, None).await
-}
-
-/// The refresh of one household ([`Household`]) in the caller's transaction.
-pub(crate) async fn refresh_household_in<DB: Backend>(
-    conn: &mut DB::Connection,
-    store: &Store,
-    version: VersionId,
-    by: Option<UserId>,
-    household: &Household<'_>,
-) -> Result<GapRefresh> {
-    refresh_scoped::<DB>(conn, store, version, None, by, None, Some(household)).await
 }
 
 /// Which gaps a refresh looks at: all, or one household's and its village's (a SQL
@@ -121,8 +99,10 @@ fn known_condition(one: Option<&Household<'_>>) -> (&'static str, Vec<String>) {
     }
 }
 
+/// The refresh on the caller's transaction: of the whole version, or of `one` household
+/// and its village (an approved change).
 #[allow(clippy::too_many_lines)]
-async fn refresh_scoped<DB: Backend>(
+pub(crate) async fn refresh_in<DB: Backend>(
     conn: &mut DB::Connection,
     store: &Store,
     version: VersionId,
@@ -554,23 +534,24 @@ async fn move_counts(
         if d == 0 {
             continue;
         }
-        let done = sql("UPDATE gap_counts SET n = n + $5 WHERE kind = $1 \
-             AND (lead_unit = $2 OR (lead_unit IS NULL AND $2 IS NULL)) \
-             AND unrouted = $3 AND open = $4")
-        .bind(k.0.as_str())
-        .bind(k.1.as_deref())
-        .bind(k.2)
-        .bind(k.3)
-        .bind(d)
-        .execute(&mut *conn)
-        .await?;
-        if done.rows_affected() == 0 {
-            sql("INSERT INTO gap_counts (kind, lead_unit, unrouted, open, n) VALUES ($1, $2, $3, $4, $5)")
+        // The key as $1–$4 and the difference as $5, for either statement.
+        let keyed = |text: &'static str| {
+            sql(text)
                 .bind(k.0.as_str())
                 .bind(k.1.as_deref())
                 .bind(k.2)
                 .bind(k.3)
                 .bind(d)
+        };
+        let done = keyed(
+            "UPDATE gap_counts SET n = n + $5 WHERE kind = $1 \
+             AND (lead_unit = $2 OR (lead_unit IS NULL AND $2 IS NULL)) \
+             AND unrouted = $3 AND open = $4",
+        )
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            keyed("INSERT INTO gap_counts (kind, lead_unit, unrouted, open, n) VALUES ($1, $2, $3, $4, $5)")
                 .execute(&mut *conn)
                 .await?;
         }

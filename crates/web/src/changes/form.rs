@@ -206,11 +206,7 @@ async fn household(
         .household(&v.scope, no)
         .await?
         .ok_or(Error::NotFound)?;
-    let line = d
-        .history
-        .iter()
-        .find(|h| h.version == d.version)
-        .map(|h| h.line);
+    let line = d.line();
     Ok((d, line))
 }
 
@@ -240,23 +236,7 @@ async fn read(mut mp: CsrfMultipart) -> Result<Sent, Error> {
         };
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
-            let file_name = field.file_name().unwrap_or_default().to_string();
-            let content_type = field
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let data = field
-                .bytes()
-                .await
-                .map_err(crate::upload::multipart_error)?
-                .to_vec();
-            if !file_name.is_empty() && !data.is_empty() {
-                sent.files.push(NewAttachment {
-                    file_name,
-                    content_type,
-                    data,
-                });
-            }
+            sent.files.extend(crate::upload::file_part(field).await?);
             continue;
         }
         let text = crate::upload::field_text(field).await?;

@@ -138,11 +138,7 @@ async fn household(
         .household(&v.scope, &no)
         .await?
         .ok_or(Error::NotFound)?;
-    let line = d
-        .history
-        .iter()
-        .find(|h| h.version == d.version)
-        .map(|h| h.line);
+    let line = d.line();
     let gaps = state
         .store
         .work()

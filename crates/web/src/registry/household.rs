@@ -221,11 +221,7 @@ pub async fn page(
         },
     )
     .is_ok();
-    let line = d
-        .history
-        .iter()
-        .find(|h| h.version == d.version)
-        .map(|h| h.line);
+    let line = d.line();
     let day = today();
     let gaps = gaps
         .iter()

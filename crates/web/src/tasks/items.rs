@@ -409,26 +409,13 @@ pub struct StepForm {
 
 async fn read_step(mut mp: CsrfMultipart) -> Result<StepForm, Error> {
     let mut f = StepForm::default();
-    let bad = crate::upload::multipart_error;
     while let Some(part) = mp.next_field().await? {
         let Part::Field(field) = part else {
             continue;
         };
         let name = field.name().unwrap_or_default().to_string();
         if name == "files" {
-            let file_name = field.file_name().unwrap_or_default().to_string();
-            let content_type = field
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let data = field.bytes().await.map_err(bad)?.to_vec();
-            if !file_name.is_empty() && !data.is_empty() {
-                f.attachments.push(NewAttachment {
-                    file_name,
-                    content_type,
-                    data,
-                });
-            }
+            f.attachments.extend(crate::upload::file_part(field).await?);
             continue;
         }
         let text = crate::upload::field_text(field).await?;
