@@ -107,8 +107,8 @@ async function teardown(env) {
   fs.rmSync(env.dir, { recursive: true, force: true });
 }
 
-async function login(browser, base, username) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+async function login(browser, base, username, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   await page.goto(base + '/login');
   await page.fill('input[name=username]', username);

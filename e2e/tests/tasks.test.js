@@ -82,12 +82,18 @@ describe('责任落实 in the browser', () => {
     assert.equal(await unit.getAttribute('#state', 'data-state'), 'done');
     await unit.context().close();
 
-    // The headquarters checks and closes it.
+    // The headquarters checks it: the register still says the house is unsafe, so 销号 is
+    // refused (issue 14); it closes it anyway with a written reason (强制销号).
     await admin.goto(itemUrl);
     await admin.fill('#step-close input[name=note]', '核查属实，予以销号');
+    await Promise.all([admin.waitForURL(/msg=/), admin.click('#step-close button[type=submit]')]);
+    assert.match(await admin.textContent('#message'), /仍未达标/);
+    assert.equal(await admin.getAttribute('#state', 'data-state'), 'done');
+    await admin.fill('#step-close input[name=note]', '核查属实，原址无法改造，已纳入搬迁计划');
+    await admin.selectOption('#step-close select[name=override]', 'cannot_rectify');
     await Promise.all([admin.waitForURL(itemUrl), admin.click('#step-close button[type=submit]')]);
     assert.equal(await admin.getAttribute('#state', 'data-state'), 'closed');
-    assert.match(await admin.textContent('#events'), /销号/);
+    assert.match(await admin.textContent('#events'), /强制销号（无法整改）/);
 
     await admin.goto(base + '/tasks');
     assert.equal(await cell(admin, 4, 'closed'), closedBefore + 1);
