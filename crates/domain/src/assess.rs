@@ -32,6 +32,11 @@ impl Verdict {
         Verdict::DataError,
     ];
 
+    /// The verdict its word names (`not_ready`), as stored.
+    pub fn of_word(word: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.word() == word)
+    }
+
     pub fn word(self) -> &'static str {
         match self {
             Verdict::Ready => "ready",

@@ -4,6 +4,7 @@
 
 use crate::access::Refusal;
 use crate::fields::Field;
+use crate::values::Renovation;
 use chrono::NaiveDate;
 use std::fmt;
 use std::str::FromStr;
@@ -162,7 +163,7 @@ pub fn check_request(visit: &Visit, cells: &[CellChange], today: NaiveDate) -> R
     }
     let finished = cells
         .iter()
-        .any(|c| c.field == Field::Renovation && c.value.trim() == "已竣工");
+        .any(|c| c.field == Field::Renovation && c.value.trim() == Renovation::Done.label());
     match (finished, visit.done_on) {
         (true, None) => invalid("危房改造状态改为「已竣工」时请填写竣工日期".into()),
         (_, Some(d)) if d > today => invalid(format!("竣工日期 {d} 晚于今天（{today}）")),

@@ -128,6 +128,11 @@ impl ProblemCode {
         )
     }
 
+    /// The code its text names (`E105`), as stored.
+    pub fn of_code(code: &str) -> Option<ProblemCode> {
+        ProblemCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ProblemCode::E101 => "E101",

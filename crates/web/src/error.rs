@@ -54,12 +54,20 @@ impl From<StoreError> for Error {
 
 /// A rule's refusal: who may not (403), not from the state things are in (409), not
 /// acceptable as given (422).
+/// How the web answers a rule's refusal: 403, 409 or 422.
+pub fn refusal_status(r: &Refusal) -> StatusCode {
+    match r {
+        Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
+        Refusal::Conflict(_) => StatusCode::CONFLICT,
+        Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 impl From<Refusal> for Error {
     fn from(r: Refusal) -> Error {
         let status = match r {
             Refusal::Forbidden(m) => return Error::Forbidden(m),
-            Refusal::Conflict(_) => StatusCode::CONFLICT,
-            Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ref r => refusal_status(r),
         };
         Error::Invalid {
             status,

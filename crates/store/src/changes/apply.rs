@@ -192,24 +192,24 @@ async fn write_assessment(conn: &mut impl Run, d: &HouseholdDetail, e: &Evaluate
 /// One household's tally.
 fn tally_of(
     status: Option<PovertyStatus>,
-    e: (
-        fupin_domain::Verdict,
-        u64,
-        fupin_domain::criteria::CriteriaSet,
-    ),
+    verdict: fupin_domain::Verdict,
+    members: u64,
+    failed: fupin_domain::criteria::CriteriaSet,
 ) -> Tally {
     let mut t = Tally::default();
-    t.add(status, e.0, e.1, e.2);
+    t.add(status, verdict, members, failed);
     t
 }
 
 /// Village, township and county summaries moved by the household's difference.
 async fn move_summaries(conn: &mut impl Run, d: &HouseholdDetail, e: &Evaluated) -> Result<()> {
     let n = d.members.len() as u64;
-    let before = tally_values(&tally_of(d.row.status, (d.row.verdict, n, d.row.failed)));
+    let before = tally_values(&tally_of(d.row.status, d.row.verdict, n, d.row.failed));
     let after = tally_values(&tally_of(
         e.household.status(),
-        (e.assessment.verdict, n, e.assessment.failed),
+        e.assessment.verdict,
+        n,
+        e.assessment.failed,
     ));
     let moved: Vec<(&str, i64)> = TALLY_COLUMNS
         .iter()

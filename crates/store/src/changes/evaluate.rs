@@ -92,8 +92,21 @@ pub(super) fn evaluate(
                 .iter()
                 .any(|&(i, f)| i as u64 + 2 == p.line && f.chinese() == p.column)
     }) {
+        // Where it is: the member's row of the register (a household field stands on
+        // every row; its first is named).
+        let row = usize::try_from(p.line.saturating_sub(2))
+            .ok()
+            .and_then(|i| d.members.get(i));
+        let whose = match row {
+            Some(m) => format!(
+                "第{}行（{}）",
+                m.member.line,
+                m.name.as_deref().unwrap_or("成员")
+            ),
+            None => String::new(),
+        };
         return Err(Refusal::Invalid(format!(
-            "「{}」{} {}：{}（填写的值：「{}」）",
+            "{whose}「{}」{} {}：{}（填写的值：「{}」）",
             p.column,
             p.code.as_str(),
             p.code.title(),

@@ -22,12 +22,19 @@ const FROM: &str = "change_requests c JOIN users su ON su.id = c.submitted_by \
 
 fn verdict_of(word: Option<String>) -> Result<Option<Verdict>> {
     word.map(|w| {
-        Verdict::ALL
-            .into_iter()
-            .find(|v| v.word() == w)
+        Verdict::of_word(&w)
             .ok_or_else(|| StoreError::corrupt(format!("变更申请的评估结论「{w}」")))
     })
     .transpose()
+}
+
+/// A stored cell's field (its alias) and member (0: the household).
+pub(super) fn stored_cell(r: &impl Get) -> Result<(Option<u64>, Field)> {
+    let alias = r.text("field")?;
+    let field = Field::from_header(&alias)
+        .ok_or_else(|| StoreError::corrupt(format!("变更字段「{alias}」")))?;
+    let line = count(r, "member_line")?;
+    Ok(((line > 0).then_some(line), field))
 }
 
 fn request(r: &impl Get) -> Result<ChangeRequest> {
@@ -77,16 +84,10 @@ async fn complete(
     );
     for r in sql(&text).fetch_all(&mut *conn).await? {
         let id: ChangeId = r.id("change_id")?;
-        let alias = r.text("field")?;
-        let field = Field::ALL
-            .iter()
-            .copied()
-            .find(|f| f.alias() == alias)
-            .ok_or_else(|| StoreError::corrupt(format!("变更字段「{alias}」")))?;
-        let line = count(&r, "member_line")?;
+        let (member_line, field) = stored_cell(&r)?;
         if let Some(req) = requests.iter_mut().find(|q| q.id == id) {
             req.cells.push(ChangeCell {
-                member_line: (line > 0).then_some(line),
+                member_line,
                 member_name: r.opt_text("member_name")?,
                 field,
                 old: r.text("old_value")?,

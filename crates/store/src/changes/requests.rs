@@ -4,7 +4,7 @@
 
 use super::apply::apply;
 use super::evaluate::{evaluate, Evaluated};
-use super::read::one_on;
+use super::read::{one_on, stored_cell};
 use super::{ChangeId, NewChange, Outcome};
 use crate::audit::{Audit, Record};
 use crate::backend::{sql, Backend, Run};
@@ -15,7 +15,6 @@ use crate::work::{today, ActingUser, NewAttachment, MAX_ATTACHMENT_BYTES};
 use crate::{now, Result, Scope, Store, StoreError};
 use fupin_domain::access::{may, Action, Refusal};
 use fupin_domain::change::{check_request, CellChange, ChangeState};
-use fupin_domain::fields::Field;
 use fupin_domain::Fen;
 use serde_json::json;
 use sqlx::Pool;
@@ -156,11 +155,6 @@ pub(super) async fn submit<DB: Backend>(
         return Ok(Err(r));
     }
     let at = now();
-    let state = if direct {
-        ChangeState::Approved
-    } else {
-        ChangeState::Submitted
-    };
     let v = &change.visit;
     let r = sql(
         "INSERT INTO change_requests (version_id, household_no, township, village, state, \
@@ -235,7 +229,7 @@ pub(super) async fn submit<DB: Backend>(
         })),
     })
     .await?;
-    if state == ChangeState::Approved {
+    if direct {
         let words = change_words(id, v.date, &v.reason);
         finish_approval::<DB>(
             &mut tx,
@@ -323,6 +317,7 @@ struct Pending {
     state: String,
     household_no: String,
     township: String,
+    village: String,
     submitted_by: crate::UserId,
     version: crate::VersionId,
     visit: chrono::NaiveDate,
@@ -332,7 +327,8 @@ struct Pending {
 
 async fn pending<DB: Backend>(conn: &mut DB::Connection, id: ChangeId) -> Result<Option<Pending>> {
     let text = format!(
-        "SELECT state, household_no, township, submitted_by, version_id, visit_date, reason \
+        "SELECT state, household_no, township, village, submitted_by, version_id, visit_date, \
+         reason \
          FROM change_requests WHERE id = $1{}",
         DB::FOR_UPDATE
     );
@@ -348,16 +344,10 @@ async fn pending<DB: Backend>(conn: &mut DB::Connection, id: ChangeId) -> Result
     .fetch_all(&mut *conn)
     .await?
     {
-        let alias = c.text("field")?;
-        let field = Field::ALL
-            .iter()
-            .copied()
-            .find(|f| f.alias() == alias)
-            .ok_or_else(|| StoreError::corrupt(format!("变更字段「{alias}」")))?;
-        let line = count(&c, "member_line")?;
+        let (member, field) = stored_cell(&c)?;
         cells.push((
             CellChange {
-                member: (line > 0).then_some(line),
+                member,
                 field,
                 value: c.text("new_value")?,
             },
@@ -368,6 +358,7 @@ async fn pending<DB: Backend>(conn: &mut DB::Connection, id: ChangeId) -> Result
         state: r.text("state")?,
         household_no: r.text("household_no")?,
         township: r.text("township")?,
+        village: r.text("village")?,
         submitted_by: r.id("submitted_by")?,
         version: r.id("version_id")?,
         visit: r
@@ -389,7 +380,7 @@ async fn reviewable<DB: Backend>(
     let Some(p) = pending::<DB>(&mut *conn, id).await? else {
         return Ok(Err(Refusal::Forbidden(format!("没有第 {id} 号变更申请"))));
     };
-    if one_on(&mut *conn, &scope, id).await?.is_none() {
+    if !scope.contains(&p.township, &p.village) {
         return Ok(Err(Refusal::Forbidden(format!(
             "第 {id} 号变更申请不在您负责的范围内"
         ))));

@@ -53,7 +53,7 @@ pub(super) async fn rows<DB: Backend>(pool: &Pool<DB>, scope: &Scope) -> Result<
     let mut texts: HashMap<(u64, String), (String, ProblemCode)> = HashMap::new();
     for r in run(unreadable).fetch_all(&mut *conn).await? {
         let code = r.text("code")?;
-        let Some(code) = ProblemCode::ALL.into_iter().find(|c| c.as_str() == code) else {
+        let Some(code) = ProblemCode::of_code(&code) else {
             continue;
         };
         texts

@@ -305,10 +305,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 
 pub(crate) fn verdict(r: &impl Get) -> Result<Verdict> {
     let w = r.text("verdict")?;
-    Verdict::ALL
-        .into_iter()
-        .find(|v| v.word() == w)
-        .ok_or_else(|| corrupt("verdict", &w))
+    Verdict::of_word(&w).ok_or_else(|| corrupt("verdict", &w))
 }
 
 /// Statement `text` on the households of register version `version` (`$1`) that asks

@@ -14,10 +14,7 @@ pub(super) fn problem_row(r: &impl Get) -> Result<ProblemRow> {
         seq: count(r, "seq")?,
         line: count(r, "line")?,
         column: r.text("column_name")?,
-        code: ProblemCode::ALL
-            .into_iter()
-            .find(|c| c.as_str() == code)
-            .ok_or_else(|| corrupt("problem code", &code))?,
+        code: ProblemCode::of_code(&code).ok_or_else(|| corrupt("problem code", &code))?,
         message: r.text("message")?,
         value: r.text("value")?,
         household_no: r.opt_text("household_no")?,

@@ -100,9 +100,7 @@ pub(super) async fn found_gaps(
     let mut listed = Vec::with_capacity(rows.len());
     for r in &rows {
         let code = r.text("code")?;
-        let code = ProblemCode::ALL
-            .into_iter()
-            .find(|c| c.as_str() == code)
+        let code = ProblemCode::of_code(&code)
             .ok_or_else(|| StoreError::corrupt(format!("问题代码「{code}」")))?;
         listed.push((
             r.opt_text("household_no")?,

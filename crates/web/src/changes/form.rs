@@ -23,33 +23,20 @@ use std::collections::HashMap;
 
 /// The values a field may take on the form (empty: typed).
 fn choices(f: Field) -> Vec<&'static str> {
-    let labels = |all: &[&'static str]| all.to_vec();
+    fn labels<T: Copy>(all: &[T], label: fn(T) -> &'static str) -> Vec<&'static str> {
+        all.iter().map(|&v| label(v)).collect()
+    }
     match f {
         Field::FoodSecure
         | Field::ClothingSecure
         | Field::SafeWater
         | Field::MedicalInsurance
         | Field::ActiveMilitary => vec!["是", "否"],
-        Field::HousingGrade => labels(
-            &HousingGrade::ALL
-                .iter()
-                .map(|v| v.label())
-                .collect::<Vec<_>>(),
-        ),
-        Field::Renovation => labels(
-            &Renovation::ALL
-                .iter()
-                .map(|v| v.label())
-                .collect::<Vec<_>>(),
-        ),
-        Field::Relocation => labels(
-            &Relocation::ALL
-                .iter()
-                .map(|v| v.label())
-                .collect::<Vec<_>>(),
-        ),
-        Field::Health => labels(&Health::ALL.iter().map(|v| v.label()).collect::<Vec<_>>()),
-        Field::Labor => labels(&Labor::ALL.iter().map(|v| v.label()).collect::<Vec<_>>()),
+        Field::HousingGrade => labels(HousingGrade::ALL, HousingGrade::label),
+        Field::Renovation => labels(Renovation::ALL, Renovation::label),
+        Field::Relocation => labels(Relocation::ALL, Relocation::label),
+        Field::Health => labels(Health::ALL, Health::label),
+        Field::Labor => labels(Labor::ALL, Labor::label),
         _ => Vec::new(),
     }
 }
@@ -366,14 +353,7 @@ pub async fn submit(
             ))
             .into_response())
         }
-        Err(r) => {
-            let status = match Error::from(r.clone()) {
-                Error::Forbidden(_) => StatusCode::FORBIDDEN,
-                Error::Invalid { status, .. } => status,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            again(status, r.into_message())
-        }
+        Err(r) => again(crate::error::refusal_status(&r), r.into_message()),
     }
 }
 
